@@ -1,0 +1,95 @@
+package bench
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+
+	"github.com/google/uuid"
+)
+
+// Lean is a minimal vault and upstream pair on loopback. The vault answers the three operations
+// of a retrieve-mode call with fixed, spec-shaped bodies; the upstream answers a small JSON body.
+// Both count the TCP connections they accept.
+type Lean struct {
+	Vault, Upstream *httptest.Server
+	GrantID         uuid.UUID
+	AgentID         uuid.UUID
+	vaultConns      atomic.Int64
+	upstreamConns   atomic.Int64
+	tokenBody       []byte
+	meBody          []byte
+}
+
+// Connections reports how many TCP connections the vault and the upstream accepted so far.
+func (l *Lean) Connections() (vault, upstream int64) {
+	return l.vaultConns.Load(), l.upstreamConns.Load()
+}
+
+// NewLean starts both servers.
+func NewLean() *Lean {
+	l := &Lean{GrantID: uuid.New(), AgentID: uuid.New()}
+	l.tokenBody, _ = json.Marshal(map[string]any{
+		"access_token": "lean-credential", "token_type": "Bearer", "grant_id": l.GrantID,
+		"provider_id": "github", "injection_header": "Authorization", "injection_format": "Bearer {token}",
+		"scopes": []string{"repo"},
+	})
+	l.meBody, _ = json.Marshal(map[string]any{
+		"id": l.AgentID, "name": "lean-agent", "type": "agent", "status": "active",
+		"scopes": map[string][]string{}, "metadata": map[string]string{},
+		"created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+	})
+	auditBody := []byte(`{"audit_id":"` + uuid.NewString() + `"}`)
+	actor := l.AgentID.String()
+
+	vault := http.NewServeMux()
+	vault.HandleFunc("POST /v1/tokens", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		writeJSON(w, actor, http.StatusOK, l.tokenBody)
+	})
+	vault.HandleFunc("POST /v1/audit/api-calls", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		writeJSON(w, actor, http.StatusAccepted, auditBody)
+	})
+	vault.HandleFunc("GET /v1/me", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, actor, http.StatusOK, l.meBody)
+	})
+	upstreamBody := []byte(`{"ok":true,"items":[1,2,3]}`)
+	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(upstreamBody)
+	})
+	l.Vault = startCounting(vault, &l.vaultConns)
+	l.Upstream = startCounting(upstream, &l.upstreamConns)
+	return l
+}
+
+// Close stops both servers.
+func (l *Lean) Close() {
+	l.Vault.Close()
+	l.Upstream.Close()
+}
+
+func startCounting(h http.Handler, n *atomic.Int64) *httptest.Server {
+	s := httptest.NewUnstartedServer(h)
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			n.Add(1)
+		}
+	}
+	s.Start()
+	return s
+}
+
+func writeJSON(w http.ResponseWriter, actor string, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Request-Id", "req-lean")
+	h.Set("X-Alter-Actor-Id", actor)
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
