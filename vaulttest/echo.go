@@ -1,0 +1,100 @@
+package vaulttest
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// EchoUpstream is a small upstream API for tests, on its own loopback listener. Any request
+// answers 200 JSON {"method","path","query","headers","body"} except:
+//
+//	/status/{code}            → that status, JSON {"status":code}
+//	/redirect?to=<url>        → 302 to that URL
+//	/scope-mismatch?scope=a+b → 403 with WWW-Authenticate: Bearer error="insufficient_scope", scope="a b"
+//	/slow?ms=N                → waits N ms (ctx-aware), then echoes
+type EchoUpstream struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	reqs []Request
+}
+
+// NewEchoUpstream starts an echo upstream on 127.0.0.1.
+func NewEchoUpstream() *EchoUpstream {
+	u := &EchoUpstream{}
+	u.srv = httptest.NewUnstartedServer(http.HandlerFunc(u.serve))
+	if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
+		_ = u.srv.Listener.Close()
+		u.srv.Listener = ln
+	}
+	u.srv.Start()
+	return u
+}
+
+// URL is the upstream's base URL.
+func (u *EchoUpstream) URL() string { return u.srv.URL }
+
+// Close stops the upstream.
+func (u *EchoUpstream) Close() { u.srv.Close() }
+
+// Requests lists what the upstream received, oldest first (headers as sent: tests check injection).
+func (u *EchoUpstream) Requests() []Request {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	out := make([]Request, len(u.reqs))
+	for i, r := range u.reqs {
+		r.Header = r.Header.Clone()
+		out[i] = r
+	}
+	return out
+}
+
+func (u *EchoUpstream) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 32<<20))
+	u.mu.Lock()
+	u.reqs = append(u.reqs, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Time: time.Now()})
+	u.mu.Unlock()
+	q := r.URL.Query()
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/status/"):
+		code, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/status/"))
+		if err != nil || code < 100 || code > 599 {
+			code = http.StatusBadRequest
+		}
+		writeJSON(w, code, map[string]int{"status": code})
+		return
+	case r.URL.Path == "/redirect":
+		http.Redirect(w, r, q.Get("to"), http.StatusFound)
+		return
+	case r.URL.Path == "/scope-mismatch":
+		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+q.Get("scope")+`"`)
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": "insufficient_scope"})
+		return
+	case r.URL.Path == "/slow":
+		ms, _ := strconv.Atoi(q.Get("ms"))
+		t := time.NewTimer(time.Duration(ms) * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	hdr := map[string]string{}
+	for k, v := range r.Header {
+		hdr[k] = strings.Join(v, ", ")
+	}
+	qm := map[string]string{}
+	for k, v := range q {
+		qm[k] = strings.Join(v, ",")
+	}
+	b, _ := json.Marshal(map[string]any{"method": r.Method, "path": r.URL.Path, "query": qm, "headers": hdr, "body": string(body)})
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
+}
