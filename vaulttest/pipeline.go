@@ -154,6 +154,7 @@ func (s *Server) buildHandlers() error {
 			openapi3filter.Strict(true),
 			openapi3filter.ValidationOptions(openapi3filter.Options{
 				IncludeResponseStatus: true,
+				SkipSettingDefaults:   true, // defaults would rewrite the query and break the signature
 				MultiError:            true,
 				AuthenticationFunc:    openapi3filter.NoopAuthenticationFunc,
 				SchemaValidationOptions: []openapi3.SchemaValidationOption{
