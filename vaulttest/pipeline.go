@@ -242,7 +242,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	route, _, err := s.router.FindRoute(r)
 	switch {
-	case errors.Is(err, routers.ErrMethodNotAllowed):
+	case err != nil && err.Error() == routers.ErrMethodNotAllowed.Error(): // a RouteError carrying only the reason
 		writeError(rec, r, errf(http.StatusMethodNotAllowed, "method_not_allowed", "method %s not allowed here", r.Method))
 		return
 	case err != nil:
