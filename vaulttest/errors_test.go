@@ -184,9 +184,18 @@ var errorCases = []struct {
 		return f.proxyCode(t, f.app, gen.ProxyRequest{Provider: strp("github"), Method: "GET", URL: f.up.URL()}, hdr("X-Alter-User-Token", "not.a.jwt"))
 	}},
 	{"grant_not_found", func(t *testing.T, f *fixture) string { return f.tokenCode(t, uuid.New()) }},
-	{"grant_expired", func(t *testing.T, f *fixture) string { f.s.SetGrantState(f.gh, GrantExpired); return f.tokenCode(t, f.gh) }},
-	{"grant_revoked", func(t *testing.T, f *fixture) string { f.s.SetGrantState(f.gh, GrantRevoked); return f.tokenCode(t, f.gh) }},
-	{"grant_deleted", func(t *testing.T, f *fixture) string { f.s.SetGrantState(f.gh, GrantDeleted); return f.tokenCode(t, f.gh) }},
+	{"grant_expired", func(t *testing.T, f *fixture) string {
+		f.s.SetGrantState(f.gh, GrantExpired)
+		return f.tokenCode(t, f.gh)
+	}},
+	{"grant_revoked", func(t *testing.T, f *fixture) string {
+		f.s.SetGrantState(f.gh, GrantRevoked)
+		return f.tokenCode(t, f.gh)
+	}},
+	{"grant_deleted", func(t *testing.T, f *fixture) string {
+		f.s.SetGrantState(f.gh, GrantDeleted)
+		return f.tokenCode(t, f.gh)
+	}},
 	{"credential_revoked", func(t *testing.T, f *fixture) string {
 		f.s.SetGrantState(f.gh, GrantCredentialRevoked)
 		return f.tokenCode(t, f.gh)
