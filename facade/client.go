@@ -96,6 +96,7 @@ type shared struct {
 	bgCancel context.CancelFunc
 
 	deprecatedOnce sync.Once
+	deprecated     atomic.Bool // an answer carried X-Alter-Key-Deprecated: true (KeyDeprecated)
 }
 
 // client is one identity over shared: App, Agent, or an Agent derived with GetAgent.
@@ -371,6 +372,7 @@ func (c *client) observe(resp *http.Response) {
 		}
 	}
 	if resp.Header.Get(hKeyDeprecated) == "true" {
+		c.deprecated.Store(true)
 		c.deprecatedOnce.Do(func() {
 			c.log.Warn("alter: the API key is deprecated; rotate it", "key_prefix", keyPrefix(c.apiKey))
 		})
@@ -434,8 +436,10 @@ func (d *vaultDoer) Do(req *http.Request) (*http.Response, error) {
 	resp, err := c.retry.do(ctx, op, rec, idempotent, true, func(ctx context.Context, _ int) (*http.Response, error) {
 		r := req.Clone(ctx)
 		if body != nil {
+			// No GetBody: net/http must not replay a signed request on its own (same nonce);
+			// this loop re-sends it, signed afresh.
 			r.Body = io.NopCloser(bytes.NewReader(body))
-			r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+			r.GetBody = nil
 			r.ContentLength = int64(len(body))
 		}
 		signing.Sign(r, c.sigKey, body, c.now())

@@ -179,13 +179,17 @@ func (r *retrier) classify(ctx context.Context, resp *http.Response, err error, 
 	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return idempotent, after
 	case http.StatusConflict:
-		return vault && isRefreshInProgress(resp), after
+		return vault && hasCode(resp, "token_refresh_in_progress"), after
+	case http.StatusUnauthorized:
+		// net/http may have replayed a signed GET on a reused connection with the same nonce;
+		// a fresh signature fixes that.
+		return vault && hasCode(resp, "nonce_replayed"), -1
 	}
 	return false, -1
 }
 
-// isRefreshInProgress peeks at a 409 body for token_refresh_in_progress and puts the bytes back.
-func isRefreshInProgress(resp *http.Response) bool {
+// hasCode peeks at an error body for the given code and puts the bytes back.
+func hasCode(resp *http.Response, code string) bool {
 	if resp.Body == nil {
 		return false
 	}
@@ -199,7 +203,7 @@ func isRefreshInProgress(resp *http.Response) bool {
 			Code string `json:"code"`
 		} `json:"error"`
 	}
-	return json.Unmarshal(peek, &w) == nil && w.Error.Code == "token_refresh_in_progress"
+	return json.Unmarshal(peek, &w) == nil && w.Error.Code == code
 }
 
 // backoff returns the full-jitter wait after attempt n: uniform in [0, min(Max, Initial·2^(n-1))).
