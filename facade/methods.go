@@ -26,6 +26,10 @@ func (a *App) LastRetryInfo() RetryInfo { return a.c.lastRetryInfo() }
 // idempotent; every call after it returns ErrClosed.
 func (a *App) Close() error { return a.c.close() }
 
+// KeyDeprecated reports whether a vault answer said this client's API key is deprecated
+// (X-Alter-Key-Deprecated: true). The first such answer is also logged once, at Warn.
+func (a *App) KeyDeprecated() bool { return a.c.deprecated.Load() }
+
 // Raw returns the low-level generated client, wired with the key, request signing, identity and
 // trace headers, idempotency keys, retries and WithTimeout, for endpoints the facade does not
 // cover. Non-2xx answers are not errors there: inspect the XxxResponse.
@@ -72,6 +76,10 @@ func (a *Agent) LastRetryInfo() RetryInfo { return a.c.lastRetryInfo() }
 // Close waits (briefly) for background audit posts and releases idle connections. It is
 // idempotent; every call after it returns ErrClosed.
 func (a *Agent) Close() error { return a.c.close() }
+
+// KeyDeprecated reports whether a vault answer said this client's API key is deprecated
+// (X-Alter-Key-Deprecated: true). The first such answer is also logged once, at Warn.
+func (a *Agent) KeyDeprecated() bool { return a.c.deprecated.Load() }
 
 // Raw returns the low-level generated client, wired with the key, request signing, identity and
 // trace headers, idempotency keys, retries and WithTimeout, for endpoints the facade does not
