@@ -247,7 +247,9 @@ type ProviderScope struct {
 }
 
 // ListProviders returns the providers this app can connect, with their scopes.
-func (a *App) ListProviders(ctx context.Context) ([]ProviderInfo, error) { return a.c.listProviders(ctx) }
+func (a *App) ListProviders(ctx context.Context) ([]ProviderInfo, error) {
+	return a.c.listProviders(ctx)
+}
 
 // ListProviders returns the providers of the agent's app, with their scopes.
 func (a *Agent) ListProviders(ctx context.Context) ([]ProviderInfo, error) {
