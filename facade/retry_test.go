@@ -75,7 +75,9 @@ func answer(status int, body string, kv ...string) func(*http.Request) (*http.Re
 	return func(*http.Request) (*http.Response, error) { return resp(status, body, kv...), nil }
 }
 
-func netErr(*http.Request) (*http.Response, error) { return nil, errors.New("connection reset by peer") }
+func netErr(*http.Request) (*http.Response, error) {
+	return nil, errors.New("connection reset by peer")
+}
 
 func TestBackoffFullJitterInVirtualTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
