@@ -4,7 +4,7 @@ GO ?= go
 GOLANGCI_LINT_VERSION := v2.15.0
 export GOTOOLCHAIN ?= local
 
-.PHONY: gen check-gen test lint
+.PHONY: gen check-gen test fuzz lint
 
 ## gen: regenerate every generated file from openapi.yaml
 gen:
@@ -17,10 +17,21 @@ check-gen: gen
 	@test -z "$$(git status --porcelain --untracked-files=all -- gen internal)" || { git status --short -- gen internal; echo "untracked generated files: run 'make gen' and commit"; exit 1; }
 	$(GO) mod tidy -diff
 
-## test: vet and run every test with the race detector
+## test: vet, run every test with the race detector, then fuzz briefly
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	@$(MAKE) --no-print-directory fuzz
+
+# Fuzz targets run by `make fuzz`, as <package dir>:<target> (go test -fuzz takes one at a time).
+FUZZ_TARGETS := facade:FuzzRetryAfter facade:FuzzExpandURL facade:FuzzDecodeError
+FUZZTIME ?= 2s
+
+## fuzz: run each fuzz target for FUZZTIME (seeds and testdata/fuzz regressions also run in `go test`)
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*} || exit 1; \
+	done
 
 ## lint: golangci-lint (pinned), generated code excluded
 lint:
