@@ -428,6 +428,9 @@ func (d *vaultDoer) Do(req *http.Request) (*http.Response, error) {
 	}
 	rec := recorderFrom(ctx)
 	if rec == nil { // a Raw call: it is its own logical call
+		if err := c.checkOpen(); err != nil {
+			return nil, err
+		}
 		rec = &recorder{}
 		defer func() { c.setLast(rec.info()) }()
 	}

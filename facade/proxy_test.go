@@ -1,6 +1,7 @@
 package facade
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -138,6 +139,18 @@ func TestRaw(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 200, rv.StatusCode())
 	require.Equal(t, []int{503, 200}, statuses(a.LastRetryInfo()))
+
+	// No secret in any formatting of the clients.
+	for _, v := range []any{e.app, derived, *e.app, *derived} {
+		for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
+			noSecrets(t, fmt.Sprintf(f, v), e.s.AppKey())
+		}
+	}
+
+	// Raw calls after Close are refused too.
+	require.NoError(t, a.Close())
+	_, err = a.Raw().ListGrantsWithResponse(bg, nil)
+	require.ErrorIs(t, err, ErrClosed)
 
 	// A bad trace id is refused before the network.
 	before := len(e.s.Requests())

@@ -18,7 +18,10 @@ import (
 // defaults. Retried are only the attempts that cannot have been applied twice: transport failures
 // before any response (for idempotent requests: GET, HEAD, OPTIONS, PUT, DELETE, and every vault
 // POST, which always carries an Idempotency-Key), 429 (any method), 502/503/504 (idempotent
-// requests) and the vault's transient 409 token_refresh_in_progress. Retry-After is honoured.
+// requests), the vault's transient 409 token_refresh_in_progress, and a vault 401 nonce_replayed
+// (the retry is signed with a fresh nonce). Retry-After is honoured, capped by MaxRetryAfter; a
+// wait that would outlast the call's deadline is not started: the last answer is returned.
+// Every attempt of a vault call is signed afresh and every vault POST keeps one Idempotency-Key.
 type RetryPolicy struct {
 	// MaxAttempts counts every attempt, the first included. Default 3; 1 disables retries.
 	MaxAttempts int
