@@ -4,7 +4,7 @@ GO ?= go
 GOLANGCI_LINT_VERSION := v2.15.0
 export GOTOOLCHAIN ?= local
 
-.PHONY: gen check-gen test fuzz lint
+.PHONY: gen check-gen test fuzz bench lint
 
 ## gen: regenerate every generated file from openapi.yaml
 gen:
@@ -32,6 +32,11 @@ fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*} || exit 1; \
 	done
+
+## bench: facade vs hand-written net/http floor on loopback (table: ns/op, allocs/op, B/op, ratios,
+## connections, heap growth, goroutines after Close); figures are reported, not asserted
+bench:
+	ALTER_BENCH=1 $(GO) test -run TestBenchTable -count=1 -v ./bench/
 
 ## lint: golangci-lint (pinned), generated code excluded
 lint:

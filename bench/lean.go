@@ -22,6 +22,29 @@ type Lean struct {
 	upstreamConns   atomic.Int64
 	tokenBody       []byte
 	meBody          []byte
+	inspect         atomic.Pointer[Inspector]
+}
+
+// Inspector sees every request the lean vault or upstream receives (for tests that compare what
+// the facade and the floor put on the wire). server is "vault" or "upstream".
+type Inspector func(server string, r *http.Request, body []byte)
+
+// SetInspector installs f (nil removes it).
+func (l *Lean) SetInspector(f Inspector) {
+	if f == nil {
+		l.inspect.Store(nil)
+		return
+	}
+	l.inspect.Store(&f)
+}
+
+func (l *Lean) seen(server string, r *http.Request) {
+	if f := l.inspect.Load(); f != nil {
+		b, _ := io.ReadAll(r.Body)
+		(*f)(server, r, b)
+		return
+	}
+	_, _ = io.Copy(io.Discard, r.Body)
 }
 
 // Connections reports how many TCP connections the vault and the upstream accepted so far.
@@ -47,19 +70,20 @@ func NewLean() *Lean {
 
 	vault := http.NewServeMux()
 	vault.HandleFunc("POST /v1/tokens", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
+		l.seen("vault", r)
 		writeJSON(w, actor, http.StatusOK, l.tokenBody)
 	})
 	vault.HandleFunc("POST /v1/audit/api-calls", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
+		l.seen("vault", r)
 		writeJSON(w, actor, http.StatusAccepted, auditBody)
 	})
 	vault.HandleFunc("GET /v1/me", func(w http.ResponseWriter, r *http.Request) {
+		l.seen("vault", r)
 		writeJSON(w, actor, http.StatusOK, l.meBody)
 	})
 	upstreamBody := []byte(`{"ok":true,"items":[1,2,3]}`)
 	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
+		l.seen("upstream", r)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(upstreamBody)
 	})
