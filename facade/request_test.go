@@ -186,8 +186,12 @@ func TestAgentsAndMe(t *testing.T) {
 	resp, err = derived.Request(bg, "GET", e.up.URL()+"/x", RequestParams{GrantID: gid})
 	require.NoError(t, err)
 	resp.Body.Close()
-	rows := e.s.AuditRows()
-	last := rows[len(rows)-1]
+	var last vaulttest.AuditRow // the last credential retrieval (audit posts land in the background)
+	for _, r := range e.s.AuditRows() {
+		if r.Operation == "retrieveCredential" {
+			last = r
+		}
+	}
 	require.Equal(t, bot.ID, last.AgentID)
 	require.Equal(t, bot.ID.String(), last.Caller)
 	require.Equal(t, "agent", last.CallerType)
