@@ -2,6 +2,7 @@ package facade
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -111,6 +112,16 @@ func TestAgentsCreateIdempotency(t *testing.T) {
 	require.ErrorIs(t, err, ErrIdempotencyConflict)
 	require.ErrorIs(t, err, ErrAgentRevoked)
 
+	// Replay after the agent was paused.
+	p3 := AgentCreateParams{Name: "paused-bot", IdempotencyKey: "create-paused-bot"}
+	paused, err := ags.Create(bg, p3)
+	require.NoError(t, err)
+	_, err = ags.Update(bg, paused.ID, AgentUpdateParams{Status: "inactive"})
+	require.NoError(t, err)
+	_, err = ags.Create(bg, p3)
+	require.ErrorIs(t, err, ErrIdempotencyConflict)
+	require.ErrorIs(t, err, ErrAgentInactive)
+
 	// Without a caller's key: one is generated and reused by the automatic retry, so a 503 after
 	// the vault did the work cannot create two agents.
 	e.s.InjectFault("createAgent", vaulttest.Fault{Status: 503, Code: "service_unavailable"})
@@ -212,6 +223,8 @@ func TestAgentsReadUpdateDelete(t *testing.T) {
 	require.ErrorIs(t, err, ErrAgentNotFound)
 	_, err = ags.Delete(bg, uuid.Nil)
 	requireInputErr(t, err, nil, "uuid.Nil")
+	_, err = ags.MintKey(bg, ids[4], MintKeyParams{})
+	require.ErrorIs(t, err, ErrAgentRevoked)
 	_, err = ags.Update(bg, ids[4], AgentUpdateParams{DisplayName: "x"})
 	require.ErrorIs(t, err, ErrAgentRevoked)
 	keys, err := ags.ListKeys(bg, ids[4])
@@ -326,6 +339,31 @@ func TestAgentsKeys(t *testing.T) {
 	requireInputErr(t, err, nil, "agentID")
 	_, err = ags.UndeprecateKey(bg, id, uuid.Nil)
 	requireInputErr(t, err, nil, "keyID")
+}
+
+// An agent principal cannot administer agents. The type system keeps Agents off Agent; an App
+// impersonating an agent (WithCaller(agentUUID)) gets the vault's refusal.
+func TestAgentsNeedAnAppPrincipal(t *testing.T) {
+	e := newEnv(t)
+	ag := e.s.AddAgent("not-an-admin")
+	imp, err := NewApp(e.s.AppKey(), WithBaseURL(e.s.URL()), WithCaller(ag.ID.String()))
+	require.NoError(t, err)
+	defer imp.Close()
+	_, err = imp.Agents().Create(bg, AgentCreateParams{Name: "sub-agent"})
+	require.ErrorIs(t, err, ErrAgentCannotMintSubagents)
+	_, err = imp.Agents().List(bg, AgentListParams{})
+	require.ErrorIs(t, err, ErrAgentCannotMintSubagents)
+	_, err = imp.Agents().MintKey(bg, ag.ID, MintKeyParams{})
+	require.ErrorIs(t, err, ErrAgentCannotMintSubagents)
+
+	// Likewise the App-only flows that an agent principal may not use.
+	_, err = imp.Authenticate(bg, AuthenticateParams{OpenURL: func(context.Context, string) error { return nil }})
+	require.ErrorIs(t, err, ErrAgentUserToken)
+	_, err = imp.ListGrants(bg, ListGrantsParams{Provider: "github"})
+	require.ErrorIs(t, err, ErrInvalidRequest)
+	var ae *APIError
+	require.ErrorAs(t, err, &ae)
+	require.Equal(t, "provider_id", ae.Details.Field)
 }
 
 // After Close every new method refuses with ErrClosed, before any call.

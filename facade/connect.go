@@ -171,8 +171,9 @@ func (a *Agent) Connect(ctx context.Context, p ConnectParams) ([]ConnectResult, 
 }
 
 // Authenticate signs an end user in with the app's identity provider in a browser and returns
-// their token and profile (App only: an Agent never handles end-user tokens). Errors are those
-// of Connect.
+// their token and profile (App only: an Agent never handles end-user tokens, and an App
+// impersonating an agent with WithCaller(agentUUID) gets ErrAgentUserToken from the vault).
+// Errors are those of Connect; a denial matches ErrConnectDenied.
 func (a *App) Authenticate(ctx context.Context, p AuthenticateParams) (AuthResult, error) {
 	return a.c.authenticate(ctx, p)
 }

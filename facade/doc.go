@@ -31,6 +31,21 @@
 //	resp, err := app.Request(ctx, http.MethodGet, "https://api.github.com/repos/{owner}/{repo}",
 //		facade.RequestParams{Provider: "github", PathParams: map[string]string{"owner": o, "repo": r}})
 //
+// # Headless connect, grants and agents
+//
+// [App.Connect] (and [Agent.Connect], for a grant bound to the agent) creates a Connect session,
+// opens its page in the default browser (ConnectParams.NoBrowser or a failing opener prints the
+// URL instead; ConnectParams.OpenURL replaces the opener) and polls until the person finishes.
+// A denial, a misconfiguration or a timeout is a [*ConnectError] matching [ErrConnectDenied],
+// [ErrConnectConfig] or [ErrConnectTimeout], all [ErrConnectFlow]. [App.Authenticate] signs an
+// end user in the same way. [App.ListGrants] / [App.AllGrants] page through grants of both kinds;
+// [App.Agents] administers managed agents and their keys. Plaintext keys and user tokens come back
+// as [Secret], which never prints, logs or marshals its value:
+//
+//	res, err := app.Connect(ctx, facade.ConnectParams{Providers: []string{"github"}})
+//	created, err := app.Agents().Create(ctx, facade.AgentCreateParams{Name: "email-bot"})
+//	store(created.APIKey.Reveal())
+//
 // # Tracing
 //
 // [WithTrace] puts run, thread and tool-call ids on a context; every vault call made under it

@@ -114,9 +114,11 @@ func derefStr(s *string) string {
 
 // ListGrantsParams select a page of an App's grants.
 type ListGrantsParams struct {
-	Provider string // only grants of this provider ("" = all)
-	Limit    int    // page size, 1..1000 (0 = the vault's default, 100)
-	Offset   int    // rows to skip
+	// Provider keeps only the grants of this provider ("" = all). The vault refuses it
+	// (ErrInvalidRequest) for an App that impersonates an agent with WithCaller(agentUUID).
+	Provider string
+	Limit    int // page size, 1..1000 (0 = the vault's default, 100)
+	Offset   int // rows to skip
 }
 
 // PageParams select a page of a list without filters.
