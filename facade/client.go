@@ -292,8 +292,10 @@ func (c *client) exchange(ctx context.Context, op string, out any, send func(ctx
 	if err := TraceFrom(ctx).validate(); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
+	ctx, cancel, ok := withTimeout(ctx, c.timeout)
+	if ok {
+		defer cancel()
+	}
 	rec := recorderFrom(ctx)
 	if rec == nil {
 		rec = &recorder{}
@@ -361,7 +363,10 @@ const agentTokenHint = "agents do not act for end users; for agent code inside a
 // tokenGetterError reports a failing UserTokenGetter.
 type tokenGetterError struct{ err error }
 
+// Error implements error.
 func (e *tokenGetterError) Error() string { return "alter: user token getter: " + e.err.Error() }
+
+// Unwrap returns the getter's error.
 func (e *tokenGetterError) Unwrap() error { return e.err }
 
 // observe caches the actor id and warns once about a deprecated key.
@@ -408,6 +413,7 @@ func (c *client) lastRetryInfo() RetryInfo {
 // every attempt, retries and the client-level timeout for Raw calls.
 type vaultDoer struct{ c *client }
 
+// Do implements gen.HttpRequestDoer.
 func (d *vaultDoer) Do(req *http.Request) (*http.Response, error) {
 	c := d.c
 	ctx := req.Context()
@@ -434,10 +440,10 @@ func (d *vaultDoer) Do(req *http.Request) (*http.Response, error) {
 		rec = &recorder{}
 		defer func() { c.setLast(rec.info()) }()
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel, ok := withTimeout(ctx, c.timeout)
 	idempotent := idempotentMethod(req.Method) || req.Header.Get(hIdempotency) != ""
-	resp, err := c.retry.do(ctx, op, rec, idempotent, true, func(ctx context.Context, _ int) (*http.Response, error) {
-		r := req.Clone(ctx)
+	resp, err := c.retry.do(ctx, op, rec, idempotent, true, func(ctx context.Context, n int) (*http.Response, error) {
+		r := attemptRequest(ctx, req, n)
 		if body != nil {
 			// No GetBody: net/http must not replay a signed request on its own (same nonce);
 			// this loop re-sends it, signed afresh.
@@ -453,11 +459,15 @@ func (d *vaultDoer) Do(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	})
 	if err != nil {
-		cancel()
+		if ok {
+			cancel()
+		}
 		return nil, transportErr(op, err)
 	}
 	c.observe(resp)
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	if ok {
+		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	}
 	return resp, nil
 }
 
@@ -467,6 +477,7 @@ type cancelOnClose struct {
 	cancel context.CancelFunc
 }
 
+// Close closes the body, then releases the call's context.
 func (b *cancelOnClose) Close() error {
 	err := b.ReadCloser.Close()
 	b.cancel()

@@ -43,18 +43,18 @@ var forbiddenProxyHeaders = []string{"authorization", "cookie", "x-api-key", "x-
 // ProxyOutcome is the answer of ProxyRequest: exactly one field is set. Result when the vault
 // executed the call, Pending when a human must approve it first (then use AwaitApproval).
 type ProxyOutcome struct {
-	Result  *ProxyResult
-	Pending *PendingApproval
+	Result  *ProxyResult     // the upstream answer, when the call was executed
+	Pending *PendingApproval // the held call, when a human must decide first
 }
 
 // ProxyResult is the upstream answer of a proxied call. A non-2xx upstream status is data here,
 // not an error.
 type ProxyResult struct {
-	ApprovalID string // set when the call went through an approval
-	StatusCode int
-	Header     http.Header
-	Body       []byte
-	Truncated  bool // the vault cut the body at 10 MiB
+	ApprovalID string      // set when the call went through an approval
+	StatusCode int         // upstream status
+	Header     http.Header // upstream headers
+	Body       []byte      // upstream body
+	Truncated  bool        // the vault cut the body at 10 MiB
 }
 
 // Bytes returns the body.
@@ -91,21 +91,21 @@ func (s ApprovalState) Terminal() bool {
 
 // PendingApproval is a proxied call held for a human decision.
 type PendingApproval struct {
-	ID        string // e.g. "apr_xyz"
-	URL       string // where the approver decides
-	State     ApprovalState
-	ExpiresAt time.Time
+	ID        string        // e.g. "apr_xyz"
+	URL       string        // where the approver decides
+	State     ApprovalState // ApprovalPending
+	ExpiresAt time.Time     // when the hold expires unless decided
 }
 
 // ApprovalStatus is the state of a held call.
 type ApprovalStatus struct {
-	ID             string
-	State          ApprovalState
-	ExpiresAt      time.Time
-	DecidedAt      time.Time // zero until a human decided
-	DecisionReason string
-	ExecutedAt     time.Time // zero until executed
-	HasResult      bool      // the result can be fetched
+	ID             string        // e.g. "apr_xyz"
+	State          ApprovalState // current state
+	ExpiresAt      time.Time     // when the hold expires
+	DecidedAt      time.Time     // zero until a human decided
+	DecisionReason string        // the approver's note
+	ExecutedAt     time.Time     // zero until executed
+	HasResult      bool          // the result can be fetched
 }
 
 // AwaitOptions tune AwaitApproval. Zero fields take their defaults.
@@ -260,10 +260,12 @@ type approvalTimeoutError struct {
 	after time.Duration
 }
 
+// Error implements error.
 func (e *approvalTimeoutError) Error() string {
 	return "alter: approval " + e.id + " still undecided after " + e.after.String()
 }
 
+// Is matches ErrApprovalTimeout and ErrTimeout.
 func (e *approvalTimeoutError) Is(target error) bool {
 	return target == ErrApprovalTimeout || target == ErrTimeout
 }

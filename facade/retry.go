@@ -62,7 +62,7 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 // RetryInfo reports every attempt of one logical call (the vault calls and, for Request, the
 // upstream call), oldest first.
 type RetryInfo struct {
-	Attempts []Attempt
+	Attempts []Attempt // oldest first
 }
 
 // Retries is the number of attempts after the first, over all operations of the call.

@@ -10,24 +10,24 @@ import (
 
 // AgentInfo describes a managed agent.
 type AgentInfo struct {
-	ID          uuid.UUID
-	Name        string // stable per-app identifier
-	DisplayName string
+	ID          uuid.UUID           // the agent's UUID
+	Name        string              // stable per-app identifier
+	DisplayName string              // human-friendly name
 	Type        string              // "agent" or "service"
 	Status      string              // "active", "inactive" or "revoked"
 	Scopes      map[string][]string // per-provider scope allow-list
-	Metadata    map[string]string
-	Policy      AgentPolicy
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	RevokedAt   time.Time // zero unless revoked
+	Metadata    map[string]string   // string metadata set by the operator
+	Policy      AgentPolicy         // human-in-the-loop configuration
+	CreatedAt   time.Time           // creation time
+	UpdatedAt   time.Time           // last change
+	RevokedAt   time.Time           // zero unless revoked
 }
 
 // AgentPolicy is an agent's human-in-the-loop configuration.
 type AgentPolicy struct {
-	RequireApproval bool          // proxied calls wait for a human
-	ApprovalTTL     time.Duration // how long a held call waits; 0 = vault default
-	Attributes      map[string]string
+	RequireApproval bool              // proxied calls wait for a human
+	ApprovalTTL     time.Duration     // how long a held call waits; 0 = vault default
+	Attributes      map[string]string // policy attributes
 }
 
 func agentInfoFrom(g gen.AgentInfo) AgentInfo {
