@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// syncBuf is a goroutine-safe buffer.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestRunReadyFast runs the dev server in-process: it must print the export block and be ready
+// in well under 2 s, and stop when its context ends.
+func TestRunReadyFast(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuf
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, &out, &errb) }()
+	require.Eventually(t, func() bool { return strings.Contains(errb.String(), "ready") }, 2*time.Second, 5*time.Millisecond)
+	elapsed := time.Since(start)
+	t.Logf("ready in %v", elapsed)
+	assert.Less(t, elapsed, 2*time.Second)
+	for _, name := range []string{"ALTER_BASE_URL", "ALTER_API_KEY", "AGENT_API_KEY", "AGENT_ID", "ALTER_USER_TOKEN",
+		"ALTER_UPSTREAM_URL", "ALTER_GRANT_ID", "ALTER_AGENT_GRANT_ID", "ALTER_APPROVAL_GRANT_ID", "ALTER_MS_GRANT_ID"} {
+		assert.Contains(t, out.String(), "export "+name+"=")
+	}
+	cancel()
+	require.NoError(t, <-done)
+	assert.Contains(t, errb.String(), "stopped")
+}
+
+// TestBinarySIGTERM builds and runs the command: ready < 2 s after start, clean exit on SIGTERM.
+func TestBinarySIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := t.TempDir() + "/altervault-dev"
+	build := exec.Command("go", "build", "-o", bin, ".")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, string(out))
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0")
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	start := time.Now()
+	require.NoError(t, cmd.Start())
+	sc := bufio.NewScanner(stderr)
+	ready := false
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "ready") {
+			ready = true
+			break
+		}
+	}
+	require.True(t, ready)
+	elapsed := time.Since(start)
+	t.Logf("binary ready in %v", elapsed)
+	assert.Less(t, elapsed, 2*time.Second)
+	var env strings.Builder
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		env.WriteString(lines.Text() + "\n")
+		if strings.HasPrefix(lines.Text(), "export ALTER_MS_GRANT_ID=") {
+			break
+		}
+	}
+	assert.Contains(t, env.String(), "export ALTER_BASE_URL=http://127.0.0.1:")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	go func() { _, _ = io.Copy(io.Discard, stderr) }()
+	require.NoError(t, cmd.Wait())
+}
