@@ -1,8 +1,11 @@
 package facade
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -276,4 +279,49 @@ func TestCreateManagedSecretGrant(t *testing.T) {
 	}
 	require.Contains(t, fmt.Sprintf("%+v", up), "lbl")
 	require.Contains(t, fmt.Sprintf("%#v", up), "[REDACTED]")
+}
+
+// scriptedVault answers every vault call with the JSON body for its path (200), in memory.
+type scriptedVault map[string]string
+
+func (v scriptedVault) RoundTrip(r *http.Request) (*http.Response, error) {
+	body, ok := v[r.URL.Path]
+	status := http.StatusOK
+	if !ok {
+		status, body = http.StatusNotFound, `{"error":{"code":"not_found","message":"no"},"request_id":"r"}`
+	}
+	return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+}
+
+// Answers that parse as JSON but break the model are errors, never panics or silent zero values.
+func TestMalformedAnswersOfIssue5Calls(t *testing.T) {
+	v := scriptedVault{
+		"/v1/grants":                                `{"grants":[{"grant_kind":"carrier_pigeon","grant_id":"` + uuid.NewString() + `"}],"total":1,"limit":100,"offset":0,"has_more":false}`,
+		"/v1/auth/sessions":                         `{"session_token":"tok_abcdefghijklmnop","auth_url":"http://x/auth/tok_abcdefghijklmnop","expires_at":"2030-01-01T00:00:00Z"}`,
+		"/v1/auth/sessions/tok_abcdefghijklmnop":    `{"status":"completed","expires_at":"2030-01-01T00:00:00Z"}`,
+		"/v1/connect/sessions":                      `{"session_token":"tok_abcdefghijklmnop","connect_url":"http://x/connect/tok_abcdefghijklmnop","expires_at":"2030-01-01T00:00:00Z"}`,
+		"/v1/connect/sessions/tok_abcdefghijklmnop": `{"status":"error","expires_at":"2030-01-01T00:00:00Z","results":[{"grant_id":"` + uuid.NewString() + `","provider_id":"x","scopes":[],"grant_policy":{"created_by":"ops"}}]}`,
+	}
+	app, err := NewApp("alter_key_app_test", WithBaseURL("http://vault.test/v1"), WithHTTPClient(&http.Client{Transport: v}))
+	require.NoError(t, err)
+	defer app.Close()
+
+	_, err = app.ListGrants(bg, ListGrantsParams{})
+	require.ErrorIs(t, err, ErrUnexpectedResponse)
+	require.Contains(t, err.Error(), "carrier_pigeon")
+
+	_, err = app.Authenticate(bg, AuthenticateParams{OpenURL: func(context.Context, string) error { return nil }})
+	require.ErrorIs(t, err, ErrUnexpectedResponse)
+
+	// A session in error without a code is a plain flow failure.
+	_, err = app.Connect(bg, ConnectParams{OpenURL: func(context.Context, string) error { return nil }})
+	require.ErrorIs(t, err, ErrConnectFlow)
+	require.NotErrorIs(t, err, ErrConnectDenied)
+	require.Contains(t, err.Error(), "session error")
+
+	v["/v1/connect/sessions/tok_abcdefghijklmnop"] = strings.Replace(v["/v1/connect/sessions/tok_abcdefghijklmnop"], `"error"`, `"completed"`, 1)
+	res, err := app.Connect(bg, ConnectParams{OpenURL: func(context.Context, string) error { return nil }})
+	require.NoError(t, err)
+	require.Equal(t, &GrantPolicy{CreatedBy: "ops"}, res[0].GrantPolicy)
 }
