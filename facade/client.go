@@ -292,10 +292,8 @@ func (c *client) exchange(ctx context.Context, op string, out any, send func(ctx
 	if err := TraceFrom(ctx).validate(); err != nil {
 		return nil, err
 	}
-	ctx, cancel, ok := withTimeout(ctx, c.timeout)
-	if ok {
-		defer cancel()
-	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
 	rec := recorderFrom(ctx)
 	if rec == nil {
 		rec = &recorder{}
@@ -440,10 +438,10 @@ func (d *vaultDoer) Do(req *http.Request) (*http.Response, error) {
 		rec = &recorder{}
 		defer func() { c.setLast(rec.info()) }()
 	}
-	ctx, cancel, ok := withTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	idempotent := idempotentMethod(req.Method) || req.Header.Get(hIdempotency) != ""
-	resp, err := c.retry.do(ctx, op, rec, idempotent, true, func(ctx context.Context, n int) (*http.Response, error) {
-		r := attemptRequest(ctx, req, n)
+	resp, err := c.retry.do(ctx, op, rec, idempotent, true, func(ctx context.Context, _ int) (*http.Response, error) {
+		r := req.Clone(ctx)
 		if body != nil {
 			// No GetBody: net/http must not replay a signed request on its own (same nonce);
 			// this loop re-sends it, signed afresh.
@@ -459,15 +457,11 @@ func (d *vaultDoer) Do(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	})
 	if err != nil {
-		if ok {
-			cancel()
-		}
+		cancel()
 		return nil, transportErr(op, err)
 	}
 	c.observe(resp)
-	if ok {
-		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
-	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 	return resp, nil
 }
 
