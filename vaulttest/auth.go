@@ -87,18 +87,23 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, c *call) *apiError
 	s.mu.Lock()
 	k := s.keys[plain]
 	var ag *agent
-	if k != nil && k.kind == kindAgent {
-		ag = s.agents[k.agentID]
+	var st keyState
+	var expired bool
+	agStatus := ""
+	if k != nil {
+		st = k.state()
+		expired = k.expiresAt != nil && !now.Before(*k.expiresAt)
+		if k.kind == kindAgent {
+			if ag = s.agents[k.agentID]; ag != nil {
+				agStatus = ag.status
+			}
+		}
 	}
 	s.mu.Unlock()
 	if plain == "" || k == nil {
 		return errf(http.StatusUnauthorized, "invalid_key", "unknown API key")
 	}
-	s.mu.Lock()
-	st := k.state()
-	expired := k.expiresAt != nil && !now.Before(*k.expiresAt)
-	s.mu.Unlock()
-	if st == keyRevoked || expired || (ag != nil && ag.status == "revoked") {
+	if st == keyRevoked || expired || agStatus == "revoked" {
 		return errf(http.StatusUnauthorized, "invalid_key", "the API key is revoked or expired")
 	}
 	if st == keyDeprecated {
@@ -134,7 +139,7 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, c *call) *apiError
 	c.callerTyp = "service"
 	if ag != nil {
 		c.callerTyp = "agent"
-		if ag.status == "inactive" {
+		if agStatus == "inactive" {
 			return errf(http.StatusForbidden, "agent_inactive", "the agent is inactive")
 		}
 		c.agent = ag
@@ -148,9 +153,13 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, c *call) *apiError
 		if id, err := uuid.Parse(c.caller); err == nil {
 			s.mu.Lock()
 			imp := s.agents[id]
+			impStatus := ""
+			if imp != nil {
+				impStatus = imp.status
+			}
 			s.mu.Unlock()
 			switch {
-			case imp != nil && imp.status == "revoked":
+			case impStatus == "revoked":
 				return errf(http.StatusForbidden, "agent_revoked", "the impersonated agent is revoked").with(emu.ErrorDetails{AgentID: &id})
 			case imp != nil:
 				c.agent = imp

@@ -241,6 +241,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.ContentLength = int64(len(body))
 
 	route, _, err := s.router.FindRoute(r)
+	if err != nil {
+		s.recordRequest(r, c)
+	}
 	switch {
 	case err != nil && err.Error() == routers.ErrMethodNotAllowed.Error(): // a RouteError carrying only the reason
 		writeError(rec, r, errf(http.StatusMethodNotAllowed, "method_not_allowed", "method %s not allowed here", r.Method))

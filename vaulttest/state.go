@@ -273,3 +273,6 @@ func randAlnum(n int) string {
 	}
 	return string(b)
 }
+
+// UUID is github.com/google/uuid.UUID, re-exported so that tests can seed without importing it.
+type UUID = uuid.UUID
