@@ -259,12 +259,12 @@ func (e *APIError) Is(target error) bool {
 		return true
 	}
 	if e.Code == "" {
-		switch {
-		case target == ErrUnexpectedResponse:
+		switch target {
+		case ErrUnexpectedResponse:
 			return true
-		case target == ErrRateLimited:
+		case ErrRateLimited:
 			return e.StatusCode == http.StatusTooManyRequests
-		case target == ErrServer:
+		case ErrServer:
 			return e.StatusCode >= 500
 		}
 		return false

@@ -64,14 +64,6 @@ func readEcho(t *testing.T, r *Response) echoed {
 	return e
 }
 
-// lastUpstream returns the last request the echo upstream received.
-func (e *env) lastUpstream(t *testing.T) vaulttest.Request {
-	t.Helper()
-	rs := e.up.Requests()
-	require.NotEmpty(t, rs)
-	return rs[len(rs)-1]
-}
-
 // noSecrets fails when any secret appears in s.
 func noSecrets(t *testing.T, s string, secrets ...string) {
 	t.Helper()

@@ -193,7 +193,7 @@ func checkApprovalID(id string) error {
 		return inputErr("approvalID", `must look like "apr_…"`, nil)
 	}
 	for _, ch := range id[4:] {
-		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9') {
+		if (ch < 'a' || ch > 'z') && (ch < 'A' || ch > 'Z') && (ch < '0' || ch > '9') {
 			return inputErr("approvalID", `must look like "apr_…"`, nil)
 		}
 	}
