@@ -24,6 +24,10 @@ package facade
 // retries per RetryPolicy, and caches X-Alter-Actor-Id. Pass per-call headers through the gen
 // params (e.g. &gen.CreateAgentParams{IdempotencyKey: &k}, XAlterUserToken from c.userToken).
 //
+// c.exchange is c.do without the Close check, for work that must finish while Close drains
+// (the background audit post). A gen call made without c.do (Raw) is its own logical call: the
+// doer then checks Close, applies WithTimeout and records LastRetryInfo itself.
+//
 // Other helpers for new methods: c.checkOpen, c.agent (Agent rules apply), c.userToken (the
 // identity rule for end-user tokens), inputErr / checkHeaderValue (local validation errors,
 // ErrInvalidInput), poll (ticker-driven polling that stops at once on ctx.Done, for connect and

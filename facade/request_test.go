@@ -220,7 +220,7 @@ func TestAgentsAndMe(t *testing.T) {
 }
 
 func TestProviderErrors(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, fastRetries)
 	gid, cred := e.grant(t, vaulttest.OAuthGrant{Scopes: []string{"repo", "read:org"}})
 
 	_, err := e.app.Request(bg, "GET", e.up.URL()+"/status/404?secret_q=1", RequestParams{GrantID: gid})
@@ -262,6 +262,18 @@ func TestProviderErrors(t *testing.T) {
 	require.Contains(t, string(pe.Body), "[REDACTED]")
 	require.True(t, pe.Truncated)
 	require.Len(t, pe.Body, maxErrorBody-len(cred)+len("[REDACTED]"))
+
+	// An unreachable upstream with a credential injected in the query: never in the error or the attempts.
+	qg, qcred := e.grant(t, vaulttest.OAuthGrant{Injection: vaulttest.Injection{Header: "X-Key", Format: "{token}",
+		Additional: []vaulttest.AdditionalInjection{{Target: "query", Key: "api_key", ValueSource: "access_token"}}}})
+	_, err = e.app.Request(bg, "GET", "http://127.0.0.1:1/x", RequestParams{GrantID: qg})
+	require.ErrorIs(t, err, ErrNetwork)
+	noSecrets(t, err.Error(), qcred)
+	for _, a := range e.app.LastRetryInfo().Attempts {
+		if a.Err != nil {
+			noSecrets(t, a.Err.Error(), qcred)
+		}
+	}
 
 	// An unreachable upstream is a network error without the query.
 	_, err = e.app.Request(bg, "GET", "http://127.0.0.1:1/x?token=q", RequestParams{GrantID: gid})
