@@ -73,8 +73,8 @@ type AgentCreateParams struct {
 	DisplayName string              // human-friendly name
 	Type        string              // AgentTypeAgent (default) or AgentTypeService
 	Scopes      map[string][]string // per-provider scope allow-list, e.g. {"google": {"gmail.readonly"}}
-	Metadata    map[string]string
-	Policy      *AgentPolicy // human-in-the-loop configuration (nil: none)
+	Metadata    map[string]string   // free-form metadata (at most 8 KB)
+	Policy      *AgentPolicy        // human-in-the-loop configuration (nil: none)
 	// IdempotencyKey makes Create safe to repeat, across process restarts too: the same key and
 	// body give the same agent and the same first key (Replayed is then true); the same key with
 	// another body gives ErrIdempotencyConflict. Without it, a key is generated per call and
@@ -93,10 +93,10 @@ type AgentCreateResult struct {
 // AgentKey is an agent key, without its plaintext.
 type AgentKey struct {
 	ID           uuid.UUID
-	Prefix       string // first characters of the plaintext, for recognition
-	Name         string
-	Status       string // "active", "deprecated" or "revoked"
-	CreatedAt    time.Time
+	Prefix       string    // first characters of the plaintext, for recognition
+	Name         string    // optional label
+	Status       string    // "active", "deprecated" or "revoked"
+	CreatedAt    time.Time // creation time
 	DeprecatedAt time.Time // zero unless deprecated
 	RevokedAt    time.Time // zero unless revoked
 	LastUsedAt   time.Time // updated lazily by the vault
@@ -121,23 +121,23 @@ type RevokeKeyParams struct {
 
 // AgentListParams select a page of agents.
 type AgentListParams struct {
-	IncludeRevoked bool
-	Limit          int // page size, 1..1000 (0 = the vault's default, 100)
-	Offset         int
+	IncludeRevoked bool // include revoked (deleted) agents
+	Limit          int  // page size, 1..1000 (0 = the vault's default, 100)
+	Offset         int  // rows to skip
 }
 
 // AgentPage is a page of agents, oldest first.
 type AgentPage struct {
-	Agents  []AgentInfo
-	Total   int
-	Limit   int
-	Offset  int
-	HasMore bool
+	Agents  []AgentInfo // this page
+	Total   int         // agents matching
+	Limit   int         // page size used
+	Offset  int         // rows skipped
+	HasMore bool        // more rows follow
 }
 
 // AgentUpdateParams are the fields to replace; zero fields are left unchanged.
 type AgentUpdateParams struct {
-	DisplayName string
+	DisplayName string // new display name
 	// Scopes, when non-nil, is the full new allow-list: it may only grow (dropping a provider or a
 	// scope gives ErrAgentScopeNarrowingNotSupported).
 	Scopes   map[string][]string

@@ -49,28 +49,28 @@ type ConnectParams struct {
 
 // ConnectResult is one grant produced by Connect.
 type ConnectResult struct {
-	GrantID           uuid.UUID
-	Provider          string // provider id, e.g. "github"
-	AccountIdentifier string // the provider account (e.g. an email); may be empty
-	Scopes            []string
+	GrantID           uuid.UUID    // the new grant (RequestParams.GrantID)
+	Provider          string       // provider id, e.g. "github"
+	AccountIdentifier string       // the provider account (e.g. an email); may be empty
+	Scopes            []string     // granted scopes
 	GrantPolicy       *GrantPolicy // nil when the grant has no policy
 }
 
 // AuthenticateParams are the inputs of Authenticate; the zero value is valid (see ConnectParams
 // for the meaning and defaults of each field).
 type AuthenticateParams struct {
-	Timeout      time.Duration
-	PollInterval time.Duration
-	NoBrowser    bool
-	OpenURL      func(ctx context.Context, url string) error
-	Out          io.Writer
+	Timeout      time.Duration                               // default DefaultConnectTimeout
+	PollInterval time.Duration                               // default DefaultPollInterval
+	NoBrowser    bool                                        // print the URL instead of opening a browser
+	OpenURL      func(ctx context.Context, url string) error // default: the system browser
+	Out          io.Writer                                   // default os.Stderr
 }
 
 // AuthResult is a signed-in end user. UserToken is a Secret: printing an AuthResult (any verb,
 // %+v and %#v included) or logging it never shows the token; use UserToken.Reveal().
 type AuthResult struct {
-	UserToken Secret
-	UserInfo  UserInfo
+	UserToken Secret   // the end user's JWT (for WithUserTokenGetter: UserToken.Reveal())
+	UserInfo  UserInfo // their profile
 }
 
 // String implements fmt.Stringer without the token.
@@ -86,8 +86,8 @@ func (r AuthResult) GoString() string {
 // UserInfo is the profile of a signed-in end user.
 type UserInfo struct {
 	Sub   string // stable user id
-	Email string
-	Name  string
+	Email string // email address, when known
+	Name  string // display name, when known
 }
 
 // ConnectSessionParams are the inputs of CreateConnectSession.
@@ -103,9 +103,9 @@ type ConnectSessionParams struct {
 
 // ConnectSession is a started Connect session: send the person to URL.
 type ConnectSession struct {
-	Token     string // the session token (also the last segment of URL)
-	URL       string // the connect page
-	ExpiresAt time.Time
+	Token     string    // the session token (also the last segment of URL)
+	URL       string    // the connect page
+	ExpiresAt time.Time // when the session expires
 }
 
 // ConnectError is how a Connect or Authenticate session ended without success: the person
@@ -235,16 +235,16 @@ func (a *App) VerifyUserToken(ctx context.Context, token string) (sub string, va
 
 // ProviderInfo is a provider the app can connect.
 type ProviderInfo struct {
-	ID     string // slug, e.g. "github"
-	Name   string // display name
-	Kind   string // "oauth" or "managed_secret"
-	Scopes []ProviderScope
+	ID     string          // slug, e.g. "github"
+	Name   string          // display name
+	Kind   string          // "oauth" or "managed_secret"
+	Scopes []ProviderScope // the scopes it offers
 }
 
 // ProviderScope is a scope a provider offers.
 type ProviderScope struct {
-	Scope       string
-	Description string
+	Scope       string // the provider's scope string
+	Description string // what it allows
 }
 
 // ListProviders returns the providers this app can connect, with their scopes.

@@ -25,19 +25,19 @@ const (
 // Grant is one grant of the unified list. The fields under "OAuth" are set for GrantKindOAuth,
 // those under "Managed secret" for GrantKindManagedSecret; the others for both.
 type Grant struct {
-	ID            uuid.UUID
-	Kind          GrantKind
-	Status        string // "active", "expired", "revoked" or "credential_revoked"
-	PrincipalType string // "user", "group", "system" or "agent"
-	CreatedAt     time.Time
+	ID            uuid.UUID    // the grant id (RequestParams.GrantID)
+	Kind          GrantKind    // which of the field groups below applies
+	Status        string       // "active", "expired", "revoked" or "credential_revoked"
+	PrincipalType string       // who owns it: "user", "group", "system" or "agent"
+	CreatedAt     time.Time    // creation time
 	LastUsedAt    time.Time    // zero when never used
 	Policy        *GrantPolicy // nil when none
 
 	// OAuth.
-	Provider           string
-	Scopes             []string
-	AccountIdentifier  string
-	AccountDisplayName string
+	Provider           string      // provider id, e.g. "github"
+	Scopes             []string    // granted scopes
+	AccountIdentifier  string      // the provider account, e.g. an email
+	AccountDisplayName string      // display name of the account
 	ScopeMismatch      bool        // granted scopes differ from those now required
 	ExpiresAt          time.Time   // zero when it does not expire
 	DelegatedAt        time.Time   // for an agent caller: when the grant was delegated to it
@@ -45,17 +45,17 @@ type Grant struct {
 
 	// Managed secret.
 	ManagedSecretID   string    // e.g. "ms_stripe"
-	ManagedSecretSlug string    //
-	ManagedSecretName string    //
+	ManagedSecretSlug string    // the secret's slug
+	ManagedSecretName string    // the secret's display name
 	AgentID           uuid.UUID // the owning agent, for an agent principal
-	Label             string
+	Label             string    // the grant's label
 }
 
 // GrantPolicy is a grant's policy as stored.
 type GrantPolicy struct {
-	ExpiresAt time.Time // zero when unset
-	CreatedBy string
-	CreatedAt time.Time
+	ExpiresAt time.Time // when the grant stops working; zero when unset
+	CreatedBy string    // who set the policy
+	CreatedAt time.Time // when it was set
 }
 
 // GrantPolicyInput is a grant policy to set. Zero fields are not sent; durations are sent in
@@ -129,11 +129,11 @@ type PageParams struct {
 
 // GrantPage is a page of grants.
 type GrantPage struct {
-	Grants  []Grant
-	Total   int // grants matching
-	Limit   int // page size used
-	Offset  int // rows skipped
-	HasMore bool
+	Grants  []Grant // this page
+	Total   int     // grants matching
+	Limit   int     // page size used
+	Offset  int     // rows skipped
+	HasMore bool    // more rows follow
 }
 
 func checkPage(limit, offset int) error {
@@ -268,10 +268,10 @@ func grantFrom(it gen.GrantItem) (Grant, error) {
 
 // RevokeGrantResult is the outcome of RevokeGrant.
 type RevokeGrantResult struct {
-	GrantID   uuid.UUID
-	Success   bool
-	Message   string
-	RevokedAt time.Time
+	GrantID   uuid.UUID // the grant
+	Success   bool      // the grant is now revoked
+	Message   string    // human-readable outcome
+	RevokedAt time.Time // when
 }
 
 // RevokeGrant revokes a grant: its stored tokens are deleted and a security audit row is written
@@ -300,9 +300,9 @@ func (a *App) RevokeGrant(ctx context.Context, grantID uuid.UUID, reason string)
 // DelegationRevocation is the outcome of RevokeDelegation: the agent lost its access path; the
 // grant itself is intact.
 type DelegationRevocation struct {
-	GrantID   uuid.UUID
-	AgentID   uuid.UUID
-	RevokedAt time.Time
+	GrantID   uuid.UUID // the grant, still intact
+	AgentID   uuid.UUID // the agent that lost access
+	RevokedAt time.Time // when
 }
 
 // RevokeDelegation removes agentID's delegation of a user's grant. The grant stays intact.
@@ -349,15 +349,19 @@ type UserPrincipal struct {
 type GroupPrincipal struct {
 	ExternalGroupID string // the group's id in the IdP
 	IdPID           string // the identity provider
-	Label           string
+	Label           string // label of the grant (optional)
 }
 
 // SystemPrincipal is the app itself.
-type SystemPrincipal struct{ Label string }
+type SystemPrincipal struct {
+	Label string // label of the grant (optional)
+}
 
 // AgentPrincipal is the calling agent (the vault takes its id from the verified key; with an App
 // key, only under impersonation: WithCaller(agentUUID) or App.GetAgent).
-type AgentPrincipal struct{ Label string }
+type AgentPrincipal struct {
+	Label string // label of the grant (optional)
+}
 
 func optLabel(l string) (*string, error) {
 	if len(l) > 128 {
@@ -426,10 +430,10 @@ func (p UserPrincipal) Format(f fmt.State, verb rune) { formatRedacted(f, verb, 
 
 // CreateGrantResult is a created managed-secret grant.
 type CreateGrantResult struct {
-	GrantID       uuid.UUID
-	PrincipalType string
-	Label         string
-	CreatedAt     time.Time
+	GrantID       uuid.UUID // the new grant
+	PrincipalType string    // "user", "group", "system" or "agent"
+	Label         string    // its label
+	CreatedAt     time.Time // creation time
 }
 
 var managedSecretIDRE = regexp.MustCompile(`^ms_[A-Za-z0-9_]{1,64}$`)
