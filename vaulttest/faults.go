@@ -17,7 +17,7 @@ import (
 type Fault struct {
 	Times       int           // how many calls it applies to (0 = 1)
 	Status      int           // with Code: an error envelope with this status
-	Code        string        // the envelope's error code
+	Code        string        // the envelope's error code (default: from Status, e.g. 429 → rate_limited)
 	RetryAfter  time.Duration // sets Retry-After (seconds, rounded up)
 	Delay       time.Duration // sleep (ctx-aware) before answering (or before the fault)
 	Drop        bool          // hijack and close the connection without a response
@@ -104,7 +104,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, c *call) boo
 	case f.Status != 0:
 		code := f.Code
 		if code == "" {
-			code = "internal_error"
+			code = defaultCode(f.Status)
 		}
 		e := errf(f.Status, toCode(code), "injected fault")
 		if f.RetryAfter > 0 {
@@ -247,4 +247,21 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 			s.mu.Unlock()
 		}
 	})
+}
+
+// defaultCode is the envelope code of a fault given only a status.
+func defaultCode(status int) string {
+	switch status {
+	case http.StatusTooManyRequests:
+		return "rate_limited"
+	case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
+		return "service_unavailable"
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusUnauthorized:
+		return "invalid_key"
+	case http.StatusBadRequest:
+		return "invalid_request"
+	}
+	return "internal_error"
 }

@@ -363,3 +363,16 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	assert.Equal(t, 40, n)
 }
+
+func TestFaultDefaultCodes(t *testing.T) {
+	s := NewTestServer(t)
+	c := client(t, s, s.AppKey())
+	for st, code := range map[int]string{429: "rate_limited", 503: "service_unavailable", 500: "internal_error"} {
+		s.InjectFault("getMe", Fault{Status: st, RetryAfter: time.Second})
+		r, err := c.GetMeWithResponse(bg, nil)
+		require.NoError(t, err)
+		assert.Equal(t, st, r.StatusCode())
+		assert.Equal(t, code, errCode(t, r.Body))
+		assert.Equal(t, "1", r.HTTPResponse.Header.Get("Retry-After"))
+	}
+}
