@@ -71,6 +71,11 @@ func (c *client) recordUpstream(ctx context.Context, in auditInput) {
 		rec.Retry = &gen.AuditRetry{Attempts: len(statuses), Statuses: statuses}
 	}
 	c.background(ctx, func(ctx context.Context) {
+		if !c.acquireAuditSlot(ctx) {
+			c.log.ErrorContext(ctx, "alter: audit record of an upstream call not posted", "err", ctx.Err())
+			return
+		}
+		defer c.releaseAuditSlot()
 		ctx = withRecorder(ctx, &recorder{}) // not the caller's RetryInfo
 		_, err := c.exchange(ctx, "recordAPICall", nil, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
 			return raw.RecordAPICall(ctx, nil, rec)

@@ -93,6 +93,8 @@ type shared struct {
 	log         *slog.Logger
 	now         func() time.Time
 
+	auditSlots chan struct{} // bounds the audit posts in flight (see maxAuditInFlight)
+
 	mu       sync.Mutex
 	closed   bool
 	bg       sync.WaitGroup
@@ -161,6 +163,7 @@ func newShared(apiKey string, cfg *config) (*shared, error) {
 		s.provider = &http.Client{Transport: t}
 	}
 	s.retry = newRetrier(cfg.retry, s.log)
+	s.auditSlots = make(chan struct{}, maxAuditInFlight)
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	return s, nil
 }
@@ -169,7 +172,7 @@ func newShared(apiKey string, cfg *config) (*shared, error) {
 func newTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 256
-	t.MaxIdleConnsPerHost = 64
+	t.MaxIdleConnsPerHost = 256
 	t.IdleConnTimeout = 90 * time.Second
 	return t
 }
@@ -296,8 +299,10 @@ func (c *client) exchange(ctx context.Context, op string, out any, send func(ctx
 	if err := TraceFrom(ctx).validate(); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
+	ctx, cancel, ok := withTimeout(ctx, c.timeout)
+	if ok {
+		defer cancel()
+	}
 	rec := recorderFrom(ctx)
 	if rec == nil {
 		rec = &recorder{}
@@ -442,10 +447,10 @@ func (d *vaultDoer) Do(req *http.Request) (*http.Response, error) {
 		rec = &recorder{}
 		defer func() { c.setLast(rec.info()) }()
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel, ok := withTimeout(ctx, c.timeout)
 	idempotent := idempotentMethod(req.Method) || req.Header.Get(hIdempotency) != ""
-	resp, err := c.retry.do(ctx, op, rec, idempotent, true, func(ctx context.Context, _ int) (*http.Response, error) {
-		r := req.Clone(ctx)
+	resp, err := c.retry.do(ctx, op, rec, idempotent, true, func(ctx context.Context, n int) (*http.Response, error) {
+		r := attemptRequest(ctx, req, n)
 		if body != nil {
 			// No GetBody: net/http must not replay a signed request on its own (same nonce);
 			// this loop re-sends it, signed afresh.
@@ -461,11 +466,15 @@ func (d *vaultDoer) Do(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	})
 	if err != nil {
-		cancel()
+		if ok {
+			cancel()
+		}
 		return nil, transportErr(op, err)
 	}
 	c.observe(resp)
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	if ok {
+		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	}
 	return resp, nil
 }
 

@@ -125,8 +125,8 @@ func (c *client) request(ctx context.Context, method, rawURL string, p RequestPa
 func (c *client) sendUpstream(ctx context.Context, req *http.Request, body []byte, inj injection, rec *recorder) (*http.Response, error) {
 	hc := guardRedirects(c.provider, req.URL, inj)
 	idempotent := idempotentMethod(req.Method) || req.Header.Get(hIdempotency) != ""
-	return c.retry.do(ctx, "upstream", rec, idempotent, false, func(ctx context.Context, _ int) (*http.Response, error) {
-		r := req.Clone(ctx)
+	return c.retry.do(ctx, "upstream", rec, idempotent, false, func(ctx context.Context, n int) (*http.Response, error) {
+		r := attemptRequest(ctx, req, n)
 		if body != nil {
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
