@@ -24,9 +24,18 @@ type Demo struct {
 	MSGrantID           uuid.UUID // the managed secret granted to demo-agent
 }
 
-// SeedDemo seeds s with the demo data of cmd/altervault-dev and the examples. The upstream is
-// the echo API at upstreamURL (from NewEchoUpstream).
-func SeedDemo(s *Server, upstreamURL string) Demo {
+// SeedDemo seeds s with the demo data of cmd/altervault-dev and the examples, with an echo
+// upstream (NewEchoUpstream) that s.Close() stops.
+func SeedDemo(s *Server) Demo {
+	up := NewEchoUpstream()
+	s.mu.Lock()
+	s.closers = append(s.closers, up.Close)
+	s.mu.Unlock()
+	return SeedDemoWithUpstream(s, up.URL())
+}
+
+// SeedDemoWithUpstream is SeedDemo with the upstream at upstreamURL.
+func SeedDemoWithUpstream(s *Server, upstreamURL string) Demo {
 	d := Demo{BaseURL: s.URL(), AppKey: s.AppKey(), UpstreamURL: upstreamURL}
 	d.Agent = s.AddAgent("demo-agent", AgentScopes(map[string][]string{"github": {"repo", "read:user"}, "google": {"gmail.readonly"}}))
 	d.User = s.AddUser("alice")

@@ -13,9 +13,8 @@ import (
 
 func TestSeedDemo(t *testing.T) {
 	s := NewTestServer(t)
-	up := NewEchoUpstream()
-	defer up.Close()
-	d := SeedDemo(s, up.URL())
+	d := SeedDemo(s)
+	up := struct{ URL func() string }{func() string { return d.UpstreamURL }}
 	var env bytes.Buffer
 	require.NoError(t, d.WriteEnv(&env))
 	assert.Equal(t, 13, strings.Count(env.String(), "export "))
@@ -41,4 +40,17 @@ func TestSeedDemo(t *testing.T) {
 	px, err := agent.ProxyRequestWithResponse(bg, nil, gen.ProxyRequest{GrantID: &d.ApprovalGrantID, Method: "POST", URL: up.URL() + "/deploy"})
 	require.NoError(t, err)
 	assert.Equal(t, 202, px.StatusCode(), string(px.Body))
+}
+
+func TestRequestsRedacted(t *testing.T) {
+	s := NewTestServer(t)
+	alice := s.AddUser("alice")
+	c := client(t, s, s.AppKey())
+	_, err := c.VerifyUserTokenWithResponse(bg, nil, gen.VerifyUserTokenRequest{UserToken: alice.Token})
+	require.NoError(t, err)
+	reqs := s.Requests()
+	require.Len(t, reqs, 1)
+	assert.NotContains(t, string(reqs[0].Body), alice.Token)
+	assert.Contains(t, string(reqs[0].Body), `"user_token":"REDACTED"`)
+	assert.Equal(t, "REDACTED", reqs[0].Header.Get("X-Api-Key"))
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -262,6 +263,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 var redacted = []string{"X-Api-Key", "X-Alter-User-Token", "X-Alter-Signature", "Authorization", "Cookie"}
 
+var userTokenField = regexp.MustCompile(`("user_token"\s*:\s*)"(?:[^"\\]|\\.)*"`)
+
+// redactBody hides end-user tokens sent in JSON bodies.
+func redactBody(b []byte) []byte {
+	if !bytes.Contains(b, []byte(`"user_token"`)) {
+		return b
+	}
+	return userTokenField.ReplaceAll(b, []byte(`$1"REDACTED"`))
+}
+
 func (s *Server) recordRequest(r *http.Request, c *call) {
 	h := r.Header.Clone()
 	for _, k := range redacted {
@@ -272,7 +283,7 @@ func (s *Server) recordRequest(r *http.Request, c *call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls[c.op]++
-	s.requests = append(s.requests, Request{Operation: c.op, Method: r.Method, Path: r.URL.Path, Header: h, Body: c.body, Time: c.start})
+	s.requests = append(s.requests, Request{Operation: c.op, Method: r.Method, Path: r.URL.Path, Header: h, Body: redactBody(c.body), Time: c.start})
 }
 
 func (s *Server) writeAudit(r *http.Request, c *call) {

@@ -52,6 +52,7 @@ type Server struct {
 	faults     map[string][]*Fault
 	violations []string
 	reqSeq     int
+	closers    []func()
 }
 
 // NewServer starts a vault on 127.0.0.1 (a free port unless WithAddr), seeded with one App key
@@ -137,6 +138,13 @@ func (s *Server) Close() {
 		_ = s.srv.Close()
 	}
 	s.upstream.CloseIdleConnections()
+	s.mu.Lock()
+	closers := s.closers
+	s.closers = nil
+	s.mu.Unlock()
+	for _, c := range closers {
+		c()
+	}
 }
 
 // Handler is the vault as an http.Handler (ServeHTTP), for mounting it elsewhere.

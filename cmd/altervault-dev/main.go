@@ -52,9 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer s.Close()
-	up := vaulttest.NewEchoUpstream()
-	defer up.Close()
-	demo := vaulttest.SeedDemo(s, up.URL())
+	demo := vaulttest.SeedDemo(s) // its echo upstream stops with s
+
 	if err := demo.WriteEnv(stdout); err != nil {
 		return err
 	}
