@@ -284,12 +284,12 @@ func TestBenchTable(t *testing.T) {
 	fmt.Fprintf(w, "\nalter-go bench: %s, NumCPU=%d, GOMAXPROCS=%d, parallel benchmarks: SetParallelism(%d) → %d goroutines, %d rounds (median shown)\n",
 		runtime.Version(), runtime.NumCPU(), runtime.GOMAXPROCS(0), parallelism(), parallelism()*runtime.GOMAXPROCS(0), rounds)
 	fmt.Fprintf(w, "lean loopback vault and upstream (bench/lean.go), not vaulttest: the emulator's cost would hide the SDK's\n\n")
-	fmt.Fprintf(w, "%-26s %-7s %12s %10s %10s\n", "benchmark", "side", "ns/op", "allocs/op", "B/op")
+	fmt.Fprintf(w, "%-26s %-7s %12s %12s %10s %10s\n", "benchmark", "side", "ns/op", "cpu-ns/op", "allocs/op", "B/op")
 	type ratio struct {
-		name           string
-		time, allocs   float64
-		bytes          float64
-		timeOK, allocK bool
+		name              string
+		time, cpu, allocs float64
+		bytes             float64
+		timeOK, allocK    bool
 	}
 	var ratios []ratio
 	for _, p := range pairs {
@@ -300,16 +300,18 @@ func TestBenchTable(t *testing.T) {
 		}
 		a, f := median(fa), median(fl)
 		for _, r := range []row{{"facade", a}, {"floor", f}} {
-			fmt.Fprintf(w, "%-26s %-7s %12d %10d %10d\n", p.name, r.name, r.res.NsPerOp(), r.res.AllocsPerOp(), r.res.AllocedBytesPerOp())
+			fmt.Fprintf(w, "%-26s %-7s %12d %12.0f %10d %10d\n", p.name, r.name, r.res.NsPerOp(), r.res.Extra["cpu-ns/op"],
+				r.res.AllocsPerOp(), r.res.AllocedBytesPerOp())
 		}
 		tr := float64(a.NsPerOp()) / float64(f.NsPerOp())
+		cr := a.Extra["cpu-ns/op"] / f.Extra["cpu-ns/op"]
 		ar := float64(a.AllocsPerOp()) / float64(f.AllocsPerOp())
 		br := float64(a.AllocedBytesPerOp()) / float64(f.AllocedBytesPerOp())
-		ratios = append(ratios, ratio{p.name, tr, ar, br, tr <= 1.15, ar <= 2})
+		ratios = append(ratios, ratio{p.name, tr, cr, ar, br, tr <= 1.15, ar <= 2})
 	}
-	fmt.Fprintf(w, "\n%-26s %12s %12s %10s\n", "facade/floor", "time (≤1.15)", "allocs (≤2)", "B/op")
+	fmt.Fprintf(w, "\n%-26s %-14s %-10s %-13s %s\n", "facade/floor", "time (≤1.15)", "cpu time", "allocs (≤2)", "B/op")
 	for _, r := range ratios {
-		fmt.Fprintf(w, "%-26s %7.2f %-4s %7.2f %-4s %8.2f\n", r.name, r.time, mark(r.timeOK), r.allocs, mark(r.allocK), r.bytes)
+		fmt.Fprintf(w, "%-26s %5.2f %-8s %5.2f %4s %5.2f %-7s %5.2f\n", r.name, r.time, mark(r.timeOK), r.cpu, "", r.allocs, mark(r.allocK), r.bytes)
 	}
 
 	const calls = 10_000

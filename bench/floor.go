@@ -136,9 +136,23 @@ func (f *Floor) Request(ctx context.Context, grantID uuid.UUID, method, url stri
 	return resp.StatusCode, nil
 }
 
+// floorMe is the whole AgentInfo answer, decoded like the facade decodes it.
 type floorMe struct {
-	ID   uuid.UUID `json:"id"`
-	Name string    `json:"name"`
+	ID          uuid.UUID           `json:"id"`
+	Name        string              `json:"name"`
+	DisplayName *string             `json:"display_name,omitempty"`
+	Type        string              `json:"type"`
+	Status      string              `json:"status"`
+	Scopes      map[string][]string `json:"scopes"`
+	Metadata    map[string]string   `json:"metadata"`
+	Policy      *struct {
+		RequireApproval    *bool             `json:"require_approval,omitempty"`
+		ApprovalTTLSeconds *int              `json:"approval_ttl_seconds,omitempty"`
+		Attributes         map[string]string `json:"attributes,omitempty"`
+	} `json:"policy,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
 // Me is GET /me by hand.
