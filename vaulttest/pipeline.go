@@ -241,6 +241,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 
+	if r.URL.Host != "" || r.URL.Scheme != "" { // absolute-form target: route on the path only
+		u := *r.URL
+		u.Scheme, u.Host = "", ""
+		r.URL = &u
+	}
 	route, _, err := s.router.FindRoute(r)
 	if err != nil {
 		s.recordRequest(r, c)

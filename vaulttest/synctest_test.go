@@ -25,6 +25,12 @@ func TestFaultDelayVirtualTime(t *testing.T) {
 		assert.Equal(t, 503, rec.Code)
 		assert.Equal(t, "service_unavailable", errCode(t, rec.Body.Bytes()))
 
+		// an absolute-form target (as from httptest.NewRequest) routes too
+		s.InjectFault("listScopes", Fault{Status: 429})
+		rec = httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest("GET", "http://vault/v1/scopes", nil))
+		assert.Equal(t, 429, rec.Code)
+
 		s.InjectFault("listScopes", Fault{Delay: time.Hour, Status: 503})
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 		defer cancel()
