@@ -161,6 +161,8 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, c *call) *apiError
 			switch {
 			case impStatus == "revoked":
 				return errf(http.StatusForbidden, "agent_revoked", "the impersonated agent is revoked").with(emu.ErrorDetails{AgentID: &id})
+			case impStatus == "inactive":
+				return errf(http.StatusForbidden, "agent_inactive", "the impersonated agent is inactive").with(emu.ErrorDetails{AgentID: &id})
 			case imp != nil:
 				c.agent = imp
 				c.callerTyp = "agent"
