@@ -14,7 +14,7 @@ gen:
 ## check-gen: fail when regeneration or `go mod tidy` would change the tree
 check-gen: gen
 	@git diff --exit-code --stat -- . ':(exclude)go.sum' || { echo "generated code is stale: run 'make gen' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain --untracked-files=all -- gen internal)" || { git status --short -- gen internal; echo "untracked generated files: run 'make gen' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- gen internal/emu)" || { git status --short -- gen internal/emu; echo "untracked generated files: run 'make gen' and commit"; exit 1; }
 	$(GO) mod tidy -diff
 
 ## test: vet, run every test with the race detector, then fuzz briefly
