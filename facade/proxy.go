@@ -37,6 +37,11 @@ type ProxyParams struct {
 	IdempotencyKey string
 }
 
+// maxProxyBody is the largest upstream body ProxyRequest sends: the vault refuses requests over
+// 1 MiB (413 request_too_large), so a bigger body is refused locally, before any network call.
+// (The vault counts the whole encoded request, so bodies a little under 1 MiB can still get 413.)
+const maxProxyBody = 1 << 20
+
 // forbiddenProxyHeaders may not be forwarded in proxy mode.
 var forbiddenProxyHeaders = []string{"authorization", "cookie", "x-api-key", "x-amz-security-token"}
 
@@ -131,6 +136,9 @@ func (c *client) proxyRequest(ctx context.Context, method, rawURL string, p Prox
 		reason: p.Reason, context: p.Context})
 	if err != nil {
 		return ProxyOutcome{}, err
+	}
+	if len(pc.body) > maxProxyBody {
+		return ProxyOutcome{}, inputErr("ProxyParams.Body", "larger than 1 MiB, the vault's limit: use Request (retrieve mode) for large bodies", nil)
 	}
 	body := gen.ProxyRequest{GrantID: pc.grantID, Provider: pc.provider, Account: pc.account,
 		Method: gen.HTTPMethod(pc.method), URL: pc.url.String(), Reason: pc.reason, Context: pc.context}
