@@ -88,14 +88,20 @@ func TestBadInputRefusedBeforeNetwork(t *testing.T) {
 		{"URL mailto", func() error { return req("GET", "mailto:a@b.example", facade.RequestParams{}) }, nil},
 		{"URL without host", func() error { return req("GET", "http:///x", facade.RequestParams{}) }, nil},
 		{"URL with CRLF", func() error { return req("GET", up+"/x\r\nHost: evil", facade.RequestParams{}) }, nil},
-		{"URL with userinfo", func() error { return req("GET", "http://user:pw@"+strings.TrimPrefix(up, "http://")+"/x", facade.RequestParams{}) }, nil},
+		{"URL with userinfo", func() error {
+			return req("GET", "http://user:pw@"+strings.TrimPrefix(up, "http://")+"/x", facade.RequestParams{})
+		}, nil},
 		{"placeholder in host", func() error {
 			return req("GET", "http://{host}/x", facade.RequestParams{PathParams: map[string]string{"host": "evil.example"}})
 		}, nil},
 		// Header injection (CR/LF and other control characters).
 		{"Reason CRLF", func() error { return req("GET", up+"/x", facade.RequestParams{Reason: crlf}) }, nil},
-		{"Context value LF", func() error { return req("GET", up+"/x", facade.RequestParams{Context: map[string]string{"tool": "a\nb"}}) }, nil},
-		{"Context key CR", func() error { return req("GET", up+"/x", facade.RequestParams{Context: map[string]string{"to\rol": "a"}}) }, nil},
+		{"Context value LF", func() error {
+			return req("GET", up+"/x", facade.RequestParams{Context: map[string]string{"tool": "a\nb"}})
+		}, nil},
+		{"Context key CR", func() error {
+			return req("GET", up+"/x", facade.RequestParams{Context: map[string]string{"to\rol": "a"}})
+		}, nil},
 		{"Trace run id CRLF", func() error {
 			_, err := get2(e.app, facade.WithTrace(bg, facade.Trace{RunID: crlf}), "GET", up+"/x", facade.RequestParams{GrantID: gid})
 			return err
