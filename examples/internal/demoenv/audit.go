@@ -94,7 +94,7 @@ func PrintAudit(ctx context.Context, w io.Writer, runID string) error {
 			grant = Short(*r.GrantID)
 		}
 		trace := strings.Trim(deref(r.ThreadID)+"/"+deref(r.ToolCallID), "/")
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Operation, outcome, caller, principal, grant, dash(deref(r.ProviderID)),
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Operation, outcome, dash(caller), principal, grant, dash(deref(r.ProviderID)),
 			dash(trace), detail(r))
 	}
 	if err := tw.Flush(); err != nil {

@@ -18,8 +18,9 @@ var (
 
 // SubmitPage does what a person would do on a vault page (the connect consent page, a proxy
 // approval page): it loads the page, checks it offers an Approve button, and submits its form
-// with decision=approve plus fields. It returns the page's answer ("Done. You can close this
-// window."). The demo has no human, so this stands in for one; the examples say so.
+// with decision=approve plus fields (fields may set decision=deny). It returns the page's answer
+// ("Done. You can close this window."). The demo has no human, so this stands in for one; the
+// examples say so.
 func SubmitPage(ctx context.Context, pageURL string, fields url.Values) (string, error) {
 	page, err := get(ctx, pageURL)
 	if err != nil {

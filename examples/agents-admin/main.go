@@ -1,0 +1,154 @@
+// Command agents-admin is the operator side of managed agents (App.Agents, App key only): create
+// an agent (idempotently), use its first key, rotate keys without downtime (mint a new key,
+// deprecate the old one, then revoke it), revoke the last active key with Force, and delete the
+// agent. Plaintext keys come back as facade.Secret, which never prints or logs its value.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/altersdk/alter-go/examples/internal/demoenv"
+	"github.com/altersdk/alter-go/facade"
+)
+
+func main() {
+	if err := run(context.Background(), os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "agents-admin:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, out io.Writer) error {
+	_, cleanup, err := demoenv.Setup(out, demoenv.VarAppKey)
+	defer cleanup()
+	if err != nil {
+		return err
+	}
+
+	app, err := facade.NewApp(os.Getenv("ALTER_API_KEY"), facade.WithCaller("platform-admin"))
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	agents := app.Agents()
+
+	runID := demoenv.RunID("agents-admin")
+	ctx = facade.WithTrace(ctx, facade.Trace{RunID: runID})
+	name := strings.ReplaceAll(runID, "agents-admin", "report-bot") // unique per run, e.g. report-bot-1a2b3c
+
+	// Create with an idempotency key: repeating the same request (after a crash, a timeout…)
+	// returns the same agent and key instead of a second agent.
+	params := facade.AgentCreateParams{
+		Name:           name,
+		DisplayName:    "Weekly report bot",
+		Scopes:         map[string][]string{"github": {"repo"}},
+		Metadata:       map[string]string{"team": "growth"},
+		IdempotencyKey: "create-" + name,
+	}
+	created, err := agents.Create(ctx, params)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Create: agent %q (%s), status %s, first key %s… (status %s)\n",
+		created.Name, demoenv.Short(created.ID), created.Status, created.Key.Prefix, created.Key.Status)
+	fmt.Fprintf(out, "        the plaintext key is a facade.Secret: %%v prints %v; Reveal() gives it once, to store\n", created.APIKey)
+	again, err := agents.Create(ctx, params)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Create again, same IdempotencyKey: same agent: %v, Replayed: %v\n", again.ID == created.ID, again.Replayed)
+	_, err = agents.Create(ctx, facade.AgentCreateParams{Name: name})
+	fmt.Fprintf(out, "Create again, new request, same name: errors.Is(err, facade.ErrAgentNameExists) = %v\n",
+		errors.Is(err, facade.ErrAgentNameExists))
+
+	// The agent's workload runs with its own key.
+	oldKey, err := facade.NewAgent(created.APIKey.Reveal())
+	if err != nil {
+		return err
+	}
+	defer oldKey.Close()
+	if err := whoAmI(ctx, out, "first key", oldKey); err != nil {
+		return err
+	}
+
+	// Rotation: mint a new key, move the workload to it, deprecate then revoke the old one.
+	minted, err := agents.MintKey(ctx, created.ID, facade.MintKeyParams{Name: "rotation-1"})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "MintKey: new key %s… (%q), status %s\n", minted.Prefix, minted.Name, minted.Status)
+	newKey, err := facade.NewAgent(minted.APIKey.Reveal())
+	if err != nil {
+		return err
+	}
+	defer newKey.Close()
+	if err := whoAmI(ctx, out, "new key", newKey); err != nil {
+		return err
+	}
+	dep, err := agents.DeprecateKey(ctx, created.ID, created.Key.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "DeprecateKey: first key is now %s\n", dep.Status)
+	if err := whoAmI(ctx, out, "first key", oldKey); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "        the deprecated key still works; KeyDeprecated() = %v tells the workload to switch\n", oldKey.KeyDeprecated())
+	rev, err := agents.RevokeKey(ctx, created.ID, created.Key.ID, facade.RevokeKeyParams{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "RevokeKey: first key is now %s\n", rev.Status)
+	_, err = oldKey.Me(ctx)
+	fmt.Fprintf(out, "        Me with the first key: errors.Is(err, facade.ErrInvalidKey) = %v\n", errors.Is(err, facade.ErrInvalidKey))
+
+	// The last active key is protected: revoking it needs Force.
+	_, err = agents.RevokeKey(ctx, created.ID, minted.ID, facade.RevokeKeyParams{})
+	if !errors.Is(err, facade.ErrLastActiveKey) {
+		return fmt.Errorf("expected ErrLastActiveKey, got %v", err)
+	}
+	fmt.Fprintln(out, "RevokeKey on the last active key: facade.ErrLastActiveKey")
+	rev, err = agents.RevokeKey(ctx, created.ID, minted.ID, facade.RevokeKeyParams{Force: true})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "RevokeKey with Force: true: new key is now %s\n", rev.Status)
+
+	keys, err := agents.ListKeys(ctx, created.ID)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		fmt.Fprintf(out, "ListKeys: %s… %-10q %s\n", k.Prefix, k.Name, k.Status)
+	}
+
+	deleted, err := agents.Delete(ctx, created.ID)
+	if err != nil {
+		return err
+	}
+	_, found, err := agents.GetByName(ctx, name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Delete: agent %q is now %s; GetByName finds it: %v\n", deleted.Name, deleted.Status, found)
+
+	if err := app.Close(); err != nil {
+		return err
+	}
+	return demoenv.PrintAudit(context.Background(), out, runID)
+}
+
+// whoAmI calls Me with an agent client and prints the answer.
+func whoAmI(ctx context.Context, out io.Writer, label string, a *facade.Agent) error {
+	me, err := a.Me(ctx)
+	if err != nil {
+		return fmt.Errorf("Me with the %s: %w", label, err)
+	}
+	fmt.Fprintf(out, "        Me with the %s: agent %q, status %s\n", label, me.Name, me.Status)
+	return nil
+}
