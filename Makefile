@@ -4,7 +4,7 @@ GO ?= go
 GOLANGCI_LINT_VERSION := v2.15.0
 export GOTOOLCHAIN ?= local
 
-.PHONY: gen check-gen test fuzz bench lint
+.PHONY: gen check-gen test fuzz bench lint demo
 
 ## gen: regenerate every generated file from openapi.yaml
 gen:
@@ -41,3 +41,7 @@ bench:
 ## lint: golangci-lint (pinned), generated code excluded
 lint:
 	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) run ./...
+
+## demo: start cmd/altervault-dev on a free port, run every example against it, stop it
+demo:
+	GO=$(GO) ./scripts/demo.sh

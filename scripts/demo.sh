@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# `make demo`: build cmd/altervault-dev (the in-memory vault as a server) and every example, start
+# the server on a free loopback port, load the `export …` block it prints, run each example
+# against it with a header, then stop the server (always: a trap on exit). Exits non-zero when an
+# example fails or the server saw a request or response that breaks openapi.yaml.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+GO=${GO:-go}
+EXAMPLES=(quickstart agent-runtime jwt-identity headless-connect agents-admin proxy-approval raw-gen testing-your-app)
+declare -A ABOUT=(
+	[quickstart]="an App calls an API with a user's grant; the vault writes the audit rows"
+	[agent-runtime]="an Agent: Me, one traced run of several tool calls, RevokeDelegation"
+	[jwt-identity]="grants chosen through the end user's JWT: Provider, the ambiguity error, Account; identity rules"
+	[headless-connect]="Connect (the consent page is approved programmatically), then Request with the new grant"
+	[agents-admin]="App.Agents(): create, mint, deprecate, rotate, revoke with Force, delete"
+	[proxy-approval]="proxy mode with a human approval: pending -> approved -> AwaitApproval; then a denial"
+	[raw-gen]="the generated client through Raw(): scopes, providers, a typed 404, audit pages"
+	[testing-your-app]="your code on top of the SDK, and its tests against vaulttest"
+)
+
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+	if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
+		kill -TERM "$server_pid" 2>/dev/null || true
+		wait "$server_pid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+rule() { printf '\n%s\n' "=== $* ==="; }
+start=$SECONDS
+
+rule "building cmd/altervault-dev and ${#EXAMPLES[@]} examples"
+pkgs=(./cmd/altervault-dev)
+for ex in "${EXAMPLES[@]}"; do pkgs+=("./examples/$ex"); done
+"$GO" build -o "$work/bin/" "${pkgs[@]}"
+
+rule "starting cmd/altervault-dev on 127.0.0.1:0"
+"$work/bin/altervault-dev" -addr 127.0.0.1:0 >"$work/env" 2>"$work/server.log" &
+server_pid=$!
+for _ in $(seq 1 300); do
+	grep -q 'ready on' "$work/server.log" && break
+	if ! kill -0 "$server_pid" 2>/dev/null; then
+		cat "$work/server.log" >&2
+		echo "demo: altervault-dev exited before it was ready" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+grep -q 'ready on' "$work/server.log" || { cat "$work/server.log" >&2; echo "demo: altervault-dev not ready after 30 s" >&2; exit 1; }
+# Accept only plain `export NAME=value` lines before sourcing them.
+if grep -Ev '^export [A-Z_][A-Z0-9_]*=[A-Za-z0-9_.:/@+=-]*$' "$work/env" >&2; then
+	echo "demo: unexpected line in the export block above" >&2
+	exit 1
+fi
+# shellcheck disable=SC1091
+source "$work/env"
+sed 's/^/    /' "$work/server.log"
+echo "    exported: $(sed -E 's/^export ([A-Z0-9_]+)=.*/\1/' "$work/env" | tr '\n' ' ')"
+echo "    (keys and the user token are not printed; each example reads them from the environment)"
+
+failed=()
+for ex in "${EXAMPLES[@]}"; do
+	rule "example: $ex: ${ABOUT[$ex]}"
+	if ! "$work/bin/$ex"; then
+		failed+=("$ex")
+		echo "demo: $ex FAILED" >&2
+	fi
+done
+
+rule "go test ./examples/testing-your-app/ (your app's tests, against an in-memory vaulttest)"
+if ! "$GO" test -count=1 ./examples/testing-your-app/; then
+	failed+=("testing-your-app (go test)")
+fi
+
+rule "stopping altervault-dev"
+kill -TERM "$server_pid"
+wait "$server_pid" || true
+server_pid=""
+sed 's/^/    /' "$work/server.log" | grep -v 'ready on' || true
+if grep -q 'contract violation' "$work/server.log"; then
+	failed+=("openapi.yaml contract (see the violations above)")
+fi
+
+if ((${#failed[@]} > 0)); then
+	rule "demo FAILED: ${failed[*]}"
+	exit 1
+fi
+rule "demo OK: ${#EXAMPLES[@]} examples ran against cmd/altervault-dev in $((SECONDS - start)) s"
