@@ -1,0 +1,204 @@
+package reliability
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/altersdk/alter-go/facade"
+	"github.com/altersdk/alter-go/vaulttest"
+)
+
+// TestSecretsNeverLeak runs a workload full of successes, retries and failures with a debug
+// JSON logger, then checks that no API key, user token or credential appears in any error
+// string, in any %v/%+v/%#v of the errors and of every client and result type, or in the log.
+func TestSecretsNeverLeak(t *testing.T) {
+	var logBuf lockedBuffer
+	logger := slog.New(slog.NewJSONHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := newEnv(t, nil)
+	user := e.s.AddUser("alice")
+	tokenFor := user.Token
+	app, err := facade.NewApp(e.s.AppKey(), facade.WithBaseURL(e.s.URL()), facade.WithLogger(logger), fastRetries,
+		facade.WithUserTokenGetter(func(context.Context) (string, error) { return tokenFor, nil }))
+	require.NoError(t, err)
+	defer app.Close()
+	ag := e.s.AddAgent("hygiene-agent")
+	agent, err := facade.NewAgent(ag.APIKey, facade.WithBaseURL(e.s.URL()), facade.WithLogger(logger), fastRetries)
+	require.NoError(t, err)
+	defer agent.Close()
+
+	bearer, cred := e.grant(t, vaulttest.OAuthGrant{UserSub: "alice"})
+	qGrant, qCred := e.grant(t, vaulttest.OAuthGrant{Provider: "google", Injection: vaulttest.Injection{
+		Header: "Authorization", Format: "Bearer {token}",
+		Additional: []vaulttest.AdditionalInjection{{Target: "query", Key: "key", ValueSource: "access_token"}}}})
+	basic, basicCred := e.grant(t, vaulttest.OAuthGrant{Provider: "jira", Credential: "svc:pa55-" + uuid.NewString(), Injection: vaulttest.BasicInjection()})
+	agentGrant, agentCred := e.grant(t, vaulttest.OAuthGrant{Provider: "slack", AgentOwner: ag.ID})
+	revoked, revokedCred := e.grant(t, vaulttest.OAuthGrant{Provider: "notion"})
+	e.s.SetGrantState(revoked, vaulttest.GrantRevoked)
+
+	secrets := []string{e.s.AppKey(), ag.APIKey, user.Token, cred, qCred, basicCred, agentCred, revokedCred,
+		base64.StdEncoding.EncodeToString([]byte(basicCred))}
+	var errs []error
+	var values []any
+	keep := func(v any, err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if v != nil {
+			values = append(values, v)
+		}
+	}
+	up := e.up.URL()
+	closeResp := func(r *facade.Response, err error) (any, error) {
+		if err != nil {
+			return nil, err
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+		_ = r.Body.Close()
+		return r, nil
+	}
+
+	// Successes, with retries on the way.
+	e.s.InjectFault("retrieveCredential", vaulttest.Fault{Status: 503, Code: "service_unavailable"})
+	e.s.InjectFault("retrieveCredential", vaulttest.Fault{Status: 429, Code: "rate_limited", RetryAfter: time.Second})
+	e.s.InjectFault("retrieveCredential", vaulttest.Fault{Drop: true})
+	for _, g := range []uuid.UUID{bearer, qGrant, basic} {
+		keep(closeResp(app.Request(bg, "GET", up+"/x", facade.RequestParams{GrantID: g, Reason: "hygiene"})))
+	}
+	keep(closeResp(app.Request(bg, "GET", up+"/x", facade.RequestParams{Provider: "github"})))
+	keep(closeResp(agent.Request(bg, "GET", up+"/x", facade.RequestParams{GrantID: agentGrant})))
+	me, err := agent.Me(bg)
+	keep(me, err)
+	e.s.InjectFault("proxyRequest", vaulttest.Fault{Drop: true})
+	out, err := app.ProxyRequest(bg, "POST", up+"/status/201", facade.ProxyParams{GrantID: bearer, JSON: map[string]int{"n": 1}})
+	keep(out, err)
+	if out.Result != nil {
+		values = append(values, out.Result)
+	}
+	created, err := app.Agents().Create(bg, facade.AgentCreateParams{Name: "hygiene-created"})
+	keep(created, err)
+	secrets = append(secrets, created.APIKey.Reveal())
+	minted, err := app.Agents().MintKey(bg, created.ID, facade.MintKeyParams{Name: "second"})
+	keep(minted, err)
+	secrets = append(secrets, minted.APIKey.Reveal())
+	values = append(values, app, agent, app.LastRetryInfo(), agent.LastRetryInfo(),
+		facade.AuthResult{UserToken: facade.Secret(user.Token), UserInfo: facade.UserInfo{Sub: "alice"}},
+		facade.ConnectResult{GrantID: bearer, Provider: "github"})
+
+	// Failures of every kind.
+	keep(closeResp(app.Request(bg, "GET", up+"/status/500", facade.RequestParams{GrantID: qGrant})))
+	keep(closeResp(app.Request(bg, "GET", up+"/scope-mismatch", facade.RequestParams{GrantID: bearer, Query: url.Values{"scope": {"repo admin"}}})))
+	keep(closeResp(app.Request(bg, "GET", "http://127.0.0.1:1/x", facade.RequestParams{GrantID: qGrant})))
+	keep(closeResp(app.Request(bg, "GET", up+"/x", facade.RequestParams{GrantID: revoked})))
+	keep(closeResp(app.Request(bg, "GET", up+"/x", facade.RequestParams{GrantID: uuid.New()})))
+	keep(closeResp(app.Request(bg, "GET", up+"/x", facade.RequestParams{Provider: "github", UserToken: user.Token + "x"})))
+	keep(closeResp(agent.Request(bg, "GET", up+"/x", facade.RequestParams{GrantID: agentGrant, UserToken: user.Token})))
+	keep(closeResp(app.Request(bg, "GET", up+"/x", facade.RequestParams{GrantID: bearer, Header: http.Header{"X-Bad": {user.Token + "\n"}}})))
+	e.s.InjectFault("retrieveCredential", vaulttest.Fault{Times: 4, NonJSON: true}) // = MaxAttempts: nothing left queued
+	keep(closeResp(app.Request(bg, "GET", up+"/x", facade.RequestParams{GrantID: bearer})))
+	e.s.InjectFault("retrieveCredential", vaulttest.Fault{Malformed: true})
+	keep(closeResp(app.Request(bg, "GET", up+"/x", facade.RequestParams{GrantID: bearer})))
+	e.s.InjectFault("getMe", vaulttest.Fault{Delay: time.Second})
+	ctx, cancel := context.WithTimeout(bg, 50*time.Millisecond)
+	_, err = agent.Me(ctx)
+	cancel()
+	keep(nil, err)
+	e.s.InjectFault("recordAPICall", vaulttest.Fault{Status: 500, Code: "internal_error"}) // final: not retried
+	keep(closeResp(app.Request(bg, "GET", up+"/x", facade.RequestParams{GrantID: bearer})))
+	for _, k := range []string{e.s.AppKey(), "alter_key_app_" + uuid.NewString()} {
+		bad, err := facade.NewApp(k+"x", facade.WithBaseURL(e.s.URL()), facade.WithLogger(logger))
+		require.NoError(t, err)
+		_, err = bad.ListProviders(bg)
+		keep(nil, err)
+		values = append(values, bad)
+		_ = bad.Close()
+	}
+	_, err = facade.NewApp(ag.APIKey, facade.WithBaseURL(e.s.URL()))
+	keep(nil, err)
+	_, err = facade.NewAgent(e.s.AppKey() + "\r\n")
+	keep(nil, err)
+	require.NoError(t, app.Close()) // drains the (failing) audit posts: their errors are logged
+	require.NoError(t, agent.Close())
+	_, err = app.Request(bg, "GET", up+"/x", facade.RequestParams{GrantID: bearer})
+	keep(nil, err)
+
+	require.GreaterOrEqual(t, len(errs), 15)
+	for _, err := range errs {
+		for _, v := range []any{err, err.Error()} {
+			for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
+				noSecret(t, fmt.Sprintf(verb, v), secrets, "error "+verb)
+			}
+		}
+	}
+	for _, v := range values {
+		for _, verb := range []string{"%v", "%+v", "%#v"} {
+			noSecret(t, fmt.Sprintf(verb, v), secrets, fmt.Sprintf("%T %s", v, verb))
+		}
+	}
+	log := logBuf.String()
+	require.Contains(t, log, "alter: retrying", "the workload retried")
+	require.Contains(t, log, "audit record of an upstream call not posted", "the workload failed an audit post")
+	noSecret(t, log, secrets, "debug log")
+}
+
+func noSecret(t *testing.T, s string, secrets []string, where string) {
+	t.Helper()
+	for _, sec := range secrets {
+		if sec != "" && strings.Contains(s, sec) {
+			t.Fatalf("%s contains a secret (%d bytes, prefix %.6q): %.300s", where, len(sec), sec,
+				strings.ReplaceAll(s, sec, "<SECRET>")) // the failure output must not leak it either
+		}
+	}
+}
+
+// The credential is dropped when a redirect leaves the upstream's origin, whatever carries it.
+func TestCredentialNotForwardedOnCrossHostRedirect(t *testing.T) {
+	e := newEnv(t, nil)
+	other := vaulttest.NewEchoUpstream() // same IP, another port: another origin
+	defer other.Close()
+	for _, inj := range []vaulttest.Injection{vaulttest.BearerInjection(), vaulttest.HeaderInjection("X-API-Key"),
+		vaulttest.BasicInjection(),
+		{Header: "Authorization", Format: "Bearer {token}", Additional: []vaulttest.AdditionalInjection{
+			{Target: "header", Key: "X-Extra-Token", ValueSource: "access_token"},
+			{Target: "query", Key: "api_key", ValueSource: "access_token"}}}} {
+		gid, cred := e.grant(t, vaulttest.OAuthGrant{Injection: inj, Credential: "u:p-" + uuid.NewString()})
+		before := len(other.Requests())
+		resp, err := e.app.Request(bg, "GET", e.up.URL()+"/redirect", facade.RequestParams{GrantID: gid,
+			Query: url.Values{"to": {other.URL() + "/landed"}}})
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got := other.Requests()
+		require.Len(t, got, before+1)
+		landed := got[len(got)-1]
+		require.Equal(t, "/landed", landed.Path)
+		b64 := base64.StdEncoding.EncodeToString([]byte(cred))
+		for k, vs := range landed.Header {
+			for _, v := range vs {
+				require.NotContains(t, v, cred, k)
+				require.NotContains(t, v, b64, k)
+			}
+		}
+		require.NotContains(t, string(body), cred, "the other host's echo (headers and query)")
+		require.NotContains(t, string(body), b64)
+		// The first hop, same origin, did carry it.
+		first := e.up.Requests()
+		found := false
+		for _, vs := range first[len(first)-1].Header {
+			for _, v := range vs {
+				found = found || strings.Contains(v, cred) || strings.Contains(v, b64)
+			}
+		}
+		require.True(t, found)
+	}
+}
