@@ -3,6 +3,7 @@ package reliability
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -347,5 +348,35 @@ func TestFaultTimingInVirtualTime(t *testing.T) {
 			require.ErrorIs(t, err, facade.ErrServer)
 			require.Zero(t, time.Since(start))
 		})
+	})
+}
+
+// Audit posts are bounded in flight (48 per App): with the vault's audit endpoint stuck, extra
+// posts wait for a slot instead of opening connections, and Close still ends in bounded time
+// (it waits 5 s, then cancels the stragglers, which are logged, never silently lost).
+func TestAuditPostsBoundedAndDrainedInVirtualTime(t *testing.T) {
+	s := vaulttest.NewServer()
+	defer s.Close()
+	gid := s.AddOAuthGrant(vaulttest.OAuthGrant{Provider: "github", Credential: "cred-virtual"})
+	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, `{}`) })
+	const calls = 60
+	s.InjectFault("recordAPICall", vaulttest.Fault{Times: calls, Delay: time.Hour})
+	synctest.Test(t, func(t *testing.T) {
+		var logBuf lockedBuffer
+		app, err := facade.NewApp(s.AppKey(), facade.WithBaseURL(s.URL()),
+			facade.WithLogger(slog.New(slog.NewTextHandler(&logBuf, nil))),
+			facade.WithHTTPClient(&http.Client{Transport: handlerTransport{s.Handler()}}),
+			facade.WithProviderHTTPClient(&http.Client{Transport: handlerTransport{upstream}}))
+		require.NoError(t, err)
+		for range calls {
+			_, err := get(app, bg, "https://api.example.test/x", facade.RequestParams{GrantID: gid})
+			require.NoError(t, err)
+		}
+		synctest.Wait()
+		require.Equal(t, 48, s.CallCount("recordAPICall"), "only the posts holding a slot reached the vault")
+		start := time.Now()
+		require.NoError(t, app.Close())
+		require.Equal(t, 5*time.Second, time.Since(start), "Close waits 5 s for stuck posts, then cancels them")
+		require.Equal(t, calls, strings.Count(logBuf.String(), "audit record of an upstream call not posted"))
 	})
 }
