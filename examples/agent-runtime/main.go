@@ -20,14 +20,14 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	if err := run(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "agent-runtime:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer) error {
-	env, cleanup, err := demoenv.Setup(out, demoenv.VarAgentKey, demoenv.VarUpstreamURL, demoenv.VarGrantID,
+func run(ctx context.Context) error {
+	env, cleanup, err := demoenv.Setup(demoenv.VarAgentKey, demoenv.VarUpstreamURL, demoenv.VarGrantID,
 		demoenv.VarGoogleGrantID, demoenv.VarAgentGrantID, demoenv.VarMSGrantID)
 	defer cleanup()
 	if err != nil {
@@ -39,13 +39,13 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer agent.Close()
+	defer agent.Close() //nolint:errcheck // a deferred Close has nothing to act on
 
 	me, err := agent.Me(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "caller: Agent %q (id %s, %s, status %s), scopes %v\n", me.Name, me.ID, me.Type, me.Status, me.Scopes)
+	fmt.Printf("caller: Agent %q (id %s, %s, status %s), scopes %v\n", me.Name, me.ID, me.Type, me.Status, me.Scopes)
 
 	// One run of the agent: every vault call under this ctx is tagged with the run and thread;
 	// each tool call adds its own id (traces nest).
@@ -70,7 +70,7 @@ func run(ctx context.Context, out io.Writer) error {
 		})
 		if errors.Is(err, facade.ErrNoDelegatedGrant) && c.grant == env.GoogleGrantID {
 			// Only when this example already ran against the same dev server.
-			fmt.Fprintf(out, "call-%d  %-20s skipped: the delegation was revoked by an earlier run (%v)\n", i+1, c.tool, err)
+			fmt.Printf("call-%d  %-20s skipped: the delegation was revoked by an earlier run (%v)\n", i+1, c.tool, err)
 			googleDelegated = false
 			continue
 		}
@@ -85,7 +85,7 @@ func run(ctx context.Context, out io.Writer) error {
 		if v := echo.Headers["X-Api-Key"]; v != "" {
 			header = "X-Api-Key"
 		}
-		fmt.Fprintf(out, "call-%d  %-20s %s %s -> upstream %d, grant %s (%s, %s); upstream got %s: %s\n",
+		fmt.Printf("call-%d  %-20s %s %s -> upstream %d, grant %s (%s, %s); upstream got %s: %s\n",
 			i+1, c.tool, c.method, c.path, resp.StatusCode, demoenv.Short(resp.GrantID), resp.ProviderID, c.what,
 			header, demoenv.Mask(echo.Headers[header]))
 	}
@@ -97,7 +97,7 @@ func run(ctx context.Context, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "RevokeDelegation: agent %s no longer reaches grant %s (the grant is intact)\n",
+		fmt.Printf("RevokeDelegation: agent %s no longer reaches grant %s (the grant is intact)\n",
 			demoenv.Short(rev.AgentID), demoenv.Short(rev.GrantID))
 	}
 	_, err = agent.Request(run, http.MethodGet, env.UpstreamURL+"/gmail/v1/users/me/messages",
@@ -106,13 +106,13 @@ func run(ctx context.Context, out io.Writer) error {
 	if !errors.Is(err, facade.ErrNoDelegatedGrant) || !errors.As(err, &apiErr) {
 		return fmt.Errorf("expected ErrNoDelegatedGrant after RevokeDelegation, got %v", err)
 	}
-	fmt.Fprintf(out, "the same Google call now fails: errors.Is(err, facade.ErrNoDelegatedGrant) (code %s, HTTP %d)\n",
+	fmt.Printf("the same Google call now fails: errors.Is(err, facade.ErrNoDelegatedGrant) (code %s, HTTP %d)\n",
 		apiErr.Code, apiErr.StatusCode)
 
 	if err := agent.Close(); err != nil { // drains the background audit posts
 		return err
 	}
-	return demoenv.PrintAudit(ctx, out, runID)
+	return demoenv.PrintAudit(ctx, runID)
 }
 
 // readEcho reads the demo upstream's echo of the request.

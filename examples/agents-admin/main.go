@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -17,14 +16,14 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	if err := run(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "agents-admin:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer) error {
-	_, cleanup, err := demoenv.Setup(out, demoenv.VarAppKey)
+func run(ctx context.Context) error {
+	_, cleanup, err := demoenv.Setup(demoenv.VarAppKey)
 	defer cleanup()
 	if err != nil {
 		return err
@@ -34,7 +33,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer app.Close() //nolint:errcheck // a deferred Close has nothing to act on
 	agents := app.Agents()
 
 	runID := demoenv.RunID("agents-admin")
@@ -54,16 +53,16 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Create: agent %q (%s), status %s, first key %s… (status %s)\n",
+	fmt.Printf("Create: agent %q (%s), status %s, first key %s… (status %s)\n",
 		created.Name, demoenv.Short(created.ID), created.Status, created.Key.Prefix, created.Key.Status)
-	fmt.Fprintf(out, "        the plaintext key is a facade.Secret: %%v prints %v; Reveal() gives it once, to store\n", created.APIKey)
+	fmt.Printf("        the plaintext key is a facade.Secret: %%v prints %v; Reveal() gives it once, to store\n", created.APIKey)
 	again, err := agents.Create(ctx, params)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Create again, same IdempotencyKey: same agent: %v, Replayed: %v\n", again.ID == created.ID, again.Replayed)
+	fmt.Printf("Create again, same IdempotencyKey: same agent: %v, Replayed: %v\n", again.ID == created.ID, again.Replayed)
 	_, err = agents.Create(ctx, facade.AgentCreateParams{Name: name})
-	fmt.Fprintf(out, "Create again, new request, same name: errors.Is(err, facade.ErrAgentNameExists) = %v\n",
+	fmt.Printf("Create again, new request, same name: errors.Is(err, facade.ErrAgentNameExists) = %v\n",
 		errors.Is(err, facade.ErrAgentNameExists))
 
 	// The agent's workload runs with its own key.
@@ -71,8 +70,8 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer oldKey.Close()
-	if err := whoAmI(ctx, out, "first key", oldKey); err != nil {
+	defer oldKey.Close() //nolint:errcheck // a deferred Close has nothing to act on
+	if err := whoAmI(ctx, "first key", oldKey); err != nil {
 		return err
 	}
 
@@ -81,50 +80,50 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "MintKey: new key %s… (%q), status %s\n", minted.Prefix, minted.Name, minted.Status)
+	fmt.Printf("MintKey: new key %s… (%q), status %s\n", minted.Prefix, minted.Name, minted.Status)
 	newKey, err := facade.NewAgent(minted.APIKey.Reveal())
 	if err != nil {
 		return err
 	}
-	defer newKey.Close()
-	if err := whoAmI(ctx, out, "new key", newKey); err != nil {
+	defer newKey.Close() //nolint:errcheck // a deferred Close has nothing to act on
+	if err := whoAmI(ctx, "new key", newKey); err != nil {
 		return err
 	}
 	dep, err := agents.DeprecateKey(ctx, created.ID, created.Key.ID)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "DeprecateKey: first key is now %s\n", dep.Status)
-	if err := whoAmI(ctx, out, "first key", oldKey); err != nil {
+	fmt.Printf("DeprecateKey: first key is now %s\n", dep.Status)
+	if err := whoAmI(ctx, "first key", oldKey); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "        the deprecated key still works; KeyDeprecated() = %v tells the workload to switch\n", oldKey.KeyDeprecated())
+	fmt.Printf("        the deprecated key still works; KeyDeprecated() = %v tells the workload to switch\n", oldKey.KeyDeprecated())
 	rev, err := agents.RevokeKey(ctx, created.ID, created.Key.ID, facade.RevokeKeyParams{})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "RevokeKey: first key is now %s\n", rev.Status)
+	fmt.Printf("RevokeKey: first key is now %s\n", rev.Status)
 	_, err = oldKey.Me(ctx)
-	fmt.Fprintf(out, "        Me with the first key: errors.Is(err, facade.ErrInvalidKey) = %v\n", errors.Is(err, facade.ErrInvalidKey))
+	fmt.Printf("        Me with the first key: errors.Is(err, facade.ErrInvalidKey) = %v\n", errors.Is(err, facade.ErrInvalidKey))
 
 	// The last active key is protected: revoking it needs Force.
 	_, err = agents.RevokeKey(ctx, created.ID, minted.ID, facade.RevokeKeyParams{})
 	if !errors.Is(err, facade.ErrLastActiveKey) {
 		return fmt.Errorf("expected ErrLastActiveKey, got %v", err)
 	}
-	fmt.Fprintln(out, "RevokeKey on the last active key: facade.ErrLastActiveKey")
+	fmt.Println("RevokeKey on the last active key: facade.ErrLastActiveKey")
 	rev, err = agents.RevokeKey(ctx, created.ID, minted.ID, facade.RevokeKeyParams{Force: true})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "RevokeKey with Force: true: new key is now %s\n", rev.Status)
+	fmt.Printf("RevokeKey with Force: true: new key is now %s\n", rev.Status)
 
 	keys, err := agents.ListKeys(ctx, created.ID)
 	if err != nil {
 		return err
 	}
 	for _, k := range keys {
-		fmt.Fprintf(out, "ListKeys: %s… %-10q %s\n", k.Prefix, k.Name, k.Status)
+		fmt.Printf("ListKeys: %s… %-10q %s\n", k.Prefix, k.Name, k.Status)
 	}
 
 	deleted, err := agents.Delete(ctx, created.ID)
@@ -135,20 +134,20 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Delete: agent %q is now %s; GetByName finds it: %v\n", deleted.Name, deleted.Status, found)
+	fmt.Printf("Delete: agent %q is now %s; GetByName finds it: %v\n", deleted.Name, deleted.Status, found)
 
 	if err := app.Close(); err != nil {
 		return err
 	}
-	return demoenv.PrintAudit(context.Background(), out, runID)
+	return demoenv.PrintAudit(context.Background(), runID)
 }
 
 // whoAmI calls Me with an agent client and prints the answer.
-func whoAmI(ctx context.Context, out io.Writer, label string, a *facade.Agent) error {
+func whoAmI(ctx context.Context, label string, a *facade.Agent) error {
 	me, err := a.Me(ctx)
 	if err != nil {
-		return fmt.Errorf("Me with the %s: %w", label, err)
+		return fmt.Errorf("calling Me with the %s: %w", label, err)
 	}
-	fmt.Fprintf(out, "        Me with the %s: agent %q, status %s\n", label, me.Name, me.Status)
+	fmt.Printf("        Me with the %s: agent %q, status %s\n", label, me.Name, me.Status)
 	return nil
 }

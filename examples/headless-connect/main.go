@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -22,14 +21,14 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	if err := run(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "headless-connect:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer) error {
-	env, cleanup, err := demoenv.Setup(out, demoenv.VarAppKey, demoenv.VarUpstreamURL)
+func run(ctx context.Context) error {
+	env, cleanup, err := demoenv.Setup(demoenv.VarAppKey, demoenv.VarUpstreamURL)
 	defer cleanup()
 	if err != nil {
 		return err
@@ -39,7 +38,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer app.Close() //nolint:errcheck // a deferred Close has nothing to act on
 
 	runID := demoenv.RunID("headless-connect")
 	traced := facade.WithTrace(ctx, facade.Trace{RunID: runID})
@@ -50,13 +49,13 @@ func run(ctx context.Context, out io.Writer) error {
 	defer stop(nil)
 	account := "dev@headless.example"
 	approve := func(ctx context.Context, pageURL string) error {
-		fmt.Fprintln(out, "connect: no browser here: approving the consent page programmatically")
+		fmt.Println("connect: no browser here: approving the consent page programmatically")
 		answer, err := demoenv.SubmitPage(ctx, pageURL, url.Values{"provider": {"github"}, "account": {account}})
 		if err != nil {
 			stop(err)
 			return err
 		}
-		fmt.Fprintf(out, "connect: the consent page answered %q\n", answer)
+		fmt.Printf("connect: the consent page answered %q\n", answer)
 		return nil
 	}
 	results, err := app.Connect(connectCtx, facade.ConnectParams{
@@ -72,7 +71,7 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	for _, r := range results {
-		fmt.Fprintf(out, "connect: new grant %s for %s account %q, scopes %v\n", r.GrantID, r.Provider, r.AccountIdentifier, r.Scopes)
+		fmt.Printf("connect: new grant %s for %s account %q, scopes %v\n", r.GrantID, r.Provider, r.AccountIdentifier, r.Scopes)
 	}
 
 	// Use the grant the person just created.
@@ -83,10 +82,10 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	resp.Body.Close()
-	fmt.Fprintf(out, "caller: App %q, grant %s -> GET /user, upstream status %d\n", "setup-cli", demoenv.Short(resp.GrantID), resp.StatusCode)
+	fmt.Printf("caller: App %q, grant %s -> GET /user, upstream status %d\n", "setup-cli", demoenv.Short(resp.GrantID), resp.StatusCode)
 
 	if err := app.Close(); err != nil {
 		return err
 	}
-	return demoenv.PrintAudit(ctx, out, runID)
+	return demoenv.PrintAudit(ctx, runID)
 }

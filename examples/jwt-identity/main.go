@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -20,14 +19,14 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	if err := run(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "jwt-identity:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer) error {
-	env, cleanup, err := demoenv.Setup(out, demoenv.VarAppKey, demoenv.VarAgentKey, demoenv.VarAgentID,
+func run(ctx context.Context) error {
+	env, cleanup, err := demoenv.Setup(demoenv.VarAppKey, demoenv.VarAgentKey, demoenv.VarAgentID,
 		demoenv.VarUserToken, demoenv.VarUpstreamURL, demoenv.VarGrantID)
 	defer cleanup()
 	if err != nil {
@@ -42,7 +41,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer app.Close() //nolint:errcheck // a deferred Close has nothing to act on
 
 	runID := demoenv.RunID("jwt-identity")
 	traced := facade.WithTrace(ctx, facade.Trace{RunID: runID})
@@ -51,7 +50,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "caller: App %q on behalf of end user %q (token valid: %v)\n", "inbox-web", sub, valid)
+	fmt.Printf("caller: App %q on behalf of end user %q (token valid: %v)\n", "inbox-web", sub, valid)
 
 	// Provider selects the user's grant through their token. Alice has two GitHub accounts.
 	url := env.UpstreamURL + "/user/repos"
@@ -60,7 +59,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if !errors.As(err, &ambiguous) {
 		return fmt.Errorf("expected an ambiguous grant, got %v", err)
 	}
-	fmt.Fprintf(out, "Provider %q -> errors.As(err, *facade.AmbiguousGrantError): accounts %v\n", "github", ambiguous.Accounts)
+	fmt.Printf("Provider %q -> errors.As(err, *facade.AmbiguousGrantError): accounts %v\n", "github", ambiguous.Accounts)
 
 	// Pick one of the accounts the error listed.
 	account := ambiguous.Accounts[0]
@@ -73,7 +72,7 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	resp.Body.Close()
-	fmt.Fprintf(out, "Provider %q, Account %q -> upstream %d with grant %s\n", "github", account, resp.StatusCode, demoenv.Short(resp.GrantID))
+	fmt.Printf("Provider %q, Account %q -> upstream %d with grant %s\n", "github", account, resp.StatusCode, demoenv.Short(resp.GrantID))
 
 	resp, err = app.Request(traced, http.MethodGet, env.UpstreamURL+"/gmail/v1/users/me/profile",
 		facade.RequestParams{Provider: "google", Reason: "read alice's mail profile"})
@@ -81,7 +80,7 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	resp.Body.Close()
-	fmt.Fprintf(out, "Provider %q (one account, no Account needed) -> upstream %d with grant %s\n", "google", resp.StatusCode, demoenv.Short(resp.GrantID))
+	fmt.Printf("Provider %q (one account, no Account needed) -> upstream %d with grant %s\n", "google", resp.StatusCode, demoenv.Short(resp.GrantID))
 
 	// Agent code running inside alice's session: an App whose caller is the agent's UUID (not an
 	// Agent, which never sends a user token). The vault then uses alice's grants that are
@@ -92,16 +91,16 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer asAgent.Close()
+	defer asAgent.Close() //nolint:errcheck // a deferred Close has nothing to act on
 	for _, acct := range []string{"alice@work.example", "alice@home.example"} {
 		resp, err := asAgent.Request(traced, http.MethodGet, url, facade.RequestParams{Provider: "github", Account: acct,
 			Reason: "agent inside alice's session"})
 		switch {
 		case err == nil:
 			resp.Body.Close()
-			fmt.Fprintf(out, "as agent %s, Account %q -> upstream %d (delegated to the agent)\n", demoenv.Short(env.AgentID), acct, resp.StatusCode)
+			fmt.Printf("as agent %s, Account %q -> upstream %d (delegated to the agent)\n", demoenv.Short(env.AgentID), acct, resp.StatusCode)
 		case errors.Is(err, facade.ErrNoDelegatedGrant):
-			fmt.Fprintf(out, "as agent %s, Account %q -> facade.ErrNoDelegatedGrant (alice did not delegate it)\n", demoenv.Short(env.AgentID), acct)
+			fmt.Printf("as agent %s, Account %q -> facade.ErrNoDelegatedGrant (alice did not delegate it)\n", demoenv.Short(env.AgentID), acct)
 		default:
 			return err
 		}
@@ -113,12 +112,12 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer agent.Close()
+	defer agent.Close() //nolint:errcheck // a deferred Close has nothing to act on
 	noToken, err := facade.NewApp(os.Getenv("ALTER_API_KEY"))
 	if err != nil {
 		return err
 	}
-	defer noToken.Close()
+	defer noToken.Close() //nolint:errcheck // a deferred Close has nothing to act on
 	_, errAgent := agent.Request(ctx, http.MethodGet, url, facade.RequestParams{Provider: "github"})
 	_, errBoth := app.Request(ctx, http.MethodGet, url, facade.RequestParams{Provider: "github", GrantID: env.GrantID})
 	_, errNoToken := noToken.Request(ctx, http.MethodGet, url, facade.RequestParams{Provider: "github"})
@@ -137,7 +136,7 @@ func run(ctx context.Context, out io.Writer) error {
 		if !errors.Is(r.err, r.rule) || !errors.Is(r.err, facade.ErrInvalidInput) {
 			return fmt.Errorf("%s: expected %v, got %v", r.name, r.rule, r.err)
 		}
-		fmt.Fprintf(out, "refused locally: %-31s -> %v\n", r.name, r.err)
+		fmt.Printf("refused locally: %-31s -> %v\n", r.name, r.err)
 	}
 
 	if err := app.Close(); err != nil {
@@ -146,5 +145,5 @@ func run(ctx context.Context, out io.Writer) error {
 	if err := asAgent.Close(); err != nil {
 		return err
 	}
-	return demoenv.PrintAudit(ctx, out, runID)
+	return demoenv.PrintAudit(ctx, runID)
 }

@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -23,14 +22,14 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	if err := run(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "proxy-approval:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer) error {
-	env, cleanup, err := demoenv.Setup(out, demoenv.VarAgentKey, demoenv.VarUpstreamURL, demoenv.VarApprovalGrantID)
+func run(ctx context.Context) error {
+	env, cleanup, err := demoenv.Setup(demoenv.VarAgentKey, demoenv.VarUpstreamURL, demoenv.VarApprovalGrantID)
 	defer cleanup()
 	if err != nil {
 		return err
@@ -40,7 +39,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer agent.Close()
+	defer agent.Close() //nolint:errcheck // a deferred Close has nothing to act on
 
 	runID := demoenv.RunID("proxy-approval")
 	traced := facade.WithTrace(ctx, facade.Trace{RunID: runID, ThreadID: "thread-incident"})
@@ -52,7 +51,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if !errors.Is(err, facade.ErrRestrictedGrantRequiresProxy) {
 		return fmt.Errorf("expected ErrRestrictedGrantRequiresProxy, got %v", err)
 	}
-	fmt.Fprintln(out, "Request (retrieve mode) on the approval grant: facade.ErrRestrictedGrantRequiresProxy")
+	fmt.Println("Request (retrieve mode) on the approval grant: facade.ErrRestrictedGrantRequiresProxy")
 
 	// Proxy mode: the call is held until a person decides.
 	outcome, err := agent.ProxyRequest(traced, http.MethodPost, issues, facade.ProxyParams{
@@ -67,14 +66,14 @@ func run(ctx context.Context, out io.Writer) error {
 		return fmt.Errorf("expected a pending approval, the call ran at once (status %d)", outcome.Result.StatusCode)
 	}
 	p := outcome.Pending
-	fmt.Fprintf(out, "ProxyRequest: %s, approval %s, decide at %s\n", p.State, p.ID, p.URL)
+	fmt.Printf("ProxyRequest: %s, approval %s, decide at %s\n", p.State, p.ID, p.URL)
 	st, err := agent.GetApprovalStatus(traced, p.ID)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "GetApprovalStatus: %s (terminal: %v)\n", st.State, st.State.Terminal())
+	fmt.Printf("GetApprovalStatus: %s (terminal: %v)\n", st.State, st.State.Terminal())
 
-	fmt.Fprintln(out, "approver: no human here: approving the approval page programmatically")
+	fmt.Println("approver: no human here: approving the approval page programmatically")
 	if _, err := demoenv.SubmitPage(ctx, p.URL, nil); err != nil {
 		return err
 	}
@@ -86,9 +85,9 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "AwaitApproval: executed by the vault, upstream status %d; the upstream got Authorization: %s\n",
+	fmt.Printf("AwaitApproval: executed by the vault, upstream status %d; the upstream got Authorization: %s\n",
 		res.StatusCode, demoenv.Mask(echo.Headers["Authorization"]))
-	fmt.Fprintln(out, "        (proxy mode: the credential never left the vault)")
+	fmt.Println("        (proxy mode: the credential never left the vault)")
 
 	// A second call, denied this time.
 	outcome, err = agent.ProxyRequest(traced, http.MethodDelete, env.UpstreamURL+"/repos/octo-org/ops", facade.ProxyParams{
@@ -100,8 +99,8 @@ func run(ctx context.Context, out io.Writer) error {
 	if outcome.Pending == nil {
 		return errors.New("expected a pending approval")
 	}
-	fmt.Fprintf(out, "ProxyRequest: DELETE /repos/octo-org/ops is %s\n", outcome.Pending.State)
-	fmt.Fprintln(out, "approver: no human here: denying on the approval page programmatically")
+	fmt.Printf("ProxyRequest: DELETE /repos/octo-org/ops is %s\n", outcome.Pending.State)
+	fmt.Println("approver: no human here: denying on the approval page programmatically")
 	if _, err := demoenv.SubmitPage(ctx, outcome.Pending.URL, url.Values{"decision": {"deny"}}); err != nil {
 		return err
 	}
@@ -110,10 +109,10 @@ func run(ctx context.Context, out io.Writer) error {
 	if !errors.Is(err, facade.ErrApprovalDenied) || !errors.As(err, &apiErr) {
 		return fmt.Errorf("expected ErrApprovalDenied, got %v", err)
 	}
-	fmt.Fprintf(out, "AwaitApproval: errors.Is(err, facade.ErrApprovalDenied) (code %s)\n", apiErr.Code)
+	fmt.Printf("AwaitApproval: errors.Is(err, facade.ErrApprovalDenied) (code %s)\n", apiErr.Code)
 
 	if err := agent.Close(); err != nil {
 		return err
 	}
-	return demoenv.PrintAudit(ctx, out, runID)
+	return demoenv.PrintAudit(ctx, runID)
 }

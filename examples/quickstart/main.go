@@ -18,14 +18,14 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	if err := run(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer) error {
-	env, cleanup, err := demoenv.Setup(out, demoenv.VarAppKey, demoenv.VarGrantID, demoenv.VarUpstreamURL)
+func run(ctx context.Context) error {
+	env, cleanup, err := demoenv.Setup(demoenv.VarAppKey, demoenv.VarGrantID, demoenv.VarUpstreamURL)
 	defer cleanup()
 	if err != nil {
 		return err
@@ -36,7 +36,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer app.Close() //nolint:errcheck // a deferred Close has nothing to act on
 
 	// Every vault call made under this ctx carries the run id into the audit log.
 	runID := demoenv.RunID("quickstart")
@@ -61,17 +61,17 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 
-	fmt.Fprintf(out, "caller: App %q (run %s)\n", "quickstart", runID)
-	fmt.Fprintf(out, "grant:  %s (provider %s), selected by GrantID\n", resp.GrantID, resp.ProviderID)
-	fmt.Fprintf(out, "call:   GET %s -> upstream status %d\n", echo.Path, resp.StatusCode)
-	fmt.Fprintf(out, "        the upstream received Authorization: %s (injected by the SDK; this program never held it)\n",
+	fmt.Printf("caller: App %q (run %s)\n", "quickstart", runID)
+	fmt.Printf("grant:  %s (provider %s), selected by GrantID\n", resp.GrantID, resp.ProviderID)
+	fmt.Printf("call:   GET %s -> upstream status %d\n", echo.Path, resp.StatusCode)
+	fmt.Printf("        the upstream received Authorization: %s (injected by the SDK; this program never held it)\n",
 		demoenv.Mask(echo.Headers["Authorization"]))
-	fmt.Fprintf(out, "        attempts: %d (retries: %d), credential request id %s\n",
+	fmt.Printf("        attempts: %d (retries: %d), credential request id %s\n",
 		len(resp.RetryInfo.Attempts), resp.RetryInfo.Retries(), resp.CredentialRequestID)
 
 	// Close drains the background audit post of the upstream call; then read the audit log.
 	if err := app.Close(); err != nil {
 		return err
 	}
-	return demoenv.PrintAudit(ctx, out, runID)
+	return demoenv.PrintAudit(ctx, runID)
 }

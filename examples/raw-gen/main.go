@@ -8,7 +8,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 
@@ -20,14 +19,14 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	if err := run(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "raw-gen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer) error {
-	env, cleanup, err := demoenv.Setup(out, demoenv.VarAppKey, demoenv.VarUpstreamURL, demoenv.VarGrantID)
+func run(ctx context.Context) error {
+	env, cleanup, err := demoenv.Setup(demoenv.VarAppKey, demoenv.VarUpstreamURL, demoenv.VarGrantID)
 	defer cleanup()
 	if err != nil {
 		return err
@@ -37,7 +36,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer app.Close() //nolint:errcheck // a deferred Close has nothing to act on
 	raw := app.Raw()
 
 	runID := demoenv.RunID("raw-gen")
@@ -51,9 +50,9 @@ func run(ctx context.Context, out io.Writer) error {
 	if scopes.JSON200 == nil {
 		return fmt.Errorf("listScopes: vault answered %d", scopes.StatusCode())
 	}
-	fmt.Fprintf(out, "ListScopesWithResponse: %d Alter scopes, the first three:\n", len(scopes.JSON200.Scopes))
+	fmt.Printf("ListScopesWithResponse: %d Alter scopes, the first three:\n", len(scopes.JSON200.Scopes))
 	for _, s := range scopes.JSON200.Scopes[:min(3, len(scopes.JSON200.Scopes))] {
-		fmt.Fprintf(out, "    %-16s %s\n", s.Scope, s.Description)
+		fmt.Printf("    %-16s %s\n", s.Scope, s.Description)
 	}
 
 	// GET /v1/providers, the same endpoint the facade wraps as ListProviders.
@@ -65,7 +64,7 @@ func run(ctx context.Context, out io.Writer) error {
 		return fmt.Errorf("listProviders: vault answered %d", providers.StatusCode())
 	}
 	for _, p := range providers.JSON200.Providers {
-		fmt.Fprintf(out, "ListProvidersWithResponse: %-10s %-15s %d scopes\n", p.ProviderID, p.Kind, len(p.Scopes))
+		fmt.Printf("ListProvidersWithResponse: %-10s %-15s %d scopes\n", p.ProviderID, p.Kind, len(p.Scopes))
 	}
 
 	// A non-2xx answer is not an error here: it is a typed field of the response.
@@ -76,7 +75,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if missing.JSON404 == nil {
 		return fmt.Errorf("getAgent: expected 404, got %d", missing.StatusCode())
 	}
-	fmt.Fprintf(out, "GetAgentWithResponse(unknown id): HTTP %d, JSON404.Error.Code = %s, request id %s\n",
+	fmt.Printf("GetAgentWithResponse(unknown id): HTTP %d, JSON404.Error.Code = %s, request id %s\n",
 		missing.StatusCode(), missing.JSON404.Error.Code, missing.JSON404.RequestID)
 
 	// Make one upstream call with the facade, then page through its audit rows with Raw.
@@ -92,7 +91,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer reader.Close()
+	defer reader.Close() //nolint:errcheck // a deferred Close has nothing to act on
 	params := &gen.ListAuditEventsParams{RunID: &runID, Limit: ptr(2)}
 	for page := 1; ; page++ {
 		events, err := reader.Raw().ListAuditEventsWithResponse(context.Background(), params)
@@ -103,7 +102,7 @@ func run(ctx context.Context, out io.Writer) error {
 			return fmt.Errorf("listAuditEvents: vault answered %d", events.StatusCode())
 		}
 		for _, e := range events.JSON200.Events {
-			fmt.Fprintf(out, "ListAuditEventsWithResponse page %d: %-18s %-8s run %s\n", page, e.Operation, e.Outcome, *e.RunID)
+			fmt.Printf("ListAuditEventsWithResponse page %d: %-18s %-8s run %s\n", page, e.Operation, e.Outcome, *e.RunID)
 		}
 		if !events.JSON200.HasMore {
 			break

@@ -11,7 +11,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/altersdk/alter-go/examples/internal/demoenv"
@@ -19,14 +18,14 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	if err := run(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "testing-your-app:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer) error {
-	env, cleanup, err := demoenv.Setup(out, demoenv.VarAgentKey, demoenv.VarUpstreamURL, demoenv.VarAgentGrantID)
+func run(ctx context.Context) error {
+	env, cleanup, err := demoenv.Setup(demoenv.VarAgentKey, demoenv.VarUpstreamURL, demoenv.VarAgentGrantID)
 	defer cleanup()
 	if err != nil {
 		return err
@@ -35,17 +34,17 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer agent.Close()
+	defer agent.Close() //nolint:errcheck // a deferred Close has nothing to act on
 
 	runID := demoenv.RunID("testing-your-app")
 	n := &Notifier{Vault: agent, Grant: env.AgentGrantID, SlackURL: env.UpstreamURL}
 	if err := n.Post(facade.WithTrace(ctx, facade.Trace{RunID: runID}), "#deploys", "v1.2.3 is live"); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Notifier.Post: posted to #deploys with the agent's Slack grant %s\n", demoenv.Short(env.AgentGrantID))
-	fmt.Fprintln(out, "its tests run against vaulttest: go test ./examples/testing-your-app/")
+	fmt.Printf("Notifier.Post: posted to #deploys with the agent's Slack grant %s\n", demoenv.Short(env.AgentGrantID))
+	fmt.Println("its tests run against vaulttest: go test ./examples/testing-your-app/")
 	if err := agent.Close(); err != nil {
 		return err
 	}
-	return demoenv.PrintAudit(ctx, out, runID)
+	return demoenv.PrintAudit(ctx, runID)
 }

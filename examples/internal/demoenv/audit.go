@@ -3,11 +3,10 @@ package demoenv
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"strings"
-	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -36,7 +35,7 @@ func AuditRows(ctx context.Context, runID string) ([]gen.AuditEvent, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
+	defer c.Close() //nolint:errcheck // a read-only client: nothing to act on
 	var rows []gen.AuditEvent
 	params := &gen.ListAuditEventsParams{RunID: &runID}
 	for {
@@ -56,14 +55,13 @@ func AuditRows(ctx context.Context, runID string) ([]gen.AuditEvent, error) {
 }
 
 // PrintAudit prints the audit rows of runID as a table: what the vault recorded about the run.
-func PrintAudit(ctx context.Context, w io.Writer, runID string) error {
+func PrintAudit(ctx context.Context, runID string) error {
 	rows, err := AuditRows(ctx, runID)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\naudit log of run %s (%d rows, read with Raw().ListAuditEventsWithResponse):\n", runID, len(rows))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  OPERATION\tOUTCOME\tCALLER\tPRINCIPAL\tGRANT\tPROVIDER\tTHREAD/TOOL CALL\tDETAIL")
+	fmt.Printf("\naudit log of run %s (%d rows, read with Raw().ListAuditEventsWithResponse):\n", runID, len(rows))
+	table := [][]string{{"OPERATION", "OUTCOME", "CALLER", "PRINCIPAL", "GRANT", "PROVIDER", "THREAD/TOOL CALL", "DETAIL"}}
 	posts := 0
 	for _, r := range rows {
 		if r.Operation == "recordAPICall" { // the SDK's post that produced the upstreamCall row
@@ -94,16 +92,37 @@ func PrintAudit(ctx context.Context, w io.Writer, runID string) error {
 			grant = Short(*r.GrantID)
 		}
 		trace := strings.Trim(deref(r.ThreadID)+"/"+deref(r.ToolCallID), "/")
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Operation, outcome, dash(caller), principal, grant, dash(deref(r.ProviderID)),
-			dash(trace), detail(r))
+		table = append(table, []string{r.Operation, outcome, dash(caller), principal, grant, dash(deref(r.ProviderID)),
+			dash(trace), detail(r)})
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
+	printTable(table)
 	if posts > 0 {
-		fmt.Fprintf(w, "  (+ %d recordAPICall rows: the SDK's background posts that wrote the upstreamCall rows)\n", posts)
+		fmt.Printf("  (+ %d recordAPICall rows: the SDK's background posts that wrote the upstreamCall rows)\n", posts)
 	}
 	return nil
+}
+
+// printTable prints rows with aligned columns, two spaces apart, indented by two.
+func printTable(rows [][]string) {
+	var width []int
+	for _, row := range rows {
+		for i, cell := range row {
+			if i >= len(width) {
+				width = append(width, 0)
+			}
+			width[i] = max(width[i], utf8.RuneCountInString(cell))
+		}
+	}
+	for _, row := range rows {
+		var b strings.Builder
+		for i, cell := range row {
+			b.WriteString(cell)
+			if i < len(row)-1 {
+				b.WriteString(strings.Repeat(" ", width[i]-utf8.RuneCountInString(cell)+2))
+			}
+		}
+		fmt.Println("  " + b.String())
+	}
 }
 
 // detail is the most telling part of a row: the upstream call and its status, or the reason.

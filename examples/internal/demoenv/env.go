@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -53,8 +52,8 @@ type Env struct {
 // Setup returns the vault to use and a cleanup func. With ALTER_API_KEY or AGENT_API_KEY set it
 // uses the environment (every name in required must then be set); with neither, it starts an
 // in-memory vault seeded with the demo data and exports the same variables for this process.
-// It tells w which way it went. Errors name the missing or malformed variable.
-func Setup(w io.Writer, required ...string) (*Env, func(), error) {
+// It prints which way it went. Errors name the missing or malformed variable.
+func Setup(required ...string) (*Env, func(), error) {
 	cleanup := func() {}
 	inProcess := os.Getenv(VarAppKey) == "" && os.Getenv(VarAgentKey) == ""
 	if inProcess {
@@ -68,14 +67,14 @@ func Setup(w io.Writer, required ...string) (*Env, func(), error) {
 			cleanup()
 			return nil, func() {}, err
 		}
-		fmt.Fprintf(w, "vault: %s is not set, so this example started an in-memory vault (vaulttest) seeded with the demo data\n", VarAppKey)
-		fmt.Fprintf(w, "       at %s (run `make demo` to use cmd/altervault-dev instead)\n", vault.URL())
+		fmt.Printf("vault: %s is not set, so this example started an in-memory vault (vaulttest) seeded with the demo data\n", VarAppKey)
+		fmt.Printf("       at %s (run `make demo` to use cmd/altervault-dev instead)\n", vault.URL())
 	} else {
 		base := os.Getenv(VarBaseURL)
 		if base == "" {
 			base = "the SDK default (ALTER_BASE_URL is not set)"
 		}
-		fmt.Fprintf(w, "vault: %s (from the environment)\n", base)
+		fmt.Printf("vault: %s (from the environment)\n", base)
 	}
 	e, err := load(required)
 	if err != nil {

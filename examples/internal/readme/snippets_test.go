@@ -1,7 +1,5 @@
-// Package readme holds the code snippets of README.md that are not taken from an example or a
-// godoc Example, so that every snippet of the README compiles against the real API. The test in
-// examples/readme_test.go checks that each Go block of README.md appears in a Go file of the
-// repository (here, in examples/ or in facade/example_test.go). Nothing here is run.
+// The README snippets; see doc.go.
+
 package readme
 
 import (
