@@ -208,9 +208,10 @@ func connections(mk newCaller, n int) (vault, upstream int64, err error) {
 	return vault, upstream, err
 }
 
-// heapGrowth makes warm calls, then n more, and reports HeapAlloc after GC before and after the n
-// calls (background audit posts settled), and the goroutines left once the client is closed.
-func heapGrowth(mk newCaller, warm, n int) (before, after uint64, leaked int, err error) {
+// heapGrowth makes warm calls, then n more in two halves, and reports HeapAlloc after GC (with
+// background audit posts settled) before, halfway and after, and the goroutines left once the
+// client is closed. A leak grows in both halves; pools and idle connections fill in the first.
+func heapGrowth(mk newCaller, warm, n int) (before, half, after uint64, leaked int, err error) {
 	l := NewLean()
 	defer l.Close()
 	ignore := goleak.IgnoreCurrent()
@@ -220,7 +221,12 @@ func heapGrowth(mk newCaller, warm, n int) (before, after uint64, leaked int, er
 		return
 	}
 	before = settledHeap()
-	err = runCalls(c, opRequest, n, concurrency)
+	if err = runCalls(c, opRequest, n/2, concurrency); err != nil {
+		c.close()
+		return
+	}
+	half = settledHeap()
+	err = runCalls(c, opRequest, n-n/2, concurrency)
 	after = settledHeap()
 	c.close()
 	if lerr := goleak.Find(ignore); lerr != nil {
@@ -332,18 +338,18 @@ func TestBenchTable(t *testing.T) {
 	}
 
 	n := envInt("ALTER_BENCH_HEAP_CALLS", 100_000)
-	fmt.Fprintf(w, "\nHeap (HeapAlloc after GC) across %d Request calls at %d goroutines, and goroutines left after Close\n", n, concurrency)
+	fmt.Fprintf(w, "\nHeap (HeapAlloc after GC) across %d Request calls at %d goroutines (target: < 1 MiB, < 512 KiB in the 2nd half), and goroutines left after Close\n", n, concurrency)
 	for _, s := range []struct {
 		name string
 		mk   newCaller
 	}{{"facade", newFacade}, {"floor", newFloorCaller}} {
-		before, after, leaked, err := heapGrowth(s.mk, 2000, n)
+		before, half, after, leaked, err := heapGrowth(s.mk, 2000, n)
 		if err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
-		d := int64(after) - int64(before)
-		fmt.Fprintf(w, "%-7s before %9d B  after %9d B  growth %+9d B %-4s goroutines left after Close: %d %s\n",
-			s.name, before, after, d, mark(d < 1<<20), leaked, mark(leaked == 0))
+		d, d2 := int64(after)-int64(before), int64(after)-int64(half)
+		fmt.Fprintf(w, "%-7s start %8d B  half %8d B  end %8d B  growth %+8d B (2nd half %+8d B) %-4s goroutines left after Close: %d %s\n",
+			s.name, before, half, after, d, d2, mark(d < 1<<20 && d2 < 512<<10), leaked, mark(leaked == 0))
 	}
 	fmt.Fprintln(w)
 }
