@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/altersdk/alter-go/facade"
 	"github.com/altersdk/alter-go/gen"
 	"github.com/altersdk/alter-go/internal/signing"
 	"github.com/altersdk/alter-go/vaulttest"
@@ -66,4 +67,58 @@ func Example() {
 	// Bearer gho_example
 	// proxyRequest success true
 	// 0
+}
+
+// SeedDemo seeds the demo data of cmd/altervault-dev and the examples: an agent, a user with
+// a JWT, grants of each kind, and an echo upstream standing in for the providers.
+func ExampleSeedDemo() {
+	s := vaulttest.NewServer()
+	defer s.Close()
+	demo := vaulttest.SeedDemo(s) // its echo upstream stops with s
+
+	agent, err := facade.NewAgent(demo.Agent.APIKey, facade.WithBaseURL(s.URL()))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer agent.Close()
+	ctx := context.Background()
+	me, err := agent.Me(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	resp, err := agent.Request(ctx, http.MethodGet, demo.UpstreamURL+"/user", facade.RequestParams{GrantID: demo.GrantID})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	resp.Body.Close()
+	fmt.Println(me.Name, resp.ProviderID, resp.StatusCode, demo.User.Sub, demo.ManagedSecretID)
+	// Output:
+	// demo-agent github 200 alice ms_stripe
+}
+
+// InjectFault makes the next calls of an operation fail, to test retries and error handling.
+func ExampleServer_InjectFault() {
+	s := vaulttest.NewServer()
+	defer s.Close()
+	bot := s.AddAgent("support-bot")
+	s.InjectFault("getMe", vaulttest.Fault{Status: http.StatusServiceUnavailable, Times: 1})
+
+	agent, err := facade.NewAgent(bot.APIKey, facade.WithBaseURL(s.URL()),
+		facade.WithRetryPolicy(facade.RetryPolicy{InitialBackoff: time.Millisecond}))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer agent.Close()
+	me, err := agent.Me(context.Background())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(me.Name, s.CallCount("getMe"), agent.LastRetryInfo().Retries())
+	// Output:
+	// support-bot 2 1
 }
