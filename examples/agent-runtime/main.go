@@ -39,7 +39,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer agent.Close() //nolint:errcheck // a deferred Close has nothing to act on
+	defer agent.Close()
 
 	me, err := agent.Me(ctx)
 	if err != nil {

@@ -33,7 +33,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer app.Close() //nolint:errcheck // a deferred Close has nothing to act on
+	defer app.Close()
 	agents := app.Agents()
 
 	runID := demoenv.RunID("agents-admin")
@@ -70,7 +70,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer oldKey.Close() //nolint:errcheck // a deferred Close has nothing to act on
+	defer oldKey.Close()
 	if err := whoAmI(ctx, "first key", oldKey); err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer newKey.Close() //nolint:errcheck // a deferred Close has nothing to act on
+	defer newKey.Close()
 	if err := whoAmI(ctx, "new key", newKey); err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer app.Close() //nolint:errcheck // a deferred Close has nothing to act on
+	defer app.Close()
 
 	runID := demoenv.RunID("jwt-identity")
 	traced := facade.WithTrace(ctx, facade.Trace{RunID: runID})
@@ -91,7 +91,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer asAgent.Close() //nolint:errcheck // a deferred Close has nothing to act on
+	defer asAgent.Close()
 	for _, acct := range []string{"alice@work.example", "alice@home.example"} {
 		resp, err := asAgent.Request(traced, http.MethodGet, url, facade.RequestParams{Provider: "github", Account: acct,
 			Reason: "agent inside alice's session"})
@@ -112,12 +112,12 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer agent.Close() //nolint:errcheck // a deferred Close has nothing to act on
+	defer agent.Close()
 	noToken, err := facade.NewApp(os.Getenv("ALTER_API_KEY"))
 	if err != nil {
 		return err
 	}
-	defer noToken.Close() //nolint:errcheck // a deferred Close has nothing to act on
+	defer noToken.Close()
 	_, errAgent := agent.Request(ctx, http.MethodGet, url, facade.RequestParams{Provider: "github"})
 	_, errBoth := app.Request(ctx, http.MethodGet, url, facade.RequestParams{Provider: "github", GrantID: env.GrantID})
 	_, errNoToken := noToken.Request(ctx, http.MethodGet, url, facade.RequestParams{Provider: "github"})

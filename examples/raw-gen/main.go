@@ -36,7 +36,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer app.Close() //nolint:errcheck // a deferred Close has nothing to act on
+	defer app.Close()
 	raw := app.Raw()
 
 	runID := demoenv.RunID("raw-gen")
@@ -91,7 +91,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer reader.Close() //nolint:errcheck // a deferred Close has nothing to act on
+	defer reader.Close()
 	params := &gen.ListAuditEventsParams{RunID: &runID, Limit: ptr(2)}
 	for page := 1; ; page++ {
 		events, err := reader.Raw().ListAuditEventsWithResponse(context.Background(), params)

@@ -35,7 +35,7 @@ func AuditRows(ctx context.Context, runID string) ([]gen.AuditEvent, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close() //nolint:errcheck // a read-only client: nothing to act on
+	defer func() { _ = c.Close() }()
 	var rows []gen.AuditEvent
 	params := &gen.ListAuditEventsParams{RunID: &runID}
 	for {
