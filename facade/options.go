@@ -146,7 +146,7 @@ func WithLogger(l *slog.Logger) Option {
 
 func parseBaseURL(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return nil, inputErr("WithBaseURL", "must be an absolute http(s) URL", nil)
 	}
 	return u, nil

@@ -126,7 +126,7 @@ func expandURL(tmpl string, params map[string]string, query url.Values) (*url.UR
 		return nil, inputErr("PathParams", "a value has no {placeholder} in the URL", nil)
 	}
 	u, err := url.Parse(b.String())
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil {
 		return nil, inputErr("url", "must be an absolute http(s) URL without userinfo", nil)
 	}
 	if len(query) > 0 {
