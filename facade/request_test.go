@@ -123,6 +123,18 @@ func TestRequestByProviderAndImpersonation(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, gid, resp.GrantID)
 	require.Equal(t, "Bearer "+cred, readEcho(t, resp).Headers["Authorization"])
+	require.NoError(t, app.Close()) // drains the audit post of the upstream call
+	for _, row := range e.s.AuditRows() {
+		if row.Operation == "upstreamCall" {
+			// The upstream call acted for the user its credential was retrieved for.
+			require.Equal(t, "user", row.PrincipalType)
+			require.Equal(t, "alice", row.PrincipalID)
+		}
+	}
+	app, err = NewApp(e.s.AppKey(), WithBaseURL(e.s.URL()),
+		WithUserTokenGetter(func(context.Context) (string, error) { return alice.Token, nil }))
+	require.NoError(t, err)
+	defer app.Close()
 
 	// Per-call token overrides; a bad one is the vault's invalid_user_token.
 	_, err = app.Request(bg, "GET", e.up.URL()+"/me", RequestParams{Provider: "google", UserToken: "not-a-jwt"})

@@ -41,6 +41,16 @@ func (a *api) RecordAPICall(w http.ResponseWriter, r *http.Request, _ emu.Record
 		row.AgentID, row.ActorID, row.PrincipalType, row.PrincipalID = c.agent.id, c.agent.id, "agent", c.agent.id.String()
 	}
 	s.mu.Lock()
+	// The upstream call acted for the principal its credential was retrieved for: take it from
+	// that row rather than from the (principal-less) audit post.
+	if req.CredentialRequestID != nil {
+		for i := len(s.audit) - 1; i >= 0; i-- {
+			if cred := s.audit[i]; cred.RequestID == *req.CredentialRequestID && cred.Operation == "retrieveCredential" {
+				row.PrincipalType, row.PrincipalID = cred.PrincipalType, cred.PrincipalID
+				break
+			}
+		}
+	}
 	s.audit = append(s.audit, row)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusAccepted, emu.AuditAccepted{AuditID: row.ID})
