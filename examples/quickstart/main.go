@@ -66,7 +66,7 @@ func run(ctx context.Context) error {
 	fmt.Printf("call:   GET %s -> upstream status %d\n", echo.Path, resp.StatusCode)
 	fmt.Printf("        the upstream received Authorization: %s (injected by the SDK; this program never held it)\n",
 		demoenv.Mask(echo.Headers["Authorization"]))
-	fmt.Printf("        attempts: %d (retries: %d), credential request id %s\n",
+	fmt.Printf("        %d HTTP attempts over the vault and upstream legs, %d of them retries; credential request id %s\n",
 		len(resp.RetryInfo.Attempts), resp.RetryInfo.Retries(), resp.CredentialRequestID)
 
 	// Close drains the background audit post of the upstream call; then read the audit log.
