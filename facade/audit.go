@@ -1,7 +1,9 @@
 package facade
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -70,6 +72,14 @@ func (c *client) recordUpstream(ctx context.Context, in auditInput) {
 	if len(statuses) > 0 {
 		rec.Retry = &gen.AuditRetry{Attempts: len(statuses), Statuses: statuses}
 	}
+	// Encode here, on the caller's goroutine: its stack is already grown, while the reflective
+	// encoder's recursion would grow (copy) a fresh background goroutine's stack on every post
+	// (about 6% of a Request's CPU in bench/).
+	body, err := json.Marshal(rec)
+	if err != nil { // cannot happen for these field types; never lose the call over it
+		c.log.ErrorContext(ctx, "alter: audit record of an upstream call not encoded", "err", err)
+		return
+	}
 	c.background(ctx, func(ctx context.Context) {
 		if !c.acquireAuditSlot(ctx) {
 			c.log.ErrorContext(ctx, "alter: audit record of an upstream call not posted", "err", ctx.Err())
@@ -78,7 +88,7 @@ func (c *client) recordUpstream(ctx context.Context, in auditInput) {
 		defer c.releaseAuditSlot()
 		ctx = withRecorder(ctx, &recorder{}) // not the caller's RetryInfo
 		_, err := c.exchange(ctx, "recordAPICall", nil, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-			return raw.RecordAPICall(ctx, nil, rec)
+			return raw.RecordAPICallWithBody(ctx, nil, "application/json", bytes.NewReader(body))
 		})
 		if err != nil {
 			c.log.ErrorContext(ctx, "alter: audit record of an upstream call not posted", "err", err)
