@@ -299,6 +299,7 @@ func TestBenchTable(t *testing.T) {
 		timeOK, allocK          bool
 	}
 	var ratios []ratio
+	var loopbackFloor []int64 // median floor ns/op of each pair, for the in-memory section
 	for _, p := range pairs {
 		var fa, fl []testing.BenchmarkResult
 		for range rounds {
@@ -307,6 +308,7 @@ func TestBenchTable(t *testing.T) {
 		}
 		a, aBest := median(fa)
 		f, fBest := median(fl)
+		loopbackFloor = append(loopbackFloor, f.NsPerOp())
 		for _, r := range []row{{"facade", a}, {"floor", f}} {
 			fmt.Fprintf(w, "%-26s %-7s %12d %12.0f %10d %10d\n", p.name, r.name, r.res.NsPerOp(), r.res.Extra["cpu-ns/op"],
 				r.res.AllocsPerOp(), r.res.AllocedBytesPerOp())
@@ -322,6 +324,30 @@ func TestBenchTable(t *testing.T) {
 	for _, r := range ratios {
 		fmt.Fprintf(w, "%-26s %5.2f %-8s %5.2f %5s %5.2f %4s %5.2f %-7s %5.2f\n", r.name, r.time, mark(r.timeOK),
 			r.best, "", r.cpu, "", r.allocs, mark(r.allocK), r.bytes)
+	}
+
+	// The SDK's own cost: the same calls over in-memory transports (inmemory_test.go), where the
+	// difference to the floor is not drowned by socket and scheduler noise.
+	fmt.Fprintf(w, "\nClient code alone (in-memory transports, no sockets; median of %d rounds): what the facade adds per call\n", rounds)
+	fmt.Fprintf(w, "%-26s %12s %12s %12s %10s %s\n", "call", "facade ns/op", "floor ns/op", "added ns", "allocs", "added / loopback floor time")
+	for i, p := range []struct {
+		name          string
+		facade, floor func(*testing.B)
+	}{
+		{"Request", BenchmarkRequestFacadeInMemory, BenchmarkRequestFloorInMemory},
+		{"Me", BenchmarkMeFacadeInMemory, BenchmarkMeFloorInMemory},
+	} {
+		var fa, fl []testing.BenchmarkResult
+		for range rounds {
+			fa = append(fa, testing.Benchmark(p.facade))
+			fl = append(fl, testing.Benchmark(p.floor))
+		}
+		a, _ := median(fa)
+		f, _ := median(fl)
+		added := a.NsPerOp() - f.NsPerOp()
+		loop := loopbackFloor[[]int{0, 2}[i]]
+		fmt.Fprintf(w, "%-26s %12d %12d %12d %4d/%-5d %.1f %% of %d ns\n", p.name, a.NsPerOp(), f.NsPerOp(), added,
+			a.AllocsPerOp(), f.AllocsPerOp(), 100*float64(added)/float64(loop), loop)
 	}
 
 	const calls = 10_000

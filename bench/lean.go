@@ -54,17 +54,8 @@ func (l *Lean) Connections() (vault, upstream int64) {
 
 // NewLean starts both servers.
 func NewLean() *Lean {
-	l := &Lean{GrantID: uuid.New(), AgentID: uuid.New()}
-	l.tokenBody, _ = json.Marshal(map[string]any{
-		"access_token": "lean-credential", "token_type": "Bearer", "grant_id": l.GrantID,
-		"provider_id": "github", "injection_header": "Authorization", "injection_format": "Bearer {token}",
-		"scopes": []string{"repo"},
-	})
-	l.meBody, _ = json.Marshal(map[string]any{
-		"id": l.AgentID, "name": "lean-agent", "type": "agent", "status": "active",
-		"scopes": map[string][]string{}, "metadata": map[string]string{},
-		"created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
-	})
+	l := &Lean{}
+	l.init()
 	auditBody := []byte(`{"audit_id":"` + uuid.NewString() + `"}`)
 	actor := l.AgentID.String()
 
@@ -90,6 +81,22 @@ func NewLean() *Lean {
 	l.Vault = startCounting(vault, &l.vaultConns)
 	l.Upstream = startCounting(upstream, &l.upstreamConns)
 	return l
+}
+
+// init sets the ids and the fixed, spec-shaped answer bodies (shared with the in-memory
+// transports of the benchmarks).
+func (l *Lean) init() {
+	l.GrantID, l.AgentID = uuid.New(), uuid.New()
+	l.tokenBody, _ = json.Marshal(map[string]any{
+		"access_token": "lean-credential", "token_type": "Bearer", "grant_id": l.GrantID,
+		"provider_id": "github", "injection_header": "Authorization", "injection_format": "Bearer {token}",
+		"scopes": []string{"repo"},
+	})
+	l.meBody, _ = json.Marshal(map[string]any{
+		"id": l.AgentID, "name": "lean-agent", "type": "agent", "status": "active",
+		"scopes": map[string][]string{}, "metadata": map[string]string{},
+		"created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+	})
 }
 
 // Close stops both servers.
