@@ -264,6 +264,19 @@ func median(rs []testing.BenchmarkResult) (med, best testing.BenchmarkResult) {
 	return rs[len(rs)/2], rs[0]
 }
 
+// interleaved runs facade and floor alternately for the given rounds, so that both see the same
+// machine load, and returns the median and best result of each.
+func interleaved(rounds int, facade, floor func(*testing.B)) (a, aBest, f, fBest testing.BenchmarkResult) {
+	var fa, fl []testing.BenchmarkResult
+	for range rounds {
+		fa = append(fa, testing.Benchmark(facade))
+		fl = append(fl, testing.Benchmark(floor))
+	}
+	a, aBest = median(fa)
+	f, fBest = median(fl)
+	return a, aBest, f, fBest
+}
+
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
 		return v
@@ -301,13 +314,7 @@ func TestBenchTable(t *testing.T) {
 	var ratios []ratio
 	var loopbackFloor []int64 // median floor ns/op of each pair, for the in-memory section
 	for _, p := range pairs {
-		var fa, fl []testing.BenchmarkResult
-		for range rounds {
-			fa = append(fa, testing.Benchmark(p.facade))
-			fl = append(fl, testing.Benchmark(p.floor))
-		}
-		a, aBest := median(fa)
-		f, fBest := median(fl)
+		a, aBest, f, fBest := interleaved(rounds, p.facade, p.floor)
 		loopbackFloor = append(loopbackFloor, f.NsPerOp())
 		for _, r := range []row{{"facade", a}, {"floor", f}} {
 			fmt.Fprintf(w, "%-26s %-7s %12d %12.0f %10d %10d\n", p.name, r.name, r.res.NsPerOp(), r.res.Extra["cpu-ns/op"],
@@ -337,13 +344,7 @@ func TestBenchTable(t *testing.T) {
 		{"Request", BenchmarkRequestFacadeInMemory, BenchmarkRequestFloorInMemory},
 		{"Me", BenchmarkMeFacadeInMemory, BenchmarkMeFloorInMemory},
 	} {
-		var fa, fl []testing.BenchmarkResult
-		for range rounds {
-			fa = append(fa, testing.Benchmark(p.facade))
-			fl = append(fl, testing.Benchmark(p.floor))
-		}
-		a, _ := median(fa)
-		f, _ := median(fl)
+		a, _, f, _ := interleaved(rounds, p.facade, p.floor)
 		added := a.NsPerOp() - f.NsPerOp()
 		loop := loopbackFloor[[]int{0, 2}[i]]
 		fmt.Fprintf(w, "%-26s %12d %12d %12d %4d/%-5d %.1f %% of %d ns\n", p.name, a.NsPerOp(), f.NsPerOp(), added,

@@ -167,6 +167,32 @@ func checkIdempotencyKey(k string) error {
 	return nil
 }
 
+// agentFields are the optional wire fields that Create and Update share (nil: not sent).
+type agentFields struct {
+	displayName *string
+	scopes      *gen.ProviderScopes
+	metadata    *gen.StringMap
+	policy      *gen.AgentPolicy
+}
+
+func agentFieldsWire(displayName string, scopes map[string][]string, metadata map[string]string, policy *AgentPolicy) (agentFields, error) {
+	var f agentFields
+	if displayName != "" {
+		f.displayName = &displayName
+	}
+	if scopes != nil {
+		s := gen.ProviderScopes(scopes)
+		f.scopes = &s
+	}
+	if metadata != nil {
+		m := gen.StringMap(metadata)
+		f.metadata = &m
+	}
+	pol, err := agentPolicyWire(policy)
+	f.policy = pol
+	return f, err
+}
+
 func agentPolicyWire(p *AgentPolicy) (*gen.AgentPolicy, error) {
 	if p == nil {
 		return nil, nil
@@ -214,10 +240,12 @@ func (n *Agents) Create(ctx context.Context, p AgentCreateParams) (AgentCreateRe
 	if err := checkIdempotencyKey(p.IdempotencyKey); err != nil {
 		return AgentCreateResult{}, err
 	}
-	body := gen.AgentCreateRequest{Name: p.Name}
-	if p.DisplayName != "" {
-		body.DisplayName = &p.DisplayName
+	f, err := agentFieldsWire(p.DisplayName, p.Scopes, p.Metadata, p.Policy)
+	if err != nil {
+		return AgentCreateResult{}, err
 	}
+	body := gen.AgentCreateRequest{Name: p.Name, DisplayName: f.displayName, Scopes: f.scopes,
+		Metadata: f.metadata, Policy: f.policy}
 	switch p.Type {
 	case "":
 	case AgentTypeAgent, AgentTypeService:
@@ -226,19 +254,6 @@ func (n *Agents) Create(ctx context.Context, p AgentCreateParams) (AgentCreateRe
 	default:
 		return AgentCreateResult{}, inputErr("AgentCreateParams.Type", `must be "agent" or "service"`, nil)
 	}
-	if p.Scopes != nil {
-		s := gen.ProviderScopes(p.Scopes)
-		body.Scopes = &s
-	}
-	if p.Metadata != nil {
-		m := gen.StringMap(p.Metadata)
-		body.Metadata = &m
-	}
-	pol, err := agentPolicyWire(p.Policy)
-	if err != nil {
-		return AgentCreateResult{}, err
-	}
-	body.Policy = pol
 	params := &gen.CreateAgentParams{}
 	if p.IdempotencyKey != "" {
 		params.IdempotencyKey = &p.IdempotencyKey
@@ -328,23 +343,11 @@ func (n *Agents) Update(ctx context.Context, agentID uuid.UUID, p AgentUpdatePar
 	if err := checkAgentID(agentID); err != nil {
 		return AgentInfo{}, err
 	}
-	var body gen.AgentUpdateRequest
-	if p.DisplayName != "" {
-		body.DisplayName = &p.DisplayName
-	}
-	if p.Scopes != nil {
-		s := gen.ProviderScopes(p.Scopes)
-		body.Scopes = &s
-	}
-	if p.Metadata != nil {
-		m := gen.StringMap(p.Metadata)
-		body.Metadata = &m
-	}
-	pol, err := agentPolicyWire(p.Policy)
+	f, err := agentFieldsWire(p.DisplayName, p.Scopes, p.Metadata, p.Policy)
 	if err != nil {
 		return AgentInfo{}, err
 	}
-	body.Policy = pol
+	body := gen.AgentUpdateRequest{DisplayName: f.displayName, Scopes: f.scopes, Metadata: f.metadata, Policy: f.policy}
 	switch p.Status {
 	case "":
 	case "active", "inactive":
