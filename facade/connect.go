@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -358,19 +359,46 @@ func (c *client) connect(ctx context.Context, p ConnectParams) ([]ConnectResult,
 	}
 	c.show(ctx, opener{p.NoBrowser, p.OpenURL, p.Out}, "connect an account", sess.URL)
 
-	var st gen.ConnectSessionStatus
+	var res []ConnectResult
 	err = poll(ctx, interval, timeout, func(ctx context.Context) (bool, error) {
-		st = gen.ConnectSessionStatus{}
-		_, err := c.do(ctx, "getConnectSession", &st, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-			return raw.GetConnectSession(ctx, sess.Token, nil)
-		})
-		return err == nil && st.Status != "pending", err
+		var done bool
+		var err error
+		res, done, err = c.connectSessionState(ctx, sess.Token)
+		return done, err
 	})
 	if err != nil {
 		return nil, pollErr("connect", err, timeout)
 	}
-	if st.Status != "completed" {
-		return nil, sessionFailure("connect", string(st.Status), st.Error)
+	return res, nil
+}
+
+// PollConnectSession reports, without waiting, on a session made with CreateConnectSession:
+// done is false while the person has not finished; once the session completed, results holds
+// the grants it produced. A session that was denied, failed or expired is a *ConnectError
+// (ErrConnectDenied, ErrConnectConfig, ErrConnectTimeout; always ErrConnectFlow). A token the
+// vault does not know matches ErrSessionNotFound.
+func (a *App) PollConnectSession(ctx context.Context, token string) (results []ConnectResult, done bool, err error) {
+	if !sessionTokenRE.MatchString(token) {
+		return nil, false, inputErr("token", "must be a session token ([A-Za-z0-9_-]{16,128})", nil)
+	}
+	return a.c.connectSessionState(ctx, token)
+}
+
+var sessionTokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{16,128}$`)
+
+// connectSessionState fetches a Connect session once; done is false while it is pending.
+func (c *client) connectSessionState(ctx context.Context, token string) ([]ConnectResult, bool, error) {
+	var st gen.ConnectSessionStatus
+	_, err := c.do(ctx, "getConnectSession", &st, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.GetConnectSession(ctx, token, nil)
+	})
+	switch {
+	case err != nil:
+		return nil, false, err
+	case st.Status == gen.SessionStatusPending:
+		return nil, false, nil
+	case st.Status != gen.SessionStatusCompleted:
+		return nil, true, sessionFailure("connect", string(st.Status), st.Error)
 	}
 	res := make([]ConnectResult, 0, len(st.Results))
 	for _, r := range st.Results {
@@ -380,7 +408,7 @@ func (c *client) connect(ctx context.Context, p ConnectParams) ([]ConnectResult,
 		}
 		res = append(res, cr)
 	}
-	return res, nil
+	return res, true, nil
 }
 
 func (c *client) authenticate(ctx context.Context, p AuthenticateParams) (AuthResult, error) {

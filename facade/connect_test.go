@@ -530,3 +530,43 @@ func TestKeyDeprecatedWarnsOnce(t *testing.T) {
 }
 
 var _ io.Writer = (*lockedBuf)(nil)
+
+func TestPollConnectSession(t *testing.T) {
+	e := newEnv(t)
+	sess, err := e.app.CreateConnectSession(bg, ConnectSessionParams{AllowedProviders: []string{"github"}})
+	require.NoError(t, err)
+
+	res, done, err := e.app.PollConnectSession(bg, sess.Token)
+	require.NoError(t, err)
+	require.False(t, done, "the person has not finished")
+	require.Empty(t, res)
+
+	require.NoError(t, e.s.CompleteConnectSession(sess.Token, "github", "octo@example.com"))
+	res, done, err = e.app.PollConnectSession(bg, sess.Token)
+	require.NoError(t, err)
+	require.True(t, done)
+	require.Len(t, res, 1)
+	require.Equal(t, "github", res[0].Provider)
+	require.Equal(t, "octo@example.com", res[0].AccountIdentifier)
+	require.NotEqual(t, uuid.Nil, res[0].GrantID)
+
+	denied, err := e.app.CreateConnectSession(bg, ConnectSessionParams{})
+	require.NoError(t, err)
+	require.NoError(t, e.s.DenyConnectSession(denied.Token))
+	_, done, err = e.app.PollConnectSession(bg, denied.Token)
+	require.True(t, done)
+	require.ErrorIs(t, err, ErrConnectDenied)
+	var ce *ConnectError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, "denied", ce.Status)
+
+	_, _, err = e.app.PollConnectSession(bg, "NoSuchSessionToken0123456789")
+	require.ErrorIs(t, err, ErrSessionNotFound)
+
+	before := e.s.CallCount("getConnectSession")
+	for _, bad := range []string{"", "short", "../../v1/agents/xxxxxxxxxxxxxxx", "tok\r\nX-Injected: 1xxxxxxxx"} {
+		_, _, err = e.app.PollConnectSession(bg, bad)
+		require.ErrorIs(t, err, ErrInvalidInput, "%q", bad)
+	}
+	require.Equal(t, before, e.s.CallCount("getConnectSession"), "refused tokens never reach the vault")
+}

@@ -38,7 +38,8 @@
 // URL instead; ConnectParams.OpenURL replaces the opener) and polls until the person finishes.
 // A denial, a misconfiguration or a timeout is a [*ConnectError] matching [ErrConnectDenied],
 // [ErrConnectConfig] or [ErrConnectTimeout], all [ErrConnectFlow]. [App.Authenticate] signs an
-// end user in the same way. [App.ListGrants] / [App.AllGrants] page through grants of both kinds;
+// end user in the same way. A web backend that sends people to the connect page itself uses
+// [App.CreateConnectSession] and [App.PollConnectSession] instead. [App.ListGrants] / [App.AllGrants] page through grants of both kinds;
 // [App.Agents] administers managed agents and their keys. Plaintext keys and user tokens come back
 // as [Secret], which never prints, logs or marshals its value:
 //
