@@ -114,15 +114,8 @@ func (a *api) CreateAgent(w http.ResponseWriter, r *http.Request, _ emu.CreateAg
 
 func (a *api) ListAgents(w http.ResponseWriter, r *http.Request, p emu.ListAgentsParams) {
 	s := a.s
-	limit, offset := 100, 0
-	if p.Limit != nil {
-		limit = *p.Limit
-	}
-	if p.Offset != nil {
-		offset = *p.Offset
-	}
-	if limit < 1 || limit > 1000 || offset < 0 {
-		writeError(w, r, errf(http.StatusBadRequest, "invalid_request", "limit must be 1..1000 and offset ≥ 0").with(detailsField("limit")))
+	limit, offset, ok := pageParams(w, r, p.Limit, p.Offset)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -138,12 +131,36 @@ func (a *api) ListAgents(w http.ResponseWriter, r *http.Request, p emu.ListAgent
 		all = append(all, s.agentInfoLocked(ag))
 	}
 	s.mu.Unlock()
-	out := emu.AgentListResult{Agents: []emu.AgentInfo{}, Total: len(all), Limit: limit, Offset: offset}
-	if offset < len(all) {
-		end := min(len(all), offset+limit)
-		out.Agents, out.HasMore = all[offset:end], end < len(all)
-	}
+	out := emu.AgentListResult{Total: len(all), Limit: limit, Offset: offset}
+	out.Agents, out.HasMore = pageOf(all, limit, offset)
 	writeJSON(w, http.StatusOK, out)
+}
+
+// pageParams reads the limit (default 100, at most 1000) and offset (default 0) of a list
+// operation, or writes invalid_request.
+func pageParams(w http.ResponseWriter, r *http.Request, pLimit, pOffset *int) (limit, offset int, ok bool) {
+	limit, offset = 100, 0
+	if pLimit != nil {
+		limit = *pLimit
+	}
+	if pOffset != nil {
+		offset = *pOffset
+	}
+	if limit < 1 || limit > 1000 || offset < 0 {
+		writeError(w, r, errf(http.StatusBadRequest, "invalid_request", "limit must be 1..1000 and offset ≥ 0").with(detailsField("limit")))
+		return 0, 0, false
+	}
+	return limit, offset, true
+}
+
+// pageOf returns the rows of all in the page (never nil, so it encodes as []) and whether more
+// follow.
+func pageOf[T any](all []T, limit, offset int) ([]T, bool) {
+	if offset >= len(all) {
+		return []T{}, false
+	}
+	end := min(len(all), offset+limit)
+	return all[offset:end], end < len(all)
 }
 
 // agentLocked finds an agent or writes agent_not_found.

@@ -76,15 +76,8 @@ func (a *api) ListGrants(w http.ResponseWriter, r *http.Request, p emu.ListGrant
 		writeError(w, r, errf(http.StatusBadRequest, "invalid_request", "agents cannot filter grants by provider").with(detailsField("provider_id")))
 		return
 	}
-	limit, offset := 100, 0
-	if p.Limit != nil {
-		limit = *p.Limit
-	}
-	if p.Offset != nil {
-		offset = *p.Offset
-	}
-	if limit < 1 || limit > 1000 || offset < 0 {
-		writeError(w, r, errf(http.StatusBadRequest, "invalid_request", "limit must be 1..1000 and offset ≥ 0").with(detailsField("limit")))
+	limit, offset, ok := pageParams(w, r, p.Limit, p.Offset)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -106,12 +99,8 @@ func (a *api) ListGrants(w http.ResponseWriter, r *http.Request, p emu.ListGrant
 		all = append(all, s.grantItemLocked(g, c.agent))
 	}
 	s.mu.Unlock()
-	out := emu.UnifiedGrantListResult{Grants: []emu.GrantItem{}, Total: len(all), Limit: limit, Offset: offset}
-	if offset < len(all) {
-		end := min(len(all), offset+limit)
-		out.Grants = all[offset:end]
-		out.HasMore = end < len(all)
-	}
+	out := emu.UnifiedGrantListResult{Total: len(all), Limit: limit, Offset: offset}
+	out.Grants, out.HasMore = pageOf(all, limit, offset)
 	writeJSON(w, http.StatusOK, out)
 }
 
