@@ -178,22 +178,32 @@ func (s *Server) expireLocked(ap *approval) {
 	}
 }
 
+// approvalLocked finds an approval (brought up to date with the clock) and records its grant on
+// the call's audit row, or writes approval_not_found.
+func (s *Server) approvalLocked(w http.ResponseWriter, r *http.Request, id string) *approval {
+	ap := s.approvals[id]
+	if ap == nil {
+		writeError(w, r, errf(http.StatusNotFound, "approval_not_found", "no such approval").with(emu.ErrorDetails{ApprovalID: &id}))
+		return nil
+	}
+	s.expireLocked(ap)
+	callFrom(r.Context()).grant = s.grants[ap.grantID]
+	return ap
+}
+
 func (a *api) GetApprovalStatus(w http.ResponseWriter, r *http.Request, id emu.ApprovalIDPath, _ emu.GetApprovalStatusParams) {
 	s := a.s
 	s.mu.Lock()
-	ap := s.approvals[id]
+	ap := s.approvalLocked(w, r, id)
 	if ap == nil {
 		s.mu.Unlock()
-		writeError(w, r, errf(http.StatusNotFound, "approval_not_found", "no such approval").with(emu.ErrorDetails{ApprovalID: &id}))
 		return
 	}
-	s.expireLocked(ap)
 	out := emu.ApprovalStatus{ApprovalID: ap.id, Status: emu.ApprovalStatusValue(ap.status), ExpiresAt: ap.expiresAt,
 		DecidedAt: ap.decidedAt, ExecutedAt: ap.executedAt, HasResult: ap.status == "executed"}
 	if ap.decision != "" {
 		out.DecisionReason = ptr(ap.decision)
 	}
-	callFrom(r.Context()).grant = s.grants[ap.grantID]
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)
 }
@@ -201,15 +211,12 @@ func (a *api) GetApprovalStatus(w http.ResponseWriter, r *http.Request, id emu.A
 func (a *api) GetApprovalResult(w http.ResponseWriter, r *http.Request, id emu.ApprovalIDPath, _ emu.GetApprovalResultParams) {
 	s := a.s
 	s.mu.Lock()
-	ap := s.approvals[id]
+	ap := s.approvalLocked(w, r, id)
 	if ap == nil {
 		s.mu.Unlock()
-		writeError(w, r, errf(http.StatusNotFound, "approval_not_found", "no such approval").with(emu.ErrorDetails{ApprovalID: &id}))
 		return
 	}
-	s.expireLocked(ap)
 	st, res, ust := ap.status, ap.result, ap.upstreamSt
-	callFrom(r.Context()).grant = s.grants[ap.grantID]
 	s.mu.Unlock()
 	d := emu.ErrorDetails{ApprovalID: &id}
 	switch st {
