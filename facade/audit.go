@@ -72,28 +72,25 @@ func (c *client) recordUpstream(ctx context.Context, in auditInput) {
 	if len(statuses) > 0 {
 		rec.Retry = &gen.AuditRetry{Attempts: len(statuses), Statuses: statuses}
 	}
-	// Encode here, on the caller's goroutine: its stack is already grown, while the reflective
-	// encoder's recursion would grow (copy) a fresh background goroutine's stack on every post
-	// (about 6% of a Request's CPU in bench/).
+	// Encode now: the request and response belong to the caller once Request returns.
 	body, err := json.Marshal(rec)
 	if err != nil { // cannot happen for these field types; never lose the call over it
 		c.log.ErrorContext(ctx, "alter: audit record of an upstream call not encoded", "err", err)
 		return
 	}
-	c.background(ctx, func(ctx context.Context) {
-		if !c.acquireAuditSlot(ctx) {
-			c.log.ErrorContext(ctx, "alter: audit record of an upstream call not posted", "err", ctx.Err())
-			return
-		}
-		defer c.releaseAuditSlot()
-		ctx = withRecorder(ctx, &recorder{}) // not the caller's RetryInfo
-		_, err := c.exchange(ctx, "recordAPICall", nil, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-			return raw.RecordAPICallWithBody(ctx, nil, "application/json", bytes.NewReader(body))
-		})
-		if err != nil {
-			c.log.ErrorContext(ctx, "alter: audit record of an upstream call not posted", "err", err)
-		}
+	c.audits.submit(auditJob{c: c, parent: ctx, body: body, deadline: time.Now().Add(auditTimeout)})
+}
+
+// postAudit posts one encoded audit record (run by an audit worker, auditpost.go). Failures are
+// logged, never returned: the upstream call already happened.
+func (c *client) postAudit(ctx context.Context, body []byte) {
+	ctx = withRecorder(ctx, &recorder{}) // not the caller's RetryInfo
+	_, err := c.exchange(ctx, "recordAPICall", nil, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.RecordAPICallWithBody(ctx, nil, "application/json", bytes.NewReader(body))
 	})
+	if err != nil {
+		c.log.ErrorContext(ctx, "alter: audit record of an upstream call not posted", "err", err)
+	}
 }
 
 // auditURL is u with the values of injected query parameters redacted.

@@ -25,13 +25,13 @@ package facade
 // params (e.g. &gen.CreateAgentParams{IdempotencyKey: &k}, XAlterUserToken from c.userToken).
 //
 // c.exchange is c.do without the Close check, for work that must finish while Close drains
-// (the background audit post). A gen call made without c.do (Raw) is its own logical call: the
-// doer then checks Close, applies WithTimeout and records LastRetryInfo itself.
+// (the background audit posts, auditpost.go). A gen call made without c.do (Raw) is its own
+// logical call: the doer then checks Close, applies WithTimeout and records LastRetryInfo itself.
 //
 // Other helpers for new methods: c.checkOpen, c.agent (Agent rules apply), c.userToken (the
 // identity rule for end-user tokens), inputErr / checkHeaderValue (local validation errors,
-// ErrInvalidInput), poll (ticker-driven polling that stops at once on ctx.Done, for connect and
-// auth sessions), and c.background (goroutines drained by Close).
+// ErrInvalidInput), and poll (ticker-driven polling that stops at once on ctx.Done, for connect and
+// auth sessions).
 
 import (
 	"bytes"
@@ -93,13 +93,10 @@ type shared struct {
 	log         *slog.Logger
 	now         func() time.Time
 
-	auditSlots chan struct{} // bounds the audit posts in flight (see maxAuditInFlight)
+	audits *auditPoster // background audit posts (auditpost.go)
 
-	mu       sync.Mutex
-	closed   bool
-	bg       sync.WaitGroup
-	bgCtx    context.Context
-	bgCancel context.CancelFunc
+	mu     sync.Mutex
+	closed bool
 
 	deprecatedOnce sync.Once
 	deprecated     atomic.Bool // an answer carried X-Alter-Key-Deprecated: true (KeyDeprecated)
@@ -163,8 +160,7 @@ func newShared(apiKey string, cfg *config) (*shared, error) {
 		s.provider = &http.Client{Transport: t}
 	}
 	s.retry = newRetrier(cfg.retry, s.log)
-	s.auditSlots = make(chan struct{}, maxAuditInFlight)
-	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
+	s.audits = newAuditPoster(func(ctx context.Context, j auditJob) { j.c.postAudit(ctx, j.body) })
 	return s, nil
 }
 
@@ -211,42 +207,13 @@ func (c *client) close() error {
 	c.mu.Lock()
 	c.shared.closed = true
 	c.mu.Unlock()
-	done := make(chan struct{})
-	go func() { c.bg.Wait(); close(done) }()
-	t := time.NewTimer(closeDrain)
-	select {
-	case <-done:
-	case <-t.C:
-		c.log.Error("alter: Close: background audit posts still running; cancelling them")
+	if !c.audits.close(closeDrain) {
+		c.log.Error("alter: Close: audit posts still running after the drain time; cancelled them")
 	}
-	t.Stop()
-	c.bgCancel()
-	<-done
 	for _, tr := range c.ownedTransp {
 		tr.CloseIdleConnections()
 	}
 	return nil
-}
-
-// background runs f in a goroutine that Close waits for. ctx keeps the values (trace) of parent
-// but not its cancellation; it ends after auditTimeout or when Close gives up waiting. It
-// reports false (and does not run f) after Close.
-func (c *client) background(parent context.Context, f func(ctx context.Context)) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.shared.closed {
-		return false
-	}
-	c.bg.Add(1)
-	go func() {
-		defer c.bg.Done()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), auditTimeout)
-		defer cancel()
-		stop := context.AfterFunc(c.bgCtx, cancel)
-		defer stop()
-		f(ctx)
-	}()
-	return true
 }
 
 // editRequest is the gen request editor: identity, trace and User-Agent headers. Values the gen

@@ -29,26 +29,3 @@ func attemptRequest(ctx context.Context, req *http.Request, n int) *http.Request
 	}
 	return req.Clone(ctx)
 }
-
-// maxAuditInFlight bounds the background audit posts of one App (and its Agents) in flight.
-// Without it, under load the posts pile up next to the foreground calls and each needs its own
-// connection: with 64 goroutines the vault saw 120–300 TCP connections for 10,000 calls; with 64
-// slots up to 132, with 48 slots 89–126 (bench/, make bench). Posts beyond it wait (parked, not
-// dropped) for a slot; at 50 ms per post that is still ~1,000 audit records a second per App.
-const maxAuditInFlight = 48
-
-func (c *client) acquireAuditSlot(ctx context.Context) bool {
-	select {
-	case c.auditSlots <- struct{}{}:
-		return true
-	default:
-	}
-	select {
-	case c.auditSlots <- struct{}{}:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-func (c *client) releaseAuditSlot() { <-c.auditSlots }
