@@ -63,13 +63,7 @@ func (c *client) recordUpstream(ctx context.Context, in auditInput) {
 		id := clip(in.credReqID, 128)
 		rec.CredentialRequestID = &id
 	}
-	var statuses []int
-	for _, a := range in.rec.info().Attempts {
-		if a.Op == "upstream" {
-			statuses = append(statuses, a.Status)
-		}
-	}
-	if len(statuses) > 0 {
+	if statuses := in.rec.statuses("upstream"); len(statuses) > 0 {
 		rec.Retry = &gen.AuditRetry{Attempts: len(statuses), Statuses: statuses}
 	}
 	// Encode now: the request and response belong to the caller once Request returns.
@@ -84,7 +78,7 @@ func (c *client) recordUpstream(ctx context.Context, in auditInput) {
 // postAudit posts one encoded audit record (run by an audit worker, auditpost.go). Failures are
 // logged, never returned: the upstream call already happened.
 func (c *client) postAudit(ctx context.Context, body []byte) {
-	ctx = withRecorder(ctx, &recorder{}) // not the caller's RetryInfo
+	ctx = withRecorder(ctx, newRecorder()) // not the caller's RetryInfo
 	_, err := c.exchange(ctx, "recordAPICall", nil, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
 		return raw.RecordAPICallWithBody(ctx, nil, "application/json", bytes.NewReader(body))
 	})

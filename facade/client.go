@@ -40,6 +40,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -272,7 +273,7 @@ func (c *client) exchange(ctx context.Context, op string, out any, send func(ctx
 	}
 	rec := recorderFrom(ctx)
 	if rec == nil {
-		rec = &recorder{}
+		rec = newRecorder()
 		ctx = withRecorder(ctx, rec)
 		defer func() { c.setLast(rec.info()) }()
 	}
@@ -282,7 +283,7 @@ func (c *client) exchange(ctx context.Context, op string, out any, send func(ctx
 		return nil, transportErr(op, err)
 	}
 	defer drainClose(resp.Body)
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxVaultBody))
+	body, err := readBody(resp.Body, resp.ContentLength, maxVaultBody)
 	if err != nil {
 		return nil, transportErr(op, err)
 	}
@@ -394,15 +395,18 @@ func (d *vaultDoer) Do(req *http.Request) (*http.Response, error) {
 	op := opFrom(ctx, req)
 	var body []byte
 	if req.Body != nil && req.Body != http.NoBody {
-		b, err := io.ReadAll(req.Body)
+		n := req.ContentLength // 0 with a body: unknown
+		if n > maxVaultBody {
+			n = -1
+		}
+		b, err := readBody(req.Body, n, math.MaxInt64)
 		_ = req.Body.Close()
 		if err != nil {
 			return nil, &NetworkError{Op: op, Err: err}
 		}
 		body = b
 	}
-	req.Header.Set(signing.HeaderAPIKey, c.apiKey)
-	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set(signing.HeaderAPIKey, c.apiKey) // User-Agent: c.editRequest
 	if req.Method == http.MethodPost && req.Header.Get(hIdempotency) == "" {
 		req.Header.Set(hIdempotency, uuid.NewString())
 	}
@@ -411,7 +415,7 @@ func (d *vaultDoer) Do(req *http.Request) (*http.Response, error) {
 		if err := c.checkOpen(); err != nil {
 			return nil, err
 		}
-		rec = &recorder{}
+		rec = newRecorder()
 		defer func() { c.setLast(rec.info()) }()
 	}
 	ctx, cancel, ok := withTimeout(ctx, c.timeout)

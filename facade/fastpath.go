@@ -2,6 +2,7 @@ package facade
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"time"
 )
@@ -20,12 +21,28 @@ func withTimeout(ctx context.Context, d time.Duration) (_ context.Context, cance
 	return ctx, cancel, true
 }
 
-// attemptRequest is the request of attempt n of req. The first attempt is a shallow copy that
-// shares req's header map, which nothing has sent yet, so signing it in place is safe; later
-// attempts deep-copy, because the transport may still be reading the earlier attempt's headers.
+// attemptRequest is the request of attempt n of req. The first attempt is req itself when ctx is
+// already its context, else a shallow copy: both share req's header map, which nothing has sent
+// yet, so signing it in place is safe. Later attempts deep-copy, because the transport may still
+// be reading the earlier attempt's headers.
 func attemptRequest(ctx context.Context, req *http.Request, n int) *http.Request {
-	if n <= 1 {
-		return req.WithContext(ctx)
+	switch {
+	case n > 1:
+		return req.Clone(ctx)
+	case ctx == req.Context():
+		return req
 	}
-	return req.Clone(ctx)
+	return req.WithContext(ctx)
+}
+
+// readBody reads a whole body, cut at limit bytes: into one buffer of contentLength bytes when
+// that is positive and within limit, else into a growing one (test transports often leave a
+// response's ContentLength at 0 with a body).
+func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
+	if contentLength > 0 && contentLength <= limit {
+		b := make([]byte, contentLength)
+		_, err := io.ReadFull(r, b)
+		return b, err
+	}
+	return io.ReadAll(io.LimitReader(r, limit))
 }

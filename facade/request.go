@@ -73,7 +73,7 @@ func (c *client) request(ctx context.Context, method, rawURL string, p RequestPa
 			cancel()
 		}
 	}()
-	rec := &recorder{}
+	rec := newRecorder()
 	ctx = withRecorder(ctx, rec)
 	defer func() { c.setLast(rec.info()) }()
 

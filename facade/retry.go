@@ -84,16 +84,36 @@ type Attempt struct {
 	Delay  time.Duration // how long the client waited before this attempt
 }
 
-// recorder collects the attempts of one logical call; it rides on the context.
+// recorder collects the attempts of one logical call; it rides on the context. Use newRecorder.
 type recorder struct {
 	mu       sync.Mutex
 	attempts []Attempt
+	first    [2]Attempt // backs attempts for the usual calls (a vault call and an upstream call)
+}
+
+func newRecorder() *recorder {
+	r := &recorder{}
+	r.attempts = r.first[:0]
+	return r
 }
 
 func (r *recorder) add(a Attempt) {
 	r.mu.Lock()
 	r.attempts = append(r.attempts, a)
 	r.mu.Unlock()
+}
+
+// statuses returns the status of every attempt of op.
+func (r *recorder) statuses(op string) []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []int
+	for _, a := range r.attempts {
+		if a.Op == op {
+			out = append(out, a.Status)
+		}
+	}
+	return out
 }
 
 func (r *recorder) info() RetryInfo {
