@@ -1,15 +1,16 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,7 +120,7 @@ func parallelism() int {
 	return (concurrency + p - 1) / p
 }
 
-// bench measures one operation of one side on a fresh Lean; setup and Close are not timed.
+// bench measures one operation of one side on a fresh Lean; setup is not timed, Close is.
 func bench(b *testing.B, mk newCaller, op func(caller, context.Context) error, parallel bool) {
 	l := NewLean()
 	defer l.Close()
@@ -149,6 +150,9 @@ func bench(b *testing.B, mk newCaller, op func(caller, context.Context) error, p
 			}
 		})
 	}
+	// Close is timed: it waits for the background audit posts, which are part of every call's
+	// cost. Untimed, a client that queues its posts would look faster by leaving work behind.
+	c.close()
 	b.StopTimer()
 	// CPU time of the whole process (client and lean servers) per call: steadier than ns/op on
 	// a machine shared with other work.
@@ -258,23 +262,48 @@ type row struct {
 	res  testing.BenchmarkResult
 }
 
-// median returns the result with the median ns/op, and the best (lowest) one.
-func median(rs []testing.BenchmarkResult) (med, best testing.BenchmarkResult) {
-	sort.Slice(rs, func(i, j int) bool { return rs[i].NsPerOp() < rs[j].NsPerOp() })
-	return rs[len(rs)/2], rs[0]
+// paired is the outcome of rounds of one facade/floor pair.
+type paired struct {
+	facade, floor testing.BenchmarkResult // the rounds with the median ns/op
+	ratios        []float64               // facade/floor ns/op of each round, sorted
+	deltas        []int64                 // facade−floor ns/op of each round, sorted
 }
 
-// interleaved runs facade and floor alternately for the given rounds, so that both see the same
-// machine load, and returns the median and best result of each.
-func interleaved(rounds int, facade, floor func(*testing.B)) (a, aBest, f, fBest testing.BenchmarkResult) {
+// ratio returns the q-quantile (0 ≤ q ≤ 1) of the per-round time ratios.
+func (p paired) ratio(q float64) float64 { return p.ratios[int(q*float64(len(p.ratios)-1)+0.5)] }
+
+// medianResult returns the result with the median ns/op.
+func medianResult(rs []testing.BenchmarkResult) testing.BenchmarkResult {
+	rs = slices.Clone(rs)
+	slices.SortFunc(rs, func(a, b testing.BenchmarkResult) int { return cmp.Compare(a.NsPerOp(), b.NsPerOp()) })
+	return rs[len(rs)/2]
+}
+
+// interleaved runs facade and floor back to back, `rounds` times, each for a fixed number of
+// calls (benchtime), alternating which goes first. Both sides of a round see the same machine
+// load, so the round's ratio is steady where the absolute times are not: on the 2-core
+// development machine consecutive 2-second runs of one side differ by up to 30 %.
+func interleaved(rounds int, benchtime string, facade, floor func(*testing.B)) paired {
+	prev := flag.Lookup("test.benchtime").Value.String()
+	_ = flag.Set("test.benchtime", benchtime)
+	defer func() { _ = flag.Set("test.benchtime", prev) }()
+	var p paired
 	var fa, fl []testing.BenchmarkResult
-	for range rounds {
-		fa = append(fa, testing.Benchmark(facade))
-		fl = append(fl, testing.Benchmark(floor))
+	for i := range rounds {
+		var a, f testing.BenchmarkResult
+		if i%2 == 0 {
+			a, f = testing.Benchmark(facade), testing.Benchmark(floor)
+		} else {
+			f, a = testing.Benchmark(floor), testing.Benchmark(facade)
+		}
+		fa, fl = append(fa, a), append(fl, f)
+		p.ratios = append(p.ratios, float64(a.NsPerOp())/float64(f.NsPerOp()))
+		p.deltas = append(p.deltas, a.NsPerOp()-f.NsPerOp())
 	}
-	a, aBest = median(fa)
-	f, fBest = median(fl)
-	return a, aBest, f, fBest
+	slices.Sort(p.ratios)
+	slices.Sort(p.deltas)
+	p.facade, p.floor = medianResult(fa), medianResult(fl)
+	return p
 }
 
 func envInt(name string, def int) int {
@@ -284,58 +313,69 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// TestBenchTable is `make bench`. ALTER_BENCH_ROUNDS (default 5) rounds interleave facade and
-// floor so that both see the same machine load; the median round is printed, and the ratios of
-// the medians and of the best rounds (the least disturbed by other work on the machine).
+// TestBenchTable is `make bench`. Each pair runs ALTER_BENCH_ROUNDS (default 15) paired rounds
+// of a fixed number of calls (interleaved); the time ratio is the median of the per-round ratios,
+// printed with their 25th–75th percentile range.
 func TestBenchTable(t *testing.T) {
 	if os.Getenv("ALTER_BENCH") != "1" {
 		t.Skip("set ALTER_BENCH=1 (make bench) to run the benchmark table")
 	}
-	rounds := envInt("ALTER_BENCH_ROUNDS", 5)
+	rounds := envInt("ALTER_BENCH_ROUNDS", 15)
 	pairs := []struct {
 		name          string
+		calls         string // per side and round
 		facade, floor func(*testing.B)
 	}{
-		{"Request (1 goroutine)", BenchmarkRequestFacade, BenchmarkRequestFloor},
-		{fmt.Sprintf("Request (%d goroutines)", concurrency), BenchmarkRequest64Facade, BenchmarkRequest64Floor},
-		{"Me (1 goroutine)", BenchmarkMeFacade, BenchmarkMeFloor},
+		{"Request (1 goroutine)", "1500x", BenchmarkRequestFacade, BenchmarkRequestFloor},
+		{fmt.Sprintf("Request (%d goroutines)", concurrency), "3000x", BenchmarkRequest64Facade, BenchmarkRequest64Floor},
+		{"Me (1 goroutine)", "3000x", BenchmarkMeFacade, BenchmarkMeFloor},
 	}
 	w := os.Stdout
-	fmt.Fprintf(w, "\nalter-go bench: %s, NumCPU=%d, GOMAXPROCS=%d, parallel benchmarks: SetParallelism(%d) → %d goroutines, %d rounds (median shown)\n",
-		runtime.Version(), runtime.NumCPU(), runtime.GOMAXPROCS(0), parallelism(), parallelism()*runtime.GOMAXPROCS(0), rounds)
+	fmt.Fprintf(w, "\nalter-go bench: %s, NumCPU=%d, GOMAXPROCS=%d, parallel benchmarks: SetParallelism(%d) → %d goroutines\n",
+		runtime.Version(), runtime.NumCPU(), runtime.GOMAXPROCS(0), parallelism(), parallelism()*runtime.GOMAXPROCS(0))
+	fmt.Fprintf(w, "%d paired rounds per row (facade and floor back to back, a fixed number of calls each); the median round of each side is shown\n", rounds)
 	fmt.Fprintf(w, "lean loopback vault and upstream (bench/lean.go), not vaulttest: the emulator's cost would hide the SDK's;\nboth sides bound each call with the same 30 s deadline (the facade's default WithTimeout)\n\n")
 	fmt.Fprintf(w, "%-26s %-7s %12s %12s %10s %10s\n", "benchmark", "side", "ns/op", "cpu-ns/op", "allocs/op", "B/op")
 	type ratio struct {
-		name                    string
-		time, best, cpu, allocs float64
-		bytes                   float64
-		timeOK, allocK          bool
+		name                  string
+		time, p25, p75        float64
+		cpu, allocs, bytes    float64
+		timeOK, allocK        bool
+		within, roundsInTotal int
 	}
 	var ratios []ratio
 	var loopbackFloor []int64 // median floor ns/op of each pair, for the in-memory section
 	for _, p := range pairs {
-		a, aBest, f, fBest := interleaved(rounds, p.facade, p.floor)
+		r := interleaved(rounds, p.calls, p.facade, p.floor)
+		a, f := r.facade, r.floor
 		loopbackFloor = append(loopbackFloor, f.NsPerOp())
-		for _, r := range []row{{"facade", a}, {"floor", f}} {
-			fmt.Fprintf(w, "%-26s %-7s %12d %12.0f %10d %10d\n", p.name, r.name, r.res.NsPerOp(), r.res.Extra["cpu-ns/op"],
-				r.res.AllocsPerOp(), r.res.AllocedBytesPerOp())
+		for _, x := range []row{{"facade", a}, {"floor", f}} {
+			fmt.Fprintf(w, "%-26s %-7s %12d %12.0f %10d %10d\n", p.name, x.name, x.res.NsPerOp(), x.res.Extra["cpu-ns/op"],
+				x.res.AllocsPerOp(), x.res.AllocedBytesPerOp())
 		}
-		tr := float64(a.NsPerOp()) / float64(f.NsPerOp())
-		cr := a.Extra["cpu-ns/op"] / f.Extra["cpu-ns/op"]
-		ar := float64(a.AllocsPerOp()) / float64(f.AllocsPerOp())
-		br := float64(a.AllocedBytesPerOp()) / float64(f.AllocedBytesPerOp())
-		bt := float64(aBest.NsPerOp()) / float64(fBest.NsPerOp())
-		ratios = append(ratios, ratio{p.name, tr, bt, cr, ar, br, tr <= 1.15, ar <= 2})
+		tr := r.ratio(0.5)
+		within := 0
+		for _, v := range r.ratios {
+			if v <= 1.15 {
+				within++
+			}
+		}
+		ratios = append(ratios, ratio{name: p.name, time: tr, p25: r.ratio(0.25), p75: r.ratio(0.75),
+			cpu:    a.Extra["cpu-ns/op"] / f.Extra["cpu-ns/op"],
+			allocs: float64(a.AllocsPerOp()) / float64(f.AllocsPerOp()),
+			bytes:  float64(a.AllocedBytesPerOp()) / float64(f.AllocedBytesPerOp()),
+			timeOK: tr <= 1.15, allocK: float64(a.AllocsPerOp()) <= 2*float64(f.AllocsPerOp()),
+			within: within, roundsInTotal: len(r.ratios)})
 	}
-	fmt.Fprintf(w, "\n%-26s %-14s %-11s %-10s %-13s %s\n", "facade/floor", "time (≤1.15)", "best rounds", "cpu time", "allocs (≤2)", "B/op")
+	fmt.Fprintf(w, "\n%-26s %-14s %-13s %-12s %-10s %-13s %s\n", "facade/floor", "time (≤1.15)", "p25–p75", "rounds ≤1.15", "cpu time", "allocs (≤2)", "B/op")
 	for _, r := range ratios {
-		fmt.Fprintf(w, "%-26s %5.2f %-8s %5.2f %5s %5.2f %4s %5.2f %-7s %5.2f\n", r.name, r.time, mark(r.timeOK),
-			r.best, "", r.cpu, "", r.allocs, mark(r.allocK), r.bytes)
+		fmt.Fprintf(w, "%-26s %5.2f %-8s %4.2f–%-8.2f %5d/%-6d %5.2f %4s %5.2f %-7s %5.2f\n", r.name, r.time, mark(r.timeOK),
+			r.p25, r.p75, r.within, r.roundsInTotal, r.cpu, "", r.allocs, mark(r.allocK), r.bytes)
 	}
 
 	// The SDK's own cost: the same calls over in-memory transports (inmemory_test.go), where the
 	// difference to the floor is not drowned by socket and scheduler noise.
-	fmt.Fprintf(w, "\nClient code alone (in-memory transports, no sockets; median of %d rounds): what the facade adds per call\n", rounds)
+	fmt.Fprintf(w, "\nClient code alone (in-memory transports, no sockets; %d paired rounds): what the facade adds per call\n", rounds)
 	fmt.Fprintf(w, "%-26s %12s %12s %12s %10s %s\n", "call", "facade ns/op", "floor ns/op", "added ns", "allocs", "added / loopback floor time")
 	for i, p := range []struct {
 		name          string
@@ -344,8 +384,9 @@ func TestBenchTable(t *testing.T) {
 		{"Request", BenchmarkRequestFacadeInMemory, BenchmarkRequestFloorInMemory},
 		{"Me", BenchmarkMeFacadeInMemory, BenchmarkMeFloorInMemory},
 	} {
-		a, _, f, _ := interleaved(rounds, p.facade, p.floor)
-		added := a.NsPerOp() - f.NsPerOp()
+		r := interleaved(rounds, "5000x", p.facade, p.floor)
+		a, f := r.facade, r.floor
+		added := r.deltas[len(r.deltas)/2] // median of the per-round differences
 		loop := loopbackFloor[[]int{0, 2}[i]]
 		fmt.Fprintf(w, "%-26s %12d %12d %12d %4d/%-5d %.1f %% of %d ns\n", p.name, a.NsPerOp(), f.NsPerOp(), added,
 			a.AllocsPerOp(), f.AllocsPerOp(), 100*float64(added)/float64(loop), loop)
