@@ -95,9 +95,7 @@ type shared struct {
 	now         func() time.Time
 
 	audits *auditPoster // background audit posts (auditpost.go)
-
-	mu     sync.Mutex
-	closed bool
+	closed atomic.Bool  // Close was called on the owner
 
 	deprecatedOnce sync.Once
 	deprecated     atomic.Bool // an answer carried X-Alter-Key-Deprecated: true (KeyDeprecated)
@@ -115,7 +113,7 @@ type client struct {
 
 	closed  atomic.Bool
 	actorID atomic.Pointer[uuid.UUID]
-	last    atomic.Pointer[RetryInfo]
+	last    atomic.Pointer[recorder] // of the last logical call, read by LastRetryInfo
 }
 
 func newShared(apiKey string, cfg *config) (*shared, error) {
@@ -192,9 +190,7 @@ func (c *client) checkOpen() error {
 	if c.closed.Load() {
 		return ErrClosed
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.shared.closed {
+	if c.shared.closed.Load() {
 		return ErrClosed
 	}
 	return nil
@@ -205,9 +201,7 @@ func (c *client) close() error {
 	if c.closed.Swap(true) || !c.owner {
 		return nil
 	}
-	c.mu.Lock()
-	c.shared.closed = true
-	c.mu.Unlock()
+	c.shared.closed.Store(true)
 	if !c.audits.close(closeDrain) {
 		c.log.Error("alter: Close: audit posts still running after the drain time; cancelled them")
 	}
@@ -275,14 +269,14 @@ func (c *client) exchange(ctx context.Context, op string, out any, send func(ctx
 	if rec == nil {
 		rec = newRecorder()
 		ctx = withRecorder(ctx, rec)
-		defer func() { c.setLast(rec.info()) }()
+		defer c.setLast(rec)
 	}
 	ctx = withOp(ctx, op)
 	resp, err := send(ctx, c.raw.ClientInterface)
 	if err != nil {
 		return nil, transportErr(op, err)
 	}
-	defer drainClose(resp.Body)
+	defer func() { _ = resp.Body.Close() }() // read to the end below: the connection is reused
 	body, err := readBody(resp.Body, resp.ContentLength, maxVaultBody)
 	if err != nil {
 		return nil, transportErr(op, err)
@@ -299,7 +293,8 @@ func (c *client) exchange(ctx context.Context, op string, out any, send func(ctx
 	return resp, nil
 }
 
-func (c *client) setLast(ri RetryInfo) { c.last.Store(&ri) }
+// setLast records rec as the last logical call's; its RetryInfo is copied out only when asked for.
+func (c *client) setLast(rec *recorder) { c.last.Store(rec) }
 
 // userToken returns the end-user token of a call that selects its grant by Provider: the per-call
 // value, else the getter's. An Agent never sends one (ErrAgentUserToken), whatever the source.
@@ -378,8 +373,8 @@ func (c *client) actor() uuid.UUID {
 }
 
 func (c *client) lastRetryInfo() RetryInfo {
-	if p := c.last.Load(); p != nil {
-		return *p
+	if rec := c.last.Load(); rec != nil {
+		return rec.info()
 	}
 	return RetryInfo{}
 }
@@ -416,7 +411,7 @@ func (d *vaultDoer) Do(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		rec = newRecorder()
-		defer func() { c.setLast(rec.info()) }()
+		defer c.setLast(rec)
 	}
 	ctx, cancel, ok := withTimeout(ctx, c.timeout)
 	idempotent := idempotentMethod(req.Method) || req.Header.Get(hIdempotency) != ""

@@ -75,7 +75,7 @@ func (c *client) request(ctx context.Context, method, rawURL string, p RequestPa
 	}()
 	rec := newRecorder()
 	ctx = withRecorder(ctx, rec)
-	defer func() { c.setLast(rec.info()) }()
+	defer c.setLast(rec)
 
 	var tok gen.TokenResponse
 	tokReq := gen.TokenRequest{GrantID: pc.grantID, Provider: pc.provider, Account: pc.account,

@@ -193,8 +193,10 @@ func (r *retrier) classify(ctx context.Context, resp *http.Response, err error, 
 		return err != nil && ctx.Err() == nil && idempotent, -1
 	}
 	after := time.Duration(-1)
-	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-		after = d
+	if v := resp.Header.Get("Retry-After"); v != "" {
+		if d, ok := parseRetryAfter(v, time.Now()); ok {
+			after = d
+		}
 	}
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests:
