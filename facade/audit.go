@@ -106,7 +106,7 @@ func auditURL(u *url.URL, inj injection) string {
 // sanitizeHeaders flattens h without credentials: the sensitive headers, the injected ones, and
 // any value containing an injected secret.
 func sanitizeHeaders(h http.Header, inj injection) *gen.StringMap {
-	out := gen.StringMap{}
+	out := make(gen.StringMap, len(h))
 	for k, vs := range h {
 		ck := http.CanonicalHeaderKey(k)
 		if slices.Contains(sensitiveHeaders, ck) || slices.Contains(inj.headers, ck) {

@@ -11,9 +11,26 @@ import (
 	"github.com/altersdk/alter-go/gen"
 )
 
+// fieldNames are the field names errors report for one params type, built once rather than on
+// every call.
+type fieldNames struct {
+	GrantID, Provider, Account, Header, Reason, Context, JSON, UserToken string
+}
+
+func namesOf(params string) *fieldNames {
+	return &fieldNames{GrantID: params + ".GrantID", Provider: params + ".Provider", Account: params + ".Account",
+		Header: params + ".Header", Reason: params + ".Reason", Context: params + ".Context", JSON: params + ".JSON",
+		UserToken: params + ".UserToken"}
+}
+
+var (
+	requestFields = namesOf("RequestParams")
+	proxyFields   = namesOf("ProxyParams")
+)
+
 // callInput is what Request and ProxyRequest have in common.
 type callInput struct {
-	params     string // "RequestParams" or "ProxyParams", for error fields
+	fields     *fieldNames // requestFields or proxyFields
 	method     string
 	url        string
 	grantID    uuid.UUID
@@ -50,7 +67,7 @@ func (c *client) prepare(ctx context.Context, in callInput) (*preparedCall, erro
 	if err := c.checkOpen(); err != nil {
 		return nil, err
 	}
-	f := func(name string) string { return in.params + "." + name }
+	f := in.fields
 	m, err := normalizeMethod(in.method)
 	if err != nil {
 		return nil, err
@@ -62,11 +79,11 @@ func (c *client) prepare(ctx context.Context, in callInput) (*preparedCall, erro
 	pc := &preparedCall{method: m, url: u, header: in.header.Clone()}
 	switch {
 	case in.grantID != uuid.Nil && in.provider != "":
-		return nil, inputErr(f("GrantID"), "set GrantID or Provider, not both", ErrGrantAndProvider)
+		return nil, inputErr(f.GrantID, "set GrantID or Provider, not both", ErrGrantAndProvider)
 	case in.grantID == uuid.Nil && in.provider == "":
-		return nil, inputErr(f("GrantID"), "set GrantID, or Provider (with an end-user token)", ErrNoGrantSelector)
+		return nil, inputErr(f.GrantID, "set GrantID, or Provider (with an end-user token)", ErrNoGrantSelector)
 	case in.account != "" && in.provider == "":
-		return nil, inputErr(f("Account"), "Account picks one of the user's accounts and needs Provider", ErrAccountWithoutProvider)
+		return nil, inputErr(f.Account, "Account picks one of the user's accounts and needs Provider", ErrAccountWithoutProvider)
 	}
 	if in.grantID != uuid.Nil {
 		id := in.grantID
@@ -75,22 +92,22 @@ func (c *client) prepare(ctx context.Context, in callInput) (*preparedCall, erro
 	if in.provider != "" {
 		pc.provider = &in.provider
 		if len(in.provider) > 128 {
-			return nil, inputErr(f("Provider"), "longer than 128 bytes", nil)
+			return nil, inputErr(f.Provider, "longer than 128 bytes", nil)
 		}
 	}
 	if in.account != "" {
 		pc.account = &in.account
 	}
-	if err := checkHeaders(f("Header"), in.header); err != nil {
+	if err := checkHeaders(f.Header, in.header); err != nil {
 		return nil, err
 	}
-	if err := checkHeaderValue(f("Reason"), in.reason, 1024); err != nil {
+	if err := checkHeaderValue(f.Reason, in.reason, 1024); err != nil {
 		return nil, err
 	}
 	if in.reason != "" {
 		pc.reason = &in.reason
 	}
-	if err := checkContext(f("Context"), in.context); err != nil {
+	if err := checkContext(f.Context, in.context); err != nil {
 		return nil, err
 	}
 	if len(in.context) > 0 {
@@ -102,17 +119,17 @@ func (c *client) prepare(ctx context.Context, in callInput) (*preparedCall, erro
 	}
 	switch {
 	case in.json != nil && in.body != nil:
-		return nil, inputErr(f("JSON"), "set JSON or Body, not both", nil)
+		return nil, inputErr(f.JSON, "set JSON or Body, not both", nil)
 	case in.json != nil:
 		b, err := json.Marshal(in.json)
 		if err != nil {
-			return nil, inputErr(f("JSON"), "cannot be marshalled: "+err.Error(), nil)
+			return nil, inputErr(f.JSON, "cannot be marshalled: "+err.Error(), nil)
 		}
 		pc.body, pc.isJSON = b, true
 	case in.body != nil:
 		pc.body = in.body
 	}
-	tok, err := c.userToken(ctx, in.userToken, f("UserToken"), in.provider != "")
+	tok, err := c.userToken(ctx, in.userToken, f.UserToken, in.provider != "")
 	if err != nil {
 		return nil, err
 	}

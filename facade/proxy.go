@@ -130,7 +130,7 @@ func (c *client) proxyRequest(ctx context.Context, method, rawURL string, p Prox
 	if err := checkHeaderValue("ProxyParams.IdempotencyKey", p.IdempotencyKey, 255); err != nil {
 		return ProxyOutcome{}, err
 	}
-	pc, err := c.prepare(ctx, callInput{params: "ProxyParams", method: method, url: rawURL,
+	pc, err := c.prepare(ctx, callInput{fields: proxyFields, method: method, url: rawURL,
 		grantID: p.GrantID, provider: p.Provider, account: p.Account, userToken: p.UserToken,
 		pathParams: p.PathParams, query: p.Query, header: p.Header, json: p.JSON, body: p.Body,
 		reason: p.Reason, context: p.Context})

@@ -60,7 +60,7 @@ type Response struct {
 // request is retrieve mode: local rules → signed POST /tokens → upstream call with the injected
 // credential on the provider client → audit record in the background.
 func (c *client) request(ctx context.Context, method, rawURL string, p RequestParams) (_ *Response, err error) {
-	pc, err := c.prepare(ctx, callInput{params: "RequestParams", method: method, url: rawURL,
+	pc, err := c.prepare(ctx, callInput{fields: requestFields, method: method, url: rawURL,
 		grantID: p.GrantID, provider: p.Provider, account: p.Account, userToken: p.UserToken,
 		pathParams: p.PathParams, query: p.Query, header: p.Header, json: p.JSON, body: p.Body,
 		reason: p.Reason, context: p.Context})
