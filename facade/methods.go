@@ -22,8 +22,9 @@ func (a *App) ActorID() uuid.UUID { return a.c.actor() }
 // concurrent calls: whichever finished last). Each Response also carries its own RetryInfo.
 func (a *App) LastRetryInfo() RetryInfo { return a.c.lastRetryInfo() }
 
-// Close waits (briefly) for background audit posts and releases idle connections. It is
-// idempotent; every call after it returns ErrClosed.
+// Close waits for the background audit posts (up to 5 s, then cancels them) and releases idle
+// connections. It is idempotent; every call after it returns ErrClosed. Without Close, the
+// goroutines that post audit records (at most 48) exit 250 ms after the last one.
 func (a *App) Close() error { return a.c.close() }
 
 // KeyDeprecated reports whether a vault answer said this client's API key is deprecated
@@ -73,8 +74,9 @@ func (a *Agent) ActorID() uuid.UUID { return a.c.actor() }
 // concurrent calls: whichever finished last). Each Response also carries its own RetryInfo.
 func (a *Agent) LastRetryInfo() RetryInfo { return a.c.lastRetryInfo() }
 
-// Close waits (briefly) for background audit posts and releases idle connections. It is
-// idempotent; every call after it returns ErrClosed.
+// Close waits for the background audit posts (up to 5 s, then cancels them) and releases idle
+// connections. It is idempotent; every call after it returns ErrClosed. Without Close, the
+// goroutines that post audit records (at most 48) exit 250 ms after the last one.
 func (a *Agent) Close() error { return a.c.close() }
 
 // KeyDeprecated reports whether a vault answer said this client's API key is deprecated
