@@ -135,7 +135,7 @@ func NewAgent(apiKey string, opts ...Option) (*Agent, error) {
 func (a *Agent) Me(ctx context.Context) (AgentInfo, error) {
 	var out gen.AgentInfo
 	_, err := a.c.do(ctx, "getMe", &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.GetMe(ctx, nil)
+		return a.c.sendDirect(ctx, http.MethodGet, "/me", nil, "") // raw.GetMe(ctx, nil)
 	})
 	if err != nil {
 		return AgentInfo{}, err

@@ -1,7 +1,6 @@
 package facade
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -80,7 +79,7 @@ func (c *client) recordUpstream(ctx context.Context, in auditInput) {
 func (c *client) postAudit(ctx context.Context, body []byte) {
 	ctx = withRecorder(ctx, newRecorder()) // not the caller's RetryInfo
 	_, err := c.exchange(ctx, "recordAPICall", nil, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.RecordAPICallWithBody(ctx, nil, "application/json", bytes.NewReader(body))
+		return c.sendDirect(ctx, http.MethodPost, "/audit/api-calls", body, "") // raw.RecordAPICallWithBody
 	})
 	if err != nil {
 		c.log.ErrorContext(ctx, "alter: audit record of an upstream call not posted", "err", err)

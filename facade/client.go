@@ -24,6 +24,10 @@ package facade
 // retries per RetryPolicy, and caches X-Alter-Actor-Id. Pass per-call headers through the gen
 // params (e.g. &gen.CreateAgentParams{IdempotencyKey: &k}, XAlterUserToken from c.userToken).
 //
+// The three vault calls of every Request and Me (getMe, retrieveCredential, recordAPICall) build
+// their request with c.sendDirect (fastpath.go) rather than a gen builder; editors, doer and
+// answer handling are the same.
+//
 // c.exchange is c.do without the Close check, for work that must finish while Close drains
 // (the background audit posts, auditpost.go). A gen call made without c.do (Raw) is its own
 // logical call: the doer then checks Close, applies WithTimeout and records LastRetryInfo itself.
@@ -110,6 +114,7 @@ type client struct {
 	callerType CallerType // X-Alter-Caller-Type; "" = not sent
 	getter     UserTokenGetter
 	raw        *gen.ClientWithResponses
+	doer       *vaultDoer // raw's HTTP client
 
 	closed  atomic.Bool
 	actorID atomic.Pointer[uuid.UUID]
@@ -175,8 +180,9 @@ func newTransport() *http.Transport {
 // newClient builds an identity view over s with its own wired gen client.
 func newClient(s *shared, agent, owner bool, caller string, ct CallerType, getter UserTokenGetter) (*client, error) {
 	c := &client{shared: s, agent: agent, owner: owner, caller: caller, callerType: ct, getter: getter}
+	c.doer = &vaultDoer{c: c}
 	raw, err := gen.NewClientWithResponses(s.baseURL+"/",
-		gen.WithHTTPClient(&vaultDoer{c: c}),
+		gen.WithHTTPClient(c.doer),
 		gen.WithRequestEditorFn(c.editRequest))
 	if err != nil {
 		return nil, inputErr("WithBaseURL", "invalid base URL", nil)

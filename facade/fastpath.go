@@ -1,6 +1,7 @@
 package facade
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -45,4 +46,30 @@ func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
 		return b, err
 	}
 	return io.ReadAll(io.LimitReader(r, limit))
+}
+
+// sendDirect sends a vault request for path (under the base URL) built here rather than by a gen
+// builder, for the three calls on every Request and Me (getMe, retrieveCredential,
+// recordAPICall): the gen builders parse the base URL twice and the result once more on every
+// call, 1.7 µs of the 3.8 µs that Me adds to a hand-written call in bench/. The request is what
+// the gen builder makes (TestDirectRequestsMatchTheGenBuilders); editors and doer are the same.
+func (c *client) sendDirect(ctx context.Context, method, path string, body []byte, userToken string) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if userToken != "" {
+		req.Header.Set(hUserToken, userToken)
+	}
+	if err := c.editRequest(ctx, req); err != nil {
+		return nil, err
+	}
+	return c.doer.Do(req)
 }

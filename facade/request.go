@@ -3,6 +3,7 @@ package facade
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -81,7 +82,11 @@ func (c *client) request(ctx context.Context, method, rawURL string, p RequestPa
 	tokReq := gen.TokenRequest{GrantID: pc.grantID, Provider: pc.provider, Account: pc.account,
 		Method: gen.HTTPMethod(pc.method), URL: pc.url.String(), Reason: pc.reason, Context: pc.context}
 	vresp, err := c.do(ctx, "retrieveCredential", &tok, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.RetrieveCredential(ctx, &gen.RetrieveCredentialParams{XAlterUserToken: pc.userTokenParam()}, tokReq)
+		body, err := json.Marshal(tokReq)
+		if err != nil {
+			return nil, err
+		}
+		return c.sendDirect(ctx, http.MethodPost, "/tokens", body, pc.userToken) // raw.RetrieveCredential
 	})
 	if err != nil {
 		return nil, err
