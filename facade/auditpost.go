@@ -6,22 +6,19 @@ import (
 	"time"
 )
 
-// Audit records are posted by a few long-lived workers rather than by a goroutine per record:
-// a fresh goroutine starts on a small stack, and the signed post (HTTP client, JSON, SHA-256)
-// made it grow, which means copying it, several times per record: about 8% of a Request's CPU
-// in bench/ (runtime.copystack). A worker's stack grows once and stays grown while it works.
+// Audit records are posted by workers that take records from a queue until it is empty, rather
+// than by a goroutine per record: a fresh goroutine starts on a small stack, and the signed post
+// (HTTP client, JSON, SHA-256) made it grow, which means copying it, several times per record:
+// about 8% of a Request's CPU in bench/ (runtime.copystack). Under load a worker posts record
+// after record on a stack that has already grown. A worker exits as soon as the queue is empty,
+// so no goroutine outlives the posts: tests with goleak or testing/synctest see none left over.
 
 // maxAuditWorkers bounds the audit posts of one App (and its Agents) in flight. Without a bound,
 // under load the posts pile up next to the foreground calls and each needs its own connection:
 // with 64 goroutines the vault saw 120–300 TCP connections for 10,000 calls; with 48 in flight
-// 89–126 (bench/, make bench). Records beyond it wait in a queue (not dropped); at 50 ms per post
-// that is still ~1,000 audit records a second per App.
+// 89–126 (bench/, make bench). Records beyond it wait in the queue (not dropped); at 50 ms per
+// post that is still ~1,000 audit records a second per App.
 const maxAuditWorkers = 48
-
-// auditLinger is how long an idle worker waits for the next record before it exits: long enough
-// to stay alive between the calls of a busy client, short enough that an App left without
-// Close does not keep goroutines for long.
-const auditLinger = 250 * time.Millisecond
 
 // auditJob is one record waiting to be posted through the client view that made the call (its
 // identity headers), with the values (trace) of the caller's context.
@@ -32,14 +29,12 @@ type auditJob struct {
 	deadline time.Time // auditTimeout after the call ended, however long the record waited
 }
 
-// auditPoster is the worker pool of one shared client. All fields are guarded by mu.
+// auditPoster is the worker pool of one shared client.
 type auditPoster struct {
 	mu      sync.Mutex
-	queue   []auditJob    // FIFO
-	workers int           // running workers, ≤ maxAuditWorkers
-	idle    int           // workers waiting for a job and not yet woken
-	wake    chan struct{} // one token per woken idle worker; capacity maxAuditWorkers
-	closed  bool
+	queue   []auditJob // FIFO; guarded by mu
+	workers int        // running workers, ≤ maxAuditWorkers; guarded by mu
+	closed  bool       // guarded by mu
 	running sync.WaitGroup
 
 	send   func(ctx context.Context, j auditJob) // posts one record (client.postAudit)
@@ -48,13 +43,13 @@ type auditPoster struct {
 }
 
 func newAuditPoster(send func(ctx context.Context, j auditJob)) *auditPoster {
-	p := &auditPoster{wake: make(chan struct{}, maxAuditWorkers), send: send}
+	p := &auditPoster{send: send}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	return p
 }
 
-// submit queues j for a worker, waking an idle one or starting one while fewer than
-// maxAuditWorkers run. It reports false (and drops j) after close.
+// submit queues j, starting a worker while fewer than maxAuditWorkers run (the running ones
+// take it otherwise). It reports false (and drops j) after close.
 func (p *auditPoster) submit(j auditJob) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -62,11 +57,7 @@ func (p *auditPoster) submit(j auditJob) bool {
 		return false
 	}
 	p.queue = append(p.queue, j)
-	switch {
-	case p.idle > 0:
-		p.idle--
-		p.wake <- struct{}{} // never blocks: tokens ≤ idle workers ≤ capacity
-	case p.workers < maxAuditWorkers:
+	if p.workers < maxAuditWorkers {
 		p.workers++
 		p.running.Add(1)
 		go p.work()
@@ -74,46 +65,23 @@ func (p *auditPoster) submit(j auditJob) bool {
 	return true
 }
 
-// work posts queued records until the queue has been empty for auditLinger, or until close.
-// Under mu, idle + len(wake) equals the number of workers waiting in the select below.
+// work posts queued records until the queue is empty. A record submitted while the last worker
+// leaves is not stranded: submit and the empty check hold the same lock, so either this worker
+// sees the record or submit sees one worker fewer and starts another.
 func (p *auditPoster) work() {
 	defer p.running.Done()
-	linger := time.NewTimer(auditLinger)
-	defer linger.Stop()
 	for {
 		p.mu.Lock()
-		if len(p.queue) > 0 {
-			j := p.queue[0]
-			p.queue[0] = auditJob{} // let the body be collected
-			p.queue = p.queue[1:]
-			p.mu.Unlock()
-			p.post(j)
-			continue
-		}
-		if p.closed {
+		if len(p.queue) == 0 {
 			p.workers--
 			p.mu.Unlock()
 			return
 		}
-		p.idle++
+		j := p.queue[0]
+		p.queue[0] = auditJob{} // let the body be collected
+		p.queue = p.queue[1:]
 		p.mu.Unlock()
-		linger.Reset(auditLinger)
-		select {
-		case <-p.wake:
-			continue
-		case <-linger.C:
-		}
-		p.mu.Lock()
-		select {
-		case <-p.wake: // woken while the timer fired: the job is ours after all
-			p.mu.Unlock()
-			continue
-		default:
-		}
-		p.idle--
-		p.workers--
-		p.mu.Unlock()
-		return
+		p.post(j)
 	}
 }
 
@@ -133,9 +101,6 @@ func (p *auditPoster) post(j auditJob) {
 func (p *auditPoster) close(drain time.Duration) bool {
 	p.mu.Lock()
 	p.closed = true
-	for ; p.idle > 0; p.idle-- {
-		p.wake <- struct{}{}
-	}
 	p.mu.Unlock()
 	done := make(chan struct{})
 	go func() { p.running.Wait(); close(done) }()

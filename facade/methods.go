@@ -23,8 +23,8 @@ func (a *App) ActorID() uuid.UUID { return a.c.actor() }
 func (a *App) LastRetryInfo() RetryInfo { return a.c.lastRetryInfo() }
 
 // Close waits for the background audit posts (up to 5 s, then cancels them) and releases idle
-// connections. It is idempotent; every call after it returns ErrClosed. Without Close, the
-// goroutines that post audit records (at most 48) exit 250 ms after the last one.
+// connections. It is idempotent; every call after it returns ErrClosed. The goroutines that post
+// audit records (at most 48) exit as soon as none is waiting, Close or not.
 func (a *App) Close() error { return a.c.close() }
 
 // KeyDeprecated reports whether a vault answer said this client's API key is deprecated
@@ -75,8 +75,8 @@ func (a *Agent) ActorID() uuid.UUID { return a.c.actor() }
 func (a *Agent) LastRetryInfo() RetryInfo { return a.c.lastRetryInfo() }
 
 // Close waits for the background audit posts (up to 5 s, then cancels them) and releases idle
-// connections. It is idempotent; every call after it returns ErrClosed. Without Close, the
-// goroutines that post audit records (at most 48) exit 250 ms after the last one.
+// connections. It is idempotent; every call after it returns ErrClosed. The goroutines that post
+// audit records (at most 48) exit as soon as none is waiting, Close or not.
 func (a *Agent) Close() error { return a.c.close() }
 
 // KeyDeprecated reports whether a vault answer said this client's API key is deprecated
