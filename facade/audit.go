@@ -105,7 +105,7 @@ func auditURL(u *url.URL, inj injection) string {
 // sanitizeHeaders flattens h without credentials: the sensitive headers, the injected ones, and
 // any value containing an injected secret.
 func sanitizeHeaders(h http.Header, inj injection) *gen.StringMap {
-	out := make(gen.StringMap, len(h))
+	var out gen.StringMap // made on the first header kept: often none is
 	for k, vs := range h {
 		ck := http.CanonicalHeaderKey(k)
 		if slices.Contains(sensitiveHeaders, ck) || slices.Contains(inj.headers, ck) {
@@ -114,6 +114,9 @@ func sanitizeHeaders(h http.Header, inj injection) *gen.StringMap {
 		v := strings.Join(vs, ", ")
 		if containsSecret(v, inj.secrets) {
 			continue
+		}
+		if out == nil {
+			out = make(gen.StringMap, len(h))
 		}
 		out[ck] = v
 	}

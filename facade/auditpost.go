@@ -32,7 +32,8 @@ type auditJob struct {
 // auditPoster is the worker pool of one shared client.
 type auditPoster struct {
 	mu      sync.Mutex
-	queue   []auditJob // FIFO; guarded by mu
+	queue   []auditJob // FIFO from head; guarded by mu
+	head    int        // next record to post; guarded by mu
 	workers int        // running workers, ≤ maxAuditWorkers; guarded by mu
 	closed  bool       // guarded by mu
 	running sync.WaitGroup
@@ -56,6 +57,13 @@ func (p *auditPoster) submit(j auditJob) bool {
 	if p.closed {
 		return false
 	}
+	if len(p.queue) == cap(p.queue) && p.head > 0 {
+		// Full, with posted records in front: move the waiting ones down rather than grow,
+		// or a queue that never empties under steady load would keep every record.
+		n := copy(p.queue, p.queue[p.head:])
+		clear(p.queue[n:])
+		p.queue, p.head = p.queue[:n], 0
+	}
 	p.queue = append(p.queue, j)
 	if p.workers < maxAuditWorkers {
 		p.workers++
@@ -72,14 +80,15 @@ func (p *auditPoster) work() {
 	defer p.running.Done()
 	for {
 		p.mu.Lock()
-		if len(p.queue) == 0 {
+		if p.head == len(p.queue) {
+			p.queue, p.head = p.queue[:0], 0 // reuse the array
 			p.workers--
 			p.mu.Unlock()
 			return
 		}
-		j := p.queue[0]
-		p.queue[0] = auditJob{} // let the body be collected
-		p.queue = p.queue[1:]
+		j := p.queue[p.head]
+		p.queue[p.head] = auditJob{} // let the body be collected
+		p.head++
 		p.mu.Unlock()
 		p.post(j)
 	}

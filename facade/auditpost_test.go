@@ -19,7 +19,7 @@ import (
 func (p *auditPoster) counts() (workers, queued int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.workers, len(p.queue)
+	return p.workers, len(p.queue) - p.head
 }
 
 func job(n int) auditJob {
@@ -184,5 +184,29 @@ func TestNoAuditWorkerOutlivesItsPostsInASynctestBubble(t *testing.T) {
 		}
 		synctest.Wait()
 		require.Equal(t, 3, s.CallCount("recordAPICall"))
+	})
+}
+
+// Under steady load the queue never empties; its array stays the size of what waits, not of
+// everything that went through it.
+func TestAuditPosterQueueStaysSmallUnderSteadyLoad(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		p := newAuditPoster(func(context.Context, auditJob) { <-release })
+		for i := range maxAuditWorkers + 10 { // every worker busy, 10 waiting
+			p.submit(job(i))
+		}
+		for i := range 10_000 {
+			release <- struct{}{} // one post ends; its worker takes the next record
+			p.submit(job(i))
+		}
+		synctest.Wait()
+		p.mu.Lock()
+		waiting, capacity := len(p.queue)-p.head, cap(p.queue)
+		p.mu.Unlock()
+		require.Equal(t, 10, waiting)
+		require.LessOrEqual(t, capacity, 2*(maxAuditWorkers+10)) // the first burst, rounded up by append
+		close(release)
+		require.True(t, p.close(time.Second))
 	})
 }

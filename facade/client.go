@@ -391,9 +391,6 @@ type vaultDoer struct{ c *client }
 
 // Do implements gen.HttpRequestDoer.
 func (d *vaultDoer) Do(req *http.Request) (*http.Response, error) {
-	c := d.c
-	ctx := req.Context()
-	op := opFrom(ctx, req)
 	var body []byte
 	if req.Body != nil && req.Body != http.NoBody {
 		n := req.ContentLength // 0 with a body: unknown
@@ -403,10 +400,18 @@ func (d *vaultDoer) Do(req *http.Request) (*http.Response, error) {
 		b, err := readBody(req.Body, n, math.MaxInt64)
 		_ = req.Body.Close()
 		if err != nil {
-			return nil, &NetworkError{Op: op, Err: err}
+			return nil, &NetworkError{Op: opFrom(req.Context(), req), Err: err}
 		}
 		body = b
 	}
+	return d.send(req, body)
+}
+
+// send is Do for a request whose body (nil: none) is given as bytes and not set on req.
+func (d *vaultDoer) send(req *http.Request, body []byte) (*http.Response, error) {
+	c := d.c
+	ctx := req.Context()
+	op := opFrom(ctx, req)
 	req.Header.Set(signing.HeaderAPIKey, c.apiKey) // User-Agent: c.editRequest
 	if req.Method == http.MethodPost && req.Header.Get(hIdempotency) == "" {
 		req.Header.Set(hIdempotency, uuid.NewString())

@@ -1,7 +1,6 @@
 package facade
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -54,11 +53,7 @@ func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
 // call, 1.7 µs of the 3.8 µs that Me adds to a hand-written call in bench/. The request is what
 // the gen builder makes (TestDirectRequestsMatchTheGenBuilders); editors and doer are the same.
 func (c *client) sendDirect(ctx context.Context, method, path string, body []byte, userToken string) (*http.Response, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, nil) // body: doer.send
 	if err != nil {
 		return nil, err
 	}
@@ -71,5 +66,5 @@ func (c *client) sendDirect(ctx context.Context, method, path string, body []byt
 	if err := c.editRequest(ctx, req); err != nil {
 		return nil, err
 	}
-	return c.doer.Do(req)
+	return c.doer.send(req, body)
 }
