@@ -125,7 +125,7 @@ var (
 	// ErrConnectConfig matches connect_config.
 	ErrConnectConfig = errors.New("alter: connect misconfigured")
 
-	// ErrProviderAPI matches every [*ProviderAPIError] (the upstream answered non-2xx).
+	// ErrProviderAPI matches every [*ProviderAPIError] (the upstream answered 400 or more).
 	ErrProviderAPI = errors.New("alter: provider API error")
 	// ErrScopeReauthRequired matches [*ScopeReauthRequiredError].
 	ErrScopeReauthRequired = errors.New("alter: provider scope re-authorization required")
@@ -296,7 +296,7 @@ type AmbiguousGrantError struct {
 // Unwrap returns the underlying *APIError.
 func (e *AmbiguousGrantError) Unwrap() error { return e.APIError }
 
-// ProviderAPIError reports an upstream (provider) answer outside 2xx in retrieve mode. It never
+// ProviderAPIError reports an upstream (provider) answer of 400 or more in retrieve mode. It never
 // holds the injected credential: the URL is reported without its query, and occurrences of the
 // credential in the body are redacted.
 type ProviderAPIError struct {

@@ -127,7 +127,7 @@ func leftOrigin(orig *url.URL, req *http.Request, via []*http.Request) bool {
 	return false
 }
 
-// providerError reads (at most 4 KiB of) a non-2xx upstream answer into a *ProviderAPIError, or a
+// providerError reads (at most 4 KiB of) an upstream error answer into a *ProviderAPIError, or a
 // *ScopeReauthRequiredError when a 403 says the grant lacks scopes.
 func providerError(req *http.Request, resp *http.Response, tok *gen.TokenResponse, inj injection) error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+1))

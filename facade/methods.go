@@ -39,7 +39,8 @@ func (a *App) Raw() *gen.ClientWithResponses { return a.c.raw }
 // Request makes an upstream call in retrieve mode: it checks the identity rules locally,
 // retrieves the credential with a signed vault call, injects it into the upstream request, sends
 // it with the provider client and posts the audit record in the background. An upstream status
-// outside 2xx is a *ProviderAPIError (or *ScopeReauthRequiredError). Close the Response's Body.
+// of 400 or more is a *ProviderAPIError (or *ScopeReauthRequiredError); a 3xx that was not
+// followed (304 to a conditional request) is returned. Close the Response's Body.
 func (a *App) Request(ctx context.Context, method, url string, p RequestParams) (*Response, error) {
 	return a.c.request(ctx, method, url, p)
 }
@@ -91,7 +92,8 @@ func (a *Agent) Raw() *gen.ClientWithResponses { return a.c.raw }
 // Request makes an upstream call in retrieve mode: it checks the identity rules locally,
 // retrieves the credential with a signed vault call, injects it into the upstream request, sends
 // it with the provider client and posts the audit record in the background. An upstream status
-// outside 2xx is a *ProviderAPIError (or *ScopeReauthRequiredError). Close the Response's Body.
+// of 400 or more is a *ProviderAPIError (or *ScopeReauthRequiredError); a 3xx that was not
+// followed (304 to a conditional request) is returned. Close the Response's Body.
 func (a *Agent) Request(ctx context.Context, method, url string, p RequestParams) (*Response, error) {
 	return a.c.request(ctx, method, url, p)
 }

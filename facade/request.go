@@ -117,7 +117,7 @@ func (c *client) request(ctx context.Context, method, rawURL string, p RequestPa
 	if sendErr != nil {
 		return nil, transportErr("upstream", sendErr)
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	if resp.StatusCode >= 400 { // a 3xx not followed (304 to a conditional request) is an answer
 		return nil, providerError(req, resp, &tok, inj)
 	}
 	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}

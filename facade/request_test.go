@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -256,6 +257,19 @@ func TestProviderErrors(t *testing.T) {
 	require.ErrorAs(t, err, &pe)
 	require.Equal(t, 403, pe.StatusCode)
 	require.Contains(t, err.Error(), "admin:org")
+
+	// 304 to a conditional request is an answer, not an error (as in the Python SDK 0.1.1: errors
+	// from 400 up), and so is a redirect that is not followed.
+	for _, code := range []int{http.StatusNotModified, http.StatusMultipleChoices} {
+		resp, err := e.app.Request(bg, "GET", e.up.URL()+"/status/"+strconv.Itoa(code), RequestParams{GrantID: gid,
+			Header: http.Header{"If-None-Match": {`"etag-1"`}}})
+		require.NoError(t, err, code)
+		require.Equal(t, code, resp.StatusCode)
+		require.NoError(t, resp.Body.Close())
+	}
+	_, err = e.app.Request(bg, "GET", e.up.URL()+"/status/400", RequestParams{GrantID: gid})
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, 400, pe.StatusCode)
 
 	// 403 asking only for scopes the grant has: a plain provider error.
 	_, err = e.app.Request(bg, "GET", e.up.URL()+"/scope-mismatch?scope=repo", RequestParams{GrantID: gid})
