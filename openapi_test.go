@@ -3,11 +3,61 @@ package alter
 import (
 	"context"
 	"errors"
+	"net/http"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/stretchr/testify/require"
 )
+
+// operationIDs are the operation ids of the contract shared by gen, emu, facade and vaulttest
+// (method and path each), one per endpoint of the reference.
+var operationIDs = map[string]string{
+	"retrieveToken":                     "POST /sdk/token",
+	"recordApiCall":                     "POST /sdk/oauth/audit/api-call",
+	"proxyRequest":                      "POST /sdk/proxy",
+	"getApprovalStatus":                 "GET /sdk/approvals/{approval_id}",
+	"getApprovalResult":                 "GET /sdk/approvals/{approval_id}/result",
+	"createConnectSession":              "POST /sdk/oauth/connect/session",
+	"pollConnectSession":                "POST /sdk/oauth/connect/session/poll",
+	"createManagedSecretConnectSession": "POST /sdk/managed-secrets/connect/session",
+	"createAuthSession":                 "POST /sdk/auth/session",
+	"pollAuthSession":                   "POST /sdk/auth/poll",
+	"verifyUserToken":                   "POST /sdk/auth/verify-token",
+	"listGrants":                        "POST /sdk/grants/list",
+	"revokeGrant":                       "POST /sdk/oauth/grants/{grant_id}/revoke",
+	"delegateGrant":                     "POST /sdk/grants/{grant_id}/delegate",
+	"revokeDelegation":                  "DELETE /sdk/grants/{grant_id}/delegations/{agent_id}",
+	"revokeOwnDelegation":               "DELETE /sdk/grants/{grant_id}/delegations/me",
+	"mintGrant":                         "POST /sdk/grants/{source_grant_id}/mint",
+	"reportScopeMismatch":               "POST /sdk/grants/{grant_id}/report-scope-mismatch",
+	"createManagedSecretGrant":          "POST /sdk/managed-secrets/{managed_secret_id}/grants",
+	"getAgentMe":                        "GET /sdk/agents/me",
+	"createAgent":                       "POST /sdk/agents",
+	"listAgents":                        "GET /sdk/agents",
+	"getAgent":                          "GET /sdk/agents/{agent_id}",
+	"updateAgent":                       "PATCH /sdk/agents/{agent_id}",
+	"deleteAgent":                       "DELETE /sdk/agents/{agent_id}",
+	"mintAgentKey":                      "POST /sdk/agents/{agent_id}/keys",
+	"listAgentKeys":                     "GET /sdk/agents/{agent_id}/keys",
+	"deprecateAgentKey":                 "PATCH /sdk/agents/{agent_id}/keys/{key_id}/deprecate",
+	"undeprecateAgentKey":               "PATCH /sdk/agents/{agent_id}/keys/{key_id}/undeprecate",
+	"revokeAgentKey":                    "DELETE /sdk/agents/{agent_id}/keys/{key_id}",
+	"deriveKey":                         "POST /sdk/keys/derive",
+	"rotateKey":                         "POST /sdk/keys/{key_id}/rotate",
+	"revokeKey":                         "DELETE /sdk/keys/{key_id}",
+	"listScopes":                        "GET /sdk/scopes",
+	"listProviderCatalog":               "GET /sdk/oauth/provider-catalog",
+	"listProviderSpecs":                 "GET /sdk/provider-specs",
+	"getProviderSpec":                   "GET /sdk/provider-specs/{kind}/{provider_id}",
+	"listProviderOperations":            "GET /sdk/provider-specs/{kind}/{provider_id}/operations",
+	"getProviderOperation":              "GET /sdk/provider-specs/{kind}/{provider_id}/operation",
+	"emitSpans":                         "POST /sdk/spans",
+	"resolveIdentity":                   "POST /sdk/identity/resolve",
+	"assertIdentity":                    "POST /sdk/identity/assert",
+}
 
 func loadSpec(t *testing.T) *openapi3.T {
 	t.Helper()
@@ -16,6 +66,22 @@ func loadSpec(t *testing.T) *openapi3.T {
 	doc, err := loader.LoadFromData(OpenAPI)
 	require.NoError(t, err)
 	return doc
+}
+
+type operation struct {
+	method, path string
+	op           *openapi3.Operation
+}
+
+func operations(doc *openapi3.T) []operation {
+	var ops []operation
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			ops = append(ops, operation{method: method, path: path, op: op})
+		}
+	}
+	sort.Slice(ops, func(i, j int) bool { return ops[i].path+ops[i].method < ops[j].path+ops[j].method })
+	return ops
 }
 
 // TestSpecIsValid reports every validation error of openapi.yaml at once.
@@ -30,49 +96,87 @@ func TestSpecIsValid(t *testing.T) {
 		return
 	}
 	require.NoError(t, err)
+	require.Equal(t, "3.0.3", doc.OpenAPI)
+	require.Len(t, doc.Servers, 1)
+	require.Equal(t, "https://backend.alterauth.com", doc.Servers[0].URL)
+	require.Contains(t, doc.Info.Description, "alter-sdk 0.29.0")
 }
 
-// TestSpecCoverage checks the size and documentation of the model: every operation has an id, a
-// description, a default error response and its list of error codes; every code of ErrorCode is
-// documented on at least one operation, and every listed code exists.
-func TestSpecCoverage(t *testing.T) {
+// TestOperationIDs checks that the spec has exactly the operations of the shared contract, each
+// once, on its method and path.
+func TestOperationIDs(t *testing.T) {
+	seen := map[string]string{}
+	for _, o := range operations(loadSpec(t)) {
+		id := o.op.OperationID
+		at := o.method + " " + o.path
+		_, dup := seen[id]
+		require.False(t, dup, "operationId %q used twice (%s and %s)", id, seen[id], at)
+		seen[id] = at
+		want, ok := operationIDs[id]
+		require.True(t, ok, "unexpected operationId %q at %s", id, at)
+		require.Equal(t, want, at, "operationId %q", id)
+	}
+	require.Len(t, seen, len(operationIDs))
+}
+
+// TestErrorResponses checks that every operation declares the shared error response as its
+// default, and that a success status is declared next to it.
+func TestErrorResponses(t *testing.T) {
+	for _, o := range operations(loadSpec(t)) {
+		name := o.op.OperationID
+		def := o.op.Responses.Default()
+		require.NotNil(t, def, "%s has no default response", name)
+		require.Equal(t, "#/components/responses/Error", def.Ref, "%s default response", name)
+		success := 0
+		for code := range o.op.Responses.Map() {
+			if strings.HasPrefix(code, "2") {
+				success++
+			}
+		}
+		require.NotZero(t, success, "%s has no success response", name)
+	}
+}
+
+// TestRequestBodiesAreClosed checks that every request body is a named schema that forbids
+// unknown properties: the SDK sends exactly the listed ones.
+func TestRequestBodiesAreClosed(t *testing.T) {
+	bodies := 0
+	for _, o := range operations(loadSpec(t)) {
+		if o.op.RequestBody == nil {
+			require.Contains(t, []string{http.MethodGet, http.MethodDelete}, o.method,
+				"%s has no request body", o.op.OperationID)
+			continue
+		}
+		bodies++
+		media := o.op.RequestBody.Value.Content.Get("application/json")
+		require.NotNil(t, media, "%s body is not JSON", o.op.OperationID)
+		require.NotEmpty(t, media.Schema.Ref, "%s body is not a named schema", o.op.OperationID)
+		ap := media.Schema.Value.AdditionalProperties
+		require.True(t, ap.Has != nil && !*ap.Has, "%s body (%s) allows additional properties",
+			o.op.OperationID, media.Schema.Ref)
+	}
+	require.NotZero(t, bodies)
+}
+
+// TestSecurity checks the global requirement: the API key and the signature on every call.
+func TestSecurity(t *testing.T) {
 	doc := loadSpec(t)
-	codes := doc.Components.Schemas["ErrorCode"].Value.Enum
-	known := map[string]bool{}
-	for _, c := range codes {
-		known[c.(string)] = true
-	}
-	// Codes that only the infrastructure returns (routing, validation, overload), or that travel
-	// inside a session's status rather than as an HTTP error.
-	documented := map[string]bool{
-		"not_found": true, "method_not_allowed": true, "internal_error": true,
-		"service_unavailable": true, "contract_violation": true,
-		"connect_denied": true, "connect_flow": true,
-	}
-	ops := 0
-	for path, item := range doc.Paths.Map() {
-		for method, op := range item.Operations() {
-			ops++
-			name := method + " " + path
-			require.NotEmpty(t, op.OperationID, name)
-			require.NotEmpty(t, op.Description, "%s has no description", name)
-			require.NotNil(t, op.Responses.Default(), "%s has no default error response", name)
-			raw, ok := op.Extensions["x-error-codes"].([]any)
-			require.True(t, ok, "%s has no x-error-codes", name)
-			for _, c := range raw {
-				code := c.(string)
-				require.True(t, known[code], "%s lists unknown code %q", name, code)
-				documented[code] = true
+	require.Len(t, doc.Security, 1)
+	require.Contains(t, doc.Security[0], "apiKey")
+	require.Contains(t, doc.Security[0], "vaultSignature")
+	key := doc.Components.SecuritySchemes["apiKey"].Value
+	require.Equal(t, "header", key.In)
+	require.Equal(t, "x-api-key", key.Name)
+	sig := doc.Components.SecuritySchemes["vaultSignature"].Value
+	require.Equal(t, "header", sig.In)
+	require.Equal(t, "X-Alter-Signature", sig.Name)
+	for _, o := range operations(doc) {
+		require.Nil(t, o.op.Security, "%s overrides the global security", o.op.OperationID)
+		for _, p := range o.op.Parameters {
+			if p.Value.In == openapi3.ParameterInHeader {
+				require.False(t, strings.HasPrefix(strings.ToLower(p.Value.Name), "x-alter-"),
+					"%s declares the signed header %s as a parameter", o.op.OperationID, p.Value.Name)
 			}
 		}
 	}
-	require.GreaterOrEqual(t, ops, 30, "operations")
-	for code := range known {
-		require.True(t, documented[code], "error code %q is returned by no operation", code)
-	}
-	for name, s := range doc.Components.Schemas {
-		require.NotEmpty(t, s.Value.Description, "schema %s has no description", name)
-	}
-	require.Len(t, doc.Security, 1, "one global security requirement")
-	require.Contains(t, doc.Security[0], "ApiKeyAuth")
 }

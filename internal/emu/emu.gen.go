@@ -6,12 +6,9 @@
 package emu
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -19,15 +16,24 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
-// Defines values for AgentPrincipalType.
+// Defines values for APIKeyType.
 const (
-	AgentPrincipalTypeAgent AgentPrincipalType = "agent"
+	APIKeyTypeAk APIKeyType = "ak"
+	APIKeyTypeDk APIKeyType = "dk"
+	APIKeyTypePk APIKeyType = "pk"
+	APIKeyTypeRk APIKeyType = "rk"
 )
 
-// Valid indicates whether the value is a known member of the AgentPrincipalType enum.
-func (e AgentPrincipalType) Valid() bool {
+// Valid indicates whether the value is a known member of the APIKeyType enum.
+func (e APIKeyType) Valid() bool {
 	switch e {
-	case AgentPrincipalTypeAgent:
+	case APIKeyTypeAk:
+		return true
+	case APIKeyTypeDk:
+		return true
+	case APIKeyTypePk:
+		return true
+	case APIKeyTypeRk:
 		return true
 	default:
 		return false
@@ -73,24 +79,6 @@ func (e AgentType) Valid() bool {
 	}
 }
 
-// Defines values for AgentUpdateRequestStatus.
-const (
-	AgentUpdateRequestStatusActive   AgentUpdateRequestStatus = "active"
-	AgentUpdateRequestStatusInactive AgentUpdateRequestStatus = "inactive"
-)
-
-// Valid indicates whether the value is a known member of the AgentUpdateRequestStatus enum.
-func (e AgentUpdateRequestStatus) Valid() bool {
-	switch e {
-	case AgentUpdateRequestStatusActive:
-		return true
-	case AgentUpdateRequestStatusInactive:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for ApprovalStatusValue.
 const (
 	ApprovalStatusValueApproved  ApprovalStatusValue = "approved"
@@ -124,42 +112,84 @@ func (e ApprovalStatusValue) Valid() bool {
 	}
 }
 
-// Defines values for AuditEventOutcome.
+// Defines values for AuthPollStatus.
 const (
-	AuditEventOutcomeDenied  AuditEventOutcome = "denied"
-	AuditEventOutcomeError   AuditEventOutcome = "error"
-	AuditEventOutcomePending AuditEventOutcome = "pending"
-	AuditEventOutcomeSuccess AuditEventOutcome = "success"
+	AuthPollStatusCompleted AuthPollStatus = "completed"
+	AuthPollStatusError     AuthPollStatus = "error"
+	AuthPollStatusExpired   AuthPollStatus = "expired"
+	AuthPollStatusPending   AuthPollStatus = "pending"
 )
 
-// Valid indicates whether the value is a known member of the AuditEventOutcome enum.
-func (e AuditEventOutcome) Valid() bool {
+// Valid indicates whether the value is a known member of the AuthPollStatus enum.
+func (e AuthPollStatus) Valid() bool {
 	switch e {
-	case AuditEventOutcomeDenied:
+	case AuthPollStatusCompleted:
 		return true
-	case AuditEventOutcomeError:
+	case AuthPollStatusError:
 		return true
-	case AuditEventOutcomePending:
+	case AuthPollStatusExpired:
 		return true
-	case AuditEventOutcomeSuccess:
+	case AuthPollStatusPending:
 		return true
 	default:
 		return false
 	}
 }
 
-// Defines values for CallerType.
+// Defines values for ConnectOperation.
 const (
-	CallerTypeAgent   CallerType = "agent"
-	CallerTypeService CallerType = "service"
+	ConnectOperationCreation ConnectOperation = "creation"
+	ConnectOperationReauth   ConnectOperation = "reauth"
 )
 
-// Valid indicates whether the value is a known member of the CallerType enum.
-func (e CallerType) Valid() bool {
+// Valid indicates whether the value is a known member of the ConnectOperation enum.
+func (e ConnectOperation) Valid() bool {
 	switch e {
-	case CallerTypeAgent:
+	case ConnectOperationCreation:
 		return true
-	case CallerTypeService:
+	case ConnectOperationReauth:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConnectPollStatus.
+const (
+	ConnectPollStatusCompleted ConnectPollStatus = "completed"
+	ConnectPollStatusError     ConnectPollStatus = "error"
+	ConnectPollStatusExpired   ConnectPollStatus = "expired"
+	ConnectPollStatusPending   ConnectPollStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the ConnectPollStatus enum.
+func (e ConnectPollStatus) Valid() bool {
+	switch e {
+	case ConnectPollStatusCompleted:
+		return true
+	case ConnectPollStatusError:
+		return true
+	case ConnectPollStatusExpired:
+		return true
+	case ConnectPollStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CredentialKind.
+const (
+	CredentialKindDeveloper CredentialKind = "developer"
+	CredentialKindEndUser   CredentialKind = "end_user"
+)
+
+// Valid indicates whether the value is a known member of the CredentialKind enum.
+func (e CredentialKind) Valid() bool {
+	switch e {
+	case CredentialKindDeveloper:
+		return true
+	case CredentialKindEndUser:
 		return true
 	default:
 		return false
@@ -168,79 +198,125 @@ func (e CallerType) Valid() bool {
 
 // Defines values for ErrorCode.
 const (
-	ErrorCodeAgentCannotMintSubagents        ErrorCode = "agent_cannot_mint_subagents"
-	ErrorCodeAgentInactive                   ErrorCode = "agent_inactive"
-	ErrorCodeAgentNameExists                 ErrorCode = "agent_name_exists"
-	ErrorCodeAgentNotFound                   ErrorCode = "agent_not_found"
-	ErrorCodeAgentRevoked                    ErrorCode = "agent_revoked"
-	ErrorCodeAgentScopeNarrowingNotSupported ErrorCode = "agent_scope_narrowing_not_supported"
-	ErrorCodeAgentUserTokenNotAllowed        ErrorCode = "agent_user_token_not_allowed"
-	ErrorCodeAmbiguousGrant                  ErrorCode = "ambiguous_grant"
-	ErrorCodeApprovalDenied                  ErrorCode = "approval_denied"
-	ErrorCodeApprovalExecutionFailed         ErrorCode = "approval_execution_failed"
-	ErrorCodeApprovalExpired                 ErrorCode = "approval_expired"
-	ErrorCodeApprovalNotFound                ErrorCode = "approval_not_found"
-	ErrorCodeApprovalPending                 ErrorCode = "approval_pending"
-	ErrorCodeConnectConfig                   ErrorCode = "connect_config"
-	ErrorCodeConnectDenied                   ErrorCode = "connect_denied"
-	ErrorCodeConnectFlow                     ErrorCode = "connect_flow"
-	ErrorCodeContractViolation               ErrorCode = "contract_violation"
-	ErrorCodeCredentialRevoked               ErrorCode = "credential_revoked"
-	ErrorCodeDelegationNotFound              ErrorCode = "delegation_not_found"
-	ErrorCodeForbiddenHeader                 ErrorCode = "forbidden_header"
-	ErrorCodeGrantDeleted                    ErrorCode = "grant_deleted"
-	ErrorCodeGrantExpired                    ErrorCode = "grant_expired"
-	ErrorCodeGrantNotFound                   ErrorCode = "grant_not_found"
-	ErrorCodeGrantRevoked                    ErrorCode = "grant_revoked"
-	ErrorCodeIdempotencyKeyAgentInactive     ErrorCode = "idempotency_key_agent_inactive"
-	ErrorCodeIdempotencyKeyAgentRevoked      ErrorCode = "idempotency_key_agent_revoked"
-	ErrorCodeIdempotencyKeyBodyMismatch      ErrorCode = "idempotency_key_body_mismatch"
-	ErrorCodeInsufficientScope               ErrorCode = "insufficient_scope"
-	ErrorCodeInternalError                   ErrorCode = "internal_error"
-	ErrorCodeInvalidKey                      ErrorCode = "invalid_key"
-	ErrorCodeInvalidRequest                  ErrorCode = "invalid_request"
-	ErrorCodeInvalidSignature                ErrorCode = "invalid_signature"
-	ErrorCodeInvalidUserToken                ErrorCode = "invalid_user_token"
-	ErrorCodeKeyAlreadyRevoked               ErrorCode = "key_already_revoked"
-	ErrorCodeKeyNotFound                     ErrorCode = "key_not_found"
-	ErrorCodeKeyRevoked                      ErrorCode = "key_revoked"
-	ErrorCodeLastActiveKey                   ErrorCode = "last_active_key"
-	ErrorCodeManagedSecretNotFound           ErrorCode = "managed_secret_not_found"
-	ErrorCodeMeRequiresAgentKey              ErrorCode = "me_requires_agent_key"
-	ErrorCodeMethodNotAllowed                ErrorCode = "method_not_allowed"
-	ErrorCodeNoDelegatedGrant                ErrorCode = "no_delegated_grant"
-	ErrorCodeNonceReplayed                   ErrorCode = "nonce_replayed"
-	ErrorCodeNotFound                        ErrorCode = "not_found"
-	ErrorCodePolicyViolation                 ErrorCode = "policy_violation"
-	ErrorCodeRateLimited                     ErrorCode = "rate_limited"
-	ErrorCodeRequestTooLarge                 ErrorCode = "request_too_large"
-	ErrorCodeRestrictedGrantRequiresProxy    ErrorCode = "restricted_grant_requires_proxy"
-	ErrorCodeServiceUnavailable              ErrorCode = "service_unavailable"
-	ErrorCodeSessionNotFound                 ErrorCode = "session_not_found"
-	ErrorCodeSiblingLabelConflict            ErrorCode = "sibling_label_conflict"
-	ErrorCodeSignatureExpired                ErrorCode = "signature_expired"
-	ErrorCodeTokenRefreshInProgress          ErrorCode = "token_refresh_in_progress"
-	ErrorCodeUpstreamUnreachable             ErrorCode = "upstream_unreachable"
+	ErrorCodeAgentCannotDelegateToOtherAgent   ErrorCode = "agent_cannot_delegate_to_other_agent"
+	ErrorCodeAgentCannotMintSubagents          ErrorCode = "agent_cannot_mint_subagents"
+	ErrorCodeAgentConcurrentUpdate             ErrorCode = "agent_concurrent_update"
+	ErrorCodeAgentInactive                     ErrorCode = "agent_inactive"
+	ErrorCodeAgentKeyLimitReached              ErrorCode = "agent_key_limit_reached"
+	ErrorCodeAgentKeyRequired                  ErrorCode = "agent_key_required"
+	ErrorCodeAgentNameExists                   ErrorCode = "agent_name_exists"
+	ErrorCodeAgentNotFound                     ErrorCode = "agent_not_found"
+	ErrorCodeAgentRequiresUserToken            ErrorCode = "agent_requires_user_token"
+	ErrorCodeAgentRevoked                      ErrorCode = "agent_revoked"
+	ErrorCodeAgentsCannotMint                  ErrorCode = "agents_cannot_mint"
+	ErrorCodeAmbiguousGrant                    ErrorCode = "ambiguous_grant"
+	ErrorCodeAppNotFoundForKey                 ErrorCode = "app_not_found_for_key"
+	ErrorCodeApprovalDenied                    ErrorCode = "approval_denied"
+	ErrorCodeApprovalExecutionFailed           ErrorCode = "approval_execution_failed"
+	ErrorCodeApprovalExpired                   ErrorCode = "approval_expired"
+	ErrorCodeBillingQuotaExceeded              ErrorCode = "billing_quota_exceeded"
+	ErrorCodeBindingHostsRequired              ErrorCode = "binding_hosts_required"
+	ErrorCodeBlockedDestination                ErrorCode = "blocked_destination"
+	ErrorCodeCallerAgentMismatch               ErrorCode = "caller_agent_mismatch"
+	ErrorCodeCallerAgentResolutionError        ErrorCode = "caller_agent_resolution_error"
+	ErrorCodeCallerAgentUnresolved             ErrorCode = "caller_agent_unresolved"
+	ErrorCodeConnectConfigError                ErrorCode = "connect_config_error"
+	ErrorCodeConnectDenied                     ErrorCode = "connect_denied"
+	ErrorCodeConstraintNotNarrowing            ErrorCode = "constraint_not_narrowing"
+	ErrorCodeCredentialIDRequired              ErrorCode = "credential_id_required"
+	ErrorCodeCredentialRevoked                 ErrorCode = "credential_revoked"
+	ErrorCodeDelegatedAgentIDRequired          ErrorCode = "delegated_agent_id_required"
+	ErrorCodeDelegatedGrantRequiresProxy       ErrorCode = "delegated_grant_requires_proxy"
+	ErrorCodeEndUserCredentialNotAssignable    ErrorCode = "end_user_credential_not_assignable"
+	ErrorCodeGrantExpired                      ErrorCode = "grant_expired"
+	ErrorCodeGrantLimitExceeded                ErrorCode = "grant_limit_exceeded"
+	ErrorCodeGrantNotDelegable                 ErrorCode = "grant_not_delegable"
+	ErrorCodeGrantNotFound                     ErrorCode = "grant_not_found"
+	ErrorCodeGrantRevoked                      ErrorCode = "grant_revoked"
+	ErrorCodeHitlGrantRequiresProxy            ErrorCode = "hitl_grant_requires_proxy"
+	ErrorCodeIPNotAllowed                      ErrorCode = "ip_not_allowed"
+	ErrorCodeIdempotencyKeyAgentInactive       ErrorCode = "idempotency_key_agent_inactive"
+	ErrorCodeIdempotencyKeyAgentRevoked        ErrorCode = "idempotency_key_agent_revoked"
+	ErrorCodeIdempotencyKeyBodyMismatch        ErrorCode = "idempotency_key_body_mismatch"
+	ErrorCodeIdentityGroupNameAmbiguous        ErrorCode = "identity_group_name_ambiguous"
+	ErrorCodeIdentityProviderInactive          ErrorCode = "identity_provider_inactive"
+	ErrorCodeIdpSigninNotConfigured            ErrorCode = "idp_signin_not_configured"
+	ErrorCodeInsufficientScope                 ErrorCode = "insufficient_scope"
+	ErrorCodeInvalidAudience                   ErrorCode = "invalid_audience"
+	ErrorCodeInvalidClient                     ErrorCode = "invalid_client"
+	ErrorCodeInvalidGrantPolicy                ErrorCode = "invalid_grant_policy"
+	ErrorCodeInvalidKey                        ErrorCode = "invalid_key"
+	ErrorCodeInvalidOrigin                     ErrorCode = "invalid_origin"
+	ErrorCodeInvalidRedirectURI                ErrorCode = "invalid_redirect_uri"
+	ErrorCodeInvalidScopeConstraint            ErrorCode = "invalid_scope_constraint"
+	ErrorCodeInvalidScopeForDerivedKey         ErrorCode = "invalid_scope_for_derived_key"
+	ErrorCodeInvalidSignature                  ErrorCode = "invalid_signature"
+	ErrorCodeJwtValidationError                ErrorCode = "jwt_validation_error"
+	ErrorCodeKeyExpired                        ErrorCode = "key_expired"
+	ErrorCodeKeyNotActive                      ErrorCode = "key_not_active"
+	ErrorCodeKeyNotFound                       ErrorCode = "key_not_found"
+	ErrorCodeKeyRevoked                        ErrorCode = "key_revoked"
+	ErrorCodeKeyRotatedGraceExpired            ErrorCode = "key_rotated_grace_expired"
+	ErrorCodeLastActiveKey                     ErrorCode = "last_active_key"
+	ErrorCodeManagedOauthScopeApprovalRequired ErrorCode = "managed_oauth_scope_approval_required"
+	ErrorCodeMeRequiresAgentKey                ErrorCode = "me_requires_agent_key"
+	ErrorCodeMintSourceHasGrantRules           ErrorCode = "mint_source_has_grant_rules"
+	ErrorCodeNoDelegatedGrant                  ErrorCode = "no_delegated_grant"
+	ErrorCodeNoEligibleGrants                  ErrorCode = "no_eligible_grants"
+	ErrorCodeNonceReplayed                     ErrorCode = "nonce_replayed"
+	ErrorCodeOperationNotFound                 ErrorCode = "operation_not_found"
+	ErrorCodeProviderConfigurationUnavailable  ErrorCode = "provider_configuration_unavailable"
+	ErrorCodeProviderContractRepairRequired    ErrorCode = "provider_contract_repair_required"
+	ErrorCodeProviderSpecNotFound              ErrorCode = "provider_spec_not_found"
+	ErrorCodeQueryTooLong                      ErrorCode = "query_too_long"
+	ErrorCodeQuotaExceeded                     ErrorCode = "quota_exceeded"
+	ErrorCodeRateLimitExceeded                 ErrorCode = "rate_limit_exceeded"
+	ErrorCodeRedactDischargeFailed             ErrorCode = "redact_discharge_failed"
+	ErrorCodeRequestExpired                    ErrorCode = "request_expired"
+	ErrorCodeRestrictedGrantRequiresProxy      ErrorCode = "restricted_grant_requires_proxy"
+	ErrorCodeScopeMismatch                     ErrorCode = "scope_mismatch"
+	ErrorCodeScopeNotAllowed                   ErrorCode = "scope_not_allowed"
+	ErrorCodeSecretNotFound                    ErrorCode = "secret_not_found"
+	ErrorCodeSecretTemplateMismatch            ErrorCode = "secret_template_mismatch"
+	ErrorCodeServiceUnavailable                ErrorCode = "service_unavailable"
+	ErrorCodeSharedDevCredentialUnavailable    ErrorCode = "shared_dev_credential_unavailable"
+	ErrorCodeSiblingLabelConflict              ErrorCode = "sibling_label_conflict"
+	ErrorCodeStepUpRequired                    ErrorCode = "step_up_required"
+	ErrorCodeTokenRefreshInProgress            ErrorCode = "token_refresh_in_progress"
+	ErrorCodeTooManyPendingApprovals           ErrorCode = "too_many_pending_approvals"
+	ErrorCodeUnauthorizedClient                ErrorCode = "unauthorized_client"
+	ErrorCodeUseSelfRevokePath                 ErrorCode = "use_self_revoke_path"
+	ErrorCodeUserLimitsRequireProxy            ErrorCode = "user_limits_require_proxy"
 )
 
 // Valid indicates whether the value is a known member of the ErrorCode enum.
 func (e ErrorCode) Valid() bool {
 	switch e {
+	case ErrorCodeAgentCannotDelegateToOtherAgent:
+		return true
 	case ErrorCodeAgentCannotMintSubagents:
 		return true
+	case ErrorCodeAgentConcurrentUpdate:
+		return true
 	case ErrorCodeAgentInactive:
+		return true
+	case ErrorCodeAgentKeyLimitReached:
+		return true
+	case ErrorCodeAgentKeyRequired:
 		return true
 	case ErrorCodeAgentNameExists:
 		return true
 	case ErrorCodeAgentNotFound:
 		return true
+	case ErrorCodeAgentRequiresUserToken:
+		return true
 	case ErrorCodeAgentRevoked:
 		return true
-	case ErrorCodeAgentScopeNarrowingNotSupported:
-		return true
-	case ErrorCodeAgentUserTokenNotAllowed:
+	case ErrorCodeAgentsCannotMint:
 		return true
 	case ErrorCodeAmbiguousGrant:
+		return true
+	case ErrorCodeAppNotFoundForKey:
 		return true
 	case ErrorCodeApprovalDenied:
 		return true
@@ -248,31 +324,47 @@ func (e ErrorCode) Valid() bool {
 		return true
 	case ErrorCodeApprovalExpired:
 		return true
-	case ErrorCodeApprovalNotFound:
+	case ErrorCodeBillingQuotaExceeded:
 		return true
-	case ErrorCodeApprovalPending:
+	case ErrorCodeBindingHostsRequired:
 		return true
-	case ErrorCodeConnectConfig:
+	case ErrorCodeBlockedDestination:
+		return true
+	case ErrorCodeCallerAgentMismatch:
+		return true
+	case ErrorCodeCallerAgentResolutionError:
+		return true
+	case ErrorCodeCallerAgentUnresolved:
+		return true
+	case ErrorCodeConnectConfigError:
 		return true
 	case ErrorCodeConnectDenied:
 		return true
-	case ErrorCodeConnectFlow:
+	case ErrorCodeConstraintNotNarrowing:
 		return true
-	case ErrorCodeContractViolation:
+	case ErrorCodeCredentialIDRequired:
 		return true
 	case ErrorCodeCredentialRevoked:
 		return true
-	case ErrorCodeDelegationNotFound:
+	case ErrorCodeDelegatedAgentIDRequired:
 		return true
-	case ErrorCodeForbiddenHeader:
+	case ErrorCodeDelegatedGrantRequiresProxy:
 		return true
-	case ErrorCodeGrantDeleted:
+	case ErrorCodeEndUserCredentialNotAssignable:
 		return true
 	case ErrorCodeGrantExpired:
+		return true
+	case ErrorCodeGrantLimitExceeded:
+		return true
+	case ErrorCodeGrantNotDelegable:
 		return true
 	case ErrorCodeGrantNotFound:
 		return true
 	case ErrorCodeGrantRevoked:
+		return true
+	case ErrorCodeHitlGrantRequiresProxy:
+		return true
+	case ErrorCodeIPNotAllowed:
 		return true
 	case ErrorCodeIdempotencyKeyAgentInactive:
 		return true
@@ -280,57 +372,121 @@ func (e ErrorCode) Valid() bool {
 		return true
 	case ErrorCodeIdempotencyKeyBodyMismatch:
 		return true
+	case ErrorCodeIdentityGroupNameAmbiguous:
+		return true
+	case ErrorCodeIdentityProviderInactive:
+		return true
+	case ErrorCodeIdpSigninNotConfigured:
+		return true
 	case ErrorCodeInsufficientScope:
 		return true
-	case ErrorCodeInternalError:
+	case ErrorCodeInvalidAudience:
+		return true
+	case ErrorCodeInvalidClient:
+		return true
+	case ErrorCodeInvalidGrantPolicy:
 		return true
 	case ErrorCodeInvalidKey:
 		return true
-	case ErrorCodeInvalidRequest:
+	case ErrorCodeInvalidOrigin:
+		return true
+	case ErrorCodeInvalidRedirectURI:
+		return true
+	case ErrorCodeInvalidScopeConstraint:
+		return true
+	case ErrorCodeInvalidScopeForDerivedKey:
 		return true
 	case ErrorCodeInvalidSignature:
 		return true
-	case ErrorCodeInvalidUserToken:
+	case ErrorCodeJwtValidationError:
 		return true
-	case ErrorCodeKeyAlreadyRevoked:
+	case ErrorCodeKeyExpired:
+		return true
+	case ErrorCodeKeyNotActive:
 		return true
 	case ErrorCodeKeyNotFound:
 		return true
 	case ErrorCodeKeyRevoked:
 		return true
+	case ErrorCodeKeyRotatedGraceExpired:
+		return true
 	case ErrorCodeLastActiveKey:
 		return true
-	case ErrorCodeManagedSecretNotFound:
+	case ErrorCodeManagedOauthScopeApprovalRequired:
 		return true
 	case ErrorCodeMeRequiresAgentKey:
 		return true
-	case ErrorCodeMethodNotAllowed:
+	case ErrorCodeMintSourceHasGrantRules:
 		return true
 	case ErrorCodeNoDelegatedGrant:
 		return true
+	case ErrorCodeNoEligibleGrants:
+		return true
 	case ErrorCodeNonceReplayed:
 		return true
-	case ErrorCodeNotFound:
+	case ErrorCodeOperationNotFound:
 		return true
-	case ErrorCodePolicyViolation:
+	case ErrorCodeProviderConfigurationUnavailable:
 		return true
-	case ErrorCodeRateLimited:
+	case ErrorCodeProviderContractRepairRequired:
 		return true
-	case ErrorCodeRequestTooLarge:
+	case ErrorCodeProviderSpecNotFound:
+		return true
+	case ErrorCodeQueryTooLong:
+		return true
+	case ErrorCodeQuotaExceeded:
+		return true
+	case ErrorCodeRateLimitExceeded:
+		return true
+	case ErrorCodeRedactDischargeFailed:
+		return true
+	case ErrorCodeRequestExpired:
 		return true
 	case ErrorCodeRestrictedGrantRequiresProxy:
 		return true
+	case ErrorCodeScopeMismatch:
+		return true
+	case ErrorCodeScopeNotAllowed:
+		return true
+	case ErrorCodeSecretNotFound:
+		return true
+	case ErrorCodeSecretTemplateMismatch:
+		return true
 	case ErrorCodeServiceUnavailable:
 		return true
-	case ErrorCodeSessionNotFound:
+	case ErrorCodeSharedDevCredentialUnavailable:
 		return true
 	case ErrorCodeSiblingLabelConflict:
 		return true
-	case ErrorCodeSignatureExpired:
+	case ErrorCodeStepUpRequired:
 		return true
 	case ErrorCodeTokenRefreshInProgress:
 		return true
-	case ErrorCodeUpstreamUnreachable:
+	case ErrorCodeTooManyPendingApprovals:
+		return true
+	case ErrorCodeUnauthorizedClient:
+		return true
+	case ErrorCodeUseSelfRevokePath:
+		return true
+	case ErrorCodeUserLimitsRequireProxy:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FailedGrantReason.
+const (
+	FailedGrantReasonActivationFailed FailedGrantReason = "activation_failed"
+	FailedGrantReasonNotSelected      FailedGrantReason = "not_selected"
+)
+
+// Valid indicates whether the value is a known member of the FailedGrantReason enum.
+func (e FailedGrantReason) Valid() bool {
+	switch e {
+	case FailedGrantReasonActivationFailed:
+		return true
+	case FailedGrantReasonNotSelected:
 		return true
 	default:
 		return false
@@ -355,72 +511,24 @@ func (e GrantKind) Valid() bool {
 	}
 }
 
-// Defines values for GrantStatus.
+// Defines values for GrantNotDelegableReason.
 const (
-	GrantStatusActive            GrantStatus = "active"
-	GrantStatusCredentialRevoked GrantStatus = "credential_revoked"
-	GrantStatusExpired           GrantStatus = "expired"
-	GrantStatusRevoked           GrantStatus = "revoked"
+	GrantNotDelegableReasonCeilingOff         GrantNotDelegableReason = "ceiling_off"
+	GrantNotDelegableReasonHolderNotDelegable GrantNotDelegableReason = "holder_not_delegable"
+	GrantNotDelegableReasonNoConsentingUser   GrantNotDelegableReason = "no_consenting_user"
+	GrantNotDelegableReasonNoOnwardHop        GrantNotDelegableReason = "no_onward_hop"
 )
 
-// Valid indicates whether the value is a known member of the GrantStatus enum.
-func (e GrantStatus) Valid() bool {
+// Valid indicates whether the value is a known member of the GrantNotDelegableReason enum.
+func (e GrantNotDelegableReason) Valid() bool {
 	switch e {
-	case GrantStatusActive:
+	case GrantNotDelegableReasonCeilingOff:
 		return true
-	case GrantStatusCredentialRevoked:
+	case GrantNotDelegableReasonHolderNotDelegable:
 		return true
-	case GrantStatusExpired:
+	case GrantNotDelegableReasonNoConsentingUser:
 		return true
-	case GrantStatusRevoked:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for GroupPrincipalType.
-const (
-	GroupPrincipalTypeGroup GroupPrincipalType = "group"
-)
-
-// Valid indicates whether the value is a known member of the GroupPrincipalType enum.
-func (e GroupPrincipalType) Valid() bool {
-	switch e {
-	case GroupPrincipalTypeGroup:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for HTTPMethod.
-const (
-	HTTPMethodDELETE  HTTPMethod = "DELETE"
-	HTTPMethodGET     HTTPMethod = "GET"
-	HTTPMethodHEAD    HTTPMethod = "HEAD"
-	HTTPMethodOPTIONS HTTPMethod = "OPTIONS"
-	HTTPMethodPATCH   HTTPMethod = "PATCH"
-	HTTPMethodPOST    HTTPMethod = "POST"
-	HTTPMethodPUT     HTTPMethod = "PUT"
-)
-
-// Valid indicates whether the value is a known member of the HTTPMethod enum.
-func (e HTTPMethod) Valid() bool {
-	switch e {
-	case HTTPMethodDELETE:
-		return true
-	case HTTPMethodGET:
-		return true
-	case HTTPMethodHEAD:
-		return true
-	case HTTPMethodOPTIONS:
-		return true
-	case HTTPMethodPATCH:
-		return true
-	case HTTPMethodPOST:
-		return true
-	case HTTPMethodPUT:
+	case GrantNotDelegableReasonNoOnwardHop:
 		return true
 	default:
 		return false
@@ -429,8 +537,8 @@ func (e HTTPMethod) Valid() bool {
 
 // Defines values for InjectionTarget.
 const (
-	InjectionTargetHeader InjectionTarget = "header"
-	InjectionTargetQuery  InjectionTarget = "query"
+	InjectionTargetHeader     InjectionTarget = "header"
+	InjectionTargetQueryParam InjectionTarget = "query_param"
 )
 
 // Valid indicates whether the value is a known member of the InjectionTarget enum.
@@ -438,97 +546,127 @@ func (e InjectionTarget) Valid() bool {
 	switch e {
 	case InjectionTargetHeader:
 		return true
-	case InjectionTargetQuery:
+	case InjectionTargetQueryParam:
 		return true
 	default:
 		return false
 	}
 }
 
-// Defines values for KeyStatus.
+// Defines values for ManagedSecretAccessVia.
 const (
-	KeyStatusActive     KeyStatus = "active"
-	KeyStatusDeprecated KeyStatus = "deprecated"
-	KeyStatusRevoked    KeyStatus = "revoked"
+	ManagedSecretAccessViaMsDelegation ManagedSecretAccessVia = "ms_delegation"
+	ManagedSecretAccessViaOwnership    ManagedSecretAccessVia = "ownership"
 )
 
-// Valid indicates whether the value is a known member of the KeyStatus enum.
-func (e KeyStatus) Valid() bool {
+// Valid indicates whether the value is a known member of the ManagedSecretAccessVia enum.
+func (e ManagedSecretAccessVia) Valid() bool {
 	switch e {
-	case KeyStatusActive:
+	case ManagedSecretAccessViaMsDelegation:
 		return true
-	case KeyStatusDeprecated:
-		return true
-	case KeyStatusRevoked:
+	case ManagedSecretAccessViaOwnership:
 		return true
 	default:
 		return false
 	}
 }
 
-// Defines values for KeyType.
+// Defines values for ManagedSecretSessionPath.
 const (
-	KeyTypeAgent   KeyType = "agent"
-	KeyTypeRuntime KeyType = "runtime"
+	ManagedSecretSessionPathFastPath ManagedSecretSessionPath = "fast_path"
+	ManagedSecretSessionPathKeyEntry ManagedSecretSessionPath = "key_entry"
+	ManagedSecretSessionPathRepair   ManagedSecretSessionPath = "repair"
 )
 
-// Valid indicates whether the value is a known member of the KeyType enum.
-func (e KeyType) Valid() bool {
+// Valid indicates whether the value is a known member of the ManagedSecretSessionPath enum.
+func (e ManagedSecretSessionPath) Valid() bool {
 	switch e {
-	case KeyTypeAgent:
+	case ManagedSecretSessionPathFastPath:
 		return true
-	case KeyTypeRuntime:
+	case ManagedSecretSessionPathKeyEntry:
+		return true
+	case ManagedSecretSessionPathRepair:
 		return true
 	default:
 		return false
 	}
 }
 
-// Defines values for ManagedSecretGrantItemGrantKind.
+// Defines values for NoEligibleGrantsReason.
 const (
-	ManagedSecretGrantItemGrantKindManagedSecret ManagedSecretGrantItemGrantKind = "managed_secret"
+	NoEligibleGrantsReasonAgentNotAllowlisted     NoEligibleGrantsReason = "agent_not_allowlisted"
+	NoEligibleGrantsReasonDelegationDepthExceeded NoEligibleGrantsReason = "delegation_depth_exceeded"
+	NoEligibleGrantsReasonGrantExpired            NoEligibleGrantsReason = "grant_expired"
+	NoEligibleGrantsReasonGroupSourceNotAllowed   NoEligibleGrantsReason = "group_source_not_allowed"
+	NoEligibleGrantsReasonNoGrant                 NoEligibleGrantsReason = "no_grant"
 )
 
-// Valid indicates whether the value is a known member of the ManagedSecretGrantItemGrantKind enum.
-func (e ManagedSecretGrantItemGrantKind) Valid() bool {
+// Valid indicates whether the value is a known member of the NoEligibleGrantsReason enum.
+func (e NoEligibleGrantsReason) Valid() bool {
 	switch e {
-	case ManagedSecretGrantItemGrantKindManagedSecret:
+	case NoEligibleGrantsReasonAgentNotAllowlisted:
+		return true
+	case NoEligibleGrantsReasonDelegationDepthExceeded:
+		return true
+	case NoEligibleGrantsReasonGrantExpired:
+		return true
+	case NoEligibleGrantsReasonGroupSourceNotAllowed:
+		return true
+	case NoEligibleGrantsReasonNoGrant:
 		return true
 	default:
 		return false
 	}
 }
 
-// Defines values for OAuthGrantItemGrantKind.
+// Defines values for NonGroupPrincipalType.
 const (
-	OAuthGrantItemGrantKindOauth OAuthGrantItemGrantKind = "oauth"
+	NonGroupPrincipalTypeAgent  NonGroupPrincipalType = "agent"
+	NonGroupPrincipalTypeSystem NonGroupPrincipalType = "system"
+	NonGroupPrincipalTypeUser   NonGroupPrincipalType = "user"
 )
 
-// Valid indicates whether the value is a known member of the OAuthGrantItemGrantKind enum.
-func (e OAuthGrantItemGrantKind) Valid() bool {
+// Valid indicates whether the value is a known member of the NonGroupPrincipalType enum.
+func (e NonGroupPrincipalType) Valid() bool {
 	switch e {
-	case OAuthGrantItemGrantKindOauth:
+	case NonGroupPrincipalTypeAgent:
+		return true
+	case NonGroupPrincipalTypeSystem:
+		return true
+	case NonGroupPrincipalTypeUser:
 		return true
 	default:
 		return false
 	}
 }
 
-// Defines values for OAuthGrantItemPrincipalType.
+// Defines values for OAuthAccessVia.
 const (
-	OAuthGrantItemPrincipalTypeAgent  OAuthGrantItemPrincipalType = "agent"
-	OAuthGrantItemPrincipalTypeSystem OAuthGrantItemPrincipalType = "system"
-	OAuthGrantItemPrincipalTypeUser   OAuthGrantItemPrincipalType = "user"
+	OAuthAccessViaOauthDelegation OAuthAccessVia = "oauth_delegation"
+	OAuthAccessViaOwnership       OAuthAccessVia = "ownership"
 )
 
-// Valid indicates whether the value is a known member of the OAuthGrantItemPrincipalType enum.
-func (e OAuthGrantItemPrincipalType) Valid() bool {
+// Valid indicates whether the value is a known member of the OAuthAccessVia enum.
+func (e OAuthAccessVia) Valid() bool {
 	switch e {
-	case OAuthGrantItemPrincipalTypeAgent:
+	case OAuthAccessViaOauthDelegation:
 		return true
-	case OAuthGrantItemPrincipalTypeSystem:
+	case OAuthAccessViaOwnership:
 		return true
-	case OAuthGrantItemPrincipalTypeUser:
+	default:
+		return false
+	}
+}
+
+// Defines values for PendingApprovalStatus.
+const (
+	PendingApprovalStatusPending PendingApprovalStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the PendingApprovalStatus enum.
+func (e PendingApprovalStatus) Valid() bool {
+	switch e {
+	case PendingApprovalStatusPending:
 		return true
 	default:
 		return false
@@ -559,1286 +697,1832 @@ func (e PrincipalType) Valid() bool {
 	}
 }
 
-// Defines values for ProviderInfoKind.
+// Defines values for ProviderSpecKind.
 const (
-	ProviderInfoKindManagedSecret ProviderInfoKind = "managed_secret"
-	ProviderInfoKindOauth         ProviderInfoKind = "oauth"
+	ProviderSpecKindManaged ProviderSpecKind = "managed"
+	ProviderSpecKindOauth   ProviderSpecKind = "oauth"
 )
 
-// Valid indicates whether the value is a known member of the ProviderInfoKind enum.
-func (e ProviderInfoKind) Valid() bool {
+// Valid indicates whether the value is a known member of the ProviderSpecKind enum.
+func (e ProviderSpecKind) Valid() bool {
 	switch e {
-	case ProviderInfoKindManagedSecret:
+	case ProviderSpecKindManaged:
 		return true
-	case ProviderInfoKindOauth:
+	case ProviderSpecKindOauth:
 		return true
 	default:
 		return false
 	}
 }
 
-// Defines values for SessionStatus.
+// Defines values for RateLimitSource.
 const (
-	SessionStatusCompleted SessionStatus = "completed"
-	SessionStatusDenied    SessionStatus = "denied"
-	SessionStatusError     SessionStatus = "error"
-	SessionStatusExpired   SessionStatus = "expired"
-	SessionStatusPending   SessionStatus = "pending"
+	RateLimitSourceKey             RateLimitSource = "key"
+	RateLimitSourceOrganization    RateLimitSource = "organization"
+	RateLimitSourcePlatformDefault RateLimitSource = "platform_default"
 )
 
-// Valid indicates whether the value is a known member of the SessionStatus enum.
-func (e SessionStatus) Valid() bool {
+// Valid indicates whether the value is a known member of the RateLimitSource enum.
+func (e RateLimitSource) Valid() bool {
 	switch e {
-	case SessionStatusCompleted:
+	case RateLimitSourceKey:
 		return true
-	case SessionStatusDenied:
+	case RateLimitSourceOrganization:
 		return true
-	case SessionStatusError:
-		return true
-	case SessionStatusExpired:
-		return true
-	case SessionStatusPending:
+	case RateLimitSourcePlatformDefault:
 		return true
 	default:
 		return false
 	}
 }
 
-// Defines values for SystemPrincipalType.
+// Defines values for ScopeMismatchDetectionSource.
 const (
-	SystemPrincipalTypeSystem SystemPrincipalType = "system"
+	ScopeMismatchDetectionSourceWwwAuthenticateRfc6750 ScopeMismatchDetectionSource = "www_authenticate_rfc6750"
 )
 
-// Valid indicates whether the value is a known member of the SystemPrincipalType enum.
-func (e SystemPrincipalType) Valid() bool {
+// Valid indicates whether the value is a known member of the ScopeMismatchDetectionSource enum.
+func (e ScopeMismatchDetectionSource) Valid() bool {
 	switch e {
-	case SystemPrincipalTypeSystem:
+	case ScopeMismatchDetectionSourceWwwAuthenticateRfc6750:
 		return true
 	default:
 		return false
 	}
 }
 
-// Defines values for UserPrincipalType.
+// Defines values for TimeoutReason.
 const (
-	UserPrincipalTypeUser UserPrincipalType = "user"
+	TimeoutReasonGatewayTimeout  TimeoutReason = "gateway_timeout"
+	TimeoutReasonUpstreamTimeout TimeoutReason = "upstream_timeout"
 )
 
-// Valid indicates whether the value is a known member of the UserPrincipalType enum.
-func (e UserPrincipalType) Valid() bool {
+// Valid indicates whether the value is a known member of the TimeoutReason enum.
+func (e TimeoutReason) Valid() bool {
 	switch e {
-	case UserPrincipalTypeUser:
+	case TimeoutReasonGatewayTimeout:
+		return true
+	case TimeoutReasonUpstreamTimeout:
 		return true
 	default:
 		return false
 	}
 }
 
-// APICallAuditLog The record of one upstream call made with a retrieved credential.
-type APICallAuditLog struct {
-	// Context String-to-string metadata.
-	Context *StringMap `json:"context,omitempty"`
+// APICallAuditRecord `recordApiCall` body: one provider call. All properties are always present.
+type APICallAuditRecord struct {
+	// GrantID The grant of the token response (a UUID).
+	GrantID string `json:"grant_id"`
 
-	// CredentialRequestID Request id of the credential retrieval.
-	CredentialRequestID *string `json:"credential_request_id,omitempty"`
-
-	// Error Transport error, when the call failed without a response.
-	Error *string `json:"error,omitempty"`
-
-	// GrantID The grant used.
-	GrantID openapi_types.UUID `json:"grant_id"`
-
-	// LatencyMs Upstream round trip, all attempts.
-	LatencyMs int `json:"latency_ms"`
-
-	// Method Upstream HTTP method.
-	Method HTTPMethod `json:"method"`
-
-	// ProviderID The grant's provider.
+	// ProviderID The token response's `provider_id` (`""` when it had none).
 	ProviderID string `json:"provider_id"`
 
-	// Reason The call's reason.
-	Reason *string `json:"reason,omitempty"`
+	// TokenGeneration The token response's `token_generation` (a UUID).
+	TokenGeneration *string `json:"token_generation"`
 
-	// RequestHeaders String-to-string metadata.
-	RequestHeaders *StringMap `json:"request_headers,omitempty"`
+	// Method Upper-case HTTP method.
+	Method string `json:"method"`
 
-	// ResponseHeaders String-to-string metadata.
-	ResponseHeaders *StringMap `json:"response_headers,omitempty"`
+	// URL The provider URL without the separate query parameters.
+	URL string `json:"url"`
 
-	// ResponseStatus Upstream status; 0 when no response came.
+	// RequestHeaders Headers sent to the provider, minus the injected credential headers and `authorization`, `cookie`, `set-cookie`, `x-api-key`, `x-auth-token`, `x-amz-date`, `x-amz-content-sha256`, `x-amz-security-token`.
+	RequestHeaders map[string]string `json:"request_headers"`
+
+	// RequestBody The JSON body as sent; a raw body as UTF-8 text (`""` when empty, `<binary body: N bytes>` when over 10,000 bytes or not UTF-8); null without a body.
+	RequestBody interface{} `json:"request_body"`
+
+	// ResponseStatus The provider status; 0 on a transport failure.
 	ResponseStatus int `json:"response_status"`
 
-	// Retry Retry metadata of an upstream call.
-	Retry *AuditRetry `json:"retry,omitempty"`
+	// ResponseHeaders Provider response headers (lower-case names, repeats joined with `, `) minus the sensitive set; null on a transport failure.
+	ResponseHeaders map[string]string `json:"response_headers"`
 
-	// Timestamp When the call started.
-	Timestamp time.Time `json:"timestamp"`
+	// ResponseBody The body when ≤ 10,000 bytes of UTF-8; else `<response too large: N bytes>` or `<binary response: N bytes>`; `<transport error: timeout after Nms>` or `<transport error: network>` on a transport failure.
+	ResponseBody string  `json:"response_body"`
+	LatencyMs    int     `json:"latency_ms"`
+	Reason       *string `json:"reason"`
 
-	// URL The upstream URL (query included).
-	URL string `json:"url"`
+	// Context The call's context (as in `X-Alter-Context`).
+	Context map[string]string `json:"context"`
 }
 
-// APIKeyInfo An App key, without its plaintext.
+// APIKeyInfo A scoped API key (no secret). Status derived: revoked / rotated (`deprecated_at` set) / active.
 type APIKeyInfo struct {
-	// CreatedAt Creation time.
-	CreatedAt time.Time `json:"created_at"`
+	CidrAllowlist []string   `json:"cidr_allowlist,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	DeprecatedAt  *time.Time `json:"deprecated_at,omitempty"`
 
-	// DeprecatedAt When it was deprecated.
-	DeprecatedAt *time.Time `json:"deprecated_at,omitempty"`
+	// EffectiveRateLimitRpm Present together with `rate_limit_source` (both or neither).
+	EffectiveRateLimitRpm *int               `json:"effective_rate_limit_rpm,omitempty"`
+	ExpiresAt             *time.Time         `json:"expires_at,omitempty"`
+	ID                    openapi_types.UUID `json:"id"`
+	KeyPrefix             string             `json:"key_prefix"`
 
-	// ExpiresAt Expiry, for derived keys.
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// KeyType The type segment of a scoped API key.
+	KeyType     APIKeyType          `json:"key_type"`
+	LastUsedAt  *time.Time          `json:"last_used_at,omitempty"`
+	Name        string              `json:"name"`
+	ParentKeyID *openapi_types.UUID `json:"parent_key_id,omitempty"`
 
-	// KeyID The key's id.
-	KeyID openapi_types.UUID `json:"key_id"`
+	// RateLimitRpm Per-key override; null = none.
+	RateLimitRpm *int `json:"rate_limit_rpm,omitempty"`
 
-	// KeyPrefix First characters of the plaintext.
-	KeyPrefix string `json:"key_prefix"`
-
-	// RevokedAt When it was revoked.
-	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-	Scopes    []string   `json:"scopes"`
-
-	// Status Lifecycle state of a key (derived from its timestamps).
-	Status KeyStatus `json:"status"`
-
-	// Type Kind of API key.
-	Type KeyType `json:"type"`
+	// RateLimitSource Where a key's effective rate limit comes from. Open; these are the known values.
+	RateLimitSource *RateLimitSource `json:"rate_limit_source,omitempty"`
+	RevokedAt       *time.Time       `json:"revoked_at,omitempty"`
+	ScopeVersion    int              `json:"scope_version"`
+	Scopes          []string         `json:"scopes"`
 }
 
-// AdditionalInjection One more value to place in the upstream request.
+// APIKeyType The type segment of a scoped API key.
+type APIKeyType string
+
+// AdditionalInjection Copy the token or an additional credential into a header or query parameter.
 type AdditionalInjection struct {
-	// Key Header or query parameter name.
 	Key string `json:"key"`
 
-	// Target Where an additional injection goes.
+	// Target Where an additional injection puts its value.
 	Target InjectionTarget `json:"target"`
 
-	// ValueSource `access_token`, or `additional_credentials.<name>`.
+	// ValueSource `token` (the raw token) or `additional_credentials.<name>`.
 	ValueSource string `json:"value_source"`
 }
 
-// AgentCreateRequest A new agent.
+// AgentCreateRequest `createAgent` body.
 type AgentCreateRequest struct {
-	// DisplayName Human-friendly name.
-	DisplayName *string `json:"display_name,omitempty"`
+	Name string `json:"name"`
 
-	// Metadata String-to-string metadata.
-	Metadata *StringMap `json:"metadata,omitempty"`
-
-	// Name Stable per-app agent identifier.
-	Name AgentName `json:"name"`
-
-	// Policy Human-in-the-loop configuration and policy attributes of an agent.
-	Policy *AgentPolicy `json:"policy,omitempty"`
-
-	// Scopes Per-provider scope lists, e.g. `{"google": ["gmail.readonly"]}`.
-	Scopes *ProviderScopes `json:"scopes,omitempty"`
-
-	// Type Kind of managed agent.
-	Type *AgentType `json:"type,omitempty"`
-}
-
-// AgentCreateResult The created agent and the plaintext of its first key (shown once).
-type AgentCreateResult struct {
-	// APIKey Plaintext key. Store it now; it is never shown again.
-	APIKey string `json:"api_key"`
-
-	// CreatedAt Creation time.
-	CreatedAt time.Time `json:"created_at"`
-
-	// DisplayName Human-friendly name.
-	DisplayName *string `json:"display_name,omitempty"`
-
-	// ID The agent's UUID.
-	ID openapi_types.UUID `json:"id"`
-
-	// Key An agent key, without its plaintext.
-	Key AgentKey `json:"key"`
-
-	// Metadata String-to-string metadata.
-	Metadata StringMap `json:"metadata"`
-
-	// Name Stable per-app agent identifier.
-	Name AgentName `json:"name"`
-
-	// Policy Human-in-the-loop configuration and policy attributes of an agent.
-	Policy *AgentPolicy `json:"policy,omitempty"`
-
-	// RevokedAt When it was deleted.
-	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-
-	// Scopes Per-provider scope lists, e.g. `{"google": ["gmail.readonly"]}`.
-	Scopes ProviderScopes `json:"scopes"`
-
-	// Status Lifecycle state of an agent.
-	Status AgentStatus `json:"status"`
-
-	// Type Kind of managed agent.
+	// Type The kind of a managed agent.
 	Type AgentType `json:"type"`
 
-	// UpdatedAt Last change.
-	UpdatedAt time.Time `json:"updated_at"`
+	// Scopes The provider allowlist of an agent: OAuth provider id (or `managed_secret_slugs`, or the legacy `managed_secrets`) → non-empty list of scopes or slugs. `{}` denies everything. Compact JSON at most 12,288 bytes.
+	Scopes AgentScopes `json:"scopes"`
+
+	// Metadata Free-form; `{}` when none.
+	Metadata    map[string]interface{} `json:"metadata"`
+	DisplayName *string                `json:"display_name,omitempty"`
+
+	// Policy Human-in-the-loop configuration (e.g. `requires_approval`), validated by the server.
+	Policy map[string]interface{} `json:"policy,omitempty"`
+}
+
+// AgentCreateResult `createAgent` answer: the agent and its first key.
+type AgentCreateResult struct {
+	// APIKey The plaintext key, shown once; null on an idempotent replay.
+	APIKey        *string                `json:"api_key"`
+	CreatedAt     time.Time              `json:"created_at"`
+	DisplayName   *string                `json:"display_name,omitempty"`
+	ID            openapi_types.UUID     `json:"id"`
+	KeyID         openapi_types.UUID     `json:"key_id"`
+	LastUsedAt    *time.Time             `json:"last_used_at,omitempty"`
+	Metadata      map[string]interface{} `json:"metadata,omitempty"`
+	Name          string                 `json:"name"`
+	ParentAgentID *openapi_types.UUID    `json:"parent_agent_id,omitempty"`
+
+	// Policy Approver lists arrive redacted to `approvers_count`.
+	Policy             map[string]interface{} `json:"policy,omitempty"`
+	RateLimitPerMinute *int                   `json:"rate_limit_per_minute,omitempty"`
+
+	// Scopes The provider allowlist of an agent: OAuth provider id (or `managed_secret_slugs`, or the legacy `managed_secrets`) → non-empty list of scopes or slugs. `{}` denies everything. Compact JSON at most 12,288 bytes.
+	Scopes *AgentScopes `json:"scopes,omitempty"`
+
+	// ScopesAppliesAt When the staged narrowing applies.
+	ScopesAppliesAt *time.Time `json:"scopes_applies_at,omitempty"`
+
+	// ScopesPending A staged narrowing of `scopes`.
+	ScopesPending map[string][]string `json:"scopes_pending,omitempty"`
+
+	// Status The state of a managed agent (`inactive` = suspended).
+	Status AgentStatus `json:"status"`
+
+	// StoredLegacyManagedSecretNames Legacy `managed_secrets` entries still honoured.
+	StoredLegacyManagedSecretNames []string `json:"stored_legacy_managed_secret_names,omitempty"`
+
+	// Type The kind of a managed agent.
+	Type AgentType `json:"type"`
+
+	// Version Optimistic-concurrency counter (`expected_version`).
+	Version int `json:"version"`
 }
 
 // AgentInfo A managed agent.
 type AgentInfo struct {
-	// CreatedAt Creation time.
-	CreatedAt time.Time `json:"created_at"`
+	CreatedAt     time.Time              `json:"created_at"`
+	DisplayName   *string                `json:"display_name,omitempty"`
+	ID            openapi_types.UUID     `json:"id"`
+	LastUsedAt    *time.Time             `json:"last_used_at,omitempty"`
+	Metadata      map[string]interface{} `json:"metadata,omitempty"`
+	Name          string                 `json:"name"`
+	ParentAgentID *openapi_types.UUID    `json:"parent_agent_id,omitempty"`
 
-	// DisplayName Human-friendly name.
-	DisplayName *string `json:"display_name,omitempty"`
+	// Policy Approver lists arrive redacted to `approvers_count`.
+	Policy             map[string]interface{} `json:"policy,omitempty"`
+	RateLimitPerMinute *int                   `json:"rate_limit_per_minute,omitempty"`
 
-	// ID The agent's UUID.
-	ID openapi_types.UUID `json:"id"`
+	// Scopes The provider allowlist of an agent: OAuth provider id (or `managed_secret_slugs`, or the legacy `managed_secrets`) → non-empty list of scopes or slugs. `{}` denies everything. Compact JSON at most 12,288 bytes.
+	Scopes *AgentScopes `json:"scopes,omitempty"`
 
-	// Metadata String-to-string metadata.
-	Metadata StringMap `json:"metadata"`
+	// ScopesAppliesAt When the staged narrowing applies.
+	ScopesAppliesAt *time.Time `json:"scopes_applies_at,omitempty"`
 
-	// Name Stable per-app agent identifier.
-	Name AgentName `json:"name"`
+	// ScopesPending A staged narrowing of `scopes`.
+	ScopesPending map[string][]string `json:"scopes_pending,omitempty"`
 
-	// Policy Human-in-the-loop configuration and policy attributes of an agent.
-	Policy *AgentPolicy `json:"policy,omitempty"`
-
-	// RevokedAt When it was deleted.
-	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-
-	// Scopes Per-provider scope lists, e.g. `{"google": ["gmail.readonly"]}`.
-	Scopes ProviderScopes `json:"scopes"`
-
-	// Status Lifecycle state of an agent.
+	// Status The state of a managed agent (`inactive` = suspended).
 	Status AgentStatus `json:"status"`
 
-	// Type Kind of managed agent.
+	// StoredLegacyManagedSecretNames Legacy `managed_secrets` entries still honoured.
+	StoredLegacyManagedSecretNames []string `json:"stored_legacy_managed_secret_names,omitempty"`
+
+	// Type The kind of a managed agent.
 	Type AgentType `json:"type"`
 
-	// UpdatedAt Last change.
-	UpdatedAt time.Time `json:"updated_at"`
+	// Version Optimistic-concurrency counter (`expected_version`).
+	Version int `json:"version"`
 }
 
-// AgentKey An agent key, without its plaintext.
+// AgentKey A managed agent's API key (no secret). Its status is derived: revoked if `revoked_at`, else deprecated if `deprecated_at`, else active.
 type AgentKey struct {
-	// CreatedAt Creation time.
-	CreatedAt time.Time `json:"created_at"`
+	CreatedAt    time.Time          `json:"created_at"`
+	DeprecatedAt *time.Time         `json:"deprecated_at,omitempty"`
+	KeyID        openapi_types.UUID `json:"key_id"`
+	KeyPrefix    string             `json:"key_prefix"`
+	LastUsedAt   *time.Time         `json:"last_used_at,omitempty"`
 
-	// DeprecatedAt When it was deprecated.
-	DeprecatedAt *time.Time `json:"deprecated_at,omitempty"`
-
-	// KeyID The key's id.
-	KeyID openapi_types.UUID `json:"key_id"`
-
-	// KeyPrefix First characters of the plaintext, for recognition.
-	KeyPrefix string `json:"key_prefix"`
-
-	// LastUsedAt Last authenticated call (updated lazily).
-	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
-
-	// Name Optional label.
-	Name *string `json:"name,omitempty"`
-
-	// RevokedAt When it was revoked.
+	// Name `{agent_name}-{N}`.
+	Name      string     `json:"name"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-
-	// Status Lifecycle state of a key (derived from its timestamps).
-	Status KeyStatus `json:"status"`
 }
 
-// AgentKeyList Every key of an agent.
+// AgentKeyDeprecateRequest `deprecateAgentKey` body: `{}`.
+type AgentKeyDeprecateRequest = map[string]interface{}
+
+// AgentKeyList `listAgentKeys` answer.
 type AgentKeyList struct {
 	Items []AgentKey `json:"items"`
 }
 
-// AgentKeyMintRequest Options of a new key.
-type AgentKeyMintRequest struct {
-	// Name Optional label.
-	Name *string `json:"name,omitempty"`
-}
+// AgentKeyMintRequest `mintAgentKey` body: `{}`.
+type AgentKeyMintRequest = map[string]interface{}
 
-// AgentKeyMintResult A new key and its plaintext (shown once).
+// AgentKeyMintResult `mintAgentKey` answer: the key and its plaintext, shown once.
 type AgentKeyMintResult struct {
-	// APIKey Plaintext key. Store it now; it is never shown again.
-	APIKey string `json:"api_key"`
+	APIKey       *string            `json:"api_key"`
+	CreatedAt    time.Time          `json:"created_at"`
+	DeprecatedAt *time.Time         `json:"deprecated_at,omitempty"`
+	KeyID        openapi_types.UUID `json:"key_id"`
+	KeyPrefix    string             `json:"key_prefix"`
+	LastUsedAt   *time.Time         `json:"last_used_at,omitempty"`
 
-	// CreatedAt Creation time.
-	CreatedAt time.Time `json:"created_at"`
-
-	// DeprecatedAt When it was deprecated.
-	DeprecatedAt *time.Time `json:"deprecated_at,omitempty"`
-
-	// KeyID The key's id.
-	KeyID openapi_types.UUID `json:"key_id"`
-
-	// KeyPrefix First characters of the plaintext, for recognition.
-	KeyPrefix string `json:"key_prefix"`
-
-	// LastUsedAt Last authenticated call (updated lazily).
-	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
-
-	// Name Optional label.
-	Name *string `json:"name,omitempty"`
-
-	// RevokedAt When it was revoked.
+	// Name `{agent_name}-{N}`.
+	Name      string     `json:"name"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-
-	// Status Lifecycle state of a key (derived from its timestamps).
-	Status KeyStatus `json:"status"`
 }
 
-// AgentListResult A page of agents.
-type AgentListResult struct {
-	Agents []AgentInfo `json:"agents"`
+// AgentKeyUndeprecateRequest `undeprecateAgentKey` body: `{}`.
+type AgentKeyUndeprecateRequest = map[string]interface{}
 
-	// HasMore More rows follow.
-	HasMore bool `json:"has_more"`
-
-	// Limit Page size used.
-	Limit int `json:"limit"`
-
-	// Offset Rows skipped.
-	Offset int `json:"offset"`
-
-	// Total Agents matching the filter.
-	Total int `json:"total"`
+// AgentList `listAgents` answer (alter-sdk's AgentListResult; `items` becomes its `agents`).
+type AgentList struct {
+	HasMore bool        `json:"has_more"`
+	Items   []AgentInfo `json:"items"`
+	Limit   int         `json:"limit"`
+	Offset  int         `json:"offset"`
+	Total   int         `json:"total"`
 }
 
-// AgentName Stable per-app agent identifier.
-type AgentName = string
+// AgentScopes The provider allowlist of an agent: OAuth provider id (or `managed_secret_slugs`, or the legacy `managed_secrets`) → non-empty list of scopes or slugs. `{}` denies everything. Compact JSON at most 12,288 bytes.
+type AgentScopes map[string][]string
 
-// AgentPolicy Human-in-the-loop configuration and policy attributes of an agent.
-type AgentPolicy struct {
-	// ApprovalTTLSeconds How long a held call waits before it expires.
-	ApprovalTTLSeconds *int `json:"approval_ttl_seconds,omitempty"`
-
-	// Attributes String-to-string metadata.
-	Attributes *StringMap `json:"attributes,omitempty"`
-
-	// RequireApproval Proxy calls made by this agent wait for a human approval.
-	RequireApproval *bool `json:"require_approval,omitempty"`
-}
-
-// AgentPrincipal A grant for the calling agent (taken from the verified key, so no id is sent).
-type AgentPrincipal struct {
-	// Label Label of the grant.
-	Label *string            `json:"label,omitempty"`
-	Type  AgentPrincipalType `json:"type"`
-}
-
-// AgentPrincipalType defines model for AgentPrincipal.Type.
-type AgentPrincipalType string
-
-// AgentStatus Lifecycle state of an agent.
+// AgentStatus The state of a managed agent (`inactive` = suspended).
 type AgentStatus string
 
-// AgentType Kind of managed agent.
+// AgentType The kind of a managed agent.
 type AgentType string
 
-// AgentUpdateRequest Fields to replace.
+// AgentUpdateRequest `updateAgent` body; only the given properties change.
 type AgentUpdateRequest struct {
-	// DisplayName Human-friendly name.
-	DisplayName *string `json:"display_name,omitempty"`
+	DisplayName *string                `json:"display_name,omitempty"`
+	Metadata    map[string]interface{} `json:"metadata,omitempty"`
 
-	// Metadata String-to-string metadata.
-	Metadata *StringMap `json:"metadata,omitempty"`
+	// Scopes The provider allowlist of an agent: OAuth provider id (or `managed_secret_slugs`, or the legacy `managed_secrets`) → non-empty list of scopes or slugs. `{}` denies everything. Compact JSON at most 12,288 bytes.
+	Scopes *AgentScopes `json:"scopes,omitempty"`
 
-	// Policy Human-in-the-loop configuration and policy attributes of an agent.
-	Policy *AgentPolicy `json:"policy,omitempty"`
+	// Policy Replaces the whole policy block.
+	Policy map[string]interface{} `json:"policy,omitempty"`
 
-	// Scopes Per-provider scope lists, e.g. `{"google": ["gmail.readonly"]}`.
-	Scopes *ProviderScopes `json:"scopes,omitempty"`
-
-	// Status Pause (`inactive`) or resume (`active`) the agent.
-	Status *AgentUpdateRequestStatus `json:"status,omitempty"`
+	// Status The state of a managed agent (`inactive` = suspended).
+	Status *AgentStatus `json:"status,omitempty"`
 }
 
-// AgentUpdateRequestStatus Pause (`inactive`) or resume (`active`) the agent.
-type AgentUpdateRequestStatus string
+// AmbiguousGrantCandidate One grant matching an ambiguous request.
+type AmbiguousGrantCandidate struct {
+	AccountDisplayName *string `json:"account_display_name,omitempty"`
+	AccountIdentifier  *string `json:"account_identifier,omitempty"`
+	GrantID            string  `json:"grant_id"`
+	Label              *string `json:"label,omitempty"`
+}
 
-// ApprovalID Approval identifier, e.g. `apr_xyz`.
-type ApprovalID = string
+// ApprovalGate One gate of a pending approval (all gates must approve).
+type ApprovalGate struct {
+	ApprovalID  openapi_types.UUID `json:"approval_id"`
+	ApprovalURL string             `json:"approval_url"`
+	ExpiresAt   time.Time          `json:"expires_at"`
+	ExpiresIn   int                `json:"expires_in"`
+}
 
-// ApprovalResult The upstream answer of a proxied call.
+// ApprovalGateStatus The decision of one gate.
+type ApprovalGateStatus struct {
+	ApprovalID openapi_types.UUID `json:"approval_id"`
+	DecidedAt  *time.Time         `json:"decided_at,omitempty"`
+	ExpiresAt  time.Time          `json:"expires_at"`
+
+	// Status State of an approval or of one of its gates (`denied`, `expired`, `executed`, `failed` are terminal; a gate never shows the execution states).
+	Status ApprovalStatusValue `json:"status"`
+}
+
+// ApprovalResult The provider's answer to a proxied call (`proxyRequest` 200, `getApprovalResult`).
 type ApprovalResult struct {
-	// ApprovalID Approval identifier, e.g. `apr_xyz`.
-	ApprovalID *ApprovalID `json:"approval_id,omitempty"`
+	// ApprovalID Null or absent on a synchronous `proxyRequest`.
+	ApprovalID *openapi_types.UUID `json:"approval_id,omitempty"`
 
-	// BodyB64 Upstream body, base64.
-	BodyB64 []byte `json:"body_b64"`
+	// BodyB64 The provider body, standard padded base64 (`""` when empty).
+	BodyB64 string `json:"body_b64"`
 
-	// BodyTruncated The body was cut at 10 MiB.
-	BodyTruncated bool `json:"body_truncated"`
+	// BodyTruncated Default false.
+	BodyTruncated *bool `json:"body_truncated,omitempty"`
 
-	// Headers String-to-string metadata.
-	Headers StringMap `json:"headers"`
+	// CredentialHint A remediation hint about the credential (blank means none).
+	CredentialHint *string `json:"credential_hint,omitempty"`
+	DurationMs     *int    `json:"duration_ms,omitempty"`
 
-	// StatusCode Upstream status.
+	// Headers Provider response headers (default `{}`).
+	Headers map[string]string `json:"headers,omitempty"`
+
+	// StatusCode The provider status.
 	StatusCode int `json:"status_code"`
 }
 
-// ApprovalStatus The state of a held call.
+// ApprovalStatus `getApprovalStatus` answer.
 type ApprovalStatus struct {
-	// ApprovalID Approval identifier, e.g. `apr_xyz`.
-	ApprovalID ApprovalID `json:"approval_id"`
+	ApprovalGroupID openapi_types.UUID `json:"approval_group_id"`
+	ApprovalID      openapi_types.UUID `json:"approval_id"`
+	DecidedAt       *time.Time         `json:"decided_at,omitempty"`
+	DecisionReason  *string            `json:"decision_reason,omitempty"`
+	ExecutedAt      *time.Time         `json:"executed_at,omitempty"`
 
-	// DecidedAt When a human decided.
-	DecidedAt *time.Time `json:"decided_at,omitempty"`
+	// ExecutionError Only on `failed`.
+	ExecutionError *string              `json:"execution_error,omitempty"`
+	ExpiresAt      time.Time            `json:"expires_at"`
+	Gates          []ApprovalGateStatus `json:"gates"`
 
-	// DecisionReason The approver's note.
-	DecisionReason *string `json:"decision_reason,omitempty"`
-
-	// ExecutedAt When the call ran.
-	ExecutedAt *time.Time `json:"executed_at,omitempty"`
-
-	// ExpiresAt When the hold expires.
-	ExpiresAt time.Time `json:"expires_at"`
-
-	// HasResult The result can be fetched.
+	// HasResult Whether `getApprovalResult` has the provider answer.
 	HasResult bool `json:"has_result"`
 
-	// Status State of a held proxy call.
+	// Status State of an approval or of one of its gates (`denied`, `expired`, `executed`, `failed` are terminal; a gate never shows the execution states).
 	Status ApprovalStatusValue `json:"status"`
 }
 
-// ApprovalStatusValue State of a held proxy call.
+// ApprovalStatusValue State of an approval or of one of its gates (`denied`, `expired`, `executed`, `failed` are terminal; a gate never shows the execution states).
 type ApprovalStatusValue string
 
-// AuditAccepted Acknowledgement of an audit record.
-type AuditAccepted struct {
-	// AuditID The stored row.
-	AuditID openapi_types.UUID `json:"audit_id"`
+// AssertIdentityRequest `assertIdentity` body.
+type AssertIdentityRequest struct {
+	IncludeProfile bool    `json:"include_profile"`
+	UserToken      *string `json:"user_token,omitempty"`
+	AppUserID      *string `json:"app_user_id,omitempty"`
+	Audience       string  `json:"audience"`
+
+	// TTLSeconds Server default 120.
+	TTLSeconds *int `json:"ttl_seconds,omitempty"`
 }
 
-// AuditEvent One audit row.
-type AuditEvent struct {
-	// ActorID The resolved actor.
-	ActorID *openapi_types.UUID `json:"actor_id,omitempty"`
+// AuthPollRequest `pollAuthSession` body.
+type AuthPollRequest struct {
+	SessionToken string `json:"session_token"`
 
-	// AgentID The agent principal, when there is one.
-	AgentID *openapi_types.UUID `json:"agent_id,omitempty"`
-
-	// Caller The caller label.
-	Caller *string `json:"caller,omitempty"`
-
-	// CallerType How a caller is classified in the portal.
-	CallerType CallerType `json:"caller_type"`
-
-	// Context String-to-string metadata.
-	Context *StringMap `json:"context,omitempty"`
-
-	// CreatedAt When it was written.
-	CreatedAt time.Time `json:"created_at"`
-
-	// ErrorCode The error code when the outcome is not success.
-	ErrorCode *string `json:"error_code,omitempty"`
-
-	// GrantID The grant used.
-	GrantID *openapi_types.UUID `json:"grant_id,omitempty"`
-
-	// GrantKind Kind of grant.
-	GrantKind *GrantKind `json:"grant_kind,omitempty"`
-
-	// ID Row id.
-	ID openapi_types.UUID `json:"id"`
-
-	// KeyPrefix Prefix of the calling key.
-	KeyPrefix *string `json:"key_prefix,omitempty"`
-
-	// Method Upstream method, for credential and upstream rows.
-	Method *string `json:"method,omitempty"`
-
-	// Operation The operation id (e.g. `retrieveCredential`).
-	Operation string `json:"operation"`
-
-	// Outcome What happened.
-	Outcome AuditEventOutcome `json:"outcome"`
-
-	// PrincipalID The principal (user subject, agent id…).
-	PrincipalID *string `json:"principal_id,omitempty"`
-
-	// PrincipalType Who owns a grant.
-	PrincipalType *PrincipalType `json:"principal_type,omitempty"`
-
-	// ProviderID The provider.
-	ProviderID *string `json:"provider_id,omitempty"`
-
-	// Reason The call's reason.
-	Reason *string `json:"reason,omitempty"`
-
-	// RequestID The call's request id.
-	RequestID string `json:"request_id"`
-
-	// ResponseStatus Upstream status, for upstream rows.
-	ResponseStatus *int `json:"response_status,omitempty"`
-
-	// RunID Trace run id.
-	RunID *string `json:"run_id,omitempty"`
-
-	// ThreadID Trace thread id.
-	ThreadID *string `json:"thread_id,omitempty"`
-
-	// ToolCallID Trace tool-call id.
-	ToolCallID *string `json:"tool_call_id,omitempty"`
-
-	// URL Upstream URL, for credential and upstream rows.
-	URL *string `json:"url,omitempty"`
+	// WaitMs Long-poll budget, sent only when > 0.
+	WaitMs *int `json:"wait_ms,omitempty"`
 }
 
-// AuditEventOutcome What happened.
-type AuditEventOutcome string
+// AuthPollResponse `pollAuthSession` answer; which properties are set depends on `status`.
+type AuthPollResponse struct {
+	// ErrorCode The machine code of an error (`ErrorBody.error`), and the `error_code` of connect and auth
+	// poll errors. Clients keep unknown codes as plain strings.
+	//
+	// Groups: key and signature (401): `invalid_key`, `key_revoked`, `key_expired`,
+	// `key_rotated_grace_expired`, `key_not_active`, `agent_inactive`, `agent_revoked`,
+	// `jwt_validation_error`; plus `invalid_signature` (missing or bad signature headers, body hash
+	// or signature), `request_expired` (timestamp outside the window) and `nonce_replayed` — the
+	// real vault does not document its signature codes; these three are this project's emulator's
+	// choice, and alter-sdk 0.29.0 maps any such 401 to a plain BackendError. Scope and policy
+	// (403): `insufficient_scope`, `grant_expired`, `grant_revoked`, `credential_revoked`,
+	// `restricted_grant_requires_proxy`, `grant_not_delegable`, `scope_mismatch`,
+	// `step_up_required`, `redact_discharge_failed`, `use_self_revoke_path`, `agent_key_required`,
+	// `agents_cannot_mint`, `mint_source_has_grant_rules`, `ip_not_allowed`. Not found (404):
+	// `grant_not_found`, `no_delegated_grant`, `agent_not_found`, `caller_agent_unresolved`,
+	// `secret_not_found`, `provider_spec_not_found`, `operation_not_found`, `key_not_found`.
+	// Conflict (409): `ambiguous_grant`, `sibling_label_conflict`, `credential_id_required`,
+	// `end_user_credential_not_assignable`, `token_refresh_in_progress`,
+	// `managed_oauth_scope_approval_required`, `idp_signin_not_configured`, `no_eligible_grants`,
+	// `binding_hosts_required`, `provider_contract_repair_required`, `identity_provider_inactive`,
+	// `identity_group_name_ambiguous`, `agent_concurrent_update`, `agent_name_exists`,
+	// `last_active_key`, `idempotency_key_*`. Requests (400/422): `caller_agent_mismatch`,
+	// `delegated_grant_requires_proxy`, `hitl_grant_requires_proxy`, `user_limits_require_proxy`,
+	// `agent_requires_user_token`, `scope_not_allowed`, `invalid_origin`,
+	// `agent_cannot_delegate_to_other_agent`, `delegated_agent_id_required`,
+	// `invalid_scope_constraint`, `invalid_grant_policy`, `invalid_scope_for_derived_key`,
+	// `constraint_not_narrowing`, `query_too_long`, `invalid_audience`, `secret_template_mismatch`,
+	// `blocked_destination`, `me_requires_agent_key`, `agent_key_limit_reached`,
+	// `agent_cannot_mint_subagents`. Limits: 402 `grant_limit_exceeded`; 429
+	// `rate_limit_exceeded`, `quota_exceeded`, `billing_quota_exceeded`,
+	// `too_many_pending_approvals`. Server (500/503): `caller_agent_resolution_error`,
+	// `app_not_found_for_key`, `service_unavailable`. Approvals: `approval_denied`,
+	// `approval_expired`, `approval_execution_failed`. Connect poll `error_code`:
+	// `connect_denied`, `connect_config_error`, `invalid_redirect_uri`, `invalid_client`,
+	// `unauthorized_client`, `provider_configuration_unavailable`,
+	// `shared_dev_credential_unavailable` (and the identity-sync codes above).
+	ErrorCode *ErrorCode `json:"error_code,omitempty"`
 
-// AuditEventList A page of audit rows.
-type AuditEventList struct {
-	Events []AuditEvent `json:"events"`
+	// ErrorMessage `error`: what went wrong.
+	ErrorMessage      *string `json:"error_message,omitempty"`
+	RetryAfterSeconds *int    `json:"retry_after_seconds,omitempty"`
 
-	// HasMore More rows follow.
-	HasMore bool `json:"has_more"`
+	// Status State of an end-user sign-in session.
+	Status AuthPollStatus `json:"status"`
 
-	// NextCursor Pass as `cursor` for the next page.
-	NextCursor *string `json:"next_cursor,omitempty"`
-}
+	// UserInfo `completed`: identity-provider claims (`sub`, `email`, `name`).
+	UserInfo map[string]interface{} `json:"user_info,omitempty"`
 
-// AuditRetry Retry metadata of an upstream call.
-type AuditRetry struct {
-	// Attempts Attempts made.
-	Attempts int `json:"attempts"`
-
-	// Statuses Status of each attempt (0 for a transport error).
-	Statuses []int `json:"statuses,omitempty"`
-}
-
-// AuthSession A started auth session.
-type AuthSession struct {
-	// AuthURL Open this in a browser.
-	AuthURL string `json:"auth_url"`
-
-	// ExpiresAt When the session expires.
-	ExpiresAt time.Time `json:"expires_at"`
-
-	// SessionToken Opaque session token.
-	SessionToken SessionToken `json:"session_token"`
-}
-
-// AuthSessionCreate Options of an auth session.
-type AuthSessionCreate struct {
-	// ReturnURL Where the page sends the person afterwards.
-	ReturnURL *string `json:"return_url,omitempty"`
-}
-
-// AuthSessionStatus The state of an auth session.
-type AuthSessionStatus struct {
-	// Error Why a session ended without success.
-	Error *SessionError `json:"error,omitempty"`
-
-	// ExpiresAt When the session expires.
-	ExpiresAt time.Time `json:"expires_at"`
-
-	// Status State of a connect or auth session.
-	Status SessionStatus `json:"status"`
-
-	// UserInfo Profile of a signed-in end user.
-	UserInfo *UserInfo `json:"user_info,omitempty"`
-
-	// UserToken The end user's JWT, once completed.
+	// UserToken `completed`: the end user's JWT.
 	UserToken *string `json:"user_token,omitempty"`
 }
 
-// CallerType How a caller is classified in the portal.
-type CallerType string
+// AuthPollStatus State of an end-user sign-in session.
+type AuthPollStatus string
 
-// ConnectResult A grant produced by a Connect session.
-type ConnectResult struct {
-	// AccountIdentifier The provider account.
-	AccountIdentifier *string `json:"account_identifier,omitempty"`
-
-	// GrantID The new grant.
-	GrantID openapi_types.UUID `json:"grant_id"`
-
-	// GrantPolicy A grant's policy as stored.
-	GrantPolicy *GrantPolicy `json:"grant_policy,omitempty"`
-
-	// ProviderID Its provider.
-	ProviderID string   `json:"provider_id"`
-	Scopes     []string `json:"scopes"`
+// AuthSession `createAuthSession` answer.
+type AuthSession struct {
+	// AuthURL The identity provider's sign-in page; carries the session token as OIDC `state`.
+	AuthURL      string `json:"auth_url"`
+	ExpiresAt    string `json:"expires_at"`
+	ExpiresIn    int    `json:"expires_in"`
+	SessionToken string `json:"session_token"`
 }
 
-// ConnectSession A started Connect session.
-type ConnectSession struct {
-	// ConnectURL Open this in a browser.
-	ConnectURL string `json:"connect_url"`
+// AuthSessionRequest `createAuthSession` body: exactly `{}`.
+type AuthSessionRequest = map[string]interface{}
 
-	// ExpiresAt When the session expires.
-	ExpiresAt time.Time `json:"expires_at"`
-
-	// SessionToken Opaque session token.
-	SessionToken SessionToken `json:"session_token"`
+// ConnectDelegation The delegation made together with a connected grant.
+type ConnectDelegation struct {
+	AgentID       openapi_types.UUID `json:"agent_id"`
+	Delegable     bool               `json:"delegable"`
+	PolicyRefused *bool              `json:"policy_refused,omitempty"`
 }
 
-// ConnectSessionCreate A Connect session to start.
-type ConnectSessionCreate struct {
-	// Agent Delegate the resulting grant to this managed agent.
-	Agent *openapi_types.UUID `json:"agent,omitempty"`
-
-	// AllowedOrigin Origin allowed to embed the page.
-	AllowedOrigin *string `json:"allowed_origin,omitempty"`
-
-	// AllowedProviders Providers offered on the page (all of the app's when absent).
-	AllowedProviders []string `json:"allowed_providers,omitempty"`
-
-	// GrantPolicy A grant policy to set.
-	GrantPolicy *GrantPolicyInput `json:"grant_policy,omitempty"`
-
-	// Metadata String-to-string metadata.
-	Metadata *StringMap `json:"metadata,omitempty"`
-
-	// RequiredScopes Per-provider scope lists, e.g. `{"google": ["gmail.readonly"]}`.
-	RequiredScopes *ProviderScopes `json:"required_scopes,omitempty"`
-
-	// ReturnURL Where the page sends the person afterwards.
-	ReturnURL *string `json:"return_url,omitempty"`
-}
-
-// ConnectSessionStatus The state of a Connect session.
-type ConnectSessionStatus struct {
-	// Error Why a session ended without success.
-	Error *SessionError `json:"error,omitempty"`
-
-	// ExpiresAt When the session expires.
-	ExpiresAt time.Time       `json:"expires_at"`
-	Results   []ConnectResult `json:"results,omitempty"`
-
-	// Status State of a connect or auth session.
-	Status SessionStatus `json:"status"`
-}
-
-// CreateGrantResult The created grant.
-type CreateGrantResult struct {
-	// CreatedAt Creation time.
-	CreatedAt time.Time `json:"created_at"`
-
-	// GrantID The grant.
-	GrantID openapi_types.UUID `json:"grant_id"`
-
-	// Label Its label.
-	Label *string `json:"label,omitempty"`
-
-	// PrincipalType Who owns a grant.
-	PrincipalType PrincipalType `json:"principal_type"`
-}
-
-// CreateManagedSecretGrantRequest A managed-secret grant to create.
-type CreateManagedSecretGrantRequest struct {
-	// GrantPolicy A grant policy to set.
-	GrantPolicy *GrantPolicyInput `json:"grant_policy,omitempty"`
-
-	// Principal Who receives a managed-secret grant.
-	Principal Principal `json:"principal"`
-}
-
-// DeriveKeyRequest A derived key's limits.
-type DeriveKeyRequest struct {
-	// ExpiresIn Lifetime in seconds.
-	ExpiresIn int `json:"expires_in"`
-
-	// Name Optional label.
-	Name *string `json:"name,omitempty"`
-
-	// Scopes Alter scopes of the new key (a subset of the caller's).
-	Scopes []string `json:"scopes"`
-}
-
-// Error The one error envelope of every failed call.
-type Error struct {
-	// Error What went wrong.
-	Error ErrorBody `json:"error"`
-
-	// RequestID Same as the `X-Request-Id` header.
-	RequestID string `json:"request_id"`
-}
-
-// ErrorBody What went wrong.
-type ErrorBody struct {
-	// Code Stable error code; one per error class of the SDK hierarchy.
-	Code ErrorCode `json:"code"`
-
-	// Details Class-specific data. Every field is optional.
-	Details *ErrorDetails `json:"details,omitempty"`
-
-	// Message Human-readable, never contains a secret.
-	Message string `json:"message"`
-}
-
-// ErrorCode Stable error code; one per error class of the SDK hierarchy.
-type ErrorCode string
-
-// ErrorDetails Class-specific data. Every field is optional.
-type ErrorDetails struct {
-	// Accounts For `ambiguous_grant`, the account identifiers that matched; pass one as `account`.
-	Accounts []string `json:"accounts,omitempty"`
-
-	// AgentID The agent concerned.
-	AgentID *openapi_types.UUID `json:"agent_id,omitempty"`
-
-	// ApprovalID Approval identifier, e.g. `apr_xyz`.
-	ApprovalID *ApprovalID `json:"approval_id,omitempty"`
-
-	// Field For `invalid_request`, the offending field or parameter.
-	Field *string `json:"field,omitempty"`
-
-	// GrantID The grant concerned.
-	GrantID *openapi_types.UUID `json:"grant_id,omitempty"`
-
-	// KeyID The key concerned.
-	KeyID *openapi_types.UUID `json:"key_id,omitempty"`
-
-	// MissingScopes Scopes the caller's key or grant lacks.
-	MissingScopes []string `json:"missing_scopes,omitempty"`
-
-	// PolicyError The policy's reason for a `policy_violation`.
-	PolicyError *string `json:"policy_error,omitempty"`
-
-	// ProviderID The provider concerned.
-	ProviderID *string `json:"provider_id,omitempty"`
-
-	// RequiredScope For `insufficient_scope`, the Alter scope the route needs.
-	RequiredScope *string `json:"required_scope,omitempty"`
-
-	// RetryAfterSeconds For transient errors, how long to wait.
-	RetryAfterSeconds *int `json:"retry_after_seconds,omitempty"`
-
-	// UpstreamStatus For `approval_execution_failed` / `upstream_unreachable`, the upstream status when there was one.
-	UpstreamStatus *int `json:"upstream_status,omitempty"`
-}
-
-// GrantItem One grant of the unified list.
-type GrantItem struct {
-	union json.RawMessage
-}
-
-// GrantKind Kind of grant.
-type GrantKind string
-
-// GrantPolicy A grant's policy as stored.
-type GrantPolicy struct {
-	// CreatedAt When it was set.
-	CreatedAt *time.Time `json:"created_at,omitempty"`
-
-	// CreatedBy Who set it.
-	CreatedBy *string `json:"created_by,omitempty"`
-
-	// ExpiresAt When the grant stops working.
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-}
-
-// GrantPolicyInput A grant policy to set.
-type GrantPolicyInput struct {
-	// DefaultTTLSeconds Default credential lifetime.
-	DefaultTTLSeconds *int `json:"default_ttl_seconds,omitempty"`
-
-	// ExpiresAt When the grant stops working.
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-
-	// MaxTTLSeconds Longest credential lifetime.
-	MaxTTLSeconds *int `json:"max_ttl_seconds,omitempty"`
-}
-
-// GrantStatus State of a grant.
-type GrantStatus string
-
-// GroupPrincipal A grant for an identity-provider group.
-type GroupPrincipal struct {
-	// ExternalGroupID The group's id in the IdP.
-	ExternalGroupID string `json:"external_group_id"`
-
-	// IdpID The identity provider.
-	IdpID string `json:"idp_id"`
-
-	// Label Label of the grant.
-	Label *string            `json:"label,omitempty"`
-	Type  GroupPrincipalType `json:"type"`
-}
-
-// GroupPrincipalType defines model for GroupPrincipal.Type.
-type GroupPrincipalType string
-
-// HTTPMethod Upstream HTTP method.
-type HTTPMethod string
-
-// InjectionTarget Where an additional injection goes.
-type InjectionTarget string
-
-// KeyStatus Lifecycle state of a key (derived from its timestamps).
-type KeyStatus string
-
-// KeyType Kind of API key.
-type KeyType string
-
-// ManagedSecretGrantItem A grant of an operator-provisioned secret.
-type ManagedSecretGrantItem struct {
-	// AgentID The agent principal, when the grant is an agent's.
-	AgentID *openapi_types.UUID `json:"agent_id,omitempty"`
-
-	// CreatedAt Creation time.
-	CreatedAt time.Time `json:"created_at"`
-
-	// GrantID The grant.
-	GrantID   openapi_types.UUID              `json:"grant_id"`
-	GrantKind ManagedSecretGrantItemGrantKind `json:"grant_kind"`
-
-	// GrantPolicy A grant's policy as stored.
-	GrantPolicy *GrantPolicy `json:"grant_policy,omitempty"`
-
-	// Label The grant's label.
-	Label *string `json:"label,omitempty"`
-
-	// LastUsedAt Last use.
-	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
-
-	// ManagedSecretID Managed secret identifier, e.g. `ms_abc123`.
-	ManagedSecretID ManagedSecretID `json:"managed_secret_id"`
-
-	// ManagedSecretName The secret's name.
-	ManagedSecretName *string `json:"managed_secret_name,omitempty"`
-
-	// ManagedSecretSlug The secret's slug.
-	ManagedSecretSlug *string `json:"managed_secret_slug,omitempty"`
-
-	// PrincipalType Who owns a grant.
-	PrincipalType PrincipalType `json:"principal_type"`
-
-	// Status State of a grant.
-	Status GrantStatus `json:"status"`
-}
-
-// ManagedSecretGrantItemGrantKind defines model for ManagedSecretGrantItem.GrantKind.
-type ManagedSecretGrantItemGrantKind string
-
-// ManagedSecretID Managed secret identifier, e.g. `ms_abc123`.
-type ManagedSecretID = string
-
-// MintedKey A new App key and its plaintext (shown once).
-type MintedKey struct {
-	// APIKey Plaintext key.
-	APIKey string `json:"api_key"`
-
-	// CreatedAt Creation time.
-	CreatedAt time.Time `json:"created_at"`
-
-	// ExpiresAt Expiry, for derived keys.
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-
-	// KeyID The key's id.
-	KeyID openapi_types.UUID `json:"key_id"`
-
-	// KeyPrefix First characters of the plaintext.
-	KeyPrefix string   `json:"key_prefix"`
-	Scopes    []string `json:"scopes"`
-
-	// Type Kind of API key.
-	Type KeyType `json:"type"`
-}
-
-// OAuthGrantItem A user-authorized OAuth grant.
-type OAuthGrantItem struct {
-	// AccountDisplayName Display name of the account.
-	AccountDisplayName *string `json:"account_display_name,omitempty"`
-
-	// AccountIdentifier The provider account (e.g. an email).
-	AccountIdentifier *string `json:"account_identifier,omitempty"`
-
-	// CreatedAt Creation time.
-	CreatedAt         time.Time            `json:"created_at"`
-	DelegatedAgentIds []openapi_types.UUID `json:"delegated_agent_ids"`
-
-	// DelegatedAt For an agent caller, when the grant was delegated to it.
-	DelegatedAt *time.Time `json:"delegated_at,omitempty"`
-
-	// ExpiresAt When the grant expires.
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-
-	// GrantID The grant.
-	GrantID   openapi_types.UUID      `json:"grant_id"`
-	GrantKind OAuthGrantItemGrantKind `json:"grant_kind"`
-
-	// GrantPolicy A grant's policy as stored.
-	GrantPolicy *GrantPolicy `json:"grant_policy,omitempty"`
-
-	// LastUsedAt Last use.
-	LastUsedAt    *time.Time                  `json:"last_used_at,omitempty"`
-	PrincipalType OAuthGrantItemPrincipalType `json:"principal_type"`
-
-	// ProviderID The provider.
+// ConnectFailedGrant A grant of a completed connect session that was not kept.
+type ConnectFailedGrant struct {
+	Message    string `json:"message"`
 	ProviderID string `json:"provider_id"`
 
-	// ScopeMismatch Granted scopes differ from those now required.
-	ScopeMismatch bool     `json:"scope_mismatch"`
-	Scopes        []string `json:"scopes"`
-
-	// Status State of a grant.
-	Status GrantStatus `json:"status"`
+	// Reason Why a connected grant was not kept. `not_selected` and `activation_failed` are known; any other value means the usage limits were not applied.
+	Reason FailedGrantReason `json:"reason"`
 }
 
-// OAuthGrantItemGrantKind defines model for OAuthGrantItem.GrantKind.
-type OAuthGrantItemGrantKind string
+// ConnectGrant One grant of a completed connect session (alter-sdk's ConnectResult, without the session's `failed_grants`).
+type ConnectGrant struct {
+	AccountIdentifier *string `json:"account_identifier,omitempty"`
 
-// OAuthGrantItemPrincipalType defines model for OAuthGrantItem.PrincipalType.
-type OAuthGrantItemPrincipalType string
+	// APIBaseURL Kept by clients only when a bare `https://host` origin.
+	APIBaseURL *string `json:"api_base_url,omitempty"`
 
-// PendingApproval A proxied call held for a human decision.
-type PendingApproval struct {
-	// ApprovalID Approval identifier, e.g. `apr_xyz`.
-	ApprovalID ApprovalID `json:"approval_id"`
+	// Delegation The delegation made together with a connected grant.
+	Delegation *ConnectDelegation `json:"delegation,omitempty"`
+	GrantID    string             `json:"grant_id"`
 
-	// ApprovalURL Where the approver decides.
-	ApprovalURL string `json:"approval_url"`
+	// GrantPolicy The policy applied to a connected grant.
+	GrantPolicy *GrantPolicy `json:"grant_policy,omitempty"`
 
-	// ExpiresAt When the hold expires.
-	ExpiresAt time.Time `json:"expires_at"`
-
-	// Status State of a held proxy call.
-	Status ApprovalStatusValue `json:"status"`
+	// Operation Whether a connect created a grant or re-authorized one (null or absent means `creation`).
+	Operation  *ConnectOperation `json:"operation,omitempty"`
+	ProviderID string            `json:"provider_id"`
+	Scopes     []string          `json:"scopes,omitempty"`
 }
 
-// Principal Who receives a managed-secret grant.
-type Principal struct {
+// ConnectOperation Whether a connect created a grant or re-authorized one (null or absent means `creation`).
+type ConnectOperation string
+
+// ConnectPollError `error`: why the connect session failed.
+type ConnectPollError struct {
+	// ErrorCode The machine code of an error (`ErrorBody.error`), and the `error_code` of connect and auth
+	// poll errors. Clients keep unknown codes as plain strings.
+	//
+	// Groups: key and signature (401): `invalid_key`, `key_revoked`, `key_expired`,
+	// `key_rotated_grace_expired`, `key_not_active`, `agent_inactive`, `agent_revoked`,
+	// `jwt_validation_error`; plus `invalid_signature` (missing or bad signature headers, body hash
+	// or signature), `request_expired` (timestamp outside the window) and `nonce_replayed` — the
+	// real vault does not document its signature codes; these three are this project's emulator's
+	// choice, and alter-sdk 0.29.0 maps any such 401 to a plain BackendError. Scope and policy
+	// (403): `insufficient_scope`, `grant_expired`, `grant_revoked`, `credential_revoked`,
+	// `restricted_grant_requires_proxy`, `grant_not_delegable`, `scope_mismatch`,
+	// `step_up_required`, `redact_discharge_failed`, `use_self_revoke_path`, `agent_key_required`,
+	// `agents_cannot_mint`, `mint_source_has_grant_rules`, `ip_not_allowed`. Not found (404):
+	// `grant_not_found`, `no_delegated_grant`, `agent_not_found`, `caller_agent_unresolved`,
+	// `secret_not_found`, `provider_spec_not_found`, `operation_not_found`, `key_not_found`.
+	// Conflict (409): `ambiguous_grant`, `sibling_label_conflict`, `credential_id_required`,
+	// `end_user_credential_not_assignable`, `token_refresh_in_progress`,
+	// `managed_oauth_scope_approval_required`, `idp_signin_not_configured`, `no_eligible_grants`,
+	// `binding_hosts_required`, `provider_contract_repair_required`, `identity_provider_inactive`,
+	// `identity_group_name_ambiguous`, `agent_concurrent_update`, `agent_name_exists`,
+	// `last_active_key`, `idempotency_key_*`. Requests (400/422): `caller_agent_mismatch`,
+	// `delegated_grant_requires_proxy`, `hitl_grant_requires_proxy`, `user_limits_require_proxy`,
+	// `agent_requires_user_token`, `scope_not_allowed`, `invalid_origin`,
+	// `agent_cannot_delegate_to_other_agent`, `delegated_agent_id_required`,
+	// `invalid_scope_constraint`, `invalid_grant_policy`, `invalid_scope_for_derived_key`,
+	// `constraint_not_narrowing`, `query_too_long`, `invalid_audience`, `secret_template_mismatch`,
+	// `blocked_destination`, `me_requires_agent_key`, `agent_key_limit_reached`,
+	// `agent_cannot_mint_subagents`. Limits: 402 `grant_limit_exceeded`; 429
+	// `rate_limit_exceeded`, `quota_exceeded`, `billing_quota_exceeded`,
+	// `too_many_pending_approvals`. Server (500/503): `caller_agent_resolution_error`,
+	// `app_not_found_for_key`, `service_unavailable`. Approvals: `approval_denied`,
+	// `approval_expired`, `approval_execution_failed`. Connect poll `error_code`:
+	// `connect_denied`, `connect_config_error`, `invalid_redirect_uri`, `invalid_client`,
+	// `unauthorized_client`, `provider_configuration_unavailable`,
+	// `shared_dev_credential_unavailable` (and the identity-sync codes above).
+	ErrorCode         ErrorCode `json:"error_code"`
+	ErrorMessage      string    `json:"error_message"`
+	RetryAfterSeconds *int      `json:"retry_after_seconds,omitempty"`
+}
+
+// ConnectPollRequest `pollConnectSession` body.
+type ConnectPollRequest struct {
+	SessionToken string `json:"session_token"`
+}
+
+// ConnectPollResponse `pollConnectSession` answer; which properties are set depends on `status`.
+type ConnectPollResponse struct {
+	// DeclinedProviders `pending`: providers the user declined so far.
+	DeclinedProviders []DeclinedProvider `json:"declined_providers,omitempty"`
+
+	// Error `error`: why the connect session failed.
+	Error *ConnectPollError `json:"error,omitempty"`
+
+	// FailedGrants `completed`: grants that were not kept.
+	FailedGrants []ConnectFailedGrant `json:"failed_grants,omitempty"`
+
+	// Grants `completed`: the grants made.
+	Grants []ConnectGrant `json:"grants,omitempty"`
+
+	// Status State of an OAuth connect session.
+	Status ConnectPollStatus `json:"status"`
+}
+
+// ConnectPollStatus State of an OAuth connect session.
+type ConnectPollStatus string
+
+// ConnectSession `createConnectSession` answer.
+type ConnectSession struct {
+	// ConnectURL The hosted page the end user opens.
+	ConnectURL              string   `json:"connect_url"`
+	Direct                  *bool    `json:"direct,omitempty"`
+	ExpiresAt               string   `json:"expires_at"`
+	ExpiresIn               int      `json:"expires_in"`
+	ScopeConstraintWarnings []string `json:"scope_constraint_warnings,omitempty"`
+	SessionToken            string   `json:"session_token"`
+
+	// SingleProvider A widget may skip the provider picker.
+	SingleProvider *bool `json:"single_provider,omitempty"`
+}
+
+// ConnectSessionMetadata Client information for the connect session (null values dropped); the whole object is null when unset.
+type ConnectSessionMetadata struct {
+	IPAddress *string `json:"ip_address,omitempty"`
+	UserAgent *string `json:"user_agent,omitempty"`
+}
+
+// ConnectSessionRequest `createConnectSession` body. The first four properties are always present (null when unset); the others only when given.
+type ConnectSessionRequest struct {
+	// AllowedProviders Providers offered; exactly one distinct provider for `direct` and `repair_grant_id`.
+	AllowedProviders []string `json:"allowed_providers"`
+	ReturnURL        *string  `json:"return_url"`
+
+	// AllowedOrigin A bare origin for postMessage (`invalid_origin` otherwise).
+	AllowedOrigin *string `json:"allowed_origin"`
+
+	// Metadata Client information for the connect session (null values dropped); the whole object is null when unset.
+	Metadata *ConnectSessionMetadata `json:"metadata"`
+
+	// Direct Sent only as `true`.
+	Direct *bool `json:"direct,omitempty"`
+
+	// SwitchAccount Sent only as `true`; not with `repair_grant_id`.
+	SwitchAccount *bool `json:"switch_account,omitempty"`
+
+	// AllowUserPolicyRules Sent only as `false` (the default is true).
+	AllowUserPolicyRules *bool `json:"allow_user_policy_rules,omitempty"`
+
+	// GrantPolicy Grant lifetime policy set at creation (null keys dropped).
+	GrantPolicy *GrantPolicyInput `json:"grant_policy,omitempty"`
+
+	// RequiredScopes provider_id → scopes that must be granted (`scope_not_allowed` outside the app allowlist).
+	RequiredScopes map[string][]string `json:"required_scopes,omitempty"`
+
+	// RequestedGrant Ask for a labelled grant, optionally restricted.
+	RequestedGrant *RequestedGrant `json:"requested_grant,omitempty"`
+
+	// RepairGrantID Repair this grant in place (a canonical lower-case UUID); not with `requested_grant`, `agent`, `switch_account`.
+	RepairGrantID *string `json:"repair_grant_id,omitempty"`
+
+	// Agent Managed-agent UUID or name to delegate the new grant to.
+	Agent *string `json:"agent,omitempty"`
+
+	// Delegable Whether the delegation may be delegated onward; absent keeps the stored setting.
+	Delegable *bool `json:"delegable,omitempty"`
+
+	// ScopeConstraint Scope atoms narrowing the grant (each non-blank, not `*`, printable ASCII without `"` or `\`).
+	ScopeConstraint []string `json:"scope_constraint,omitempty"`
+
+	// UserToken Bind the session to this end user; absent → an app-scoped session.
+	UserToken *string `json:"user_token,omitempty"`
+}
+
+// CreateGrantResult `createManagedSecretGrant` answer.
+type CreateGrantResult struct {
+	CreatedAt    string  `json:"created_at"`
+	CredentialID *string `json:"credential_id,omitempty"`
+	GrantID      string  `json:"grant_id"`
+	Label        *string `json:"label"`
+
+	// PrincipalType Who holds a grant.
+	PrincipalType PrincipalType `json:"principal_type"`
+}
+
+// CredentialChoice A developer credential of a managed secret, for `credential_id`.
+type CredentialChoice struct {
+	ID    string  `json:"id"`
+	Label *string `json:"label,omitempty"`
+}
+
+// CredentialKind Whose credential backs a managed-secret grant.
+type CredentialKind string
+
+// DeclinedProvider A provider the user declined in a pending connect session.
+type DeclinedProvider struct {
+	DeclinedAt *string `json:"declined_at,omitempty"`
+	ErrorCode  string  `json:"error_code"`
+	ProviderID string  `json:"provider_id"`
+}
+
+// DelegateGrantRequest `delegateGrant` body.
+type DelegateGrantRequest struct {
+	ToAgentID string `json:"to_agent_id"`
+
+	// Delegable Sent as true or false when given.
+	Delegable       *bool    `json:"delegable,omitempty"`
+	ScopeConstraint []string `json:"scope_constraint,omitempty"`
+	TTLSeconds      *int     `json:"ttl_seconds,omitempty"`
+}
+
+// DelegationResult `delegateGrant` answer: the child grant.
+type DelegationResult struct {
+	Delegable bool    `json:"delegable"`
+	Depth     int     `json:"depth"`
+	ExpiresAt *string `json:"expires_at,omitempty"`
+	GrantID   string  `json:"grant_id"`
+
+	// GrantKind The kind of a grant; discriminates `GrantListItem`.
+	GrantKind     GrantKind `json:"grant_kind"`
+	ParentGrantID string    `json:"parent_grant_id"`
+	Status        string    `json:"status"`
+}
+
+// DeriveKeyRequest `deriveKey` body.
+type DeriveKeyRequest struct {
+	// Scopes A subset of the caller's scopes; `keys:derive` itself is refused.
+	Scopes []string `json:"scopes"`
+
+	// ExpiresIn Seconds; capped by org policy and the caller's remaining TTL.
+	ExpiresIn int `json:"expires_in"`
+
+	// CidrAllowlist A subset of the caller's allowlist.
+	CidrAllowlist []string `json:"cidr_allowlist,omitempty"`
+
+	// Name Server default `derived-YYYYMMDD-HHMMSS`.
+	Name     *string                `json:"name,omitempty"`
+	Metadata map[string]interface{} `json:"metadata,omitempty"`
+}
+
+// EmitSpansRequest `emitSpans` body.
+type EmitSpansRequest struct {
+	Spans []UserSpan `json:"spans"`
+}
+
+// EmitSpansResult `emitSpans` answer.
+type EmitSpansResult struct {
+	// Accepted Newly stored spans (idempotent repeats are not counted).
+	Accepted int `json:"accepted"`
+}
+
+// ErrorBody The error object. `error` decides the error class; `message` is shown only when it is a
+// non-empty string; `hint` is a remediation text; `details` is a nested object. The other
+// properties belong to specific codes (see each property). Unknown properties are kept by
+// clients in the raw body.
+type ErrorBody struct {
+	// AccountIdentifiers `ambiguous_grant`: accounts of the matching grants.
+	AccountIdentifiers []string `json:"account_identifiers,omitempty"`
+
+	// AccountWasProvided `ambiguous_grant`: whether the request named an account.
+	AccountWasProvided *bool `json:"account_was_provided,omitempty"`
+
+	// AgentID `grant_expired`, `no_delegated_grant`, 404 grant errors.
+	AgentID *string `json:"agent_id,omitempty"`
+
+	// AppUserID `grant_expired`, `credential_revoked`, `no_delegated_grant`, 404 grant errors.
+	AppUserID *string `json:"app_user_id,omitempty"`
+
+	// AppUserIds `ambiguous_grant`: users of the matching grants.
+	AppUserIds []string `json:"app_user_ids,omitempty"`
+
+	// Candidates `ambiguous_grant`: the matching grants, to choose from.
+	Candidates []AmbiguousGrantCandidate `json:"candidates,omitempty"`
+
+	// CandidatesTruncated `ambiguous_grant`: true when `candidates` is not the whole set.
+	CandidatesTruncated *bool `json:"candidates_truncated,omitempty"`
+
+	// CurrentScopeVersion `insufficient_scope`: the current scope-catalog version.
+	CurrentScopeVersion *int `json:"current_scope_version,omitempty"`
+
+	// DetailReason `grant_not_delegable`: why the grant cannot be delegated onward.
+	DetailReason *GrantNotDelegableReason `json:"detail_reason,omitempty"`
+
+	// Details The nested `details` object of an error. Open; the listed properties are the ones clients read.
+	Details *ErrorDetails `json:"details,omitempty"`
+
+	// DocumentationURL `insufficient_scope`: where the scopes are documented.
+	DocumentationURL *string `json:"documentation_url,omitempty"`
+
+	// Error The machine code of an error (`ErrorBody.error`), and the `error_code` of connect and auth
+	// poll errors. Clients keep unknown codes as plain strings.
+	//
+	// Groups: key and signature (401): `invalid_key`, `key_revoked`, `key_expired`,
+	// `key_rotated_grace_expired`, `key_not_active`, `agent_inactive`, `agent_revoked`,
+	// `jwt_validation_error`; plus `invalid_signature` (missing or bad signature headers, body hash
+	// or signature), `request_expired` (timestamp outside the window) and `nonce_replayed` — the
+	// real vault does not document its signature codes; these three are this project's emulator's
+	// choice, and alter-sdk 0.29.0 maps any such 401 to a plain BackendError. Scope and policy
+	// (403): `insufficient_scope`, `grant_expired`, `grant_revoked`, `credential_revoked`,
+	// `restricted_grant_requires_proxy`, `grant_not_delegable`, `scope_mismatch`,
+	// `step_up_required`, `redact_discharge_failed`, `use_self_revoke_path`, `agent_key_required`,
+	// `agents_cannot_mint`, `mint_source_has_grant_rules`, `ip_not_allowed`. Not found (404):
+	// `grant_not_found`, `no_delegated_grant`, `agent_not_found`, `caller_agent_unresolved`,
+	// `secret_not_found`, `provider_spec_not_found`, `operation_not_found`, `key_not_found`.
+	// Conflict (409): `ambiguous_grant`, `sibling_label_conflict`, `credential_id_required`,
+	// `end_user_credential_not_assignable`, `token_refresh_in_progress`,
+	// `managed_oauth_scope_approval_required`, `idp_signin_not_configured`, `no_eligible_grants`,
+	// `binding_hosts_required`, `provider_contract_repair_required`, `identity_provider_inactive`,
+	// `identity_group_name_ambiguous`, `agent_concurrent_update`, `agent_name_exists`,
+	// `last_active_key`, `idempotency_key_*`. Requests (400/422): `caller_agent_mismatch`,
+	// `delegated_grant_requires_proxy`, `hitl_grant_requires_proxy`, `user_limits_require_proxy`,
+	// `agent_requires_user_token`, `scope_not_allowed`, `invalid_origin`,
+	// `agent_cannot_delegate_to_other_agent`, `delegated_agent_id_required`,
+	// `invalid_scope_constraint`, `invalid_grant_policy`, `invalid_scope_for_derived_key`,
+	// `constraint_not_narrowing`, `query_too_long`, `invalid_audience`, `secret_template_mismatch`,
+	// `blocked_destination`, `me_requires_agent_key`, `agent_key_limit_reached`,
+	// `agent_cannot_mint_subagents`. Limits: 402 `grant_limit_exceeded`; 429
+	// `rate_limit_exceeded`, `quota_exceeded`, `billing_quota_exceeded`,
+	// `too_many_pending_approvals`. Server (500/503): `caller_agent_resolution_error`,
+	// `app_not_found_for_key`, `service_unavailable`. Approvals: `approval_denied`,
+	// `approval_expired`, `approval_execution_failed`. Connect poll `error_code`:
+	// `connect_denied`, `connect_config_error`, `invalid_redirect_uri`, `invalid_client`,
+	// `unauthorized_client`, `provider_configuration_unavailable`,
+	// `shared_dev_credential_unavailable` (and the identity-sync codes above).
+	Error *ErrorCode `json:"error,omitempty"`
+
+	// GrantID `grant_revoked`, `credential_revoked`, `token_refresh_in_progress`.
+	GrantID *string `json:"grant_id,omitempty"`
+
+	// GrantIds `ambiguous_grant`: the matching grants.
+	GrantIds []string `json:"grant_ids,omitempty"`
+
+	// Granted `insufficient_scope`: scopes the key holds.
+	Granted []string `json:"granted,omitempty"`
+
+	// Hint Remediation text (key, agent and caller errors).
+	Hint *string `json:"hint,omitempty"`
+
+	// Label `sibling_label_conflict`: the label already taken.
+	Label *string `json:"label,omitempty"`
+
+	// Limit `rate_limit_exceeded`: requests allowed per window.
+	Limit *int `json:"limit,omitempty"`
+
+	// MaxSessionAgeSeconds `step_up_required`: the maximum age of the end user's sign-in.
+	MaxSessionAgeSeconds *int    `json:"max_session_age_seconds,omitempty"`
+	Message              *string `json:"message,omitempty"`
+
+	// Missing `insufficient_scope`: required scopes the key lacks.
+	Missing []string `json:"missing,omitempty"`
+
+	// ProviderID `grant_expired`, `credential_revoked`, `no_delegated_grant`, `ambiguous_grant`, 404 grant errors.
+	ProviderID *string `json:"provider_id,omitempty"`
+
+	// Remediation `managed_oauth_scope_approval_required`: what the operator must do.
+	Remediation *string `json:"remediation,omitempty"`
+
+	// Required `insufficient_scope`: scopes the route requires.
+	Required []string `json:"required,omitempty"`
+
+	// RequiredAnyOf `insufficient_scope`: true when any one of `required` suffices.
+	RequiredAnyOf *bool `json:"required_any_of,omitempty"`
+
+	// RetryAfter `rate_limit_exceeded`, `quota_exceeded`: seconds to wait (the `Retry-After` header wins).
+	RetryAfter *int `json:"retry_after,omitempty"`
+
+	// Retryable `managed_oauth_scope_approval_required`: false.
+	Retryable *bool `json:"retryable,omitempty"`
+
+	// Scope `rate_limit_exceeded`: what is limited (e.g. `ip`, `api_key`, `organization`).
+	Scope *string `json:"scope,omitempty"`
+
+	// ScopeVersion `insufficient_scope`: the scope-catalog version the key was minted with.
+	ScopeVersion *int `json:"scope_version,omitempty"`
+
+	// ScopeVersionMismatch `insufficient_scope`: true when the key predates the current catalog.
+	ScopeVersionMismatch *bool `json:"scope_version_mismatch,omitempty"`
+
+	// TimeoutReason 504 answers of `retrieveToken`/`proxyRequest`: which side timed out.
+	TimeoutReason *TimeoutReason `json:"timeout_reason,omitempty"`
+
+	// WindowSeconds `rate_limit_exceeded`: window length.
+	WindowSeconds *int `json:"window_seconds,omitempty"`
+}
+
+// ErrorCode The machine code of an error (`ErrorBody.error`), and the `error_code` of connect and auth
+// poll errors. Clients keep unknown codes as plain strings.
+//
+// Groups: key and signature (401): `invalid_key`, `key_revoked`, `key_expired`,
+// `key_rotated_grace_expired`, `key_not_active`, `agent_inactive`, `agent_revoked`,
+// `jwt_validation_error`; plus `invalid_signature` (missing or bad signature headers, body hash
+// or signature), `request_expired` (timestamp outside the window) and `nonce_replayed` — the
+// real vault does not document its signature codes; these three are this project's emulator's
+// choice, and alter-sdk 0.29.0 maps any such 401 to a plain BackendError. Scope and policy
+// (403): `insufficient_scope`, `grant_expired`, `grant_revoked`, `credential_revoked`,
+// `restricted_grant_requires_proxy`, `grant_not_delegable`, `scope_mismatch`,
+// `step_up_required`, `redact_discharge_failed`, `use_self_revoke_path`, `agent_key_required`,
+// `agents_cannot_mint`, `mint_source_has_grant_rules`, `ip_not_allowed`. Not found (404):
+// `grant_not_found`, `no_delegated_grant`, `agent_not_found`, `caller_agent_unresolved`,
+// `secret_not_found`, `provider_spec_not_found`, `operation_not_found`, `key_not_found`.
+// Conflict (409): `ambiguous_grant`, `sibling_label_conflict`, `credential_id_required`,
+// `end_user_credential_not_assignable`, `token_refresh_in_progress`,
+// `managed_oauth_scope_approval_required`, `idp_signin_not_configured`, `no_eligible_grants`,
+// `binding_hosts_required`, `provider_contract_repair_required`, `identity_provider_inactive`,
+// `identity_group_name_ambiguous`, `agent_concurrent_update`, `agent_name_exists`,
+// `last_active_key`, `idempotency_key_*`. Requests (400/422): `caller_agent_mismatch`,
+// `delegated_grant_requires_proxy`, `hitl_grant_requires_proxy`, `user_limits_require_proxy`,
+// `agent_requires_user_token`, `scope_not_allowed`, `invalid_origin`,
+// `agent_cannot_delegate_to_other_agent`, `delegated_agent_id_required`,
+// `invalid_scope_constraint`, `invalid_grant_policy`, `invalid_scope_for_derived_key`,
+// `constraint_not_narrowing`, `query_too_long`, `invalid_audience`, `secret_template_mismatch`,
+// `blocked_destination`, `me_requires_agent_key`, `agent_key_limit_reached`,
+// `agent_cannot_mint_subagents`. Limits: 402 `grant_limit_exceeded`; 429
+// `rate_limit_exceeded`, `quota_exceeded`, `billing_quota_exceeded`,
+// `too_many_pending_approvals`. Server (500/503): `caller_agent_resolution_error`,
+// `app_not_found_for_key`, `service_unavailable`. Approvals: `approval_denied`,
+// `approval_expired`, `approval_execution_failed`. Connect poll `error_code`:
+// `connect_denied`, `connect_config_error`, `invalid_redirect_uri`, `invalid_client`,
+// `unauthorized_client`, `provider_configuration_unavailable`,
+// `shared_dev_credential_unavailable` (and the identity-sync codes above).
+type ErrorCode string
+
+// ErrorDetail The `detail` member of an error body. An `ErrorBody` object in the usual case; a FastAPI validation list or a plain text otherwise.
+type ErrorDetail struct {
 	union json.RawMessage
 }
 
-// PrincipalType Who owns a grant.
-type PrincipalType string
+// ErrorDetailText A plain-text `detail`.
+type ErrorDetailText = string
 
-// ProviderCatalog The app's providers.
-type ProviderCatalog struct {
-	Providers []ProviderInfo `json:"providers"`
+// ErrorDetails The nested `details` object of an error. Open; the listed properties are the ones clients read.
+type ErrorDetails struct {
+	// Credentials `credential_id_required`: the credentials to choose from.
+	Credentials []CredentialChoice `json:"credentials,omitempty"`
+
+	// GrantID `scope_mismatch`: the grant.
+	GrantID *string `json:"grant_id,omitempty"`
+
+	// ProviderID `scope_mismatch`, `managed_oauth_scope_approval_required`: the provider.
+	ProviderID *string `json:"provider_id,omitempty"`
+
+	// Reason `no_eligible_grants` (in `details.reason`): why no grant qualified.
+	Reason *NoEligibleGrantsReason `json:"reason,omitempty"`
+
+	// UnapprovedScopes `managed_oauth_scope_approval_required`: scopes the operator has not approved.
+	UnapprovedScopes []string `json:"unapproved_scopes,omitempty"`
 }
 
-// ProviderInfo A provider the app can connect.
-type ProviderInfo struct {
-	// Kind OAuth or managed-secret provider.
-	Kind ProviderInfoKind `json:"kind"`
+// ErrorResponse Any error body: the `ErrorBody` properties at top level, or wrapped in `detail` (FastAPI
+// style). When `detail` is an object it is the error; otherwise the top-level properties are.
+type ErrorResponse struct {
+	// AccountIdentifiers `ambiguous_grant`: accounts of the matching grants.
+	AccountIdentifiers []string `json:"account_identifiers,omitempty"`
 
-	// Name Display name.
-	Name string `json:"name"`
+	// AccountWasProvided `ambiguous_grant`: whether the request named an account.
+	AccountWasProvided *bool `json:"account_was_provided,omitempty"`
 
-	// ProviderID Slug, e.g. `github`.
-	ProviderID string              `json:"provider_id"`
-	Scopes     []ProviderScopeInfo `json:"scopes"`
+	// AgentID `grant_expired`, `no_delegated_grant`, 404 grant errors.
+	AgentID *string `json:"agent_id,omitempty"`
+
+	// AppUserID `grant_expired`, `credential_revoked`, `no_delegated_grant`, 404 grant errors.
+	AppUserID *string `json:"app_user_id,omitempty"`
+
+	// AppUserIds `ambiguous_grant`: users of the matching grants.
+	AppUserIds []string `json:"app_user_ids,omitempty"`
+
+	// Candidates `ambiguous_grant`: the matching grants, to choose from.
+	Candidates []AmbiguousGrantCandidate `json:"candidates,omitempty"`
+
+	// CandidatesTruncated `ambiguous_grant`: true when `candidates` is not the whole set.
+	CandidatesTruncated *bool `json:"candidates_truncated,omitempty"`
+
+	// CurrentScopeVersion `insufficient_scope`: the current scope-catalog version.
+	CurrentScopeVersion *int `json:"current_scope_version,omitempty"`
+
+	// Detail The `detail` member of an error body. An `ErrorBody` object in the usual case; a FastAPI validation list or a plain text otherwise.
+	Detail *ErrorDetail `json:"detail,omitempty"`
+
+	// DetailReason `grant_not_delegable`: why the grant cannot be delegated onward.
+	DetailReason *GrantNotDelegableReason `json:"detail_reason,omitempty"`
+
+	// Details The nested `details` object of an error. Open; the listed properties are the ones clients read.
+	Details *ErrorDetails `json:"details,omitempty"`
+
+	// DocumentationURL `insufficient_scope`: where the scopes are documented.
+	DocumentationURL *string `json:"documentation_url,omitempty"`
+
+	// Error The machine code of an error (`ErrorBody.error`), and the `error_code` of connect and auth
+	// poll errors. Clients keep unknown codes as plain strings.
+	//
+	// Groups: key and signature (401): `invalid_key`, `key_revoked`, `key_expired`,
+	// `key_rotated_grace_expired`, `key_not_active`, `agent_inactive`, `agent_revoked`,
+	// `jwt_validation_error`; plus `invalid_signature` (missing or bad signature headers, body hash
+	// or signature), `request_expired` (timestamp outside the window) and `nonce_replayed` — the
+	// real vault does not document its signature codes; these three are this project's emulator's
+	// choice, and alter-sdk 0.29.0 maps any such 401 to a plain BackendError. Scope and policy
+	// (403): `insufficient_scope`, `grant_expired`, `grant_revoked`, `credential_revoked`,
+	// `restricted_grant_requires_proxy`, `grant_not_delegable`, `scope_mismatch`,
+	// `step_up_required`, `redact_discharge_failed`, `use_self_revoke_path`, `agent_key_required`,
+	// `agents_cannot_mint`, `mint_source_has_grant_rules`, `ip_not_allowed`. Not found (404):
+	// `grant_not_found`, `no_delegated_grant`, `agent_not_found`, `caller_agent_unresolved`,
+	// `secret_not_found`, `provider_spec_not_found`, `operation_not_found`, `key_not_found`.
+	// Conflict (409): `ambiguous_grant`, `sibling_label_conflict`, `credential_id_required`,
+	// `end_user_credential_not_assignable`, `token_refresh_in_progress`,
+	// `managed_oauth_scope_approval_required`, `idp_signin_not_configured`, `no_eligible_grants`,
+	// `binding_hosts_required`, `provider_contract_repair_required`, `identity_provider_inactive`,
+	// `identity_group_name_ambiguous`, `agent_concurrent_update`, `agent_name_exists`,
+	// `last_active_key`, `idempotency_key_*`. Requests (400/422): `caller_agent_mismatch`,
+	// `delegated_grant_requires_proxy`, `hitl_grant_requires_proxy`, `user_limits_require_proxy`,
+	// `agent_requires_user_token`, `scope_not_allowed`, `invalid_origin`,
+	// `agent_cannot_delegate_to_other_agent`, `delegated_agent_id_required`,
+	// `invalid_scope_constraint`, `invalid_grant_policy`, `invalid_scope_for_derived_key`,
+	// `constraint_not_narrowing`, `query_too_long`, `invalid_audience`, `secret_template_mismatch`,
+	// `blocked_destination`, `me_requires_agent_key`, `agent_key_limit_reached`,
+	// `agent_cannot_mint_subagents`. Limits: 402 `grant_limit_exceeded`; 429
+	// `rate_limit_exceeded`, `quota_exceeded`, `billing_quota_exceeded`,
+	// `too_many_pending_approvals`. Server (500/503): `caller_agent_resolution_error`,
+	// `app_not_found_for_key`, `service_unavailable`. Approvals: `approval_denied`,
+	// `approval_expired`, `approval_execution_failed`. Connect poll `error_code`:
+	// `connect_denied`, `connect_config_error`, `invalid_redirect_uri`, `invalid_client`,
+	// `unauthorized_client`, `provider_configuration_unavailable`,
+	// `shared_dev_credential_unavailable` (and the identity-sync codes above).
+	Error *ErrorCode `json:"error,omitempty"`
+
+	// GrantID `grant_revoked`, `credential_revoked`, `token_refresh_in_progress`.
+	GrantID *string `json:"grant_id,omitempty"`
+
+	// GrantIds `ambiguous_grant`: the matching grants.
+	GrantIds []string `json:"grant_ids,omitempty"`
+
+	// Granted `insufficient_scope`: scopes the key holds.
+	Granted []string `json:"granted,omitempty"`
+
+	// Hint Remediation text (key, agent and caller errors).
+	Hint *string `json:"hint,omitempty"`
+
+	// Label `sibling_label_conflict`: the label already taken.
+	Label *string `json:"label,omitempty"`
+
+	// Limit `rate_limit_exceeded`: requests allowed per window.
+	Limit *int `json:"limit,omitempty"`
+
+	// MaxSessionAgeSeconds `step_up_required`: the maximum age of the end user's sign-in.
+	MaxSessionAgeSeconds *int    `json:"max_session_age_seconds,omitempty"`
+	Message              *string `json:"message,omitempty"`
+
+	// Missing `insufficient_scope`: required scopes the key lacks.
+	Missing []string `json:"missing,omitempty"`
+
+	// ProviderID `grant_expired`, `credential_revoked`, `no_delegated_grant`, `ambiguous_grant`, 404 grant errors.
+	ProviderID *string `json:"provider_id,omitempty"`
+
+	// Remediation `managed_oauth_scope_approval_required`: what the operator must do.
+	Remediation *string `json:"remediation,omitempty"`
+
+	// Required `insufficient_scope`: scopes the route requires.
+	Required []string `json:"required,omitempty"`
+
+	// RequiredAnyOf `insufficient_scope`: true when any one of `required` suffices.
+	RequiredAnyOf *bool `json:"required_any_of,omitempty"`
+
+	// RetryAfter `rate_limit_exceeded`, `quota_exceeded`: seconds to wait (the `Retry-After` header wins).
+	RetryAfter *int `json:"retry_after,omitempty"`
+
+	// Retryable `managed_oauth_scope_approval_required`: false.
+	Retryable *bool `json:"retryable,omitempty"`
+
+	// Scope `rate_limit_exceeded`: what is limited (e.g. `ip`, `api_key`, `organization`).
+	Scope *string `json:"scope,omitempty"`
+
+	// ScopeVersion `insufficient_scope`: the scope-catalog version the key was minted with.
+	ScopeVersion *int `json:"scope_version,omitempty"`
+
+	// ScopeVersionMismatch `insufficient_scope`: true when the key predates the current catalog.
+	ScopeVersionMismatch *bool `json:"scope_version_mismatch,omitempty"`
+
+	// TimeoutReason 504 answers of `retrieveToken`/`proxyRequest`: which side timed out.
+	TimeoutReason *TimeoutReason `json:"timeout_reason,omitempty"`
+
+	// WindowSeconds `rate_limit_exceeded`: window length.
+	WindowSeconds *int `json:"window_seconds,omitempty"`
 }
 
-// ProviderInfoKind OAuth or managed-secret provider.
-type ProviderInfoKind string
+// FailedGrantReason Why a connected grant was not kept. `not_selected` and `activation_failed` are known; any other value means the usage limits were not applied.
+type FailedGrantReason string
 
-// ProviderScopeInfo A scope a provider offers.
-type ProviderScopeInfo struct {
-	// Description What it allows.
-	Description *string `json:"description,omitempty"`
+// GrantInfo `mintGrant` answer: the new sibling grant.
+type GrantInfo struct {
+	AccountDisplayName *string                `json:"account_display_name,omitempty"`
+	AccountIdentifier  *string                `json:"account_identifier,omitempty"`
+	APIBaseURL         *string                `json:"api_base_url,omitempty"`
+	CreatedAt          string                 `json:"created_at"`
+	CredentialID       *string                `json:"credential_id,omitempty"`
+	ExpiresAt          *string                `json:"expires_at,omitempty"`
+	GrantID            string                 `json:"grant_id"`
+	GrantPolicy        map[string]interface{} `json:"grant_policy,omitempty"`
+	Label              *string                `json:"label,omitempty"`
+	LastUsedAt         *string                `json:"last_used_at,omitempty"`
 
-	// Scope The provider's scope string.
-	Scope string `json:"scope"`
+	// PrincipalType Who holds a grant.
+	PrincipalType PrincipalType `json:"principal_type"`
+	ProviderID    string        `json:"provider_id"`
+	ScopeMismatch *bool         `json:"scope_mismatch,omitempty"`
+	Scopes        []string      `json:"scopes,omitempty"`
+	Status        string        `json:"status"`
 }
 
-// ProviderScopes Per-provider scope lists, e.g. `{"google": ["gmail.readonly"]}`.
-type ProviderScopes map[string][]string
+// GrantKind The kind of a grant; discriminates `GrantListItem`.
+type GrantKind string
 
-// ProxyRequest An upstream call for the vault to perform. Same grant selection rules as `TokenRequest`.
-type ProxyRequest struct {
-	// Account Picks one of the user's accounts.
-	Account *string `json:"account,omitempty"`
-
-	// BodyB64 Raw request body, base64.
-	BodyB64 []byte `json:"body_b64,omitempty"`
-
-	// Context String-to-string metadata.
-	Context *StringMap `json:"context,omitempty"`
-
-	// GrantID Explicit grant.
-	GrantID *openapi_types.UUID `json:"grant_id,omitempty"`
-
-	// Headers String-to-string metadata.
-	Headers *StringMap `json:"headers,omitempty"`
-
-	// JSONBody JSON request body (any JSON value).
-	JSONBody interface{} `json:"json_body,omitempty"`
-
-	// Method Upstream HTTP method.
-	Method HTTPMethod `json:"method"`
-
-	// Provider Provider slug resolved through the end-user token.
-	Provider *string `json:"provider,omitempty"`
-
-	// Query String-to-string metadata.
-	Query *StringMap `json:"query,omitempty"`
-
-	// Reason Shown to the approver; stored in audit.
-	Reason *string `json:"reason,omitempty"`
-
-	// URL The upstream URL.
-	URL string `json:"url"`
+// GrantListItem One grant of a list, by `grant_kind`. Clients keep an item of an unknown kind as raw JSON.
+type GrantListItem struct {
+	union json.RawMessage
 }
 
-// RevokeDelegationResult Outcome of a delegation removal.
-type RevokeDelegationResult struct {
-	// AgentID The agent that lost access.
-	AgentID openapi_types.UUID `json:"agent_id"`
-
-	// GrantID The grant, still intact.
-	GrantID openapi_types.UUID `json:"grant_id"`
-
-	// RevokedAt When.
-	RevokedAt time.Time `json:"revoked_at"`
-}
-
-// RevokeGrantRequest Why the grant is revoked.
-type RevokeGrantRequest struct {
-	// Reason Stored in the security audit row.
-	Reason *string `json:"reason,omitempty"`
-}
-
-// RevokeGrantResult Outcome of a revocation.
-type RevokeGrantResult struct {
-	// GrantID The grant.
-	GrantID openapi_types.UUID `json:"grant_id"`
-
-	// Message Human-readable outcome.
-	Message *string `json:"message,omitempty"`
-
-	// RevokedAt When it was revoked.
-	RevokedAt time.Time `json:"revoked_at"`
-
-	// Success The grant is now revoked.
-	Success bool `json:"success"`
-}
-
-// RevokeKeyRequest Options of a key revocation.
-type RevokeKeyRequest struct {
-	// Force Allow revoking the last active key.
-	Force *bool `json:"force,omitempty"`
-}
-
-// ScopeCatalog Every Alter scope.
-type ScopeCatalog struct {
-	Scopes []ScopeInfo `json:"scopes"`
-}
-
-// ScopeInfo One Alter scope.
-type ScopeInfo struct {
-	// Description What it allows.
-	Description string `json:"description"`
-
-	// Scope e.g. `tokens:retrieve`.
-	Scope string `json:"scope"`
-}
-
-// SessionError Why a session ended without success.
-type SessionError struct {
-	// Code Stable error code; one per error class of the SDK hierarchy.
-	Code ErrorCode `json:"code"`
-
-	// Message Human-readable reason.
-	Message string `json:"message"`
-}
-
-// SessionStatus State of a connect or auth session.
-type SessionStatus string
-
-// SessionToken Opaque session token.
-type SessionToken = string
-
-// StringMap String-to-string metadata.
-type StringMap map[string]string
-
-// SystemPrincipal A grant for the app itself.
-type SystemPrincipal struct {
-	// Label Label of the grant.
-	Label *string             `json:"label,omitempty"`
-	Type  SystemPrincipalType `json:"type"`
-}
-
-// SystemPrincipalType defines model for SystemPrincipal.Type.
-type SystemPrincipalType string
-
-// TokenRequest Which grant to use and what for. Exactly one of `grant_id` and `provider`; `provider` needs
-// `X-Alter-User-Token`; `account` only with `provider`.
-type TokenRequest struct {
-	// Account Picks one of the user's accounts on the provider.
-	Account *string `json:"account,omitempty"`
-
-	// Context String-to-string metadata.
-	Context *StringMap `json:"context,omitempty"`
-
-	// GrantID Explicit grant.
-	GrantID *openapi_types.UUID `json:"grant_id,omitempty"`
-
-	// Method Upstream HTTP method.
-	Method HTTPMethod `json:"method"`
-
-	// Provider Provider slug resolved through the end-user token.
-	Provider *string `json:"provider,omitempty"`
-
-	// Reason Why the call is made; stored in audit.
-	Reason *string `json:"reason,omitempty"`
-
-	// URL The upstream URL (for audit and policy).
-	URL string `json:"url"`
-}
-
-// TokenResponse A credential and how to inject it. The SDK sets header `injection_header` to
-// `injection_format` with `{token}` replaced by `access_token` (and `{token_base64}` by its
-// standard base64, used for Basic auth where the credential is `user:password`), then applies
-// each of `additional_injections`. The credential is never returned to application code.
-type TokenResponse struct {
-	// AccessToken The credential. Never logged or shown.
-	AccessToken string `json:"access_token"`
-
-	// AdditionalCredentials String-to-string metadata.
-	AdditionalCredentials *StringMap            `json:"additional_credentials,omitempty"`
-	AdditionalInjections  []AdditionalInjection `json:"additional_injections,omitempty"`
-
-	// ExpiresAt When the credential expires.
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-
-	// ExpiresIn Seconds until the credential expires.
-	ExpiresIn *int `json:"expires_in,omitempty"`
-
-	// GrantID The grant that was used.
-	GrantID openapi_types.UUID `json:"grant_id"`
-
-	// InjectionFormat Header value template, e.g. `Bearer {token}`.
-	InjectionFormat string `json:"injection_format"`
-
-	// InjectionHeader Header receiving the credential, e.g. `Authorization` or `X-API-Key`.
-	InjectionHeader string `json:"injection_header"`
-
-	// ProviderID The grant's provider.
-	ProviderID string   `json:"provider_id"`
-	Scopes     []string `json:"scopes"`
-
-	// TokenType Usually `Bearer`.
-	TokenType string `json:"token_type"`
-}
-
-// UnifiedGrantListResult A page of grants.
-type UnifiedGrantListResult struct {
-	Grants []GrantItem `json:"grants"`
-
-	// HasMore More rows follow.
-	HasMore bool `json:"has_more"`
-
-	// Limit Page size used.
-	Limit int `json:"limit"`
-
-	// Offset Rows skipped.
+// GrantListRequest `listGrants` body. Filters only when given.
+type GrantListRequest struct {
+	Limit  int `json:"limit"`
 	Offset int `json:"offset"`
 
-	// Total Grants matching.
-	Total int `json:"total"`
+	// ProviderID OAuth provider id or managed-secret slug.
+	ProviderID *string `json:"provider_id,omitempty"`
+
+	// Status e.g. `active`.
+	Status    *string `json:"status,omitempty"`
+	Account   *string `json:"account,omitempty"`
+	Label     *string `json:"label,omitempty"`
+	UserToken *string `json:"user_token,omitempty"`
 }
 
-// UserInfo Profile of a signed-in end user.
-type UserInfo struct {
-	// Email Email address.
+// GrantListResult `listGrants` answer (alter-sdk's UnifiedGrantListResult). Offset pagination.
+type GrantListResult struct {
+	Grants  []GrantListItem `json:"grants"`
+	HasMore bool            `json:"has_more"`
+	Limit   int             `json:"limit"`
+	Offset  int             `json:"offset"`
+	Total   int             `json:"total"`
+}
+
+// GrantNotDelegableReason `grant_not_delegable`: why the grant cannot be delegated onward.
+type GrantNotDelegableReason string
+
+// GrantPolicy The policy applied to a connected grant.
+type GrantPolicy struct {
+	CreatedAt *string `json:"created_at,omitempty"`
+
+	// CreatedBy `developer` or `end_user`.
+	CreatedBy *string `json:"created_by,omitempty"`
+	ExpiresAt *string `json:"expires_at,omitempty"`
+}
+
+// GrantPolicyInput Grant lifetime policy set at creation (null keys dropped).
+type GrantPolicyInput struct {
+	// ExpiresAt ISO 8601 absolute expiry.
+	ExpiresAt         *string `json:"expires_at,omitempty"`
+	MaxTTLSeconds     *int    `json:"max_ttl_seconds,omitempty"`
+	DefaultTTLSeconds *int    `json:"default_ttl_seconds,omitempty"`
+}
+
+// GrantPrincipal Who receives a managed-secret grant, by `type`: `user` → `user_token`, `label`;
+// `group` → `external_group_id`, `idp_id`, `label`; `system` → `label` (may be null);
+// `agent` → `label` (refused with 422 here). `label` is always present.
+type GrantPrincipal struct {
+	// Type Who holds a grant.
+	Type            PrincipalType `json:"type"`
+	UserToken       *string       `json:"user_token,omitempty"`
+	ExternalGroupID *string       `json:"external_group_id,omitempty"`
+
+	// IdpID The app's identity-provider UUID.
+	IdpID *string `json:"idp_id,omitempty"`
+	Label *string `json:"label"`
+}
+
+// IdentityAssertion `assertIdentity` answer.
+type IdentityAssertion struct {
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Identity Who a call acts for (`resolveIdentity`, inside `IdentityAssertion`).
+	Identity IdentityContext `json:"identity"`
+
+	// Token Compact ES256 JWS.
+	Token string `json:"token"`
+}
+
+// IdentityContext Who a call acts for (`resolveIdentity`, inside `IdentityAssertion`).
+type IdentityContext struct {
+	ActorID *string `json:"actor_id,omitempty"`
+	AgentID *string `json:"agent_id,omitempty"`
+
+	// AppID The calling app (tenant).
+	AppID     string  `json:"app_id"`
+	AppUserID *string `json:"app_user_id,omitempty"`
+
+	// DisplayName Only with `include_profile`.
+	DisplayName *string `json:"display_name,omitempty"`
+
+	// Email Only with `include_profile`.
 	Email *string `json:"email,omitempty"`
 
-	// Name Display name.
-	Name *string `json:"name,omitempty"`
+	// ExternalSubjectID The identity provider's subject.
+	ExternalSubjectID *string  `json:"external_subject_id,omitempty"`
+	GroupIds          []string `json:"group_ids,omitempty"`
+	IdpID             *string  `json:"idp_id,omitempty"`
 
-	// Sub Subject (stable user id).
+	// Trace The trace the identity was resolved in.
+	Trace *IdentityTrace `json:"trace,omitempty"`
+
+	// UserStatus `active` or `suspended`.
+	UserStatus *string `json:"user_status,omitempty"`
+}
+
+// IdentityTrace The trace the identity was resolved in.
+type IdentityTrace struct {
+	RunID    *string `json:"run_id,omitempty"`
+	ThreadID *string `json:"thread_id,omitempty"`
+}
+
+// InjectionTarget Where an additional injection puts its value.
+type InjectionTarget string
+
+// ManagedSecretAccessVia How the caller reaches a managed-secret grant.
+type ManagedSecretAccessVia string
+
+// ManagedSecretConnectSession `createManagedSecretConnectSession` answer.
+type ManagedSecretConnectSession struct {
+	AgentID *string `json:"agent_id,omitempty"`
+
+	// ConnectURL The hosted page; carries the session token in the fragment (`#session=ms_sess_…`).
+	ConnectURL string `json:"connect_url"`
+
+	// DelegableRequested Echo of a `delegable` request.
+	DelegableRequested *bool   `json:"delegable_requested,omitempty"`
+	Direct             *bool   `json:"direct,omitempty"`
+	ExistingGrantID    *string `json:"existing_grant_id,omitempty"`
+	ExpiresAt          string  `json:"expires_at"`
+	ExpiresIn          int     `json:"expires_in"`
+
+	// Path What the managed-secret connect page will ask the user; null for sessions made by an agent's own key. Present whenever the request used `provider`, `agent`, `requested_grant`, `grant_policy`, `direct` or `repair_grant_id`. Clients treat an unknown value as null.
+	Path *ManagedSecretSessionPath `json:"path,omitempty"`
+
+	// SecretSlug Equals the requested `provider`.
+	SecretSlug   *string `json:"secret_slug,omitempty"`
+	SessionToken string  `json:"session_token"`
+	TemplateSlug *string `json:"template_slug,omitempty"`
+}
+
+// ManagedSecretConnectSessionRequest `createManagedSecretConnectSession` body. `provider` or `template_slug` is required; `agent` wins over `delegated_agent_id`; the others only when given.
+type ManagedSecretConnectSessionRequest struct {
+	// Provider The managed-secret provider slug.
+	Provider *string `json:"provider,omitempty"`
+
+	// TemplateSlug Deprecated alias of `provider`, sent lower-cased.
+	TemplateSlug *string `json:"template_slug,omitempty"`
+
+	// Agent Managed-agent UUID or name to delegate to.
+	Agent *string `json:"agent,omitempty"`
+
+	// DelegatedAgentID Deprecated; a UUID, sent as given.
+	DelegatedAgentID *string `json:"delegated_agent_id,omitempty"`
+	UserToken        string  `json:"user_token"`
+
+	// RequestedTTLSeconds Not with `grant_policy`.
+	RequestedTTLSeconds *int    `json:"requested_ttl_seconds,omitempty"`
+	AllowedOrigin       *string `json:"allowed_origin,omitempty"`
+	ReturnURL           *string `json:"return_url,omitempty"`
+
+	// AllowUserPolicyRules Sent only as `false`.
+	AllowUserPolicyRules *bool `json:"allow_user_policy_rules,omitempty"`
+
+	// Delegable Sent only as `true` (the default is false); the answer echoes `delegable_requested`.
+	Delegable *bool `json:"delegable,omitempty"`
+
+	// RequestedGrant Ask for a labelled managed-secret grant.
+	RequestedGrant *ManagedSecretRequestedGrant `json:"requested_grant,omitempty"`
+
+	// GrantPolicy Grant lifetime policy set at creation (null keys dropped).
+	GrantPolicy *GrantPolicyInput `json:"grant_policy,omitempty"`
+
+	// Direct Sent only as `true`.
+	Direct *bool `json:"direct,omitempty"`
+
+	// RepairGrantID Canonical lower-case UUID; not with an agent or `requested_grant`.
+	RepairGrantID *string `json:"repair_grant_id,omitempty"`
+}
+
+// ManagedSecretGrantItem A managed-secret grant in a list.
+type ManagedSecretGrantItem struct {
+	// AccessVia How the caller reaches a managed-secret grant.
+	AccessVia         *ManagedSecretAccessVia `json:"access_via,omitempty"`
+	AccountIdentifier *string                 `json:"account_identifier,omitempty"`
+
+	// AgentID Agent-principal grants only.
+	AgentID      *string `json:"agent_id,omitempty"`
+	CreatedAt    string  `json:"created_at"`
+	CredentialID *string `json:"credential_id,omitempty"`
+
+	// CredentialKind Whose credential backs a managed-secret grant.
+	CredentialKind  *CredentialKind `json:"credential_kind,omitempty"`
+	CredentialLabel *string         `json:"credential_label,omitempty"`
+	Delegable       *bool           `json:"delegable,omitempty"`
+	DelegatedAt     *string         `json:"delegated_at,omitempty"`
+	Depth           *int            `json:"depth,omitempty"`
+	ExpiresAt       *string         `json:"expires_at,omitempty"`
+	GrantExpiresAt  *string         `json:"grant_expires_at,omitempty"`
+	GrantID         string          `json:"grant_id"`
+
+	// GrantKind The kind of a grant; discriminates `GrantListItem`.
+	GrantKind   GrantKind              `json:"grant_kind"`
+	GrantPolicy map[string]interface{} `json:"grant_policy,omitempty"`
+	Label       *string                `json:"label,omitempty"`
+	LastUsedAt  *string                `json:"last_used_at,omitempty"`
+
+	// ManagedSecretID The managed-secret provider id.
+	ManagedSecretID string `json:"managed_secret_id"`
+
+	// ManagedSecretName Display name.
+	ManagedSecretName string `json:"managed_secret_name"`
+
+	// ManagedSecretSlug The value `provider` takes.
+	ManagedSecretSlug string  `json:"managed_secret_slug"`
+	ParentGrantID     *string `json:"parent_grant_id,omitempty"`
+
+	// PrincipalType Who holds a grant.
+	PrincipalType   PrincipalType `json:"principal_type"`
+	ScopeConstraint []string      `json:"scope_constraint,omitempty"`
+	Status          string        `json:"status"`
+}
+
+// ManagedSecretGrantRequest `createManagedSecretGrant` body.
+type ManagedSecretGrantRequest struct {
+	// Principal Who receives a managed-secret grant, by `type`: `user` → `user_token`, `label`;
+	// `group` → `external_group_id`, `idp_id`, `label`; `system` → `label` (may be null);
+	// `agent` → `label` (refused with 422 here). `label` is always present.
+	Principal GrantPrincipal `json:"principal"`
+
+	// GrantPolicy Grant lifetime policy set at creation (null keys dropped).
+	GrantPolicy  GrantPolicyInput `json:"grant_policy"`
+	CredentialID *string          `json:"credential_id,omitempty"`
+}
+
+// ManagedSecretRequestedGrant Ask for a labelled managed-secret grant.
+type ManagedSecretRequestedGrant struct {
+	Label string `json:"label"`
+}
+
+// ManagedSecretSessionPath What the managed-secret connect page will ask the user; null for sessions made by an agent's own key. Present whenever the request used `provider`, `agent`, `requested_grant`, `grant_policy`, `direct` or `repair_grant_id`. Clients treat an unknown value as null.
+type ManagedSecretSessionPath string
+
+// MintGrantPolicy Policy of a minted grant. alter-sdk 0.29.0 sends a plain object unvalidated (other keys pass through); `default_ttl_seconds` is refused.
+type MintGrantPolicy struct {
+	ExpiresAt     *string `json:"expires_at,omitempty"`
+	MaxTTLSeconds *int    `json:"max_ttl_seconds,omitempty"`
+
+	// Restrictions Method and endpoint restrictions (server-defined shape).
+	Restrictions     map[string]interface{} `json:"restrictions,omitempty"`
+	RequiresApproval *bool                  `json:"requires_approval,omitempty"`
+}
+
+// MintGrantRequest `mintGrant` body.
+type MintGrantRequest struct {
+	Label string `json:"label"`
+
+	// GrantPolicy Policy of a minted grant. alter-sdk 0.29.0 sends a plain object unvalidated (other keys pass through); `default_ttl_seconds` is refused.
+	GrantPolicy *MintGrantPolicy `json:"grant_policy,omitempty"`
+	GrantTags   []string         `json:"grant_tags,omitempty"`
+}
+
+// MintedKey `deriveKey` / `rotateKey` answer: the key and its plaintext, shown once.
+type MintedKey struct {
+	APIKey        string     `json:"api_key"`
+	CidrAllowlist []string   `json:"cidr_allowlist,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	DeprecatedAt  *time.Time `json:"deprecated_at,omitempty"`
+
+	// EffectiveRateLimitRpm Present together with `rate_limit_source` (both or neither).
+	EffectiveRateLimitRpm *int               `json:"effective_rate_limit_rpm,omitempty"`
+	ExpiresAt             *time.Time         `json:"expires_at,omitempty"`
+	ID                    openapi_types.UUID `json:"id"`
+	KeyPrefix             string             `json:"key_prefix"`
+
+	// KeyType The type segment of a scoped API key.
+	KeyType     APIKeyType          `json:"key_type"`
+	LastUsedAt  *time.Time          `json:"last_used_at,omitempty"`
+	Name        string              `json:"name"`
+	ParentKeyID *openapi_types.UUID `json:"parent_key_id,omitempty"`
+
+	// RateLimitRpm Per-key override; null = none.
+	RateLimitRpm *int `json:"rate_limit_rpm,omitempty"`
+
+	// RateLimitSource Where a key's effective rate limit comes from. Open; these are the known values.
+	RateLimitSource *RateLimitSource `json:"rate_limit_source,omitempty"`
+	RevokedAt       *time.Time       `json:"revoked_at,omitempty"`
+	ScopeVersion    int              `json:"scope_version"`
+	Scopes          []string         `json:"scopes"`
+}
+
+// NoEligibleGrantsReason `no_eligible_grants` (in `details.reason`): why no grant qualified.
+type NoEligibleGrantsReason string
+
+// NonGroupPrincipalType Who holds an OAuth grant (never a group).
+type NonGroupPrincipalType string
+
+// OAuthAccessVia How the caller reaches an OAuth grant.
+type OAuthAccessVia string
+
+// OAuthGrantItem An OAuth grant in a list.
+type OAuthGrantItem struct {
+	// AccessVia How the caller reaches an OAuth grant.
+	AccessVia          *OAuthAccessVia `json:"access_via,omitempty"`
+	AccountDisplayName *string         `json:"account_display_name,omitempty"`
+	AccountIdentifier  *string         `json:"account_identifier,omitempty"`
+
+	// APIBaseURL Kept by clients only when a bare `https://<host>` origin of at most 270 characters.
+	APIBaseURL   *string `json:"api_base_url,omitempty"`
+	CreatedAt    string  `json:"created_at"`
+	CredentialID *string `json:"credential_id,omitempty"`
+	Delegable    *bool   `json:"delegable,omitempty"`
+
+	// DelegatedAgentIds Operator view.
+	DelegatedAgentIds []string `json:"delegated_agent_ids,omitempty"`
+
+	// DelegatedAt Agent view.
+	DelegatedAt *string `json:"delegated_at,omitempty"`
+	Depth       *int    `json:"depth,omitempty"`
+
+	// ExpiresAt Provider token expiry.
+	ExpiresAt *string `json:"expires_at,omitempty"`
+
+	// GrantExpiresAt Grant TTL expiry.
+	GrantExpiresAt *string `json:"grant_expires_at,omitempty"`
+	GrantID        string  `json:"grant_id"`
+
+	// GrantKind The kind of a grant; discriminates `GrantListItem`.
+	GrantKind   GrantKind              `json:"grant_kind"`
+	GrantPolicy map[string]interface{} `json:"grant_policy,omitempty"`
+	Label       *string                `json:"label,omitempty"`
+	LastUsedAt  *string                `json:"last_used_at,omitempty"`
+
+	// NeedsReconnect The grant is active but its provider token needs re-authorization.
+	NeedsReconnect *bool   `json:"needs_reconnect,omitempty"`
+	ParentGrantID  *string `json:"parent_grant_id,omitempty"`
+
+	// PrincipalType Who holds an OAuth grant (never a group).
+	PrincipalType   NonGroupPrincipalType `json:"principal_type"`
+	ProviderID      string                `json:"provider_id"`
+	ScopeConstraint []string              `json:"scope_constraint,omitempty"`
+	ScopeMismatch   *bool                 `json:"scope_mismatch,omitempty"`
+	Scopes          []string              `json:"scopes,omitempty"`
+
+	// Status Open string, e.g. `active`; `expired` once the grant TTL has passed.
+	Status string `json:"status"`
+}
+
+// OAuthProviderCatalog `listProviderCatalog` answer.
+type OAuthProviderCatalog struct {
+	// Providers provider id → provider.
+	Providers map[string]OAuthProviderCatalogItem `json:"providers"`
+}
+
+// OAuthProviderCatalogItem One OAuth provider of the catalog.
+type OAuthProviderCatalogItem struct {
+	// AvailableScopes scope → its description.
+	AvailableScopes map[string]OAuthProviderScopeInfo `json:"available_scopes"`
+	Category        *string                           `json:"category,omitempty"`
+	DefaultScopes   []string                          `json:"default_scopes"`
+	Description     *string                           `json:"description,omitempty"`
+	DisplayName     string                            `json:"display_name"`
+	ID              string                            `json:"id"`
+	LogoURL         *string                           `json:"logo_url,omitempty"`
+	Name            string                            `json:"name"`
+	RequiredScopes  []string                          `json:"required_scopes"`
+
+	// Status `active` in practice.
+	Status          string `json:"status"`
+	SupportsPkce    bool   `json:"supports_pkce"`
+	SupportsRefresh bool   `json:"supports_refresh"`
+}
+
+// OAuthProviderScopeInfo One scope of an OAuth provider.
+type OAuthProviderScopeInfo struct {
+	Description string   `json:"description"`
+	IsDefault   bool     `json:"is_default"`
+	Required    bool     `json:"required"`
+	Requires    []string `json:"requires"`
+}
+
+// PendingApproval `proxyRequest` 202: a human approval is required. Show `approval_url` (and each gate's) to the approvers.
+type PendingApproval struct {
+	ApprovalGroupID openapi_types.UUID `json:"approval_group_id"`
+	ApprovalID      openapi_types.UUID `json:"approval_id"`
+	ApprovalURL     string             `json:"approval_url"`
+	ExpiresAt       time.Time          `json:"expires_at"`
+	ExpiresIn       int                `json:"expires_in"`
+	Gates           []ApprovalGate     `json:"gates"`
+
+	// Status The status of a fresh `PendingApproval`.
+	Status PendingApprovalStatus `json:"status"`
+}
+
+// PendingApprovalStatus The status of a fresh `PendingApproval`.
+type PendingApprovalStatus string
+
+// PrincipalType Who holds a grant.
+type PrincipalType string
+
+// ProviderSpec A provider API specification.
+type ProviderSpec struct {
+	ChangedAt      time.Time `json:"changed_at"`
+	ContentHash    string    `json:"content_hash"`
+	FetchedAt      time.Time `json:"fetched_at"`
+	OperationCount int       `json:"operation_count"`
+	Provenance     string    `json:"provenance"`
+	ProviderID     string    `json:"provider_id"`
+
+	// ProviderKind `oauth` or `managed` (not enforced by clients).
+	ProviderKind string  `json:"provider_kind"`
+	SourceURL    *string `json:"source_url,omitempty"`
+	SpecVersion  *string `json:"spec_version,omitempty"`
+	Title        *string `json:"title,omitempty"`
+	Version      int     `json:"version"`
+}
+
+// ProviderSpecKind The kind of provider a spec describes.
+type ProviderSpecKind string
+
+// ProviderSpecList `listProviderSpecs` answer.
+type ProviderSpecList struct {
+	Items []ProviderSpec `json:"items"`
+	Total int            `json:"total"`
+}
+
+// ProxyRequestBody `proxyRequest` body. Exactly one of `grant_id` and `provider_id`; the others only when given.
+type ProxyRequestBody struct {
+	// Method Upper-case HTTP method.
+	Method string `json:"method"`
+
+	// URL The provider URL after path parameters.
+	URL        string  `json:"url"`
+	GrantID    *string `json:"grant_id,omitempty"`
+	ProviderID *string `json:"provider_id,omitempty"`
+	Account    *string `json:"account,omitempty"`
+	Label      *string `json:"label,omitempty"`
+	UserToken  *string `json:"user_token,omitempty"`
+	AppUserID  *string `json:"app_user_id,omitempty"`
+
+	// Body The JSON body for the provider (any JSON value; no NaN or Infinity).
+	Body interface{} `json:"body,omitempty"`
+
+	// Headers Extra provider request headers (RFC 9110 token names; credential and routing headers refused).
+	Headers map[string]string `json:"headers,omitempty"`
+
+	// QueryParams Query parameters for the provider (values any JSON, e.g. lists); they replace an inline query.
+	QueryParams map[string]interface{} `json:"query_params,omitempty"`
+	Reason      *string                `json:"reason,omitempty"`
+}
+
+// RateLimitSource Where a key's effective rate limit comes from. Open; these are the known values.
+type RateLimitSource string
+
+// RequestedGrant Ask for a labelled grant, optionally restricted.
+type RequestedGrant struct {
+	Label string `json:"label"`
+
+	// Restrictions Restrictions of a requested grant (null parts dropped).
+	Restrictions *RequestedGrantRestrictions `json:"restrictions,omitempty"`
+}
+
+// RequestedGrantRestrictions Restrictions of a requested grant (null parts dropped).
+type RequestedGrantRestrictions struct {
+	AllowedMethods   []string `json:"allowed_methods,omitempty"`
+	AllowedEndpoints []string `json:"allowed_endpoints,omitempty"`
+}
+
+// ResolveIdentityRequest `resolveIdentity` body.
+type ResolveIdentityRequest struct {
+	// IncludeProfile Also return `email` and `display_name`.
+	IncludeProfile bool    `json:"include_profile"`
+	UserToken      *string `json:"user_token,omitempty"`
+
+	// AppUserID Agent key only; authorized by an existing delegation.
+	AppUserID *string `json:"app_user_id,omitempty"`
+}
+
+// ResourceScopes The verbs of one scope resource.
+type ResourceScopes struct {
+	Verbs []string `json:"verbs"`
+}
+
+// RetryErrorInfo One failed refresh attempt.
+type RetryErrorInfo struct {
+	Attempt   int     `json:"attempt"`
+	DelayS    float32 `json:"delay_s"`
+	Error     string  `json:"error"`
+	ErrorType string  `json:"error_type"`
+
+	// Permanent Default false.
+	Permanent *bool `json:"permanent,omitempty"`
+}
+
+// RetryInfo The vault's report of a provider token refresh that needed retries. Null or absent when it did not; a malformed value is ignored by clients.
+type RetryInfo struct {
+	Errors []RetryErrorInfo `json:"errors"`
+
+	// SuccessfulAttempt The attempt that succeeded; 0 = none.
+	SuccessfulAttempt int `json:"successful_attempt"`
+	TotalAttempts     int `json:"total_attempts"`
+}
+
+// RevokeGrantRequest `revokeGrant` body (possibly `{}`).
+type RevokeGrantRequest struct {
+	Reason    *string `json:"reason,omitempty"`
+	UserToken *string `json:"user_token,omitempty"`
+}
+
+// RevokeGrantResult `revokeGrant` answer.
+type RevokeGrantResult struct {
+	GrantID   string `json:"grant_id"`
+	Message   string `json:"message"`
+	RevokedAt string `json:"revoked_at"`
+	Success   bool   `json:"success"`
+}
+
+// RotateKeyRequest `rotateKey` body.
+type RotateKeyRequest struct {
+	// OverlapDays How long the old key keeps working (alter-sdk default 7).
+	OverlapDays int `json:"overlap_days"`
+}
+
+// ScopeCatalog `listScopes` answer.
+type ScopeCatalog struct {
+	ActionVerbs []string `json:"action_verbs"`
+	Deprecated  []string `json:"deprecated,omitempty"`
+
+	// Resources resource name → its verbs.
+	Resources    map[string]ResourceScopes `json:"resources"`
+	ScopeVersion int                       `json:"scope_version"`
+}
+
+// ScopeMismatchDetectionSource How a scope mismatch was detected.
+type ScopeMismatchDetectionSource string
+
+// ScopeMismatchReport `reportScopeMismatch` body. All properties are always present.
+type ScopeMismatchReport struct {
+	// ProviderStatusCode The provider status (403).
+	ProviderStatusCode int `json:"provider_status_code"`
+
+	// ProviderErrorCode `insufficient_scope`.
+	ProviderErrorCode string `json:"provider_error_code"`
+
+	// MissingScopes The challenge's `scope`, split on whitespace; null when it had none.
+	MissingScopes      []string `json:"missing_scopes"`
+	RawWwwAuthenticate *string  `json:"raw_www_authenticate"`
+
+	// APIEndpoint The provider URL.
+	APIEndpoint string `json:"api_endpoint"`
+
+	// DetectionSource How a scope mismatch was detected.
+	DetectionSource ScopeMismatchDetectionSource `json:"detection_source"`
+
+	// SdkCorrelationID 16 random bytes, base64url without padding.
+	SdkCorrelationID string `json:"sdk_correlation_id"`
+}
+
+// SpecOperation One operation of a provider spec.
+type SpecOperation struct {
+	Method       string  `json:"method"`
+	OperationID  string  `json:"operation_id"`
+	PathTemplate string  `json:"path_template"`
+	Summary      *string `json:"summary,omitempty"`
+}
+
+// SpecOperationDetail `getProviderOperation` answer.
+type SpecOperationDetail struct {
+	Method      string `json:"method"`
+	OperationID string `json:"operation_id"`
+
+	// ParamsSchema JSON schemas of the parameters.
+	ParamsSchema []map[string]interface{} `json:"params_schema,omitempty"`
+	PathTemplate string                   `json:"path_template"`
+
+	// RequestSchema JSON schema of the request body.
+	RequestSchema map[string]interface{} `json:"request_schema,omitempty"`
+
+	// ResponseSchema JSON schema of the response body.
+	ResponseSchema map[string]interface{} `json:"response_schema,omitempty"`
+
+	// Spec A provider API specification.
+	Spec    ProviderSpec `json:"spec"`
+	Summary *string      `json:"summary,omitempty"`
+}
+
+// SpecOperationsPage `listProviderOperations` answer. Offset pagination.
+type SpecOperationsPage struct {
+	HasMore bool            `json:"has_more"`
+	Items   []SpecOperation `json:"items"`
+	Limit   int             `json:"limit"`
+	Offset  int             `json:"offset"`
+
+	// Spec A provider API specification.
+	Spec  ProviderSpec `json:"spec"`
+	Total int          `json:"total"`
+}
+
+// TimeoutReason 504 answers of `retrieveToken`/`proxyRequest`: which side timed out.
+type TimeoutReason string
+
+// TokenRequest `retrieveToken` body. Exactly one of `grant_id` (direct mode) and `provider_id` (provider
+// mode) comes first. `app_user_id`, `account` and `label` only in provider mode; `account` and
+// `label` only when non-empty.
+type TokenRequest struct {
+	// ProviderID OAuth provider id or managed-secret provider slug (provider mode).
+	ProviderID *string `json:"provider_id,omitempty"`
+
+	// GrantID The grant (direct mode), as given.
+	GrantID *string `json:"grant_id,omitempty"`
+
+	// Reason Why the credential is needed; null when not given.
+	Reason *string `json:"reason"`
+
+	// Request The provider request the credential is for.
+	Request TokenRequestTarget `json:"request"`
+
+	// UserToken The end user's JWT, when there is one.
+	UserToken *string `json:"user_token,omitempty"`
+
+	// AppUserID Provider mode: choose the grant of this app user.
+	AppUserID *string `json:"app_user_id,omitempty"`
+
+	// Account Provider mode: choose the grant of this provider account.
+	Account *string `json:"account,omitempty"`
+
+	// Label Provider mode: choose the grant with this label.
+	Label *string `json:"label,omitempty"`
+}
+
+// TokenRequestTarget The provider request the credential is for.
+type TokenRequestTarget struct {
+	// Method Upper-case HTTP method (`GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD`, `OPTIONS` or another token).
+	Method string `json:"method"`
+
+	// URL The provider URL after path parameters, without the separate query parameters (an inline query is kept).
+	URL string `json:"url"`
+}
+
+// TokenResponse `retrieveToken` answer: a provider credential and how to inject it.
+type TokenResponse struct {
+	// AccessToken The provider access token (no CR, LF or NUL).
+	AccessToken string `json:"access_token"`
+
+	// AdditionalCredentials Extra credential values (e.g. `secret_key`, `session_token`, `region`, `service` for SigV4).
+	AdditionalCredentials map[string]string     `json:"additional_credentials,omitempty"`
+	AdditionalInjections  []AdditionalInjection `json:"additional_injections,omitempty"`
+
+	// ExpiresAt RFC 3339 with an offset, at most 9 fraction digits.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	ExpiresIn *int       `json:"expires_in,omitempty"`
+
+	// GrantExpiresAt Known to alter-sdk's public model; not read by its request path.
+	GrantExpiresAt *time.Time `json:"grant_expires_at,omitempty"`
+
+	// GrantID The resolved grant, a canonical lower-case UUID (anything else is refused by alter-sdk 0.29.0).
+	GrantID string `json:"grant_id"`
+
+	// InjectionFormat Default `Bearer {token}`; the first `{token}` is replaced. Starting with `AWS4-HMAC-SHA256` (with `additional_credentials`) it means AWS SigV4 signing instead.
+	InjectionFormat *string `json:"injection_format,omitempty"`
+
+	// InjectionHeader Default `Authorization`. Never a hop-by-hop, routing, cookie or security header.
+	InjectionHeader *string `json:"injection_header,omitempty"`
+
+	// ProviderID Default `""`.
+	ProviderID *string `json:"provider_id,omitempty"`
+
+	// RetryInfo The vault's report of a provider token refresh that needed retries. Null or absent when it did not; a malformed value is ignored by clients.
+	RetryInfo *RetryInfo `json:"retry_info,omitempty"`
+
+	// ScopeMismatch The grant lacks scopes the provider wants (default false).
+	ScopeMismatch *bool `json:"scope_mismatch,omitempty"`
+
+	// Scopes Default `[]`.
+	Scopes []string `json:"scopes,omitempty"`
+
+	// TokenExpiresAt Known to alter-sdk's public model; not read by its request path.
+	TokenExpiresAt *time.Time `json:"token_expires_at,omitempty"`
+
+	// TokenGeneration Canonical UUID of this token generation, forwarded into the audit row.
+	TokenGeneration *string `json:"token_generation,omitempty"`
+
+	// TokenType Default `Bearer`.
+	TokenType *string `json:"token_type,omitempty"`
+}
+
+// UserSpan One caller-defined span (unset optional properties are absent, never null).
+type UserSpan struct {
+	TraceID   string    `json:"trace_id"`
+	Name      string    `json:"name"`
+	StartTime time.Time `json:"start_time"`
+
+	// SpanID Server-generated when absent; supplying it makes retries idempotent.
+	SpanID       *string           `json:"span_id,omitempty"`
+	ParentSpanID *string           `json:"parent_span_id,omitempty"`
+	EndTime      *time.Time        `json:"end_time,omitempty"`
+	Attributes   map[string]string `json:"attributes"`
+}
+
+// ValidationErrorItem One FastAPI validation error.
+type ValidationErrorItem struct {
+	// Loc Where, e.g. `["body", "provider"]`.
+	Loc []interface{} `json:"loc,omitempty"`
+	Msg *string       `json:"msg,omitempty"`
+
+	// Type e.g. `extra_forbidden`, `missing`.
+	Type *string `json:"type,omitempty"`
+}
+
+// ValidationErrorList FastAPI request-validation errors (e.g. 422 `extra_forbidden` or `missing` for a body field an older server does not know).
+type ValidationErrorList = []ValidationErrorItem
+
+// VerifyTokenRequest `verifyUserToken` body.
+type VerifyTokenRequest struct {
+	// Token The end-user JWT.
+	Token string `json:"token"`
+}
+
+// VerifyTokenResponse `verifyUserToken` answer.
+type VerifyTokenResponse struct {
+	// Sub The token's subject.
 	Sub string `json:"sub"`
 }
 
-// UserPrincipal A grant for the end user named by a token.
-type UserPrincipal struct {
-	// Label Label of the grant.
-	Label *string           `json:"label,omitempty"`
-	Type  UserPrincipalType `json:"type"`
-
-	// UserToken The end user's JWT.
-	UserToken string `json:"user_token"`
-}
-
-// UserPrincipalType defines model for UserPrincipal.Type.
-type UserPrincipalType string
-
-// VerifyUserTokenRequest A token to verify.
-type VerifyUserTokenRequest struct {
-	// UserToken The end user's JWT.
-	UserToken string `json:"user_token"`
-}
-
-// VerifyUserTokenResult The verdict on a token.
-type VerifyUserTokenResult struct {
-	// Sub The verified subject, when valid.
-	Sub *string `json:"sub,omitempty"`
-
-	// Valid The token is genuine and current.
-	Valid bool `json:"valid"`
-}
-
 // AgentIDPath defines model for AgentIDPath.
-type AgentIDPath = openapi_types.UUID
+type AgentIDPath = string
 
-// ApprovalIDPath Approval identifier, e.g. `apr_xyz`.
-type ApprovalIDPath = ApprovalID
+// AgentKeyIDPath defines model for AgentKeyIDPath.
+type AgentKeyIDPath = string
 
-// Caller defines model for Caller.
-type Caller = string
+// ApprovalIDPath defines model for ApprovalIDPath.
+type ApprovalIDPath = string
 
-// GrantIDPath defines model for GrantIDPath.
-type GrantIDPath = openapi_types.UUID
+// ProviderIDPath defines model for ProviderIDPath.
+type ProviderIDPath = string
 
-// IdempotencyKey defines model for IdempotencyKey.
-type IdempotencyKey = string
+// ProviderSpecKindPath The kind of provider a spec describes.
+type ProviderSpecKindPath = ProviderSpecKind
 
-// KeyIDPath defines model for KeyIDPath.
-type KeyIDPath = openapi_types.UUID
+// ScopedKeyIDPath defines model for ScopedKeyIDPath.
+type ScopedKeyIDPath = string
 
-// RunID defines model for RunID.
-type RunID = string
-
-// SessionTokenPath Opaque session token.
-type SessionTokenPath = SessionToken
-
-// ThreadID defines model for ThreadID.
-type ThreadID = string
-
-// ToolCallID defines model for ToolCallID.
-type ToolCallID = string
-
-// UserToken defines model for UserToken.
-type UserToken = string
-
-// BadGateway The one error envelope of every failed call.
-type BadGateway = Error
-
-// BadRequest The one error envelope of every failed call.
-type BadRequest = Error
-
-// Conflict The one error envelope of every failed call.
-type Conflict = Error
-
-// Default The one error envelope of every failed call.
-type Default = Error
-
-// Forbidden The one error envelope of every failed call.
-type Forbidden = Error
-
-// Gone The one error envelope of every failed call.
-type Gone = Error
-
-// NotFound The one error envelope of every failed call.
-type NotFound = Error
-
-// TooLarge The one error envelope of every failed call.
-type TooLarge = Error
-
-// TooManyRequests The one error envelope of every failed call.
-type TooManyRequests = Error
-
-// Unauthorized The one error envelope of every failed call.
-type Unauthorized = Error
-
-// Unprocessable The one error envelope of every failed call.
-type Unprocessable = Error
+// Error Any error body: the `ErrorBody` properties at top level, or wrapped in `detail` (FastAPI
+// style). When `detail` is an object it is the error; otherwise the top-level properties are.
+type Error = ErrorResponse
 
 // ListAgentsParams defines parameters for ListAgents.
 type ListAgentsParams struct {
@@ -1848,691 +2532,68 @@ type ListAgentsParams struct {
 	// Limit Page size.
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 
-	// Offset Rows to skip.
+	// Name Exact agent name (form-encoded).
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+
+	// Offset Items to skip.
 	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
-
-	// Name Only the agent with this name.
-	Name *AgentName `form:"name,omitempty" json:"name,omitempty"`
-
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
 }
 
 // CreateAgentParams defines parameters for CreateAgent.
 type CreateAgentParams struct {
-	// IdempotencyKey Makes a POST safe to retry; see the document's description.
-	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
-
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// DeleteAgentParams defines parameters for DeleteAgent.
-type DeleteAgentParams struct {
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// GetAgentParams defines parameters for GetAgent.
-type GetAgentParams struct {
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
+	// IdempotencyKey Replays the first answer for the same key and body (`api_key` then null). No CR or LF. Not signed.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // UpdateAgentParams defines parameters for UpdateAgent.
 type UpdateAgentParams struct {
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
+	// GraceSeconds How long a narrowing of `scopes` is staged before it applies (server default 24 h). Only with `scopes`.
+	GraceSeconds *int `form:"grace_seconds,omitempty" json:"grace_seconds,omitempty"`
 
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// ListAgentKeysParams defines parameters for ListAgentKeys.
-type ListAgentKeysParams struct {
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// MintAgentKeyParams defines parameters for MintAgentKey.
-type MintAgentKeyParams struct {
-	// IdempotencyKey Makes a POST safe to retry; see the document's description.
-	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
-
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// DeprecateAgentKeyParams defines parameters for DeprecateAgentKey.
-type DeprecateAgentKeyParams struct {
-	// IdempotencyKey Makes a POST safe to retry; see the document's description.
-	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
-
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
+	// ExpectedVersion Optimistic concurrency: the `version` the change is based on. Required whenever `scopes` is sent.
+	ExpectedVersion *int `form:"expected_version,omitempty" json:"expected_version,omitempty"`
 }
 
 // RevokeAgentKeyParams defines parameters for RevokeAgentKey.
 type RevokeAgentKeyParams struct {
-	// IdempotencyKey Makes a POST safe to retry; see the document's description.
-	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
-
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// UndeprecateAgentKeyParams defines parameters for UndeprecateAgentKey.
-type UndeprecateAgentKeyParams struct {
-	// IdempotencyKey Makes a POST safe to retry; see the document's description.
-	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
-
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
+	// Force Revoke even the last active key. Sent only as `true`.
+	Force *bool `form:"force,omitempty" json:"force,omitempty"`
 }
 
 // GetApprovalStatusParams defines parameters for GetApprovalStatus.
 type GetApprovalStatusParams struct {
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// GetApprovalResultParams defines parameters for GetApprovalResult.
-type GetApprovalResultParams struct {
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// RecordAPICallParams defines parameters for RecordAPICall.
-type RecordAPICallParams struct {
-	// IdempotencyKey Makes a POST safe to retry; see the document's description.
-	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
-
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// ListAuditEventsParams defines parameters for ListAuditEvents.
-type ListAuditEventsParams struct {
-	// RunID Only rows carrying this run id.
-	RunID *string `form:"run_id,omitempty" json:"run_id,omitempty"`
-
-	// GrantID Only rows about this grant.
-	GrantID *openapi_types.UUID `form:"grant_id,omitempty" json:"grant_id,omitempty"`
-
-	// Limit Page size.
-	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
-
-	// Cursor The `next_cursor` of the previous page.
-	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
-
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// CreateAuthSessionParams defines parameters for CreateAuthSession.
-type CreateAuthSessionParams struct {
-	// IdempotencyKey Makes a POST safe to retry; see the document's description.
-	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
-
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// GetAuthSessionParams defines parameters for GetAuthSession.
-type GetAuthSessionParams struct {
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// CreateConnectSessionParams defines parameters for CreateConnectSession.
-type CreateConnectSessionParams struct {
-	// IdempotencyKey Makes a POST safe to retry; see the document's description.
-	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
-
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// GetConnectSessionParams defines parameters for GetConnectSession.
-type GetConnectSessionParams struct {
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// ListGrantsParams defines parameters for ListGrants.
-type ListGrantsParams struct {
-	// ProviderID Only grants of this provider (App only).
-	ProviderID *string `form:"provider_id,omitempty" json:"provider_id,omitempty"`
-
-	// Limit Page size.
-	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
-
-	// Offset Rows to skip.
-	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
-
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// RevokeDelegationParams defines parameters for RevokeDelegation.
-type RevokeDelegationParams struct {
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// RevokeGrantParams defines parameters for RevokeGrant.
-type RevokeGrantParams struct {
-	// IdempotencyKey Makes a POST safe to retry; see the document's description.
-	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
-
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// DeriveKeyParams defines parameters for DeriveKey.
-type DeriveKeyParams struct {
-	// IdempotencyKey Makes a POST safe to retry; see the document's description.
-	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
-
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
+	// Wait Long-poll: answer as soon as the status changes or after this many seconds. Sent only when > 0; the server refuses values above 25 with 422.
+	Wait *int `form:"wait,omitempty" json:"wait,omitempty"`
 }
 
 // RevokeKeyParams defines parameters for RevokeKey.
 type RevokeKeyParams struct {
-	// IdempotencyKey Makes a POST safe to retry; see the document's description.
-	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
-
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
+	// Force Force the revocation. Sent only as `true`.
+	Force *bool `form:"force,omitempty" json:"force,omitempty"`
 }
 
-// RotateKeyParams defines parameters for RotateKey.
-type RotateKeyParams struct {
-	// IdempotencyKey Makes a POST safe to retry; see the document's description.
-	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
-
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
+// ListProviderSpecsParams defines parameters for ListProviderSpecs.
+type ListProviderSpecsParams struct {
+	// Kind Only specs of this kind. Sent only when given.
+	Kind *ProviderSpecKind `form:"kind,omitempty" json:"kind,omitempty"`
 }
 
-// CreateManagedSecretGrantParams defines parameters for CreateManagedSecretGrant.
-type CreateManagedSecretGrantParams struct {
-	// IdempotencyKey Makes a POST safe to retry; see the document's description.
-	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
-
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
+// GetProviderOperationParams defines parameters for GetProviderOperation.
+type GetProviderOperationParams struct {
+	// OperationID The spec operation id: non-blank, at most 512 characters, no control characters; form-encoded.
+	OperationID string `form:"operation_id" json:"operation_id"`
 }
 
-// GetMeParams defines parameters for GetMe.
-type GetMeParams struct {
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
+// ListProviderOperationsParams defines parameters for ListProviderOperations.
+type ListProviderOperationsParams struct {
+	// Limit Page size.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
+	// Offset Items to skip.
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
 
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// RevokeMyDelegationParams defines parameters for RevokeMyDelegation.
-type RevokeMyDelegationParams struct {
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// ListProvidersParams defines parameters for ListProviders.
-type ListProvidersParams struct {
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// ProxyRequestParams defines parameters for ProxyRequest.
-type ProxyRequestParams struct {
-	// XAlterUserToken End-user JWT used to resolve `provider` to the user's grant. Refused for agent principals.
-	XAlterUserToken *UserToken `json:"X-Alter-User-Token,omitempty"`
-
-	// IdempotencyKey Makes a POST safe to retry; see the document's description.
-	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
-
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// ListScopesParams defines parameters for ListScopes.
-type ListScopesParams struct {
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// RetrieveCredentialParams defines parameters for RetrieveCredential.
-type RetrieveCredentialParams struct {
-	// XAlterUserToken End-user JWT used to resolve `provider` to the user's grant. Refused for agent principals.
-	XAlterUserToken *UserToken `json:"X-Alter-User-Token,omitempty"`
-
-	// IdempotencyKey Makes a POST safe to retry; see the document's description.
-	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
-
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
-}
-
-// VerifyUserTokenParams defines parameters for VerifyUserToken.
-type VerifyUserTokenParams struct {
-	// IdempotencyKey Makes a POST safe to retry; see the document's description.
-	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
-
-	// XAlterCaller Audit attribution label: free-form, or a managed-agent UUID. With an App key and an agent
-	// UUID the call is made as that agent (impersonation).
-	XAlterCaller *Caller `json:"X-Alter-Caller,omitempty"`
-
-	// XAlterCallerType How the caller shows in the portal (App keys only; agent keys are always `agent`).
-	XAlterCallerType *CallerType `json:"X-Alter-Caller-Type,omitempty"`
-
-	// XAlterRunID Trace context — the run (workflow) this call belongs to.
-	XAlterRunID *RunID `json:"X-Alter-Run-Id,omitempty"`
-
-	// XAlterThreadID Trace context — the conversation thread.
-	XAlterThreadID *ThreadID `json:"X-Alter-Thread-Id,omitempty"`
-
-	// XAlterToolCallID Trace context — the tool call.
-	XAlterToolCallID *ToolCallID `json:"X-Alter-Tool-Call-Id,omitempty"`
+	// Search Filter on operation id, path and summary. Sent only when given.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
 }
 
 // CreateAgentJSONRequestBody defines body for CreateAgent for application/json ContentType.
@@ -2544,45 +2605,169 @@ type UpdateAgentJSONRequestBody = AgentUpdateRequest
 // MintAgentKeyJSONRequestBody defines body for MintAgentKey for application/json ContentType.
 type MintAgentKeyJSONRequestBody = AgentKeyMintRequest
 
-// RevokeAgentKeyJSONRequestBody defines body for RevokeAgentKey for application/json ContentType.
-type RevokeAgentKeyJSONRequestBody = RevokeKeyRequest
+// DeprecateAgentKeyJSONRequestBody defines body for DeprecateAgentKey for application/json ContentType.
+type DeprecateAgentKeyJSONRequestBody = AgentKeyDeprecateRequest
 
-// RecordAPICallJSONRequestBody defines body for RecordAPICall for application/json ContentType.
-type RecordAPICallJSONRequestBody = APICallAuditLog
+// UndeprecateAgentKeyJSONRequestBody defines body for UndeprecateAgentKey for application/json ContentType.
+type UndeprecateAgentKeyJSONRequestBody = AgentKeyUndeprecateRequest
+
+// PollAuthSessionJSONRequestBody defines body for PollAuthSession for application/json ContentType.
+type PollAuthSessionJSONRequestBody = AuthPollRequest
 
 // CreateAuthSessionJSONRequestBody defines body for CreateAuthSession for application/json ContentType.
-type CreateAuthSessionJSONRequestBody = AuthSessionCreate
+type CreateAuthSessionJSONRequestBody = AuthSessionRequest
 
-// CreateConnectSessionJSONRequestBody defines body for CreateConnectSession for application/json ContentType.
-type CreateConnectSessionJSONRequestBody = ConnectSessionCreate
+// VerifyUserTokenJSONRequestBody defines body for VerifyUserToken for application/json ContentType.
+type VerifyUserTokenJSONRequestBody = VerifyTokenRequest
 
-// RevokeGrantJSONRequestBody defines body for RevokeGrant for application/json ContentType.
-type RevokeGrantJSONRequestBody = RevokeGrantRequest
+// ListGrantsJSONRequestBody defines body for ListGrants for application/json ContentType.
+type ListGrantsJSONRequestBody = GrantListRequest
+
+// DelegateGrantJSONRequestBody defines body for DelegateGrant for application/json ContentType.
+type DelegateGrantJSONRequestBody = DelegateGrantRequest
+
+// ReportScopeMismatchJSONRequestBody defines body for ReportScopeMismatch for application/json ContentType.
+type ReportScopeMismatchJSONRequestBody = ScopeMismatchReport
+
+// MintGrantJSONRequestBody defines body for MintGrant for application/json ContentType.
+type MintGrantJSONRequestBody = MintGrantRequest
+
+// AssertIdentityJSONRequestBody defines body for AssertIdentity for application/json ContentType.
+type AssertIdentityJSONRequestBody = AssertIdentityRequest
+
+// ResolveIdentityJSONRequestBody defines body for ResolveIdentity for application/json ContentType.
+type ResolveIdentityJSONRequestBody = ResolveIdentityRequest
 
 // DeriveKeyJSONRequestBody defines body for DeriveKey for application/json ContentType.
 type DeriveKeyJSONRequestBody = DeriveKeyRequest
 
+// RotateKeyJSONRequestBody defines body for RotateKey for application/json ContentType.
+type RotateKeyJSONRequestBody = RotateKeyRequest
+
+// CreateManagedSecretConnectSessionJSONRequestBody defines body for CreateManagedSecretConnectSession for application/json ContentType.
+type CreateManagedSecretConnectSessionJSONRequestBody = ManagedSecretConnectSessionRequest
+
 // CreateManagedSecretGrantJSONRequestBody defines body for CreateManagedSecretGrant for application/json ContentType.
-type CreateManagedSecretGrantJSONRequestBody = CreateManagedSecretGrantRequest
+type CreateManagedSecretGrantJSONRequestBody = ManagedSecretGrantRequest
+
+// RecordAPICallJSONRequestBody defines body for RecordAPICall for application/json ContentType.
+type RecordAPICallJSONRequestBody = APICallAuditRecord
+
+// CreateConnectSessionJSONRequestBody defines body for CreateConnectSession for application/json ContentType.
+type CreateConnectSessionJSONRequestBody = ConnectSessionRequest
+
+// PollConnectSessionJSONRequestBody defines body for PollConnectSession for application/json ContentType.
+type PollConnectSessionJSONRequestBody = ConnectPollRequest
+
+// RevokeGrantJSONRequestBody defines body for RevokeGrant for application/json ContentType.
+type RevokeGrantJSONRequestBody = RevokeGrantRequest
 
 // ProxyRequestJSONRequestBody defines body for ProxyRequest for application/json ContentType.
-type ProxyRequestJSONRequestBody = ProxyRequest
+type ProxyRequestJSONRequestBody = ProxyRequestBody
 
-// RetrieveCredentialJSONRequestBody defines body for RetrieveCredential for application/json ContentType.
-type RetrieveCredentialJSONRequestBody = TokenRequest
+// EmitSpansJSONRequestBody defines body for EmitSpans for application/json ContentType.
+type EmitSpansJSONRequestBody = EmitSpansRequest
 
-// VerifyUserTokenJSONRequestBody defines body for VerifyUserToken for application/json ContentType.
-type VerifyUserTokenJSONRequestBody = VerifyUserTokenRequest
+// RetrieveTokenJSONRequestBody defines body for RetrieveToken for application/json ContentType.
+type RetrieveTokenJSONRequestBody = TokenRequest
 
-// AsOAuthGrantItem returns the union data inside the GrantItem as a OAuthGrantItem
-func (t GrantItem) AsOAuthGrantItem() (OAuthGrantItem, error) {
+// AsErrorBody returns the union data inside the ErrorDetail as a ErrorBody
+func (t ErrorDetail) AsErrorBody() (ErrorBody, error) {
+	var body ErrorBody
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromErrorBody overwrites any union data inside the ErrorDetail as the provided ErrorBody
+func (t *ErrorDetail) FromErrorBody(v ErrorBody) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeErrorBody performs a merge with any union data inside the ErrorDetail, using the provided ErrorBody
+func (t *ErrorDetail) MergeErrorBody(v ErrorBody) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsValidationErrorList returns the union data inside the ErrorDetail as a ValidationErrorList
+func (t ErrorDetail) AsValidationErrorList() (ValidationErrorList, error) {
+	var body ValidationErrorList
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromValidationErrorList overwrites any union data inside the ErrorDetail as the provided ValidationErrorList
+func (t *ErrorDetail) FromValidationErrorList(v ValidationErrorList) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeValidationErrorList performs a merge with any union data inside the ErrorDetail, using the provided ValidationErrorList
+func (t *ErrorDetail) MergeValidationErrorList(v ValidationErrorList) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsErrorDetailText returns the union data inside the ErrorDetail as a ErrorDetailText
+func (t ErrorDetail) AsErrorDetailText() (ErrorDetailText, error) {
+	var body ErrorDetailText
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromErrorDetailText overwrites any union data inside the ErrorDetail as the provided ErrorDetailText
+func (t *ErrorDetail) FromErrorDetailText(v ErrorDetailText) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeErrorDetailText performs a merge with any union data inside the ErrorDetail, using the provided ErrorDetailText
+func (t *ErrorDetail) MergeErrorDetailText(v ErrorDetailText) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ErrorDetail) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ErrorDetail) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsOAuthGrantItem returns the union data inside the GrantListItem as a OAuthGrantItem
+func (t GrantListItem) AsOAuthGrantItem() (OAuthGrantItem, error) {
 	var body OAuthGrantItem
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromOAuthGrantItem overwrites any union data inside the GrantItem as the provided OAuthGrantItem
-func (t *GrantItem) FromOAuthGrantItem(v OAuthGrantItem) error {
+// FromOAuthGrantItem overwrites any union data inside the GrantListItem as the provided OAuthGrantItem
+func (t *GrantListItem) FromOAuthGrantItem(v OAuthGrantItem) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -2592,8 +2777,8 @@ func (t *GrantItem) FromOAuthGrantItem(v OAuthGrantItem) error {
 	return err
 }
 
-// MergeOAuthGrantItem performs a merge with any union data inside the GrantItem, using the provided OAuthGrantItem
-func (t *GrantItem) MergeOAuthGrantItem(v OAuthGrantItem) error {
+// MergeOAuthGrantItem performs a merge with any union data inside the GrantListItem, using the provided OAuthGrantItem
+func (t *GrantListItem) MergeOAuthGrantItem(v OAuthGrantItem) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -2608,15 +2793,15 @@ func (t *GrantItem) MergeOAuthGrantItem(v OAuthGrantItem) error {
 	return err
 }
 
-// AsManagedSecretGrantItem returns the union data inside the GrantItem as a ManagedSecretGrantItem
-func (t GrantItem) AsManagedSecretGrantItem() (ManagedSecretGrantItem, error) {
+// AsManagedSecretGrantItem returns the union data inside the GrantListItem as a ManagedSecretGrantItem
+func (t GrantListItem) AsManagedSecretGrantItem() (ManagedSecretGrantItem, error) {
 	var body ManagedSecretGrantItem
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromManagedSecretGrantItem overwrites any union data inside the GrantItem as the provided ManagedSecretGrantItem
-func (t *GrantItem) FromManagedSecretGrantItem(v ManagedSecretGrantItem) error {
+// FromManagedSecretGrantItem overwrites any union data inside the GrantListItem as the provided ManagedSecretGrantItem
+func (t *GrantListItem) FromManagedSecretGrantItem(v ManagedSecretGrantItem) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -2626,8 +2811,8 @@ func (t *GrantItem) FromManagedSecretGrantItem(v ManagedSecretGrantItem) error {
 	return err
 }
 
-// MergeManagedSecretGrantItem performs a merge with any union data inside the GrantItem, using the provided ManagedSecretGrantItem
-func (t *GrantItem) MergeManagedSecretGrantItem(v ManagedSecretGrantItem) error {
+// MergeManagedSecretGrantItem performs a merge with any union data inside the GrantListItem, using the provided ManagedSecretGrantItem
+func (t *GrantListItem) MergeManagedSecretGrantItem(v ManagedSecretGrantItem) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -2642,7 +2827,7 @@ func (t *GrantItem) MergeManagedSecretGrantItem(v ManagedSecretGrantItem) error 
 	return err
 }
 
-func (t GrantItem) Discriminator() (string, error) {
+func (t GrantListItem) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"grant_kind"`
 	}
@@ -2650,7 +2835,7 @@ func (t GrantItem) Discriminator() (string, error) {
 	return discriminator.Discriminator, err
 }
 
-func (t GrantItem) ValueByDiscriminator() (interface{}, error) {
+func (t GrantListItem) ValueByDiscriminator() (interface{}, error) {
 	discriminator, err := t.Discriminator()
 	if err != nil {
 		return nil, err
@@ -2665,185 +2850,12 @@ func (t GrantItem) ValueByDiscriminator() (interface{}, error) {
 	}
 }
 
-func (t GrantItem) MarshalJSON() ([]byte, error) {
+func (t GrantListItem) MarshalJSON() ([]byte, error) {
 	b, err := t.union.MarshalJSON()
 	return b, err
 }
 
-func (t *GrantItem) UnmarshalJSON(b []byte) error {
-	err := t.union.UnmarshalJSON(b)
-	return err
-}
-
-// AsUserPrincipal returns the union data inside the Principal as a UserPrincipal
-func (t Principal) AsUserPrincipal() (UserPrincipal, error) {
-	var body UserPrincipal
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromUserPrincipal overwrites any union data inside the Principal as the provided UserPrincipal
-func (t *Principal) FromUserPrincipal(v UserPrincipal) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	b, err = runtime.JSONMerge(b, []byte(`{"type":"user"}`))
-	t.union = b
-	return err
-}
-
-// MergeUserPrincipal performs a merge with any union data inside the Principal, using the provided UserPrincipal
-func (t *Principal) MergeUserPrincipal(v UserPrincipal) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	b, err = runtime.JSONMerge(b, []byte(`{"type":"user"}`))
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsGroupPrincipal returns the union data inside the Principal as a GroupPrincipal
-func (t Principal) AsGroupPrincipal() (GroupPrincipal, error) {
-	var body GroupPrincipal
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromGroupPrincipal overwrites any union data inside the Principal as the provided GroupPrincipal
-func (t *Principal) FromGroupPrincipal(v GroupPrincipal) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	b, err = runtime.JSONMerge(b, []byte(`{"type":"group"}`))
-	t.union = b
-	return err
-}
-
-// MergeGroupPrincipal performs a merge with any union data inside the Principal, using the provided GroupPrincipal
-func (t *Principal) MergeGroupPrincipal(v GroupPrincipal) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	b, err = runtime.JSONMerge(b, []byte(`{"type":"group"}`))
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsSystemPrincipal returns the union data inside the Principal as a SystemPrincipal
-func (t Principal) AsSystemPrincipal() (SystemPrincipal, error) {
-	var body SystemPrincipal
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromSystemPrincipal overwrites any union data inside the Principal as the provided SystemPrincipal
-func (t *Principal) FromSystemPrincipal(v SystemPrincipal) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	b, err = runtime.JSONMerge(b, []byte(`{"type":"system"}`))
-	t.union = b
-	return err
-}
-
-// MergeSystemPrincipal performs a merge with any union data inside the Principal, using the provided SystemPrincipal
-func (t *Principal) MergeSystemPrincipal(v SystemPrincipal) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	b, err = runtime.JSONMerge(b, []byte(`{"type":"system"}`))
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsAgentPrincipal returns the union data inside the Principal as a AgentPrincipal
-func (t Principal) AsAgentPrincipal() (AgentPrincipal, error) {
-	var body AgentPrincipal
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromAgentPrincipal overwrites any union data inside the Principal as the provided AgentPrincipal
-func (t *Principal) FromAgentPrincipal(v AgentPrincipal) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	b, err = runtime.JSONMerge(b, []byte(`{"type":"agent"}`))
-	t.union = b
-	return err
-}
-
-// MergeAgentPrincipal performs a merge with any union data inside the Principal, using the provided AgentPrincipal
-func (t *Principal) MergeAgentPrincipal(v AgentPrincipal) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	b, err = runtime.JSONMerge(b, []byte(`{"type":"agent"}`))
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-func (t Principal) Discriminator() (string, error) {
-	var discriminator struct {
-		Discriminator string `json:"type"`
-	}
-	err := json.Unmarshal(t.union, &discriminator)
-	return discriminator.Discriminator, err
-}
-
-func (t Principal) ValueByDiscriminator() (interface{}, error) {
-	discriminator, err := t.Discriminator()
-	if err != nil {
-		return nil, err
-	}
-	switch discriminator {
-	case "agent":
-		return t.AsAgentPrincipal()
-	case "group":
-		return t.AsGroupPrincipal()
-	case "system":
-		return t.AsSystemPrincipal()
-	case "user":
-		return t.AsUserPrincipal()
-	default:
-		return nil, errors.New("unknown discriminator value: " + discriminator)
-	}
-}
-
-func (t Principal) MarshalJSON() ([]byte, error) {
-	b, err := t.union.MarshalJSON()
-	return b, err
-}
-
-func (t *Principal) UnmarshalJSON(b []byte) error {
+func (t *GrantListItem) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -2851,101 +2863,131 @@ func (t *Principal) UnmarshalJSON(b []byte) error {
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// ListAgents List managed agents
-	// (GET /agents)
+	// (GET /sdk/agents)
 	ListAgents(w http.ResponseWriter, r *http.Request, params ListAgentsParams)
-	// CreateAgent Create a managed agent and its first key
-	// (POST /agents)
+	// CreateAgent Create a managed agent
+	// (POST /sdk/agents)
 	CreateAgent(w http.ResponseWriter, r *http.Request, params CreateAgentParams)
-	// DeleteAgent Delete (revoke) an agent
-	// (DELETE /agents/{agent_id})
-	DeleteAgent(w http.ResponseWriter, r *http.Request, agentID AgentIDPath, params DeleteAgentParams)
-	// GetAgent Get an agent
-	// (GET /agents/{agent_id})
-	GetAgent(w http.ResponseWriter, r *http.Request, agentID AgentIDPath, params GetAgentParams)
-	// UpdateAgent Update an agent
-	// (PATCH /agents/{agent_id})
+	// GetAgentMe Get the calling agent
+	// (GET /sdk/agents/me)
+	GetAgentMe(w http.ResponseWriter, r *http.Request)
+	// DeleteAgent Revoke a managed agent
+	// (DELETE /sdk/agents/{agent_id})
+	DeleteAgent(w http.ResponseWriter, r *http.Request, agentID AgentIDPath)
+	// GetAgent Get a managed agent
+	// (GET /sdk/agents/{agent_id})
+	GetAgent(w http.ResponseWriter, r *http.Request, agentID AgentIDPath)
+	// UpdateAgent Update a managed agent
+	// (PATCH /sdk/agents/{agent_id})
 	UpdateAgent(w http.ResponseWriter, r *http.Request, agentID AgentIDPath, params UpdateAgentParams)
-	// ListAgentKeys List an agent's keys
-	// (GET /agents/{agent_id}/keys)
-	ListAgentKeys(w http.ResponseWriter, r *http.Request, agentID AgentIDPath, params ListAgentKeysParams)
-	// MintAgentKey Mint a new key for an agent
-	// (POST /agents/{agent_id}/keys)
-	MintAgentKey(w http.ResponseWriter, r *http.Request, agentID AgentIDPath, params MintAgentKeyParams)
-	// DeprecateAgentKey Deprecate an agent key
-	// (POST /agents/{agent_id}/keys/{key_id}/deprecate)
-	DeprecateAgentKey(w http.ResponseWriter, r *http.Request, agentID AgentIDPath, keyID KeyIDPath, params DeprecateAgentKeyParams)
+	// ListAgentKeys List agent keys
+	// (GET /sdk/agents/{agent_id}/keys)
+	ListAgentKeys(w http.ResponseWriter, r *http.Request, agentID AgentIDPath)
+	// MintAgentKey Mint an agent key
+	// (POST /sdk/agents/{agent_id}/keys)
+	MintAgentKey(w http.ResponseWriter, r *http.Request, agentID AgentIDPath)
 	// RevokeAgentKey Revoke an agent key
-	// (POST /agents/{agent_id}/keys/{key_id}/revoke)
-	RevokeAgentKey(w http.ResponseWriter, r *http.Request, agentID AgentIDPath, keyID KeyIDPath, params RevokeAgentKeyParams)
-	// UndeprecateAgentKey Undo a key's deprecation
-	// (POST /agents/{agent_id}/keys/{key_id}/undeprecate)
-	UndeprecateAgentKey(w http.ResponseWriter, r *http.Request, agentID AgentIDPath, keyID KeyIDPath, params UndeprecateAgentKeyParams)
-	// GetApprovalStatus Status of a held proxy call
-	// (GET /approvals/{approval_id})
+	// (DELETE /sdk/agents/{agent_id}/keys/{key_id})
+	RevokeAgentKey(w http.ResponseWriter, r *http.Request, agentID AgentIDPath, keyID AgentKeyIDPath, params RevokeAgentKeyParams)
+	// DeprecateAgentKey Deprecate an agent key
+	// (PATCH /sdk/agents/{agent_id}/keys/{key_id}/deprecate)
+	DeprecateAgentKey(w http.ResponseWriter, r *http.Request, agentID AgentIDPath, keyID AgentKeyIDPath)
+	// UndeprecateAgentKey Undeprecate an agent key
+	// (PATCH /sdk/agents/{agent_id}/keys/{key_id}/undeprecate)
+	UndeprecateAgentKey(w http.ResponseWriter, r *http.Request, agentID AgentIDPath, keyID AgentKeyIDPath)
+	// GetApprovalStatus Get an approval status
+	// (GET /sdk/approvals/{approval_id})
 	GetApprovalStatus(w http.ResponseWriter, r *http.Request, approvalID ApprovalIDPath, params GetApprovalStatusParams)
-	// GetApprovalResult Upstream answer of an approved, executed proxy call
-	// (GET /approvals/{approval_id}/result)
-	GetApprovalResult(w http.ResponseWriter, r *http.Request, approvalID ApprovalIDPath, params GetApprovalResultParams)
-	// RecordAPICall Record the upstream call made with a retrieved credential
-	// (POST /audit/api-calls)
-	RecordAPICall(w http.ResponseWriter, r *http.Request, params RecordAPICallParams)
-	// ListAuditEvents Read the audit log
-	// (GET /audit/events)
-	ListAuditEvents(w http.ResponseWriter, r *http.Request, params ListAuditEventsParams)
-	// CreateAuthSession Start an end-user sign-in session
-	// (POST /auth/sessions)
-	CreateAuthSession(w http.ResponseWriter, r *http.Request, params CreateAuthSessionParams)
-	// GetAuthSession Poll an auth session
-	// (GET /auth/sessions/{session_token})
-	GetAuthSession(w http.ResponseWriter, r *http.Request, sessionToken SessionTokenPath, params GetAuthSessionParams)
-	// CreateConnectSession Start a Connect session (OAuth consent in a browser)
-	// (POST /connect/sessions)
-	CreateConnectSession(w http.ResponseWriter, r *http.Request, params CreateConnectSessionParams)
-	// GetConnectSession Poll a Connect session
-	// (GET /connect/sessions/{session_token})
-	GetConnectSession(w http.ResponseWriter, r *http.Request, sessionToken SessionTokenPath, params GetConnectSessionParams)
-	// ListGrants List grants (OAuth and managed-secret)
-	// (GET /grants)
-	ListGrants(w http.ResponseWriter, r *http.Request, params ListGrantsParams)
-	// RevokeDelegation Remove an agent's delegation of a grant
-	// (DELETE /grants/{grant_id}/delegations/{agent_id})
-	RevokeDelegation(w http.ResponseWriter, r *http.Request, grantID GrantIDPath, agentID AgentIDPath, params RevokeDelegationParams)
-	// RevokeGrant Revoke a grant
-	// (POST /grants/{grant_id}/revoke)
-	RevokeGrant(w http.ResponseWriter, r *http.Request, grantID GrantIDPath, params RevokeGrantParams)
-	// DeriveKey Derive a short-lived, scope-narrowed key
-	// (POST /keys/derive)
-	DeriveKey(w http.ResponseWriter, r *http.Request, params DeriveKeyParams)
-	// RevokeKey Revoke an App key
-	// (POST /keys/{key_id}/revoke)
-	RevokeKey(w http.ResponseWriter, r *http.Request, keyID KeyIDPath, params RevokeKeyParams)
-	// RotateKey Rotate an App key
-	// (POST /keys/{key_id}/rotate)
-	RotateKey(w http.ResponseWriter, r *http.Request, keyID KeyIDPath, params RotateKeyParams)
-	// CreateManagedSecretGrant Grant a managed secret to a principal
-	// (POST /managed-secrets/{managed_secret_id}/grants)
-	CreateManagedSecretGrant(w http.ResponseWriter, r *http.Request, managedSecretID ManagedSecretID, params CreateManagedSecretGrantParams)
-	// GetMe Describe the calling agent
-	// (GET /me)
-	GetMe(w http.ResponseWriter, r *http.Request, params GetMeParams)
-	// RevokeMyDelegation Drop the calling agent's delegation of a grant
-	// (DELETE /me/delegations/{grant_id})
-	RevokeMyDelegation(w http.ResponseWriter, r *http.Request, grantID GrantIDPath, params RevokeMyDelegationParams)
-	// ListProviders The providers this app can connect
-	// (GET /providers)
-	ListProviders(w http.ResponseWriter, r *http.Request, params ListProvidersParams)
-	// ProxyRequest Execute an upstream call inside the vault (proxy mode)
-	// (POST /proxy)
-	ProxyRequest(w http.ResponseWriter, r *http.Request, params ProxyRequestParams)
-	// ListScopes The Alter scopes a key can carry
-	// (GET /scopes)
-	ListScopes(w http.ResponseWriter, r *http.Request, params ListScopesParams)
-	// RetrieveCredential Retrieve a credential for one upstream call (retrieve mode)
-	// (POST /tokens)
-	RetrieveCredential(w http.ResponseWriter, r *http.Request, params RetrieveCredentialParams)
+	// GetApprovalResult Get an approval result
+	// (GET /sdk/approvals/{approval_id}/result)
+	GetApprovalResult(w http.ResponseWriter, r *http.Request, approvalID ApprovalIDPath)
+	// PollAuthSession Poll an end-user sign-in session
+	// (POST /sdk/auth/poll)
+	PollAuthSession(w http.ResponseWriter, r *http.Request)
+	// CreateAuthSession Create an end-user sign-in session
+	// (POST /sdk/auth/session)
+	CreateAuthSession(w http.ResponseWriter, r *http.Request)
 	// VerifyUserToken Verify an end-user token
-	// (POST /user-tokens/verify)
-	VerifyUserToken(w http.ResponseWriter, r *http.Request, params VerifyUserTokenParams)
+	// (POST /sdk/auth/verify-token)
+	VerifyUserToken(w http.ResponseWriter, r *http.Request)
+	// ListGrants List grants
+	// (POST /sdk/grants/list)
+	ListGrants(w http.ResponseWriter, r *http.Request)
+	// DelegateGrant Delegate a grant onward
+	// (POST /sdk/grants/{grant_id}/delegate)
+	DelegateGrant(w http.ResponseWriter, r *http.Request, grantID string)
+	// RevokeOwnDelegation Revoke the calling agent's delegation
+	// (DELETE /sdk/grants/{grant_id}/delegations/me)
+	RevokeOwnDelegation(w http.ResponseWriter, r *http.Request, grantID openapi_types.UUID)
+	// RevokeDelegation Revoke an agent delegation (operator)
+	// (DELETE /sdk/grants/{grant_id}/delegations/{agent_id})
+	RevokeDelegation(w http.ResponseWriter, r *http.Request, grantID openapi_types.UUID, agentID openapi_types.UUID)
+	// ReportScopeMismatch Report a provider scope mismatch
+	// (POST /sdk/grants/{grant_id}/report-scope-mismatch)
+	ReportScopeMismatch(w http.ResponseWriter, r *http.Request, grantID openapi_types.UUID)
+	// MintGrant Mint a sibling grant
+	// (POST /sdk/grants/{source_grant_id}/mint)
+	MintGrant(w http.ResponseWriter, r *http.Request, sourceGrantID string)
+	// AssertIdentity Mint a signed identity assertion
+	// (POST /sdk/identity/assert)
+	AssertIdentity(w http.ResponseWriter, r *http.Request)
+	// ResolveIdentity Resolve the caller's identity
+	// (POST /sdk/identity/resolve)
+	ResolveIdentity(w http.ResponseWriter, r *http.Request)
+	// DeriveKey Derive a scoped key
+	// (POST /sdk/keys/derive)
+	DeriveKey(w http.ResponseWriter, r *http.Request)
+	// RevokeKey Revoke a scoped key
+	// (DELETE /sdk/keys/{key_id})
+	RevokeKey(w http.ResponseWriter, r *http.Request, keyID ScopedKeyIDPath, params RevokeKeyParams)
+	// RotateKey Rotate a scoped key
+	// (POST /sdk/keys/{key_id}/rotate)
+	RotateKey(w http.ResponseWriter, r *http.Request, keyID ScopedKeyIDPath)
+	// CreateManagedSecretConnectSession Create a managed-secret connect session
+	// (POST /sdk/managed-secrets/connect/session)
+	CreateManagedSecretConnectSession(w http.ResponseWriter, r *http.Request)
+	// CreateManagedSecretGrant Create a managed-secret grant
+	// (POST /sdk/managed-secrets/{managed_secret_id}/grants)
+	CreateManagedSecretGrant(w http.ResponseWriter, r *http.Request, managedSecretID string)
+	// RecordAPICall Record a provider call
+	// (POST /sdk/oauth/audit/api-call)
+	RecordAPICall(w http.ResponseWriter, r *http.Request)
+	// CreateConnectSession Create an OAuth connect session
+	// (POST /sdk/oauth/connect/session)
+	CreateConnectSession(w http.ResponseWriter, r *http.Request)
+	// PollConnectSession Poll an OAuth connect session
+	// (POST /sdk/oauth/connect/session/poll)
+	PollConnectSession(w http.ResponseWriter, r *http.Request)
+	// RevokeGrant Revoke a grant
+	// (POST /sdk/oauth/grants/{grant_id}/revoke)
+	RevokeGrant(w http.ResponseWriter, r *http.Request, grantID openapi_types.UUID)
+	// ListProviderCatalog Get the OAuth provider catalog
+	// (GET /sdk/oauth/provider-catalog)
+	ListProviderCatalog(w http.ResponseWriter, r *http.Request)
+	// ListProviderSpecs List provider specs
+	// (GET /sdk/provider-specs)
+	ListProviderSpecs(w http.ResponseWriter, r *http.Request, params ListProviderSpecsParams)
+	// GetProviderSpec Get a provider spec
+	// (GET /sdk/provider-specs/{kind}/{provider_id})
+	GetProviderSpec(w http.ResponseWriter, r *http.Request, kind ProviderSpecKindPath, providerID ProviderIDPath)
+	// GetProviderOperation Get one provider operation
+	// (GET /sdk/provider-specs/{kind}/{provider_id}/operation)
+	GetProviderOperation(w http.ResponseWriter, r *http.Request, kind ProviderSpecKindPath, providerID ProviderIDPath, params GetProviderOperationParams)
+	// ListProviderOperations List a provider spec's operations
+	// (GET /sdk/provider-specs/{kind}/{provider_id}/operations)
+	ListProviderOperations(w http.ResponseWriter, r *http.Request, kind ProviderSpecKindPath, providerID ProviderIDPath, params ListProviderOperationsParams)
+	// ProxyRequest Execute a provider call through the vault
+	// (POST /sdk/proxy)
+	ProxyRequest(w http.ResponseWriter, r *http.Request)
+	// ListScopes Get the scope catalog
+	// (GET /sdk/scopes)
+	ListScopes(w http.ResponseWriter, r *http.Request)
+	// EmitSpans Emit trace spans
+	// (POST /sdk/spans)
+	EmitSpans(w http.ResponseWriter, r *http.Request)
+	// RetrieveToken Retrieve a provider credential
+	// (POST /sdk/token)
+	RetrieveToken(w http.ResponseWriter, r *http.Request)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -2992,19 +3034,6 @@ func (siw *ServerInterfaceWrapper) ListAgents(w http.ResponseWriter, r *http.Req
 		return
 	}
 
-	// ------------- Optional query parameter "offset" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "offset", r.URL.Query(), &params.Offset, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
-	if err != nil {
-		var requiredError *runtime.RequiredParameterError
-		if errors.As(err, &requiredError) {
-			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "offset"})
-		} else {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "offset", Err: err})
-		}
-		return
-	}
-
 	// ------------- Optional query parameter "name" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", r.URL.Query(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
@@ -3018,101 +3047,17 @@ func (siw *ServerInterfaceWrapper) ListAgents(w http.ResponseWriter, r *http.Req
 		return
 	}
 
-	headers := r.Header
+	// ------------- Optional query parameter "offset" -------------
 
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "offset", r.URL.Query(), &params.Offset, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "offset"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "offset", Err: err})
 		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
+		return
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -3139,7 +3084,7 @@ func (siw *ServerInterfaceWrapper) CreateAgent(w http.ResponseWriter, r *http.Re
 
 	// ------------- Optional header parameter "Idempotency-Key" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
-		var IdempotencyKey IdempotencyKey
+		var IdempotencyKey string
 		n := len(valueList)
 		if n != 1 {
 			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
@@ -3156,103 +3101,22 @@ func (siw *ServerInterfaceWrapper) CreateAgent(w http.ResponseWriter, r *http.Re
 
 	}
 
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.CreateAgent(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetAgentMe operation middleware
+func (siw *ServerInterfaceWrapper) GetAgentMe(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetAgentMe(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3271,114 +3135,14 @@ func (siw *ServerInterfaceWrapper) DeleteAgent(w http.ResponseWriter, r *http.Re
 	// ------------- Path parameter "agent_id" -------------
 	var agentID AgentIDPath
 
-	err = runtime.BindStyledParameterWithOptions("simple", "agent_id", r.PathValue("agent_id"), &agentID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "agent_id", r.PathValue("agent_id"), &agentID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agent_id", Err: err})
 		return
 	}
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params DeleteAgentParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.DeleteAgent(w, r, agentID, params)
+		siw.Handler.DeleteAgent(w, r, agentID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3397,114 +3161,14 @@ func (siw *ServerInterfaceWrapper) GetAgent(w http.ResponseWriter, r *http.Reque
 	// ------------- Path parameter "agent_id" -------------
 	var agentID AgentIDPath
 
-	err = runtime.BindStyledParameterWithOptions("simple", "agent_id", r.PathValue("agent_id"), &agentID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "agent_id", r.PathValue("agent_id"), &agentID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agent_id", Err: err})
 		return
 	}
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params GetAgentParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.GetAgent(w, r, agentID, params)
+		siw.Handler.GetAgent(w, r, agentID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3523,7 +3187,7 @@ func (siw *ServerInterfaceWrapper) UpdateAgent(w http.ResponseWriter, r *http.Re
 	// ------------- Path parameter "agent_id" -------------
 	var agentID AgentIDPath
 
-	err = runtime.BindStyledParameterWithOptions("simple", "agent_id", r.PathValue("agent_id"), &agentID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "agent_id", r.PathValue("agent_id"), &agentID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agent_id", Err: err})
 		return
@@ -3532,101 +3196,30 @@ func (siw *ServerInterfaceWrapper) UpdateAgent(w http.ResponseWriter, r *http.Re
 	// Parameter object where we will unmarshal all parameters from the context
 	var params UpdateAgentParams
 
-	headers := r.Header
+	// ------------- Optional query parameter "grace_seconds" -------------
 
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "grace_seconds", r.URL.Query(), &params.GraceSeconds, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "grace_seconds"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "grace_seconds", Err: err})
 		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
+		return
 	}
 
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
+	// ------------- Optional query parameter "expected_version" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "expected_version", r.URL.Query(), &params.ExpectedVersion, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "expected_version"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "expected_version", Err: err})
 		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
+		return
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -3649,114 +3242,14 @@ func (siw *ServerInterfaceWrapper) ListAgentKeys(w http.ResponseWriter, r *http.
 	// ------------- Path parameter "agent_id" -------------
 	var agentID AgentIDPath
 
-	err = runtime.BindStyledParameterWithOptions("simple", "agent_id", r.PathValue("agent_id"), &agentID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "agent_id", r.PathValue("agent_id"), &agentID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agent_id", Err: err})
 		return
 	}
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params ListAgentKeysParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListAgentKeys(w, r, agentID, params)
+		siw.Handler.ListAgentKeys(w, r, agentID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3775,287 +3268,14 @@ func (siw *ServerInterfaceWrapper) MintAgentKey(w http.ResponseWriter, r *http.R
 	// ------------- Path parameter "agent_id" -------------
 	var agentID AgentIDPath
 
-	err = runtime.BindStyledParameterWithOptions("simple", "agent_id", r.PathValue("agent_id"), &agentID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "agent_id", r.PathValue("agent_id"), &agentID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agent_id", Err: err})
 		return
 	}
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params MintAgentKeyParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "Idempotency-Key" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
-		var IdempotencyKey IdempotencyKey
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
-			return
-		}
-
-		params.IdempotencyKey = &IdempotencyKey
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.MintAgentKey(w, r, agentID, params)
-	}))
-
-	for _, middleware := range siw.HandlerMiddlewares {
-		handler = middleware(handler)
-	}
-
-	handler.ServeHTTP(w, r)
-}
-
-// DeprecateAgentKey operation middleware
-func (siw *ServerInterfaceWrapper) DeprecateAgentKey(w http.ResponseWriter, r *http.Request) {
-
-	var err error
-	_ = err
-
-	// ------------- Path parameter "agent_id" -------------
-	var agentID AgentIDPath
-
-	err = runtime.BindStyledParameterWithOptions("simple", "agent_id", r.PathValue("agent_id"), &agentID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
-	if err != nil {
-		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agent_id", Err: err})
-		return
-	}
-
-	// ------------- Path parameter "key_id" -------------
-	var keyID KeyIDPath
-
-	err = runtime.BindStyledParameterWithOptions("simple", "key_id", r.PathValue("key_id"), &keyID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
-	if err != nil {
-		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "key_id", Err: err})
-		return
-	}
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params DeprecateAgentKeyParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "Idempotency-Key" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
-		var IdempotencyKey IdempotencyKey
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
-			return
-		}
-
-		params.IdempotencyKey = &IdempotencyKey
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
-	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.DeprecateAgentKey(w, r, agentID, keyID, params)
+		siw.Handler.MintAgentKey(w, r, agentID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -4074,16 +3294,16 @@ func (siw *ServerInterfaceWrapper) RevokeAgentKey(w http.ResponseWriter, r *http
 	// ------------- Path parameter "agent_id" -------------
 	var agentID AgentIDPath
 
-	err = runtime.BindStyledParameterWithOptions("simple", "agent_id", r.PathValue("agent_id"), &agentID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "agent_id", r.PathValue("agent_id"), &agentID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agent_id", Err: err})
 		return
 	}
 
 	// ------------- Path parameter "key_id" -------------
-	var keyID KeyIDPath
+	var keyID AgentKeyIDPath
 
-	err = runtime.BindStyledParameterWithOptions("simple", "key_id", r.PathValue("key_id"), &keyID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "key_id", r.PathValue("key_id"), &keyID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "key_id", Err: err})
 		return
@@ -4092,124 +3312,56 @@ func (siw *ServerInterfaceWrapper) RevokeAgentKey(w http.ResponseWriter, r *http
 	// Parameter object where we will unmarshal all parameters from the context
 	var params RevokeAgentKeyParams
 
-	headers := r.Header
+	// ------------- Optional query parameter "force" -------------
 
-	// ------------- Optional header parameter "Idempotency-Key" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
-		var IdempotencyKey IdempotencyKey
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
-			return
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "force", r.URL.Query(), &params.Force, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "force"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "force", Err: err})
 		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
-			return
-		}
-
-		params.IdempotencyKey = &IdempotencyKey
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
+		return
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.RevokeAgentKey(w, r, agentID, keyID, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeprecateAgentKey operation middleware
+func (siw *ServerInterfaceWrapper) DeprecateAgentKey(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "agent_id" -------------
+	var agentID AgentIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agent_id", r.PathValue("agent_id"), &agentID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agent_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "key_id" -------------
+	var keyID AgentKeyIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "key_id", r.PathValue("key_id"), &keyID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "key_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeprecateAgentKey(w, r, agentID, keyID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -4228,142 +3380,23 @@ func (siw *ServerInterfaceWrapper) UndeprecateAgentKey(w http.ResponseWriter, r 
 	// ------------- Path parameter "agent_id" -------------
 	var agentID AgentIDPath
 
-	err = runtime.BindStyledParameterWithOptions("simple", "agent_id", r.PathValue("agent_id"), &agentID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "agent_id", r.PathValue("agent_id"), &agentID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agent_id", Err: err})
 		return
 	}
 
 	// ------------- Path parameter "key_id" -------------
-	var keyID KeyIDPath
+	var keyID AgentKeyIDPath
 
-	err = runtime.BindStyledParameterWithOptions("simple", "key_id", r.PathValue("key_id"), &keyID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "key_id", r.PathValue("key_id"), &keyID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "key_id", Err: err})
 		return
 	}
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params UndeprecateAgentKeyParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "Idempotency-Key" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
-		var IdempotencyKey IdempotencyKey
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
-			return
-		}
-
-		params.IdempotencyKey = &IdempotencyKey
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.UndeprecateAgentKey(w, r, agentID, keyID, params)
+		siw.Handler.UndeprecateAgentKey(w, r, agentID, keyID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -4391,101 +3424,17 @@ func (siw *ServerInterfaceWrapper) GetApprovalStatus(w http.ResponseWriter, r *h
 	// Parameter object where we will unmarshal all parameters from the context
 	var params GetApprovalStatusParams
 
-	headers := r.Header
+	// ------------- Optional query parameter "wait" -------------
 
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "wait", r.URL.Query(), &params.Wait, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "wait"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "wait", Err: err})
 		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
+		return
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -4514,108 +3463,8 @@ func (siw *ServerInterfaceWrapper) GetApprovalResult(w http.ResponseWriter, r *h
 		return
 	}
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params GetApprovalResultParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.GetApprovalResult(w, r, approvalID, params)
+		siw.Handler.GetApprovalResult(w, r, approvalID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -4625,302 +3474,11 @@ func (siw *ServerInterfaceWrapper) GetApprovalResult(w http.ResponseWriter, r *h
 	handler.ServeHTTP(w, r)
 }
 
-// RecordAPICall operation middleware
-func (siw *ServerInterfaceWrapper) RecordAPICall(w http.ResponseWriter, r *http.Request) {
-
-	var err error
-	_ = err
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params RecordAPICallParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "Idempotency-Key" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
-		var IdempotencyKey IdempotencyKey
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
-			return
-		}
-
-		params.IdempotencyKey = &IdempotencyKey
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
+// PollAuthSession operation middleware
+func (siw *ServerInterfaceWrapper) PollAuthSession(w http.ResponseWriter, r *http.Request) {
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.RecordAPICall(w, r, params)
-	}))
-
-	for _, middleware := range siw.HandlerMiddlewares {
-		handler = middleware(handler)
-	}
-
-	handler.ServeHTTP(w, r)
-}
-
-// ListAuditEvents operation middleware
-func (siw *ServerInterfaceWrapper) ListAuditEvents(w http.ResponseWriter, r *http.Request) {
-
-	var err error
-	_ = err
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params ListAuditEventsParams
-
-	// ------------- Optional query parameter "run_id" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "run_id", r.URL.Query(), &params.RunID, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		var requiredError *runtime.RequiredParameterError
-		if errors.As(err, &requiredError) {
-			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "run_id"})
-		} else {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "run_id", Err: err})
-		}
-		return
-	}
-
-	// ------------- Optional query parameter "grant_id" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "grant_id", r.URL.Query(), &params.GrantID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
-	if err != nil {
-		var requiredError *runtime.RequiredParameterError
-		if errors.As(err, &requiredError) {
-			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "grant_id"})
-		} else {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "grant_id", Err: err})
-		}
-		return
-	}
-
-	// ------------- Optional query parameter "limit" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
-	if err != nil {
-		var requiredError *runtime.RequiredParameterError
-		if errors.As(err, &requiredError) {
-			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
-		} else {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
-		}
-		return
-	}
-
-	// ------------- Optional query parameter "cursor" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		var requiredError *runtime.RequiredParameterError
-		if errors.As(err, &requiredError) {
-			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
-		} else {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
-		}
-		return
-	}
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
-	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListAuditEvents(w, r, params)
+		siw.Handler.PollAuthSession(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -4933,130 +3491,8 @@ func (siw *ServerInterfaceWrapper) ListAuditEvents(w http.ResponseWriter, r *htt
 // CreateAuthSession operation middleware
 func (siw *ServerInterfaceWrapper) CreateAuthSession(w http.ResponseWriter, r *http.Request) {
 
-	var err error
-	_ = err
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params CreateAuthSessionParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "Idempotency-Key" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
-		var IdempotencyKey IdempotencyKey
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
-			return
-		}
-
-		params.IdempotencyKey = &IdempotencyKey
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.CreateAuthSession(w, r, params)
+		siw.Handler.CreateAuthSession(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -5066,385 +3502,11 @@ func (siw *ServerInterfaceWrapper) CreateAuthSession(w http.ResponseWriter, r *h
 	handler.ServeHTTP(w, r)
 }
 
-// GetAuthSession operation middleware
-func (siw *ServerInterfaceWrapper) GetAuthSession(w http.ResponseWriter, r *http.Request) {
-
-	var err error
-	_ = err
-
-	// ------------- Path parameter "session_token" -------------
-	var sessionToken SessionTokenPath
-
-	err = runtime.BindStyledParameterWithOptions("simple", "session_token", r.PathValue("session_token"), &sessionToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
-	if err != nil {
-		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "session_token", Err: err})
-		return
-	}
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params GetAuthSessionParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
+// VerifyUserToken operation middleware
+func (siw *ServerInterfaceWrapper) VerifyUserToken(w http.ResponseWriter, r *http.Request) {
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.GetAuthSession(w, r, sessionToken, params)
-	}))
-
-	for _, middleware := range siw.HandlerMiddlewares {
-		handler = middleware(handler)
-	}
-
-	handler.ServeHTTP(w, r)
-}
-
-// CreateConnectSession operation middleware
-func (siw *ServerInterfaceWrapper) CreateConnectSession(w http.ResponseWriter, r *http.Request) {
-
-	var err error
-	_ = err
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params CreateConnectSessionParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "Idempotency-Key" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
-		var IdempotencyKey IdempotencyKey
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
-			return
-		}
-
-		params.IdempotencyKey = &IdempotencyKey
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
-	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.CreateConnectSession(w, r, params)
-	}))
-
-	for _, middleware := range siw.HandlerMiddlewares {
-		handler = middleware(handler)
-	}
-
-	handler.ServeHTTP(w, r)
-}
-
-// GetConnectSession operation middleware
-func (siw *ServerInterfaceWrapper) GetConnectSession(w http.ResponseWriter, r *http.Request) {
-
-	var err error
-	_ = err
-
-	// ------------- Path parameter "session_token" -------------
-	var sessionToken SessionTokenPath
-
-	err = runtime.BindStyledParameterWithOptions("simple", "session_token", r.PathValue("session_token"), &sessionToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
-	if err != nil {
-		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "session_token", Err: err})
-		return
-	}
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params GetConnectSessionParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
-	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.GetConnectSession(w, r, sessionToken, params)
+		siw.Handler.VerifyUserToken(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -5457,24 +3519,533 @@ func (siw *ServerInterfaceWrapper) GetConnectSession(w http.ResponseWriter, r *h
 // ListGrants operation middleware
 func (siw *ServerInterfaceWrapper) ListGrants(w http.ResponseWriter, r *http.Request) {
 
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListGrants(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DelegateGrant operation middleware
+func (siw *ServerInterfaceWrapper) DelegateGrant(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "grant_id" -------------
+	var grantID string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "grant_id", r.PathValue("grant_id"), &grantID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "grant_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DelegateGrant(w, r, grantID)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RevokeOwnDelegation operation middleware
+func (siw *ServerInterfaceWrapper) RevokeOwnDelegation(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "grant_id" -------------
+	var grantID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "grant_id", r.PathValue("grant_id"), &grantID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "grant_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeOwnDelegation(w, r, grantID)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RevokeDelegation operation middleware
+func (siw *ServerInterfaceWrapper) RevokeDelegation(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "grant_id" -------------
+	var grantID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "grant_id", r.PathValue("grant_id"), &grantID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "grant_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "agent_id" -------------
+	var agentID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agent_id", r.PathValue("agent_id"), &agentID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agent_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeDelegation(w, r, grantID, agentID)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ReportScopeMismatch operation middleware
+func (siw *ServerInterfaceWrapper) ReportScopeMismatch(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "grant_id" -------------
+	var grantID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "grant_id", r.PathValue("grant_id"), &grantID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "grant_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ReportScopeMismatch(w, r, grantID)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// MintGrant operation middleware
+func (siw *ServerInterfaceWrapper) MintGrant(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "source_grant_id" -------------
+	var sourceGrantID string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "source_grant_id", r.PathValue("source_grant_id"), &sourceGrantID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "source_grant_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.MintGrant(w, r, sourceGrantID)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// AssertIdentity operation middleware
+func (siw *ServerInterfaceWrapper) AssertIdentity(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.AssertIdentity(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ResolveIdentity operation middleware
+func (siw *ServerInterfaceWrapper) ResolveIdentity(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ResolveIdentity(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeriveKey operation middleware
+func (siw *ServerInterfaceWrapper) DeriveKey(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeriveKey(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RevokeKey operation middleware
+func (siw *ServerInterfaceWrapper) RevokeKey(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "key_id" -------------
+	var keyID ScopedKeyIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "key_id", r.PathValue("key_id"), &keyID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "key_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RevokeKeyParams
+
+	// ------------- Optional query parameter "force" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "force", r.URL.Query(), &params.Force, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "force"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "force", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeKey(w, r, keyID, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RotateKey operation middleware
+func (siw *ServerInterfaceWrapper) RotateKey(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "key_id" -------------
+	var keyID ScopedKeyIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "key_id", r.PathValue("key_id"), &keyID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "key_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RotateKey(w, r, keyID)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateManagedSecretConnectSession operation middleware
+func (siw *ServerInterfaceWrapper) CreateManagedSecretConnectSession(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateManagedSecretConnectSession(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateManagedSecretGrant operation middleware
+func (siw *ServerInterfaceWrapper) CreateManagedSecretGrant(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "managed_secret_id" -------------
+	var managedSecretID string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "managed_secret_id", r.PathValue("managed_secret_id"), &managedSecretID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "managed_secret_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateManagedSecretGrant(w, r, managedSecretID)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RecordAPICall operation middleware
+func (siw *ServerInterfaceWrapper) RecordAPICall(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RecordAPICall(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateConnectSession operation middleware
+func (siw *ServerInterfaceWrapper) CreateConnectSession(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateConnectSession(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// PollConnectSession operation middleware
+func (siw *ServerInterfaceWrapper) PollConnectSession(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.PollConnectSession(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RevokeGrant operation middleware
+func (siw *ServerInterfaceWrapper) RevokeGrant(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "grant_id" -------------
+	var grantID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "grant_id", r.PathValue("grant_id"), &grantID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "grant_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeGrant(w, r, grantID)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListProviderCatalog operation middleware
+func (siw *ServerInterfaceWrapper) ListProviderCatalog(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListProviderCatalog(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListProviderSpecs operation middleware
+func (siw *ServerInterfaceWrapper) ListProviderSpecs(w http.ResponseWriter, r *http.Request) {
+
 	var err error
 	_ = err
 
 	// Parameter object where we will unmarshal all parameters from the context
-	var params ListGrantsParams
+	var params ListProviderSpecsParams
 
-	// ------------- Optional query parameter "provider_id" -------------
+	// ------------- Optional query parameter "kind" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "provider_id", r.URL.Query(), &params.ProviderID, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", r.URL.Query(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
-			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "provider_id"})
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "kind"})
 		} else {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "provider_id", Err: err})
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "kind", Err: err})
 		}
 		return
 	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListProviderSpecs(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetProviderSpec operation middleware
+func (siw *ServerInterfaceWrapper) GetProviderSpec(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "kind" -------------
+	var kind ProviderSpecKindPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "kind", r.PathValue("kind"), &kind, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "kind", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "provider_id" -------------
+	var providerID ProviderIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "provider_id", r.PathValue("provider_id"), &providerID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "provider_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetProviderSpec(w, r, kind, providerID)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetProviderOperation operation middleware
+func (siw *ServerInterfaceWrapper) GetProviderOperation(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "kind" -------------
+	var kind ProviderSpecKindPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "kind", r.PathValue("kind"), &kind, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "kind", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "provider_id" -------------
+	var providerID ProviderIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "provider_id", r.PathValue("provider_id"), &providerID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "provider_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetProviderOperationParams
+
+	// ------------- Required query parameter "operation_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "operation_id", r.URL.Query(), &params.OperationID, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "operation_id"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "operation_id", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetProviderOperation(w, r, kind, providerID, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListProviderOperations operation middleware
+func (siw *ServerInterfaceWrapper) ListProviderOperations(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "kind" -------------
+	var kind ProviderSpecKindPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "kind", r.PathValue("kind"), &kind, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "kind", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "provider_id" -------------
+	var providerID ProviderIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "provider_id", r.PathValue("provider_id"), &providerID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "provider_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListProviderOperationsParams
 
 	// ------------- Optional query parameter "limit" -------------
 
@@ -5502,1316 +4073,21 @@ func (siw *ServerInterfaceWrapper) ListGrants(w http.ResponseWriter, r *http.Req
 		return
 	}
 
-	headers := r.Header
+	// ------------- Optional query parameter "search" -------------
 
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
-	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListGrants(w, r, params)
-	}))
-
-	for _, middleware := range siw.HandlerMiddlewares {
-		handler = middleware(handler)
-	}
-
-	handler.ServeHTTP(w, r)
-}
-
-// RevokeDelegation operation middleware
-func (siw *ServerInterfaceWrapper) RevokeDelegation(w http.ResponseWriter, r *http.Request) {
-
-	var err error
-	_ = err
-
-	// ------------- Path parameter "grant_id" -------------
-	var grantID GrantIDPath
-
-	err = runtime.BindStyledParameterWithOptions("simple", "grant_id", r.PathValue("grant_id"), &grantID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "search", r.URL.Query(), &params.Search, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
-		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "grant_id", Err: err})
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "search"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "search", Err: err})
+		}
 		return
 	}
 
-	// ------------- Path parameter "agent_id" -------------
-	var agentID AgentIDPath
-
-	err = runtime.BindStyledParameterWithOptions("simple", "agent_id", r.PathValue("agent_id"), &agentID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
-	if err != nil {
-		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agent_id", Err: err})
-		return
-	}
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params RevokeDelegationParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.RevokeDelegation(w, r, grantID, agentID, params)
-	}))
-
-	for _, middleware := range siw.HandlerMiddlewares {
-		handler = middleware(handler)
-	}
-
-	handler.ServeHTTP(w, r)
-}
-
-// RevokeGrant operation middleware
-func (siw *ServerInterfaceWrapper) RevokeGrant(w http.ResponseWriter, r *http.Request) {
-
-	var err error
-	_ = err
-
-	// ------------- Path parameter "grant_id" -------------
-	var grantID GrantIDPath
-
-	err = runtime.BindStyledParameterWithOptions("simple", "grant_id", r.PathValue("grant_id"), &grantID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
-	if err != nil {
-		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "grant_id", Err: err})
-		return
-	}
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params RevokeGrantParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "Idempotency-Key" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
-		var IdempotencyKey IdempotencyKey
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
-			return
-		}
-
-		params.IdempotencyKey = &IdempotencyKey
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
-	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.RevokeGrant(w, r, grantID, params)
-	}))
-
-	for _, middleware := range siw.HandlerMiddlewares {
-		handler = middleware(handler)
-	}
-
-	handler.ServeHTTP(w, r)
-}
-
-// DeriveKey operation middleware
-func (siw *ServerInterfaceWrapper) DeriveKey(w http.ResponseWriter, r *http.Request) {
-
-	var err error
-	_ = err
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params DeriveKeyParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "Idempotency-Key" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
-		var IdempotencyKey IdempotencyKey
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
-			return
-		}
-
-		params.IdempotencyKey = &IdempotencyKey
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
-	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.DeriveKey(w, r, params)
-	}))
-
-	for _, middleware := range siw.HandlerMiddlewares {
-		handler = middleware(handler)
-	}
-
-	handler.ServeHTTP(w, r)
-}
-
-// RevokeKey operation middleware
-func (siw *ServerInterfaceWrapper) RevokeKey(w http.ResponseWriter, r *http.Request) {
-
-	var err error
-	_ = err
-
-	// ------------- Path parameter "key_id" -------------
-	var keyID KeyIDPath
-
-	err = runtime.BindStyledParameterWithOptions("simple", "key_id", r.PathValue("key_id"), &keyID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
-	if err != nil {
-		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "key_id", Err: err})
-		return
-	}
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params RevokeKeyParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "Idempotency-Key" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
-		var IdempotencyKey IdempotencyKey
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
-			return
-		}
-
-		params.IdempotencyKey = &IdempotencyKey
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
-	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.RevokeKey(w, r, keyID, params)
-	}))
-
-	for _, middleware := range siw.HandlerMiddlewares {
-		handler = middleware(handler)
-	}
-
-	handler.ServeHTTP(w, r)
-}
-
-// RotateKey operation middleware
-func (siw *ServerInterfaceWrapper) RotateKey(w http.ResponseWriter, r *http.Request) {
-
-	var err error
-	_ = err
-
-	// ------------- Path parameter "key_id" -------------
-	var keyID KeyIDPath
-
-	err = runtime.BindStyledParameterWithOptions("simple", "key_id", r.PathValue("key_id"), &keyID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
-	if err != nil {
-		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "key_id", Err: err})
-		return
-	}
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params RotateKeyParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "Idempotency-Key" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
-		var IdempotencyKey IdempotencyKey
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
-			return
-		}
-
-		params.IdempotencyKey = &IdempotencyKey
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
-	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.RotateKey(w, r, keyID, params)
-	}))
-
-	for _, middleware := range siw.HandlerMiddlewares {
-		handler = middleware(handler)
-	}
-
-	handler.ServeHTTP(w, r)
-}
-
-// CreateManagedSecretGrant operation middleware
-func (siw *ServerInterfaceWrapper) CreateManagedSecretGrant(w http.ResponseWriter, r *http.Request) {
-
-	var err error
-	_ = err
-
-	// ------------- Path parameter "managed_secret_id" -------------
-	var managedSecretID ManagedSecretID
-
-	err = runtime.BindStyledParameterWithOptions("simple", "managed_secret_id", r.PathValue("managed_secret_id"), &managedSecretID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
-	if err != nil {
-		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "managed_secret_id", Err: err})
-		return
-	}
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params CreateManagedSecretGrantParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "Idempotency-Key" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
-		var IdempotencyKey IdempotencyKey
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
-			return
-		}
-
-		params.IdempotencyKey = &IdempotencyKey
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
-	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.CreateManagedSecretGrant(w, r, managedSecretID, params)
-	}))
-
-	for _, middleware := range siw.HandlerMiddlewares {
-		handler = middleware(handler)
-	}
-
-	handler.ServeHTTP(w, r)
-}
-
-// GetMe operation middleware
-func (siw *ServerInterfaceWrapper) GetMe(w http.ResponseWriter, r *http.Request) {
-
-	var err error
-	_ = err
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params GetMeParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
-	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.GetMe(w, r, params)
-	}))
-
-	for _, middleware := range siw.HandlerMiddlewares {
-		handler = middleware(handler)
-	}
-
-	handler.ServeHTTP(w, r)
-}
-
-// RevokeMyDelegation operation middleware
-func (siw *ServerInterfaceWrapper) RevokeMyDelegation(w http.ResponseWriter, r *http.Request) {
-
-	var err error
-	_ = err
-
-	// ------------- Path parameter "grant_id" -------------
-	var grantID GrantIDPath
-
-	err = runtime.BindStyledParameterWithOptions("simple", "grant_id", r.PathValue("grant_id"), &grantID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
-	if err != nil {
-		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "grant_id", Err: err})
-		return
-	}
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params RevokeMyDelegationParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
-	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.RevokeMyDelegation(w, r, grantID, params)
-	}))
-
-	for _, middleware := range siw.HandlerMiddlewares {
-		handler = middleware(handler)
-	}
-
-	handler.ServeHTTP(w, r)
-}
-
-// ListProviders operation middleware
-func (siw *ServerInterfaceWrapper) ListProviders(w http.ResponseWriter, r *http.Request) {
-
-	var err error
-	_ = err
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params ListProvidersParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
-	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListProviders(w, r, params)
+		siw.Handler.ListProviderOperations(w, r, kind, providerID, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -6824,149 +4100,8 @@ func (siw *ServerInterfaceWrapper) ListProviders(w http.ResponseWriter, r *http.
 // ProxyRequest operation middleware
 func (siw *ServerInterfaceWrapper) ProxyRequest(w http.ResponseWriter, r *http.Request) {
 
-	var err error
-	_ = err
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params ProxyRequestParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "X-Alter-User-Token" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-User-Token")]; found {
-		var XAlterUserToken UserToken
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-User-Token", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-User-Token", valueList[0], &XAlterUserToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-User-Token", Err: err})
-			return
-		}
-
-		params.XAlterUserToken = &XAlterUserToken
-
-	}
-
-	// ------------- Optional header parameter "Idempotency-Key" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
-		var IdempotencyKey IdempotencyKey
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
-			return
-		}
-
-		params.IdempotencyKey = &IdempotencyKey
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ProxyRequest(w, r, params)
+		siw.Handler.ProxyRequest(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -6979,111 +4114,8 @@ func (siw *ServerInterfaceWrapper) ProxyRequest(w http.ResponseWriter, r *http.R
 // ListScopes operation middleware
 func (siw *ServerInterfaceWrapper) ListScopes(w http.ResponseWriter, r *http.Request) {
 
-	var err error
-	_ = err
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params ListScopesParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListScopes(w, r, params)
+		siw.Handler.ListScopes(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -7093,152 +4125,11 @@ func (siw *ServerInterfaceWrapper) ListScopes(w http.ResponseWriter, r *http.Req
 	handler.ServeHTTP(w, r)
 }
 
-// RetrieveCredential operation middleware
-func (siw *ServerInterfaceWrapper) RetrieveCredential(w http.ResponseWriter, r *http.Request) {
-
-	var err error
-	_ = err
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params RetrieveCredentialParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "X-Alter-User-Token" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-User-Token")]; found {
-		var XAlterUserToken UserToken
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-User-Token", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-User-Token", valueList[0], &XAlterUserToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-User-Token", Err: err})
-			return
-		}
-
-		params.XAlterUserToken = &XAlterUserToken
-
-	}
-
-	// ------------- Optional header parameter "Idempotency-Key" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
-		var IdempotencyKey IdempotencyKey
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
-			return
-		}
-
-		params.IdempotencyKey = &IdempotencyKey
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
+// EmitSpans operation middleware
+func (siw *ServerInterfaceWrapper) EmitSpans(w http.ResponseWriter, r *http.Request) {
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.RetrieveCredential(w, r, params)
+		siw.Handler.EmitSpans(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -7248,133 +4139,11 @@ func (siw *ServerInterfaceWrapper) RetrieveCredential(w http.ResponseWriter, r *
 	handler.ServeHTTP(w, r)
 }
 
-// VerifyUserToken operation middleware
-func (siw *ServerInterfaceWrapper) VerifyUserToken(w http.ResponseWriter, r *http.Request) {
-
-	var err error
-	_ = err
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params VerifyUserTokenParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "Idempotency-Key" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
-		var IdempotencyKey IdempotencyKey
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
-			return
-		}
-
-		params.IdempotencyKey = &IdempotencyKey
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller")]; found {
-		var XAlterCaller Caller
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller", valueList[0], &XAlterCaller, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller", Err: err})
-			return
-		}
-
-		params.XAlterCaller = &XAlterCaller
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Caller-Type" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Caller-Type")]; found {
-		var XAlterCallerType CallerType
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Caller-Type", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Caller-Type", valueList[0], &XAlterCallerType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Caller-Type", Err: err})
-			return
-		}
-
-		params.XAlterCallerType = &XAlterCallerType
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Run-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Run-Id")]; found {
-		var XAlterRunID RunID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Run-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Run-Id", valueList[0], &XAlterRunID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Run-Id", Err: err})
-			return
-		}
-
-		params.XAlterRunID = &XAlterRunID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Thread-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Thread-Id")]; found {
-		var XAlterThreadID ThreadID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Thread-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Thread-Id", valueList[0], &XAlterThreadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Thread-Id", Err: err})
-			return
-		}
-
-		params.XAlterThreadID = &XAlterThreadID
-
-	}
-
-	// ------------- Optional header parameter "X-Alter-Tool-Call-Id" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-Alter-Tool-Call-Id")]; found {
-		var XAlterToolCallID ToolCallID
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Alter-Tool-Call-Id", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-Alter-Tool-Call-Id", valueList[0], &XAlterToolCallID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Alter-Tool-Call-Id", Err: err})
-			return
-		}
-
-		params.XAlterToolCallID = &XAlterToolCallID
-
-	}
+// RetrieveToken operation middleware
+func (siw *ServerInterfaceWrapper) RetrieveToken(w http.ResponseWriter, r *http.Request) {
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.VerifyUserToken(w, r, params)
+		siw.Handler.RetrieveToken(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -7504,4964 +4273,48 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 		ErrorHandlerFunc:   options.ErrorHandlerFunc,
 	}
 
-	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/me", wrapper.GetMe)
-	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/me/delegations/{grant_id}", wrapper.RevokeMyDelegation)
-	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/tokens", wrapper.RetrieveCredential)
-	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/proxy", wrapper.ProxyRequest)
-	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/approvals/{approval_id}", wrapper.GetApprovalStatus)
-	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/approvals/{approval_id}/result", wrapper.GetApprovalResult)
-	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/audit/api-calls", wrapper.RecordAPICall)
-	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/audit/events", wrapper.ListAuditEvents)
-	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/connect/sessions", wrapper.CreateConnectSession)
-	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/connect/sessions/{session_token}", wrapper.GetConnectSession)
-	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/auth/sessions", wrapper.CreateAuthSession)
-	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/auth/sessions/{session_token}", wrapper.GetAuthSession)
-	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/user-tokens/verify", wrapper.VerifyUserToken)
-	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/providers", wrapper.ListProviders)
-	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/scopes", wrapper.ListScopes)
-	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/grants", wrapper.ListGrants)
-	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/grants/{grant_id}/revoke", wrapper.RevokeGrant)
-	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/grants/{grant_id}/delegations/{agent_id}", wrapper.RevokeDelegation)
-	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/managed-secrets/{managed_secret_id}/grants", wrapper.CreateManagedSecretGrant)
-	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/agents", wrapper.ListAgents)
-	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/agents", wrapper.CreateAgent)
-	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/agents/{agent_id}", wrapper.DeleteAgent)
-	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/agents/{agent_id}", wrapper.GetAgent)
-	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/agents/{agent_id}", wrapper.UpdateAgent)
-	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/agents/{agent_id}/keys", wrapper.ListAgentKeys)
-	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/agents/{agent_id}/keys", wrapper.MintAgentKey)
-	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/agents/{agent_id}/keys/{key_id}/deprecate", wrapper.DeprecateAgentKey)
-	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/agents/{agent_id}/keys/{key_id}/undeprecate", wrapper.UndeprecateAgentKey)
-	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/agents/{agent_id}/keys/{key_id}/revoke", wrapper.RevokeAgentKey)
-	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/keys/derive", wrapper.DeriveKey)
-	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/keys/{key_id}/rotate", wrapper.RotateKey)
-	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/keys/{key_id}/revoke", wrapper.RevokeKey)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/token", wrapper.RetrieveToken)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/oauth/audit/api-call", wrapper.RecordAPICall)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/proxy", wrapper.ProxyRequest)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/sdk/approvals/{approval_id}", wrapper.GetApprovalStatus)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/sdk/approvals/{approval_id}/result", wrapper.GetApprovalResult)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/oauth/connect/session", wrapper.CreateConnectSession)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/oauth/connect/session/poll", wrapper.PollConnectSession)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/managed-secrets/connect/session", wrapper.CreateManagedSecretConnectSession)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/auth/session", wrapper.CreateAuthSession)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/auth/poll", wrapper.PollAuthSession)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/auth/verify-token", wrapper.VerifyUserToken)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/grants/list", wrapper.ListGrants)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/oauth/grants/{grant_id}/revoke", wrapper.RevokeGrant)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/grants/{grant_id}/delegate", wrapper.DelegateGrant)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/sdk/grants/{grant_id}/delegations/{agent_id}", wrapper.RevokeDelegation)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/sdk/grants/{grant_id}/delegations/me", wrapper.RevokeOwnDelegation)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/grants/{source_grant_id}/mint", wrapper.MintGrant)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/grants/{grant_id}/report-scope-mismatch", wrapper.ReportScopeMismatch)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/managed-secrets/{managed_secret_id}/grants", wrapper.CreateManagedSecretGrant)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/sdk/agents/me", wrapper.GetAgentMe)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/sdk/agents", wrapper.ListAgents)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/agents", wrapper.CreateAgent)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/sdk/agents/{agent_id}", wrapper.DeleteAgent)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/sdk/agents/{agent_id}", wrapper.GetAgent)
+	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/sdk/agents/{agent_id}", wrapper.UpdateAgent)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/sdk/agents/{agent_id}/keys", wrapper.ListAgentKeys)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/agents/{agent_id}/keys", wrapper.MintAgentKey)
+	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/sdk/agents/{agent_id}/keys/{key_id}/deprecate", wrapper.DeprecateAgentKey)
+	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/sdk/agents/{agent_id}/keys/{key_id}/undeprecate", wrapper.UndeprecateAgentKey)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/sdk/agents/{agent_id}/keys/{key_id}", wrapper.RevokeAgentKey)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/keys/derive", wrapper.DeriveKey)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/keys/{key_id}/rotate", wrapper.RotateKey)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/sdk/keys/{key_id}", wrapper.RevokeKey)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/sdk/scopes", wrapper.ListScopes)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/sdk/oauth/provider-catalog", wrapper.ListProviderCatalog)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/sdk/provider-specs", wrapper.ListProviderSpecs)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/sdk/provider-specs/{kind}/{provider_id}", wrapper.GetProviderSpec)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/sdk/provider-specs/{kind}/{provider_id}/operations", wrapper.ListProviderOperations)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/sdk/provider-specs/{kind}/{provider_id}/operation", wrapper.GetProviderOperation)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/spans", wrapper.EmitSpans)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/identity/resolve", wrapper.ResolveIdentity)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sdk/identity/assert", wrapper.AssertIdentity)
 
 	return m
-}
-
-type BadGatewayJSONResponse Error
-
-type BadRequestJSONResponse Error
-
-type ConflictJSONResponse Error
-
-type DefaultJSONResponse Error
-
-type ForbiddenJSONResponse Error
-
-type GoneJSONResponse Error
-
-type NotFoundJSONResponse Error
-
-type TooLargeJSONResponse Error
-
-type TooManyRequestsResponseHeaders struct {
-	RetryAfter *int
-}
-type TooManyRequestsJSONResponse struct {
-	Body Error
-
-	Headers TooManyRequestsResponseHeaders
-}
-
-type UnauthorizedJSONResponse Error
-
-type UnprocessableJSONResponse Error
-
-type ListAgentsRequestObject struct {
-	Params ListAgentsParams
-}
-
-type ListAgentsResponseObject interface {
-	VisitListAgentsResponse(w http.ResponseWriter) error
-}
-
-type ListAgents200JSONResponse AgentListResult
-
-func (response ListAgents200JSONResponse) VisitListAgentsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListAgents400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response ListAgents400JSONResponse) VisitListAgentsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListAgents401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response ListAgents401JSONResponse) VisitListAgentsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListAgents403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response ListAgents403JSONResponse) VisitListAgentsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListAgents429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response ListAgents429JSONResponse) VisitListAgentsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListAgentsdefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response ListAgentsdefaultJSONResponse) VisitListAgentsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateAgentRequestObject struct {
-	Params CreateAgentParams
-	Body   *CreateAgentJSONRequestBody
-}
-
-type CreateAgentResponseObject interface {
-	VisitCreateAgentResponse(w http.ResponseWriter) error
-}
-
-type CreateAgent201JSONResponse AgentCreateResult
-
-func (response CreateAgent201JSONResponse) VisitCreateAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(201)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateAgent400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response CreateAgent400JSONResponse) VisitCreateAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateAgent401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response CreateAgent401JSONResponse) VisitCreateAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateAgent403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response CreateAgent403JSONResponse) VisitCreateAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateAgent409JSONResponse struct{ ConflictJSONResponse }
-
-func (response CreateAgent409JSONResponse) VisitCreateAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateAgent413JSONResponse struct{ TooLargeJSONResponse }
-
-func (response CreateAgent413JSONResponse) VisitCreateAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateAgent422JSONResponse struct{ UnprocessableJSONResponse }
-
-func (response CreateAgent422JSONResponse) VisitCreateAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateAgent429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response CreateAgent429JSONResponse) VisitCreateAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateAgentdefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response CreateAgentdefaultJSONResponse) VisitCreateAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeleteAgentRequestObject struct {
-	AgentID AgentIDPath `json:"agent_id"`
-	Params  DeleteAgentParams
-}
-
-type DeleteAgentResponseObject interface {
-	VisitDeleteAgentResponse(w http.ResponseWriter) error
-}
-
-type DeleteAgent200JSONResponse AgentInfo
-
-func (response DeleteAgent200JSONResponse) VisitDeleteAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeleteAgent401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response DeleteAgent401JSONResponse) VisitDeleteAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeleteAgent403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response DeleteAgent403JSONResponse) VisitDeleteAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeleteAgent404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response DeleteAgent404JSONResponse) VisitDeleteAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeleteAgent409JSONResponse struct{ ConflictJSONResponse }
-
-func (response DeleteAgent409JSONResponse) VisitDeleteAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeleteAgent429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response DeleteAgent429JSONResponse) VisitDeleteAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeleteAgentdefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response DeleteAgentdefaultJSONResponse) VisitDeleteAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetAgentRequestObject struct {
-	AgentID AgentIDPath `json:"agent_id"`
-	Params  GetAgentParams
-}
-
-type GetAgentResponseObject interface {
-	VisitGetAgentResponse(w http.ResponseWriter) error
-}
-
-type GetAgent200JSONResponse AgentInfo
-
-func (response GetAgent200JSONResponse) VisitGetAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetAgent401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response GetAgent401JSONResponse) VisitGetAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetAgent403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response GetAgent403JSONResponse) VisitGetAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetAgent404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response GetAgent404JSONResponse) VisitGetAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetAgent429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response GetAgent429JSONResponse) VisitGetAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetAgentdefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response GetAgentdefaultJSONResponse) VisitGetAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateAgentRequestObject struct {
-	AgentID AgentIDPath `json:"agent_id"`
-	Params  UpdateAgentParams
-	Body    *UpdateAgentJSONRequestBody
-}
-
-type UpdateAgentResponseObject interface {
-	VisitUpdateAgentResponse(w http.ResponseWriter) error
-}
-
-type UpdateAgent200JSONResponse AgentInfo
-
-func (response UpdateAgent200JSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateAgent400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response UpdateAgent400JSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateAgent401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response UpdateAgent401JSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateAgent403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response UpdateAgent403JSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateAgent404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response UpdateAgent404JSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateAgent409JSONResponse struct{ ConflictJSONResponse }
-
-func (response UpdateAgent409JSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateAgent413JSONResponse struct{ TooLargeJSONResponse }
-
-func (response UpdateAgent413JSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateAgent422JSONResponse struct{ UnprocessableJSONResponse }
-
-func (response UpdateAgent422JSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateAgent429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response UpdateAgent429JSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateAgentdefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response UpdateAgentdefaultJSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListAgentKeysRequestObject struct {
-	AgentID AgentIDPath `json:"agent_id"`
-	Params  ListAgentKeysParams
-}
-
-type ListAgentKeysResponseObject interface {
-	VisitListAgentKeysResponse(w http.ResponseWriter) error
-}
-
-type ListAgentKeys200JSONResponse AgentKeyList
-
-func (response ListAgentKeys200JSONResponse) VisitListAgentKeysResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListAgentKeys401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response ListAgentKeys401JSONResponse) VisitListAgentKeysResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListAgentKeys403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response ListAgentKeys403JSONResponse) VisitListAgentKeysResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListAgentKeys404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response ListAgentKeys404JSONResponse) VisitListAgentKeysResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListAgentKeys429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response ListAgentKeys429JSONResponse) VisitListAgentKeysResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListAgentKeysdefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response ListAgentKeysdefaultJSONResponse) VisitListAgentKeysResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type MintAgentKeyRequestObject struct {
-	AgentID AgentIDPath `json:"agent_id"`
-	Params  MintAgentKeyParams
-	Body    *MintAgentKeyJSONRequestBody
-}
-
-type MintAgentKeyResponseObject interface {
-	VisitMintAgentKeyResponse(w http.ResponseWriter) error
-}
-
-type MintAgentKey201JSONResponse AgentKeyMintResult
-
-func (response MintAgentKey201JSONResponse) VisitMintAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(201)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type MintAgentKey400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response MintAgentKey400JSONResponse) VisitMintAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type MintAgentKey401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response MintAgentKey401JSONResponse) VisitMintAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type MintAgentKey403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response MintAgentKey403JSONResponse) VisitMintAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type MintAgentKey404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response MintAgentKey404JSONResponse) VisitMintAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type MintAgentKey409JSONResponse struct{ ConflictJSONResponse }
-
-func (response MintAgentKey409JSONResponse) VisitMintAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type MintAgentKey422JSONResponse struct{ UnprocessableJSONResponse }
-
-func (response MintAgentKey422JSONResponse) VisitMintAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type MintAgentKey429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response MintAgentKey429JSONResponse) VisitMintAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type MintAgentKeydefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response MintAgentKeydefaultJSONResponse) VisitMintAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeprecateAgentKeyRequestObject struct {
-	AgentID AgentIDPath `json:"agent_id"`
-	KeyID   KeyIDPath   `json:"key_id"`
-	Params  DeprecateAgentKeyParams
-}
-
-type DeprecateAgentKeyResponseObject interface {
-	VisitDeprecateAgentKeyResponse(w http.ResponseWriter) error
-}
-
-type DeprecateAgentKey200JSONResponse AgentKey
-
-func (response DeprecateAgentKey200JSONResponse) VisitDeprecateAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeprecateAgentKey401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response DeprecateAgentKey401JSONResponse) VisitDeprecateAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeprecateAgentKey403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response DeprecateAgentKey403JSONResponse) VisitDeprecateAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeprecateAgentKey404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response DeprecateAgentKey404JSONResponse) VisitDeprecateAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeprecateAgentKey409JSONResponse struct{ ConflictJSONResponse }
-
-func (response DeprecateAgentKey409JSONResponse) VisitDeprecateAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeprecateAgentKey429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response DeprecateAgentKey429JSONResponse) VisitDeprecateAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeprecateAgentKeydefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response DeprecateAgentKeydefaultJSONResponse) VisitDeprecateAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeAgentKeyRequestObject struct {
-	AgentID AgentIDPath `json:"agent_id"`
-	KeyID   KeyIDPath   `json:"key_id"`
-	Params  RevokeAgentKeyParams
-	Body    *RevokeAgentKeyJSONRequestBody
-}
-
-type RevokeAgentKeyResponseObject interface {
-	VisitRevokeAgentKeyResponse(w http.ResponseWriter) error
-}
-
-type RevokeAgentKey200JSONResponse AgentKey
-
-func (response RevokeAgentKey200JSONResponse) VisitRevokeAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeAgentKey401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response RevokeAgentKey401JSONResponse) VisitRevokeAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeAgentKey403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response RevokeAgentKey403JSONResponse) VisitRevokeAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeAgentKey404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response RevokeAgentKey404JSONResponse) VisitRevokeAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeAgentKey409JSONResponse struct{ ConflictJSONResponse }
-
-func (response RevokeAgentKey409JSONResponse) VisitRevokeAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeAgentKey422JSONResponse struct{ UnprocessableJSONResponse }
-
-func (response RevokeAgentKey422JSONResponse) VisitRevokeAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeAgentKey429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response RevokeAgentKey429JSONResponse) VisitRevokeAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeAgentKeydefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response RevokeAgentKeydefaultJSONResponse) VisitRevokeAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UndeprecateAgentKeyRequestObject struct {
-	AgentID AgentIDPath `json:"agent_id"`
-	KeyID   KeyIDPath   `json:"key_id"`
-	Params  UndeprecateAgentKeyParams
-}
-
-type UndeprecateAgentKeyResponseObject interface {
-	VisitUndeprecateAgentKeyResponse(w http.ResponseWriter) error
-}
-
-type UndeprecateAgentKey200JSONResponse AgentKey
-
-func (response UndeprecateAgentKey200JSONResponse) VisitUndeprecateAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UndeprecateAgentKey401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response UndeprecateAgentKey401JSONResponse) VisitUndeprecateAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UndeprecateAgentKey403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response UndeprecateAgentKey403JSONResponse) VisitUndeprecateAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UndeprecateAgentKey404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response UndeprecateAgentKey404JSONResponse) VisitUndeprecateAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UndeprecateAgentKey409JSONResponse struct{ ConflictJSONResponse }
-
-func (response UndeprecateAgentKey409JSONResponse) VisitUndeprecateAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UndeprecateAgentKey429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response UndeprecateAgentKey429JSONResponse) VisitUndeprecateAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UndeprecateAgentKeydefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response UndeprecateAgentKeydefaultJSONResponse) VisitUndeprecateAgentKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetApprovalStatusRequestObject struct {
-	ApprovalID ApprovalIDPath `json:"approval_id"`
-	Params     GetApprovalStatusParams
-}
-
-type GetApprovalStatusResponseObject interface {
-	VisitGetApprovalStatusResponse(w http.ResponseWriter) error
-}
-
-type GetApprovalStatus200JSONResponse ApprovalStatus
-
-func (response GetApprovalStatus200JSONResponse) VisitGetApprovalStatusResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetApprovalStatus401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response GetApprovalStatus401JSONResponse) VisitGetApprovalStatusResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetApprovalStatus403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response GetApprovalStatus403JSONResponse) VisitGetApprovalStatusResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetApprovalStatus404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response GetApprovalStatus404JSONResponse) VisitGetApprovalStatusResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetApprovalStatus429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response GetApprovalStatus429JSONResponse) VisitGetApprovalStatusResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetApprovalStatusdefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response GetApprovalStatusdefaultJSONResponse) VisitGetApprovalStatusResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetApprovalResultRequestObject struct {
-	ApprovalID ApprovalIDPath `json:"approval_id"`
-	Params     GetApprovalResultParams
-}
-
-type GetApprovalResultResponseObject interface {
-	VisitGetApprovalResultResponse(w http.ResponseWriter) error
-}
-
-type GetApprovalResult200JSONResponse ApprovalResult
-
-func (response GetApprovalResult200JSONResponse) VisitGetApprovalResultResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetApprovalResult401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response GetApprovalResult401JSONResponse) VisitGetApprovalResultResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetApprovalResult403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response GetApprovalResult403JSONResponse) VisitGetApprovalResultResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetApprovalResult404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response GetApprovalResult404JSONResponse) VisitGetApprovalResultResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetApprovalResult409JSONResponse struct{ ConflictJSONResponse }
-
-func (response GetApprovalResult409JSONResponse) VisitGetApprovalResultResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetApprovalResult410JSONResponse struct{ GoneJSONResponse }
-
-func (response GetApprovalResult410JSONResponse) VisitGetApprovalResultResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(410)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetApprovalResult429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response GetApprovalResult429JSONResponse) VisitGetApprovalResultResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetApprovalResult502JSONResponse struct{ BadGatewayJSONResponse }
-
-func (response GetApprovalResult502JSONResponse) VisitGetApprovalResultResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(502)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetApprovalResultdefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response GetApprovalResultdefaultJSONResponse) VisitGetApprovalResultResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RecordAPICallRequestObject struct {
-	Params RecordAPICallParams
-	Body   *RecordAPICallJSONRequestBody
-}
-
-type RecordAPICallResponseObject interface {
-	VisitRecordAPICallResponse(w http.ResponseWriter) error
-}
-
-type RecordAPICall202JSONResponse AuditAccepted
-
-func (response RecordAPICall202JSONResponse) VisitRecordAPICallResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(202)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RecordAPICall400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response RecordAPICall400JSONResponse) VisitRecordAPICallResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RecordAPICall401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response RecordAPICall401JSONResponse) VisitRecordAPICallResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RecordAPICall403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response RecordAPICall403JSONResponse) VisitRecordAPICallResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RecordAPICall404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response RecordAPICall404JSONResponse) VisitRecordAPICallResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RecordAPICall413JSONResponse struct{ TooLargeJSONResponse }
-
-func (response RecordAPICall413JSONResponse) VisitRecordAPICallResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RecordAPICall422JSONResponse struct{ UnprocessableJSONResponse }
-
-func (response RecordAPICall422JSONResponse) VisitRecordAPICallResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RecordAPICall429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response RecordAPICall429JSONResponse) VisitRecordAPICallResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RecordAPICalldefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response RecordAPICalldefaultJSONResponse) VisitRecordAPICallResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListAuditEventsRequestObject struct {
-	Params ListAuditEventsParams
-}
-
-type ListAuditEventsResponseObject interface {
-	VisitListAuditEventsResponse(w http.ResponseWriter) error
-}
-
-type ListAuditEvents200JSONResponse AuditEventList
-
-func (response ListAuditEvents200JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListAuditEvents400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response ListAuditEvents400JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListAuditEvents401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response ListAuditEvents401JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListAuditEvents403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response ListAuditEvents403JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListAuditEvents429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response ListAuditEvents429JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListAuditEventsdefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response ListAuditEventsdefaultJSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateAuthSessionRequestObject struct {
-	Params CreateAuthSessionParams
-	Body   *CreateAuthSessionJSONRequestBody
-}
-
-type CreateAuthSessionResponseObject interface {
-	VisitCreateAuthSessionResponse(w http.ResponseWriter) error
-}
-
-type CreateAuthSession201JSONResponse AuthSession
-
-func (response CreateAuthSession201JSONResponse) VisitCreateAuthSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(201)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateAuthSession400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response CreateAuthSession400JSONResponse) VisitCreateAuthSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateAuthSession401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response CreateAuthSession401JSONResponse) VisitCreateAuthSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateAuthSession403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response CreateAuthSession403JSONResponse) VisitCreateAuthSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateAuthSession422JSONResponse struct{ UnprocessableJSONResponse }
-
-func (response CreateAuthSession422JSONResponse) VisitCreateAuthSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateAuthSession429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response CreateAuthSession429JSONResponse) VisitCreateAuthSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateAuthSessiondefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response CreateAuthSessiondefaultJSONResponse) VisitCreateAuthSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetAuthSessionRequestObject struct {
-	SessionToken SessionTokenPath `json:"session_token"`
-	Params       GetAuthSessionParams
-}
-
-type GetAuthSessionResponseObject interface {
-	VisitGetAuthSessionResponse(w http.ResponseWriter) error
-}
-
-type GetAuthSession200JSONResponse AuthSessionStatus
-
-func (response GetAuthSession200JSONResponse) VisitGetAuthSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetAuthSession400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response GetAuthSession400JSONResponse) VisitGetAuthSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetAuthSession401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response GetAuthSession401JSONResponse) VisitGetAuthSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetAuthSession403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response GetAuthSession403JSONResponse) VisitGetAuthSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetAuthSession404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response GetAuthSession404JSONResponse) VisitGetAuthSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetAuthSession429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response GetAuthSession429JSONResponse) VisitGetAuthSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetAuthSessiondefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response GetAuthSessiondefaultJSONResponse) VisitGetAuthSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateConnectSessionRequestObject struct {
-	Params CreateConnectSessionParams
-	Body   *CreateConnectSessionJSONRequestBody
-}
-
-type CreateConnectSessionResponseObject interface {
-	VisitCreateConnectSessionResponse(w http.ResponseWriter) error
-}
-
-type CreateConnectSession201JSONResponse ConnectSession
-
-func (response CreateConnectSession201JSONResponse) VisitCreateConnectSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(201)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateConnectSession400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response CreateConnectSession400JSONResponse) VisitCreateConnectSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateConnectSession401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response CreateConnectSession401JSONResponse) VisitCreateConnectSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateConnectSession403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response CreateConnectSession403JSONResponse) VisitCreateConnectSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateConnectSession404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response CreateConnectSession404JSONResponse) VisitCreateConnectSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateConnectSession413JSONResponse struct{ TooLargeJSONResponse }
-
-func (response CreateConnectSession413JSONResponse) VisitCreateConnectSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateConnectSession422JSONResponse struct{ UnprocessableJSONResponse }
-
-func (response CreateConnectSession422JSONResponse) VisitCreateConnectSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateConnectSession429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response CreateConnectSession429JSONResponse) VisitCreateConnectSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateConnectSessiondefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response CreateConnectSessiondefaultJSONResponse) VisitCreateConnectSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetConnectSessionRequestObject struct {
-	SessionToken SessionTokenPath `json:"session_token"`
-	Params       GetConnectSessionParams
-}
-
-type GetConnectSessionResponseObject interface {
-	VisitGetConnectSessionResponse(w http.ResponseWriter) error
-}
-
-type GetConnectSession200JSONResponse ConnectSessionStatus
-
-func (response GetConnectSession200JSONResponse) VisitGetConnectSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetConnectSession401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response GetConnectSession401JSONResponse) VisitGetConnectSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetConnectSession403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response GetConnectSession403JSONResponse) VisitGetConnectSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetConnectSession404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response GetConnectSession404JSONResponse) VisitGetConnectSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetConnectSession429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response GetConnectSession429JSONResponse) VisitGetConnectSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetConnectSessiondefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response GetConnectSessiondefaultJSONResponse) VisitGetConnectSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListGrantsRequestObject struct {
-	Params ListGrantsParams
-}
-
-type ListGrantsResponseObject interface {
-	VisitListGrantsResponse(w http.ResponseWriter) error
-}
-
-type ListGrants200JSONResponse UnifiedGrantListResult
-
-func (response ListGrants200JSONResponse) VisitListGrantsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListGrants400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response ListGrants400JSONResponse) VisitListGrantsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListGrants401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response ListGrants401JSONResponse) VisitListGrantsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListGrants403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response ListGrants403JSONResponse) VisitListGrantsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListGrants429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response ListGrants429JSONResponse) VisitListGrantsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListGrantsdefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response ListGrantsdefaultJSONResponse) VisitListGrantsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeDelegationRequestObject struct {
-	GrantID GrantIDPath `json:"grant_id"`
-	AgentID AgentIDPath `json:"agent_id"`
-	Params  RevokeDelegationParams
-}
-
-type RevokeDelegationResponseObject interface {
-	VisitRevokeDelegationResponse(w http.ResponseWriter) error
-}
-
-type RevokeDelegation200JSONResponse RevokeDelegationResult
-
-func (response RevokeDelegation200JSONResponse) VisitRevokeDelegationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeDelegation401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response RevokeDelegation401JSONResponse) VisitRevokeDelegationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeDelegation403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response RevokeDelegation403JSONResponse) VisitRevokeDelegationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeDelegation404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response RevokeDelegation404JSONResponse) VisitRevokeDelegationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeDelegation429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response RevokeDelegation429JSONResponse) VisitRevokeDelegationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeDelegationdefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response RevokeDelegationdefaultJSONResponse) VisitRevokeDelegationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeGrantRequestObject struct {
-	GrantID GrantIDPath `json:"grant_id"`
-	Params  RevokeGrantParams
-	Body    *RevokeGrantJSONRequestBody
-}
-
-type RevokeGrantResponseObject interface {
-	VisitRevokeGrantResponse(w http.ResponseWriter) error
-}
-
-type RevokeGrant200JSONResponse RevokeGrantResult
-
-func (response RevokeGrant200JSONResponse) VisitRevokeGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeGrant401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response RevokeGrant401JSONResponse) VisitRevokeGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeGrant403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response RevokeGrant403JSONResponse) VisitRevokeGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeGrant404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response RevokeGrant404JSONResponse) VisitRevokeGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeGrant409JSONResponse struct{ ConflictJSONResponse }
-
-func (response RevokeGrant409JSONResponse) VisitRevokeGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeGrant422JSONResponse struct{ UnprocessableJSONResponse }
-
-func (response RevokeGrant422JSONResponse) VisitRevokeGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeGrant429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response RevokeGrant429JSONResponse) VisitRevokeGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeGrantdefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response RevokeGrantdefaultJSONResponse) VisitRevokeGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeriveKeyRequestObject struct {
-	Params DeriveKeyParams
-	Body   *DeriveKeyJSONRequestBody
-}
-
-type DeriveKeyResponseObject interface {
-	VisitDeriveKeyResponse(w http.ResponseWriter) error
-}
-
-type DeriveKey201JSONResponse MintedKey
-
-func (response DeriveKey201JSONResponse) VisitDeriveKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(201)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeriveKey400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response DeriveKey400JSONResponse) VisitDeriveKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeriveKey401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response DeriveKey401JSONResponse) VisitDeriveKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeriveKey403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response DeriveKey403JSONResponse) VisitDeriveKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeriveKey422JSONResponse struct{ UnprocessableJSONResponse }
-
-func (response DeriveKey422JSONResponse) VisitDeriveKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeriveKey429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response DeriveKey429JSONResponse) VisitDeriveKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeriveKeydefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response DeriveKeydefaultJSONResponse) VisitDeriveKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeKeyRequestObject struct {
-	KeyID  KeyIDPath `json:"key_id"`
-	Params RevokeKeyParams
-}
-
-type RevokeKeyResponseObject interface {
-	VisitRevokeKeyResponse(w http.ResponseWriter) error
-}
-
-type RevokeKey200JSONResponse APIKeyInfo
-
-func (response RevokeKey200JSONResponse) VisitRevokeKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeKey401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response RevokeKey401JSONResponse) VisitRevokeKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeKey403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response RevokeKey403JSONResponse) VisitRevokeKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeKey404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response RevokeKey404JSONResponse) VisitRevokeKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeKey409JSONResponse struct{ ConflictJSONResponse }
-
-func (response RevokeKey409JSONResponse) VisitRevokeKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeKey429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response RevokeKey429JSONResponse) VisitRevokeKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeKeydefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response RevokeKeydefaultJSONResponse) VisitRevokeKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RotateKeyRequestObject struct {
-	KeyID  KeyIDPath `json:"key_id"`
-	Params RotateKeyParams
-}
-
-type RotateKeyResponseObject interface {
-	VisitRotateKeyResponse(w http.ResponseWriter) error
-}
-
-type RotateKey201JSONResponse MintedKey
-
-func (response RotateKey201JSONResponse) VisitRotateKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(201)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RotateKey401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response RotateKey401JSONResponse) VisitRotateKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RotateKey403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response RotateKey403JSONResponse) VisitRotateKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RotateKey404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response RotateKey404JSONResponse) VisitRotateKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RotateKey409JSONResponse struct{ ConflictJSONResponse }
-
-func (response RotateKey409JSONResponse) VisitRotateKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RotateKey429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response RotateKey429JSONResponse) VisitRotateKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RotateKeydefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response RotateKeydefaultJSONResponse) VisitRotateKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateManagedSecretGrantRequestObject struct {
-	ManagedSecretID ManagedSecretID `json:"managed_secret_id"`
-	Params          CreateManagedSecretGrantParams
-	Body            *CreateManagedSecretGrantJSONRequestBody
-}
-
-type CreateManagedSecretGrantResponseObject interface {
-	VisitCreateManagedSecretGrantResponse(w http.ResponseWriter) error
-}
-
-type CreateManagedSecretGrant201JSONResponse CreateGrantResult
-
-func (response CreateManagedSecretGrant201JSONResponse) VisitCreateManagedSecretGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(201)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateManagedSecretGrant400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response CreateManagedSecretGrant400JSONResponse) VisitCreateManagedSecretGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateManagedSecretGrant401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response CreateManagedSecretGrant401JSONResponse) VisitCreateManagedSecretGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateManagedSecretGrant403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response CreateManagedSecretGrant403JSONResponse) VisitCreateManagedSecretGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateManagedSecretGrant404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response CreateManagedSecretGrant404JSONResponse) VisitCreateManagedSecretGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateManagedSecretGrant409JSONResponse struct{ ConflictJSONResponse }
-
-func (response CreateManagedSecretGrant409JSONResponse) VisitCreateManagedSecretGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateManagedSecretGrant413JSONResponse struct{ TooLargeJSONResponse }
-
-func (response CreateManagedSecretGrant413JSONResponse) VisitCreateManagedSecretGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateManagedSecretGrant422JSONResponse struct{ UnprocessableJSONResponse }
-
-func (response CreateManagedSecretGrant422JSONResponse) VisitCreateManagedSecretGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateManagedSecretGrant429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response CreateManagedSecretGrant429JSONResponse) VisitCreateManagedSecretGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateManagedSecretGrantdefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response CreateManagedSecretGrantdefaultJSONResponse) VisitCreateManagedSecretGrantResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetMeRequestObject struct {
-	Params GetMeParams
-}
-
-type GetMeResponseObject interface {
-	VisitGetMeResponse(w http.ResponseWriter) error
-}
-
-type GetMe200JSONResponse AgentInfo
-
-func (response GetMe200JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetMe401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response GetMe401JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetMe403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response GetMe403JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetMe404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response GetMe404JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetMe429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response GetMe429JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetMedefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response GetMedefaultJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeMyDelegationRequestObject struct {
-	GrantID GrantIDPath `json:"grant_id"`
-	Params  RevokeMyDelegationParams
-}
-
-type RevokeMyDelegationResponseObject interface {
-	VisitRevokeMyDelegationResponse(w http.ResponseWriter) error
-}
-
-type RevokeMyDelegation200JSONResponse RevokeDelegationResult
-
-func (response RevokeMyDelegation200JSONResponse) VisitRevokeMyDelegationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeMyDelegation401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response RevokeMyDelegation401JSONResponse) VisitRevokeMyDelegationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeMyDelegation403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response RevokeMyDelegation403JSONResponse) VisitRevokeMyDelegationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeMyDelegation404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response RevokeMyDelegation404JSONResponse) VisitRevokeMyDelegationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeMyDelegation429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response RevokeMyDelegation429JSONResponse) VisitRevokeMyDelegationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeMyDelegationdefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response RevokeMyDelegationdefaultJSONResponse) VisitRevokeMyDelegationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListProvidersRequestObject struct {
-	Params ListProvidersParams
-}
-
-type ListProvidersResponseObject interface {
-	VisitListProvidersResponse(w http.ResponseWriter) error
-}
-
-type ListProviders200JSONResponse ProviderCatalog
-
-func (response ListProviders200JSONResponse) VisitListProvidersResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListProviders401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response ListProviders401JSONResponse) VisitListProvidersResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListProviders403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response ListProviders403JSONResponse) VisitListProvidersResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListProviders429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response ListProviders429JSONResponse) VisitListProvidersResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListProvidersdefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response ListProvidersdefaultJSONResponse) VisitListProvidersResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ProxyRequestRequestObject struct {
-	Params ProxyRequestParams
-	Body   *ProxyRequestJSONRequestBody
-}
-
-type ProxyRequestResponseObject interface {
-	VisitProxyRequestResponse(w http.ResponseWriter) error
-}
-
-type ProxyRequest200JSONResponse ApprovalResult
-
-func (response ProxyRequest200JSONResponse) VisitProxyRequestResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ProxyRequest202JSONResponse PendingApproval
-
-func (response ProxyRequest202JSONResponse) VisitProxyRequestResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(202)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ProxyRequest400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response ProxyRequest400JSONResponse) VisitProxyRequestResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ProxyRequest401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response ProxyRequest401JSONResponse) VisitProxyRequestResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ProxyRequest403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response ProxyRequest403JSONResponse) VisitProxyRequestResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ProxyRequest404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response ProxyRequest404JSONResponse) VisitProxyRequestResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ProxyRequest409JSONResponse struct{ ConflictJSONResponse }
-
-func (response ProxyRequest409JSONResponse) VisitProxyRequestResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ProxyRequest410JSONResponse struct{ GoneJSONResponse }
-
-func (response ProxyRequest410JSONResponse) VisitProxyRequestResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(410)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ProxyRequest413JSONResponse struct{ TooLargeJSONResponse }
-
-func (response ProxyRequest413JSONResponse) VisitProxyRequestResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ProxyRequest422JSONResponse struct{ UnprocessableJSONResponse }
-
-func (response ProxyRequest422JSONResponse) VisitProxyRequestResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ProxyRequest429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response ProxyRequest429JSONResponse) VisitProxyRequestResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ProxyRequest502JSONResponse struct{ BadGatewayJSONResponse }
-
-func (response ProxyRequest502JSONResponse) VisitProxyRequestResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(502)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ProxyRequestdefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response ProxyRequestdefaultJSONResponse) VisitProxyRequestResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListScopesRequestObject struct {
-	Params ListScopesParams
-}
-
-type ListScopesResponseObject interface {
-	VisitListScopesResponse(w http.ResponseWriter) error
-}
-
-type ListScopes200JSONResponse ScopeCatalog
-
-func (response ListScopes200JSONResponse) VisitListScopesResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListScopes401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response ListScopes401JSONResponse) VisitListScopesResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListScopes403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response ListScopes403JSONResponse) VisitListScopesResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListScopes429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response ListScopes429JSONResponse) VisitListScopesResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListScopesdefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response ListScopesdefaultJSONResponse) VisitListScopesResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RetrieveCredentialRequestObject struct {
-	Params RetrieveCredentialParams
-	Body   *RetrieveCredentialJSONRequestBody
-}
-
-type RetrieveCredentialResponseObject interface {
-	VisitRetrieveCredentialResponse(w http.ResponseWriter) error
-}
-
-type RetrieveCredential200JSONResponse TokenResponse
-
-func (response RetrieveCredential200JSONResponse) VisitRetrieveCredentialResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RetrieveCredential400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response RetrieveCredential400JSONResponse) VisitRetrieveCredentialResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RetrieveCredential401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response RetrieveCredential401JSONResponse) VisitRetrieveCredentialResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RetrieveCredential403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response RetrieveCredential403JSONResponse) VisitRetrieveCredentialResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RetrieveCredential404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response RetrieveCredential404JSONResponse) VisitRetrieveCredentialResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RetrieveCredential409JSONResponse struct{ ConflictJSONResponse }
-
-func (response RetrieveCredential409JSONResponse) VisitRetrieveCredentialResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RetrieveCredential410JSONResponse struct{ GoneJSONResponse }
-
-func (response RetrieveCredential410JSONResponse) VisitRetrieveCredentialResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(410)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RetrieveCredential413JSONResponse struct{ TooLargeJSONResponse }
-
-func (response RetrieveCredential413JSONResponse) VisitRetrieveCredentialResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RetrieveCredential422JSONResponse struct{ UnprocessableJSONResponse }
-
-func (response RetrieveCredential422JSONResponse) VisitRetrieveCredentialResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RetrieveCredential429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response RetrieveCredential429JSONResponse) VisitRetrieveCredentialResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RetrieveCredentialdefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response RetrieveCredentialdefaultJSONResponse) VisitRetrieveCredentialResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type VerifyUserTokenRequestObject struct {
-	Params VerifyUserTokenParams
-	Body   *VerifyUserTokenJSONRequestBody
-}
-
-type VerifyUserTokenResponseObject interface {
-	VisitVerifyUserTokenResponse(w http.ResponseWriter) error
-}
-
-type VerifyUserToken200JSONResponse VerifyUserTokenResult
-
-func (response VerifyUserToken200JSONResponse) VisitVerifyUserTokenResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type VerifyUserToken400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response VerifyUserToken400JSONResponse) VisitVerifyUserTokenResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type VerifyUserToken401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response VerifyUserToken401JSONResponse) VisitVerifyUserTokenResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type VerifyUserToken403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response VerifyUserToken403JSONResponse) VisitVerifyUserTokenResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type VerifyUserToken429JSONResponse struct{ TooManyRequestsJSONResponse }
-
-func (response VerifyUserToken429JSONResponse) VisitVerifyUserTokenResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type VerifyUserTokendefaultJSONResponse struct {
-	Body       Error
-	StatusCode int
-}
-
-func (response VerifyUserTokendefaultJSONResponse) VisitVerifyUserTokenResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-// StrictServerInterface represents all server handlers.
-type StrictServerInterface interface {
-	// ListAgents List managed agents
-	// (GET /agents)
-	ListAgents(ctx context.Context, request ListAgentsRequestObject) (ListAgentsResponseObject, error)
-	// CreateAgent Create a managed agent and its first key
-	// (POST /agents)
-	CreateAgent(ctx context.Context, request CreateAgentRequestObject) (CreateAgentResponseObject, error)
-	// DeleteAgent Delete (revoke) an agent
-	// (DELETE /agents/{agent_id})
-	DeleteAgent(ctx context.Context, request DeleteAgentRequestObject) (DeleteAgentResponseObject, error)
-	// GetAgent Get an agent
-	// (GET /agents/{agent_id})
-	GetAgent(ctx context.Context, request GetAgentRequestObject) (GetAgentResponseObject, error)
-	// UpdateAgent Update an agent
-	// (PATCH /agents/{agent_id})
-	UpdateAgent(ctx context.Context, request UpdateAgentRequestObject) (UpdateAgentResponseObject, error)
-	// ListAgentKeys List an agent's keys
-	// (GET /agents/{agent_id}/keys)
-	ListAgentKeys(ctx context.Context, request ListAgentKeysRequestObject) (ListAgentKeysResponseObject, error)
-	// MintAgentKey Mint a new key for an agent
-	// (POST /agents/{agent_id}/keys)
-	MintAgentKey(ctx context.Context, request MintAgentKeyRequestObject) (MintAgentKeyResponseObject, error)
-	// DeprecateAgentKey Deprecate an agent key
-	// (POST /agents/{agent_id}/keys/{key_id}/deprecate)
-	DeprecateAgentKey(ctx context.Context, request DeprecateAgentKeyRequestObject) (DeprecateAgentKeyResponseObject, error)
-	// RevokeAgentKey Revoke an agent key
-	// (POST /agents/{agent_id}/keys/{key_id}/revoke)
-	RevokeAgentKey(ctx context.Context, request RevokeAgentKeyRequestObject) (RevokeAgentKeyResponseObject, error)
-	// UndeprecateAgentKey Undo a key's deprecation
-	// (POST /agents/{agent_id}/keys/{key_id}/undeprecate)
-	UndeprecateAgentKey(ctx context.Context, request UndeprecateAgentKeyRequestObject) (UndeprecateAgentKeyResponseObject, error)
-	// GetApprovalStatus Status of a held proxy call
-	// (GET /approvals/{approval_id})
-	GetApprovalStatus(ctx context.Context, request GetApprovalStatusRequestObject) (GetApprovalStatusResponseObject, error)
-	// GetApprovalResult Upstream answer of an approved, executed proxy call
-	// (GET /approvals/{approval_id}/result)
-	GetApprovalResult(ctx context.Context, request GetApprovalResultRequestObject) (GetApprovalResultResponseObject, error)
-	// RecordAPICall Record the upstream call made with a retrieved credential
-	// (POST /audit/api-calls)
-	RecordAPICall(ctx context.Context, request RecordAPICallRequestObject) (RecordAPICallResponseObject, error)
-	// ListAuditEvents Read the audit log
-	// (GET /audit/events)
-	ListAuditEvents(ctx context.Context, request ListAuditEventsRequestObject) (ListAuditEventsResponseObject, error)
-	// CreateAuthSession Start an end-user sign-in session
-	// (POST /auth/sessions)
-	CreateAuthSession(ctx context.Context, request CreateAuthSessionRequestObject) (CreateAuthSessionResponseObject, error)
-	// GetAuthSession Poll an auth session
-	// (GET /auth/sessions/{session_token})
-	GetAuthSession(ctx context.Context, request GetAuthSessionRequestObject) (GetAuthSessionResponseObject, error)
-	// CreateConnectSession Start a Connect session (OAuth consent in a browser)
-	// (POST /connect/sessions)
-	CreateConnectSession(ctx context.Context, request CreateConnectSessionRequestObject) (CreateConnectSessionResponseObject, error)
-	// GetConnectSession Poll a Connect session
-	// (GET /connect/sessions/{session_token})
-	GetConnectSession(ctx context.Context, request GetConnectSessionRequestObject) (GetConnectSessionResponseObject, error)
-	// ListGrants List grants (OAuth and managed-secret)
-	// (GET /grants)
-	ListGrants(ctx context.Context, request ListGrantsRequestObject) (ListGrantsResponseObject, error)
-	// RevokeDelegation Remove an agent's delegation of a grant
-	// (DELETE /grants/{grant_id}/delegations/{agent_id})
-	RevokeDelegation(ctx context.Context, request RevokeDelegationRequestObject) (RevokeDelegationResponseObject, error)
-	// RevokeGrant Revoke a grant
-	// (POST /grants/{grant_id}/revoke)
-	RevokeGrant(ctx context.Context, request RevokeGrantRequestObject) (RevokeGrantResponseObject, error)
-	// DeriveKey Derive a short-lived, scope-narrowed key
-	// (POST /keys/derive)
-	DeriveKey(ctx context.Context, request DeriveKeyRequestObject) (DeriveKeyResponseObject, error)
-	// RevokeKey Revoke an App key
-	// (POST /keys/{key_id}/revoke)
-	RevokeKey(ctx context.Context, request RevokeKeyRequestObject) (RevokeKeyResponseObject, error)
-	// RotateKey Rotate an App key
-	// (POST /keys/{key_id}/rotate)
-	RotateKey(ctx context.Context, request RotateKeyRequestObject) (RotateKeyResponseObject, error)
-	// CreateManagedSecretGrant Grant a managed secret to a principal
-	// (POST /managed-secrets/{managed_secret_id}/grants)
-	CreateManagedSecretGrant(ctx context.Context, request CreateManagedSecretGrantRequestObject) (CreateManagedSecretGrantResponseObject, error)
-	// GetMe Describe the calling agent
-	// (GET /me)
-	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
-	// RevokeMyDelegation Drop the calling agent's delegation of a grant
-	// (DELETE /me/delegations/{grant_id})
-	RevokeMyDelegation(ctx context.Context, request RevokeMyDelegationRequestObject) (RevokeMyDelegationResponseObject, error)
-	// ListProviders The providers this app can connect
-	// (GET /providers)
-	ListProviders(ctx context.Context, request ListProvidersRequestObject) (ListProvidersResponseObject, error)
-	// ProxyRequest Execute an upstream call inside the vault (proxy mode)
-	// (POST /proxy)
-	ProxyRequest(ctx context.Context, request ProxyRequestRequestObject) (ProxyRequestResponseObject, error)
-	// ListScopes The Alter scopes a key can carry
-	// (GET /scopes)
-	ListScopes(ctx context.Context, request ListScopesRequestObject) (ListScopesResponseObject, error)
-	// RetrieveCredential Retrieve a credential for one upstream call (retrieve mode)
-	// (POST /tokens)
-	RetrieveCredential(ctx context.Context, request RetrieveCredentialRequestObject) (RetrieveCredentialResponseObject, error)
-	// VerifyUserToken Verify an end-user token
-	// (POST /user-tokens/verify)
-	VerifyUserToken(ctx context.Context, request VerifyUserTokenRequestObject) (VerifyUserTokenResponseObject, error)
-}
-
-type StrictHandlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error)
-type StrictMiddlewareFunc func(f StrictHandlerFunc, operationID string) StrictHandlerFunc
-
-type StrictHTTPServerOptions struct {
-	RequestErrorHandlerFunc  func(w http.ResponseWriter, r *http.Request, err error)
-	ResponseErrorHandlerFunc func(w http.ResponseWriter, r *http.Request, err error)
-}
-
-func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareFunc) ServerInterface {
-	return &strictHandler{ssi: ssi, middlewares: middlewares, options: StrictHTTPServerOptions{
-		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-		},
-		ResponseErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-		},
-	}}
-}
-
-func NewStrictHandlerWithOptions(ssi StrictServerInterface, middlewares []StrictMiddlewareFunc, options StrictHTTPServerOptions) ServerInterface {
-	if options.RequestErrorHandlerFunc == nil {
-		options.RequestErrorHandlerFunc = func(w http.ResponseWriter, r *http.Request, err error) {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-		}
-	}
-	if options.ResponseErrorHandlerFunc == nil {
-		options.ResponseErrorHandlerFunc = func(w http.ResponseWriter, r *http.Request, err error) {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-		}
-	}
-	return &strictHandler{ssi: ssi, middlewares: middlewares, options: options}
-}
-
-type strictHandler struct {
-	ssi         StrictServerInterface
-	middlewares []StrictMiddlewareFunc
-	options     StrictHTTPServerOptions
-}
-
-// ListAgents operation middleware
-func (sh *strictHandler) ListAgents(w http.ResponseWriter, r *http.Request, params ListAgentsParams) {
-	var request ListAgentsRequestObject
-
-	request.Params = params
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.ListAgents(ctx, request.(ListAgentsRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ListAgents")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(ListAgentsResponseObject); ok {
-		if err := validResponse.VisitListAgentsResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// CreateAgent operation middleware
-func (sh *strictHandler) CreateAgent(w http.ResponseWriter, r *http.Request, params CreateAgentParams) {
-	var request CreateAgentRequestObject
-
-	request.Params = params
-
-	var body CreateAgentJSONRequestBody
-	if err := runtime.BindJSONBody(r, &body); err != nil {
-		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
-		return
-	}
-	request.Body = &body
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.CreateAgent(ctx, request.(CreateAgentRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "CreateAgent")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(CreateAgentResponseObject); ok {
-		if err := validResponse.VisitCreateAgentResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// DeleteAgent operation middleware
-func (sh *strictHandler) DeleteAgent(w http.ResponseWriter, r *http.Request, agentID AgentIDPath, params DeleteAgentParams) {
-	var request DeleteAgentRequestObject
-
-	request.AgentID = agentID
-	request.Params = params
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.DeleteAgent(ctx, request.(DeleteAgentRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "DeleteAgent")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(DeleteAgentResponseObject); ok {
-		if err := validResponse.VisitDeleteAgentResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// GetAgent operation middleware
-func (sh *strictHandler) GetAgent(w http.ResponseWriter, r *http.Request, agentID AgentIDPath, params GetAgentParams) {
-	var request GetAgentRequestObject
-
-	request.AgentID = agentID
-	request.Params = params
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.GetAgent(ctx, request.(GetAgentRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "GetAgent")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(GetAgentResponseObject); ok {
-		if err := validResponse.VisitGetAgentResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// UpdateAgent operation middleware
-func (sh *strictHandler) UpdateAgent(w http.ResponseWriter, r *http.Request, agentID AgentIDPath, params UpdateAgentParams) {
-	var request UpdateAgentRequestObject
-
-	request.AgentID = agentID
-	request.Params = params
-
-	var body UpdateAgentJSONRequestBody
-	if err := runtime.BindJSONBody(r, &body); err != nil {
-		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
-		return
-	}
-	request.Body = &body
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.UpdateAgent(ctx, request.(UpdateAgentRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "UpdateAgent")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(UpdateAgentResponseObject); ok {
-		if err := validResponse.VisitUpdateAgentResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// ListAgentKeys operation middleware
-func (sh *strictHandler) ListAgentKeys(w http.ResponseWriter, r *http.Request, agentID AgentIDPath, params ListAgentKeysParams) {
-	var request ListAgentKeysRequestObject
-
-	request.AgentID = agentID
-	request.Params = params
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.ListAgentKeys(ctx, request.(ListAgentKeysRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ListAgentKeys")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(ListAgentKeysResponseObject); ok {
-		if err := validResponse.VisitListAgentKeysResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// MintAgentKey operation middleware
-func (sh *strictHandler) MintAgentKey(w http.ResponseWriter, r *http.Request, agentID AgentIDPath, params MintAgentKeyParams) {
-	var request MintAgentKeyRequestObject
-
-	request.AgentID = agentID
-	request.Params = params
-
-	var body MintAgentKeyJSONRequestBody
-	if err := runtime.BindJSONBody(r, &body); err != nil {
-		if !errors.Is(err, io.EOF) {
-			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
-			return
-		}
-	} else {
-		request.Body = &body
-	}
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.MintAgentKey(ctx, request.(MintAgentKeyRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "MintAgentKey")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(MintAgentKeyResponseObject); ok {
-		if err := validResponse.VisitMintAgentKeyResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// DeprecateAgentKey operation middleware
-func (sh *strictHandler) DeprecateAgentKey(w http.ResponseWriter, r *http.Request, agentID AgentIDPath, keyID KeyIDPath, params DeprecateAgentKeyParams) {
-	var request DeprecateAgentKeyRequestObject
-
-	request.AgentID = agentID
-	request.KeyID = keyID
-	request.Params = params
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.DeprecateAgentKey(ctx, request.(DeprecateAgentKeyRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "DeprecateAgentKey")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(DeprecateAgentKeyResponseObject); ok {
-		if err := validResponse.VisitDeprecateAgentKeyResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// RevokeAgentKey operation middleware
-func (sh *strictHandler) RevokeAgentKey(w http.ResponseWriter, r *http.Request, agentID AgentIDPath, keyID KeyIDPath, params RevokeAgentKeyParams) {
-	var request RevokeAgentKeyRequestObject
-
-	request.AgentID = agentID
-	request.KeyID = keyID
-	request.Params = params
-
-	var body RevokeAgentKeyJSONRequestBody
-	if err := runtime.BindJSONBody(r, &body); err != nil {
-		if !errors.Is(err, io.EOF) {
-			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
-			return
-		}
-	} else {
-		request.Body = &body
-	}
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.RevokeAgentKey(ctx, request.(RevokeAgentKeyRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "RevokeAgentKey")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(RevokeAgentKeyResponseObject); ok {
-		if err := validResponse.VisitRevokeAgentKeyResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// UndeprecateAgentKey operation middleware
-func (sh *strictHandler) UndeprecateAgentKey(w http.ResponseWriter, r *http.Request, agentID AgentIDPath, keyID KeyIDPath, params UndeprecateAgentKeyParams) {
-	var request UndeprecateAgentKeyRequestObject
-
-	request.AgentID = agentID
-	request.KeyID = keyID
-	request.Params = params
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.UndeprecateAgentKey(ctx, request.(UndeprecateAgentKeyRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "UndeprecateAgentKey")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(UndeprecateAgentKeyResponseObject); ok {
-		if err := validResponse.VisitUndeprecateAgentKeyResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// GetApprovalStatus operation middleware
-func (sh *strictHandler) GetApprovalStatus(w http.ResponseWriter, r *http.Request, approvalID ApprovalIDPath, params GetApprovalStatusParams) {
-	var request GetApprovalStatusRequestObject
-
-	request.ApprovalID = approvalID
-	request.Params = params
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.GetApprovalStatus(ctx, request.(GetApprovalStatusRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "GetApprovalStatus")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(GetApprovalStatusResponseObject); ok {
-		if err := validResponse.VisitGetApprovalStatusResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// GetApprovalResult operation middleware
-func (sh *strictHandler) GetApprovalResult(w http.ResponseWriter, r *http.Request, approvalID ApprovalIDPath, params GetApprovalResultParams) {
-	var request GetApprovalResultRequestObject
-
-	request.ApprovalID = approvalID
-	request.Params = params
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.GetApprovalResult(ctx, request.(GetApprovalResultRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "GetApprovalResult")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(GetApprovalResultResponseObject); ok {
-		if err := validResponse.VisitGetApprovalResultResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// RecordAPICall operation middleware
-func (sh *strictHandler) RecordAPICall(w http.ResponseWriter, r *http.Request, params RecordAPICallParams) {
-	var request RecordAPICallRequestObject
-
-	request.Params = params
-
-	var body RecordAPICallJSONRequestBody
-	if err := runtime.BindJSONBody(r, &body); err != nil {
-		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
-		return
-	}
-	request.Body = &body
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.RecordAPICall(ctx, request.(RecordAPICallRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "RecordAPICall")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(RecordAPICallResponseObject); ok {
-		if err := validResponse.VisitRecordAPICallResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// ListAuditEvents operation middleware
-func (sh *strictHandler) ListAuditEvents(w http.ResponseWriter, r *http.Request, params ListAuditEventsParams) {
-	var request ListAuditEventsRequestObject
-
-	request.Params = params
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.ListAuditEvents(ctx, request.(ListAuditEventsRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ListAuditEvents")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(ListAuditEventsResponseObject); ok {
-		if err := validResponse.VisitListAuditEventsResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// CreateAuthSession operation middleware
-func (sh *strictHandler) CreateAuthSession(w http.ResponseWriter, r *http.Request, params CreateAuthSessionParams) {
-	var request CreateAuthSessionRequestObject
-
-	request.Params = params
-
-	var body CreateAuthSessionJSONRequestBody
-	if err := runtime.BindJSONBody(r, &body); err != nil {
-		if !errors.Is(err, io.EOF) {
-			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
-			return
-		}
-	} else {
-		request.Body = &body
-	}
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.CreateAuthSession(ctx, request.(CreateAuthSessionRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "CreateAuthSession")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(CreateAuthSessionResponseObject); ok {
-		if err := validResponse.VisitCreateAuthSessionResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// GetAuthSession operation middleware
-func (sh *strictHandler) GetAuthSession(w http.ResponseWriter, r *http.Request, sessionToken SessionTokenPath, params GetAuthSessionParams) {
-	var request GetAuthSessionRequestObject
-
-	request.SessionToken = sessionToken
-	request.Params = params
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.GetAuthSession(ctx, request.(GetAuthSessionRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "GetAuthSession")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(GetAuthSessionResponseObject); ok {
-		if err := validResponse.VisitGetAuthSessionResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// CreateConnectSession operation middleware
-func (sh *strictHandler) CreateConnectSession(w http.ResponseWriter, r *http.Request, params CreateConnectSessionParams) {
-	var request CreateConnectSessionRequestObject
-
-	request.Params = params
-
-	var body CreateConnectSessionJSONRequestBody
-	if err := runtime.BindJSONBody(r, &body); err != nil {
-		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
-		return
-	}
-	request.Body = &body
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.CreateConnectSession(ctx, request.(CreateConnectSessionRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "CreateConnectSession")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(CreateConnectSessionResponseObject); ok {
-		if err := validResponse.VisitCreateConnectSessionResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// GetConnectSession operation middleware
-func (sh *strictHandler) GetConnectSession(w http.ResponseWriter, r *http.Request, sessionToken SessionTokenPath, params GetConnectSessionParams) {
-	var request GetConnectSessionRequestObject
-
-	request.SessionToken = sessionToken
-	request.Params = params
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.GetConnectSession(ctx, request.(GetConnectSessionRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "GetConnectSession")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(GetConnectSessionResponseObject); ok {
-		if err := validResponse.VisitGetConnectSessionResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// ListGrants operation middleware
-func (sh *strictHandler) ListGrants(w http.ResponseWriter, r *http.Request, params ListGrantsParams) {
-	var request ListGrantsRequestObject
-
-	request.Params = params
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.ListGrants(ctx, request.(ListGrantsRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ListGrants")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(ListGrantsResponseObject); ok {
-		if err := validResponse.VisitListGrantsResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// RevokeDelegation operation middleware
-func (sh *strictHandler) RevokeDelegation(w http.ResponseWriter, r *http.Request, grantID GrantIDPath, agentID AgentIDPath, params RevokeDelegationParams) {
-	var request RevokeDelegationRequestObject
-
-	request.GrantID = grantID
-	request.AgentID = agentID
-	request.Params = params
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.RevokeDelegation(ctx, request.(RevokeDelegationRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "RevokeDelegation")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(RevokeDelegationResponseObject); ok {
-		if err := validResponse.VisitRevokeDelegationResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// RevokeGrant operation middleware
-func (sh *strictHandler) RevokeGrant(w http.ResponseWriter, r *http.Request, grantID GrantIDPath, params RevokeGrantParams) {
-	var request RevokeGrantRequestObject
-
-	request.GrantID = grantID
-	request.Params = params
-
-	var body RevokeGrantJSONRequestBody
-	if err := runtime.BindJSONBody(r, &body); err != nil {
-		if !errors.Is(err, io.EOF) {
-			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
-			return
-		}
-	} else {
-		request.Body = &body
-	}
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.RevokeGrant(ctx, request.(RevokeGrantRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "RevokeGrant")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(RevokeGrantResponseObject); ok {
-		if err := validResponse.VisitRevokeGrantResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// DeriveKey operation middleware
-func (sh *strictHandler) DeriveKey(w http.ResponseWriter, r *http.Request, params DeriveKeyParams) {
-	var request DeriveKeyRequestObject
-
-	request.Params = params
-
-	var body DeriveKeyJSONRequestBody
-	if err := runtime.BindJSONBody(r, &body); err != nil {
-		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
-		return
-	}
-	request.Body = &body
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.DeriveKey(ctx, request.(DeriveKeyRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "DeriveKey")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(DeriveKeyResponseObject); ok {
-		if err := validResponse.VisitDeriveKeyResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// RevokeKey operation middleware
-func (sh *strictHandler) RevokeKey(w http.ResponseWriter, r *http.Request, keyID KeyIDPath, params RevokeKeyParams) {
-	var request RevokeKeyRequestObject
-
-	request.KeyID = keyID
-	request.Params = params
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.RevokeKey(ctx, request.(RevokeKeyRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "RevokeKey")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(RevokeKeyResponseObject); ok {
-		if err := validResponse.VisitRevokeKeyResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// RotateKey operation middleware
-func (sh *strictHandler) RotateKey(w http.ResponseWriter, r *http.Request, keyID KeyIDPath, params RotateKeyParams) {
-	var request RotateKeyRequestObject
-
-	request.KeyID = keyID
-	request.Params = params
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.RotateKey(ctx, request.(RotateKeyRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "RotateKey")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(RotateKeyResponseObject); ok {
-		if err := validResponse.VisitRotateKeyResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// CreateManagedSecretGrant operation middleware
-func (sh *strictHandler) CreateManagedSecretGrant(w http.ResponseWriter, r *http.Request, managedSecretID ManagedSecretID, params CreateManagedSecretGrantParams) {
-	var request CreateManagedSecretGrantRequestObject
-
-	request.ManagedSecretID = managedSecretID
-	request.Params = params
-
-	var body CreateManagedSecretGrantJSONRequestBody
-	if err := runtime.BindJSONBody(r, &body); err != nil {
-		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
-		return
-	}
-	request.Body = &body
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.CreateManagedSecretGrant(ctx, request.(CreateManagedSecretGrantRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "CreateManagedSecretGrant")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(CreateManagedSecretGrantResponseObject); ok {
-		if err := validResponse.VisitCreateManagedSecretGrantResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// GetMe operation middleware
-func (sh *strictHandler) GetMe(w http.ResponseWriter, r *http.Request, params GetMeParams) {
-	var request GetMeRequestObject
-
-	request.Params = params
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.GetMe(ctx, request.(GetMeRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "GetMe")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(GetMeResponseObject); ok {
-		if err := validResponse.VisitGetMeResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// RevokeMyDelegation operation middleware
-func (sh *strictHandler) RevokeMyDelegation(w http.ResponseWriter, r *http.Request, grantID GrantIDPath, params RevokeMyDelegationParams) {
-	var request RevokeMyDelegationRequestObject
-
-	request.GrantID = grantID
-	request.Params = params
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.RevokeMyDelegation(ctx, request.(RevokeMyDelegationRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "RevokeMyDelegation")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(RevokeMyDelegationResponseObject); ok {
-		if err := validResponse.VisitRevokeMyDelegationResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// ListProviders operation middleware
-func (sh *strictHandler) ListProviders(w http.ResponseWriter, r *http.Request, params ListProvidersParams) {
-	var request ListProvidersRequestObject
-
-	request.Params = params
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.ListProviders(ctx, request.(ListProvidersRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ListProviders")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(ListProvidersResponseObject); ok {
-		if err := validResponse.VisitListProvidersResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// ProxyRequest operation middleware
-func (sh *strictHandler) ProxyRequest(w http.ResponseWriter, r *http.Request, params ProxyRequestParams) {
-	var request ProxyRequestRequestObject
-
-	request.Params = params
-
-	var body ProxyRequestJSONRequestBody
-	if err := runtime.BindJSONBody(r, &body); err != nil {
-		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
-		return
-	}
-	request.Body = &body
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.ProxyRequest(ctx, request.(ProxyRequestRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ProxyRequest")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(ProxyRequestResponseObject); ok {
-		if err := validResponse.VisitProxyRequestResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// ListScopes operation middleware
-func (sh *strictHandler) ListScopes(w http.ResponseWriter, r *http.Request, params ListScopesParams) {
-	var request ListScopesRequestObject
-
-	request.Params = params
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.ListScopes(ctx, request.(ListScopesRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ListScopes")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(ListScopesResponseObject); ok {
-		if err := validResponse.VisitListScopesResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// RetrieveCredential operation middleware
-func (sh *strictHandler) RetrieveCredential(w http.ResponseWriter, r *http.Request, params RetrieveCredentialParams) {
-	var request RetrieveCredentialRequestObject
-
-	request.Params = params
-
-	var body RetrieveCredentialJSONRequestBody
-	if err := runtime.BindJSONBody(r, &body); err != nil {
-		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
-		return
-	}
-	request.Body = &body
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.RetrieveCredential(ctx, request.(RetrieveCredentialRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "RetrieveCredential")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(RetrieveCredentialResponseObject); ok {
-		if err := validResponse.VisitRetrieveCredentialResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
-}
-
-// VerifyUserToken operation middleware
-func (sh *strictHandler) VerifyUserToken(w http.ResponseWriter, r *http.Request, params VerifyUserTokenParams) {
-	var request VerifyUserTokenRequestObject
-
-	request.Params = params
-
-	var body VerifyUserTokenJSONRequestBody
-	if err := runtime.BindJSONBody(r, &body); err != nil {
-		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
-		return
-	}
-	request.Body = &body
-
-	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.VerifyUserToken(ctx, request.(VerifyUserTokenRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "VerifyUserToken")
-	}
-
-	response, err := handler(r.Context(), w, r, request)
-
-	if err != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(VerifyUserTokenResponseObject); ok {
-		if err := validResponse.VisitVerifyUserTokenResponse(w); err != nil {
-			sh.options.ResponseErrorHandlerFunc(w, r, err)
-		}
-	} else if response != nil {
-		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
-	}
 }
