@@ -864,7 +864,7 @@ type AgentCreateRequest struct {
 	DisplayName *string                `json:"display_name,omitempty"`
 
 	// Policy Human-in-the-loop configuration (e.g. `requires_approval`), validated by the server.
-	Policy map[string]interface{} `json:"policy,omitempty"`
+	Policy *map[string]interface{} `json:"policy,omitempty"`
 }
 
 // AgentCreateResult `createAgent` answer: the agent and its first key.
@@ -885,7 +885,7 @@ type AgentCreateResult struct {
 	RateLimitPerMinute *int                   `json:"rate_limit_per_minute,omitempty"`
 
 	// Scopes The provider allowlist of an agent: OAuth provider id (or `managed_secret_slugs`, or the legacy `managed_secrets`) → non-empty list of scopes or slugs. `{}` denies everything. Compact JSON at most 12,288 bytes.
-	Scopes *AgentScopes `json:"scopes,omitempty"`
+	Scopes AgentScopes `json:"scopes,omitempty"`
 
 	// ScopesAppliesAt When the staged narrowing applies.
 	ScopesAppliesAt *time.Time `json:"scopes_applies_at,omitempty"`
@@ -921,7 +921,7 @@ type AgentInfo struct {
 	RateLimitPerMinute *int                   `json:"rate_limit_per_minute,omitempty"`
 
 	// Scopes The provider allowlist of an agent: OAuth provider id (or `managed_secret_slugs`, or the legacy `managed_secrets`) → non-empty list of scopes or slugs. `{}` denies everything. Compact JSON at most 12,288 bytes.
-	Scopes *AgentScopes `json:"scopes,omitempty"`
+	Scopes AgentScopes `json:"scopes,omitempty"`
 
 	// ScopesAppliesAt When the staged narrowing applies.
 	ScopesAppliesAt *time.Time `json:"scopes_applies_at,omitempty"`
@@ -956,7 +956,7 @@ type AgentKey struct {
 }
 
 // AgentKeyDeprecateRequest `deprecateAgentKey` body: `{}`.
-type AgentKeyDeprecateRequest = map[string]interface{}
+type AgentKeyDeprecateRequest = struct{}
 
 // AgentKeyList `listAgentKeys` answer.
 type AgentKeyList struct {
@@ -964,7 +964,7 @@ type AgentKeyList struct {
 }
 
 // AgentKeyMintRequest `mintAgentKey` body: `{}`.
-type AgentKeyMintRequest = map[string]interface{}
+type AgentKeyMintRequest = struct{}
 
 // AgentKeyMintResult `mintAgentKey` answer: the key and its plaintext, shown once.
 type AgentKeyMintResult struct {
@@ -981,7 +981,7 @@ type AgentKeyMintResult struct {
 }
 
 // AgentKeyUndeprecateRequest `undeprecateAgentKey` body: `{}`.
-type AgentKeyUndeprecateRequest = map[string]interface{}
+type AgentKeyUndeprecateRequest = struct{}
 
 // AgentList `listAgents` answer (alter-sdk's AgentListResult; `items` becomes its `agents`).
 type AgentList struct {
@@ -1003,14 +1003,14 @@ type AgentType string
 
 // AgentUpdateRequest `updateAgent` body; only the given properties change.
 type AgentUpdateRequest struct {
-	DisplayName *string                `json:"display_name,omitempty"`
-	Metadata    map[string]interface{} `json:"metadata,omitempty"`
+	DisplayName *string                 `json:"display_name,omitempty"`
+	Metadata    *map[string]interface{} `json:"metadata,omitempty"`
 
 	// Scopes The provider allowlist of an agent: OAuth provider id (or `managed_secret_slugs`, or the legacy `managed_secrets`) → non-empty list of scopes or slugs. `{}` denies everything. Compact JSON at most 12,288 bytes.
 	Scopes *AgentScopes `json:"scopes,omitempty"`
 
 	// Policy Replaces the whole policy block.
-	Policy map[string]interface{} `json:"policy,omitempty"`
+	Policy *map[string]interface{} `json:"policy,omitempty"`
 
 	// Status The state of a managed agent (`inactive` = suspended).
 	Status *AgentStatus `json:"status,omitempty"`
@@ -1172,7 +1172,7 @@ type AuthSession struct {
 }
 
 // AuthSessionRequest `createAuthSession` body: exactly `{}`.
-type AuthSessionRequest = map[string]interface{}
+type AuthSessionRequest = struct{}
 
 // ConnectDelegation The delegation made together with a connected grant.
 type ConnectDelegation struct {
@@ -1326,7 +1326,7 @@ type ConnectSessionRequest struct {
 	GrantPolicy *GrantPolicyInput `json:"grant_policy,omitempty"`
 
 	// RequiredScopes provider_id → scopes that must be granted (`scope_not_allowed` outside the app allowlist).
-	RequiredScopes map[string][]string `json:"required_scopes,omitempty"`
+	RequiredScopes *map[string][]string `json:"required_scopes,omitempty"`
 
 	// RequestedGrant Ask for a labelled grant, optionally restricted.
 	RequestedGrant *RequestedGrant `json:"requested_grant,omitempty"`
@@ -1406,11 +1406,11 @@ type DeriveKeyRequest struct {
 	ExpiresIn int `json:"expires_in"`
 
 	// CidrAllowlist A subset of the caller's allowlist.
-	CidrAllowlist []string `json:"cidr_allowlist,omitempty"`
+	CidrAllowlist *[]string `json:"cidr_allowlist,omitempty"`
 
 	// Name Server default `derived-YYYYMMDD-HHMMSS`.
-	Name     *string                `json:"name,omitempty"`
-	Metadata map[string]interface{} `json:"metadata,omitempty"`
+	Name     *string                 `json:"name,omitempty"`
+	Metadata *map[string]interface{} `json:"metadata,omitempty"`
 }
 
 // EmitSpansRequest `emitSpans` body.
@@ -2027,8 +2027,8 @@ type MintGrantPolicy struct {
 	MaxTTLSeconds *int    `json:"max_ttl_seconds,omitempty"`
 
 	// Restrictions Method and endpoint restrictions (server-defined shape).
-	Restrictions     map[string]interface{} `json:"restrictions,omitempty"`
-	RequiresApproval *bool                  `json:"requires_approval,omitempty"`
+	Restrictions     *map[string]interface{} `json:"restrictions,omitempty"`
+	RequiresApproval *bool                   `json:"requires_approval,omitempty"`
 }
 
 // MintGrantRequest `mintGrant` body.
@@ -2037,7 +2037,7 @@ type MintGrantRequest struct {
 
 	// GrantPolicy Policy of a minted grant. alter-sdk 0.29.0 sends a plain object unvalidated (other keys pass through); `default_ttl_seconds` is refused.
 	GrantPolicy *MintGrantPolicy `json:"grant_policy,omitempty"`
-	GrantTags   []string         `json:"grant_tags,omitempty"`
+	GrantTags   *[]string        `json:"grant_tags,omitempty"`
 }
 
 // MintedKey `deriveKey` / `rotateKey` answer: the key and its plaintext, shown once.
@@ -2222,11 +2222,11 @@ type ProxyRequestBody struct {
 	Body interface{} `json:"body,omitempty"`
 
 	// Headers Extra provider request headers (RFC 9110 token names; credential and routing headers refused).
-	Headers map[string]string `json:"headers,omitempty"`
+	Headers *map[string]string `json:"headers,omitempty"`
 
 	// QueryParams Query parameters for the provider (values any JSON, e.g. lists); they replace an inline query.
-	QueryParams map[string]interface{} `json:"query_params,omitempty"`
-	Reason      *string                `json:"reason,omitempty"`
+	QueryParams *map[string]interface{} `json:"query_params,omitempty"`
+	Reason      *string                 `json:"reason,omitempty"`
 }
 
 // RateLimitSource Where a key's effective rate limit comes from. Open; these are the known values.
@@ -2242,8 +2242,8 @@ type RequestedGrant struct {
 
 // RequestedGrantRestrictions Restrictions of a requested grant (null parts dropped).
 type RequestedGrantRestrictions struct {
-	AllowedMethods   []string `json:"allowed_methods,omitempty"`
-	AllowedEndpoints []string `json:"allowed_endpoints,omitempty"`
+	AllowedMethods   *[]string `json:"allowed_methods,omitempty"`
+	AllowedEndpoints *[]string `json:"allowed_endpoints,omitempty"`
 }
 
 // ResolveIdentityRequest `resolveIdentity` body.
