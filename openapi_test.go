@@ -2,6 +2,7 @@ package alter
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"sort"
@@ -179,4 +180,65 @@ func TestSecurity(t *testing.T) {
 			}
 		}
 	}
+}
+
+// noActorID are the operations whose answers alter-sdk 0.29.0 does not read X-Alter-Actor-ID from.
+var noActorID = map[string]bool{"getApprovalStatus": true, "getApprovalResult": true, "reportScopeMismatch": true}
+
+// TestResponseHeaders checks that every success answer documents the headers clients read:
+// the request id and rate-limit headers always, the actor id where alter-sdk caches it, and
+// Retry-After on the error answer.
+func TestResponseHeaders(t *testing.T) {
+	doc := loadSpec(t)
+	always := []string{"X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+		"RateLimit-Policy", "RateLimit", "X-Alter-Key-Deprecated"}
+	for _, o := range operations(doc) {
+		for code, resp := range o.op.Responses.Map() {
+			if !strings.HasPrefix(code, "2") {
+				continue
+			}
+			name := o.op.OperationID + " " + code
+			for _, h := range always {
+				require.Contains(t, resp.Value.Headers, h, name)
+				require.Equal(t, "#/components/headers/"+h, resp.Value.Headers[h].Ref, name)
+			}
+			_, actor := resp.Value.Headers["X-Alter-Actor-ID"]
+			require.Equal(t, !noActorID[o.op.OperationID], actor, "%s X-Alter-Actor-ID", name)
+		}
+	}
+	errResp := doc.Components.Responses["Error"].Value
+	require.Contains(t, errResp.Headers, "Retry-After")
+	require.Contains(t, errResp.Headers, "X-Request-ID")
+}
+
+// TestErrorCodes checks that the error model accepts both envelopes and that ErrorCode lists the
+// signature codes of the emulator next to the documented ones.
+func TestErrorCodes(t *testing.T) {
+	doc := loadSpec(t)
+	codes := map[string]bool{}
+	for _, c := range doc.Components.Schemas["ErrorCode"].Value.Enum {
+		s, ok := c.(string)
+		require.True(t, ok)
+		require.False(t, codes[s], "ErrorCode %q listed twice", s)
+		codes[s] = true
+	}
+	for _, c := range []string{"invalid_signature", "request_expired", "nonce_replayed", "invalid_key",
+		"insufficient_scope", "agent_concurrent_update", "approval_denied", "connect_denied", "rate_limit_exceeded"} {
+		require.True(t, codes[c], "ErrorCode lacks %q", c)
+	}
+
+	schema := doc.Components.Responses["Error"].Value.Content.Get("application/json").Schema.Value
+	for _, body := range []string{
+		`{"detail":{"error":"grant_not_found","message":"no grant"}}`,
+		`{"error":"rate_limit_exceeded","message":"slow down","retry_after":3,"scope":"api_key","limit":600,"window_seconds":60}`,
+		`{"detail":[{"type":"missing","loc":["body","template_slug"],"msg":"Field required"}]}`,
+		`{"detail":"Not Found"}`,
+	} {
+		var v any
+		require.NoError(t, json.Unmarshal([]byte(body), &v))
+		require.NoError(t, schema.VisitJSON(v), body)
+	}
+	var bad any
+	require.NoError(t, json.Unmarshal([]byte(`{"error":"no_such_code"}`), &bad))
+	require.Error(t, schema.VisitJSON(bad), "an unknown code is outside the documented enum")
 }

@@ -7718,6 +7718,7 @@ type ListAgentsResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -7794,6 +7795,7 @@ type CreateAgentResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -7870,6 +7872,7 @@ type GetAgentMeResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -7946,6 +7949,7 @@ type DeleteAgentResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -8022,6 +8026,7 @@ type GetAgentResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -8098,6 +8103,7 @@ type UpdateAgentResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -8174,6 +8180,7 @@ type ListAgentKeysResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -8250,6 +8257,7 @@ type MintAgentKeyResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -8326,6 +8334,7 @@ type RevokeAgentKeyResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -8402,6 +8411,7 @@ type DeprecateAgentKeyResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -8478,6 +8488,7 @@ type UndeprecateAgentKeyResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -8553,6 +8564,7 @@ type GetApprovalStatusResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -8628,6 +8640,7 @@ type GetApprovalResultResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -8704,6 +8717,7 @@ type PollAuthSessionResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -8780,6 +8794,7 @@ type CreateAuthSessionResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -8856,6 +8871,7 @@ type VerifyUserTokenResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -8932,6 +8948,7 @@ type ListGrantsResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -9008,6 +9025,7 @@ type DelegateGrantResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -9084,6 +9102,7 @@ type RevokeOwnDelegationResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -9153,6 +9172,7 @@ type RevokeDelegationResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -9222,6 +9242,7 @@ type ReportScopeMismatchResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -9291,6 +9312,7 @@ type MintGrantResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -9367,6 +9389,7 @@ type AssertIdentityResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -9443,6 +9466,7 @@ type ResolveIdentityResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -9519,6 +9543,7 @@ type DeriveKeyResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -9595,6 +9620,7 @@ type RevokeKeyResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -9671,6 +9697,7 @@ type RotateKeyResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -9747,6 +9774,7 @@ type CreateManagedSecretConnectSessionResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -9823,6 +9851,7 @@ type CreateManagedSecretGrantResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -9899,6 +9928,7 @@ type RecordAPICallResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -9968,6 +9998,7 @@ type CreateConnectSessionResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -10044,6 +10075,7 @@ type PollConnectSessionResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -10120,6 +10152,7 @@ type RevokeGrantResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -10196,6 +10229,7 @@ type ListProviderCatalogResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -10272,6 +10306,7 @@ type ListProviderSpecsResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -10348,6 +10383,7 @@ type GetProviderSpecResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -10424,6 +10460,7 @@ type GetProviderOperationResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -10500,6 +10537,7 @@ type ListProviderOperationsResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -10588,6 +10626,7 @@ type ProxyRequestResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -10673,6 +10712,7 @@ type ListScopesResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -10749,6 +10789,7 @@ type EmitSpansResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -10825,6 +10866,7 @@ type RetrieveTokenResponseDefaultHeaders struct {
 	RateLimitPolicy     *string
 	RetryAfter          *int
 	XAlterKeyDeprecated *string
+	XCorrelationID      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
@@ -12123,6 +12165,13 @@ func ParseListAgentsResponse(rsp *http.Response) (*ListAgentsResponse, error) {
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -12276,6 +12325,13 @@ func ParseCreateAgentResponse(rsp *http.Response) (*CreateAgentResponse, error) 
 				return nil, err
 			}
 			headers.XAlterKeyDeprecated = &value
+		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -12431,6 +12487,13 @@ func ParseGetAgentMeResponse(rsp *http.Response) (*GetAgentMeResponse, error) {
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -12584,6 +12647,13 @@ func ParseDeleteAgentResponse(rsp *http.Response) (*DeleteAgentResponse, error) 
 				return nil, err
 			}
 			headers.XAlterKeyDeprecated = &value
+		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -12739,6 +12809,13 @@ func ParseGetAgentResponse(rsp *http.Response) (*GetAgentResponse, error) {
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -12892,6 +12969,13 @@ func ParseUpdateAgentResponse(rsp *http.Response) (*UpdateAgentResponse, error) 
 				return nil, err
 			}
 			headers.XAlterKeyDeprecated = &value
+		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -13047,6 +13131,13 @@ func ParseListAgentKeysResponse(rsp *http.Response) (*ListAgentKeysResponse, err
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -13200,6 +13291,13 @@ func ParseMintAgentKeyResponse(rsp *http.Response) (*MintAgentKeyResponse, error
 				return nil, err
 			}
 			headers.XAlterKeyDeprecated = &value
+		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -13355,6 +13453,13 @@ func ParseRevokeAgentKeyResponse(rsp *http.Response) (*RevokeAgentKeyResponse, e
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -13508,6 +13613,13 @@ func ParseDeprecateAgentKeyResponse(rsp *http.Response) (*DeprecateAgentKeyRespo
 				return nil, err
 			}
 			headers.XAlterKeyDeprecated = &value
+		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -13663,6 +13775,13 @@ func ParseUndeprecateAgentKeyResponse(rsp *http.Response) (*UndeprecateAgentKeyR
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -13810,6 +13929,13 @@ func ParseGetApprovalStatusResponse(rsp *http.Response) (*GetApprovalStatusRespo
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -13956,6 +14082,13 @@ func ParseGetApprovalResultResponse(rsp *http.Response) (*GetApprovalResultRespo
 				return nil, err
 			}
 			headers.XAlterKeyDeprecated = &value
+		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -14111,6 +14244,13 @@ func ParsePollAuthSessionResponse(rsp *http.Response) (*PollAuthSessionResponse,
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -14264,6 +14404,13 @@ func ParseCreateAuthSessionResponse(rsp *http.Response) (*CreateAuthSessionRespo
 				return nil, err
 			}
 			headers.XAlterKeyDeprecated = &value
+		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -14419,6 +14566,13 @@ func ParseVerifyUserTokenResponse(rsp *http.Response) (*VerifyUserTokenResponse,
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -14572,6 +14726,13 @@ func ParseListGrantsResponse(rsp *http.Response) (*ListGrantsResponse, error) {
 				return nil, err
 			}
 			headers.XAlterKeyDeprecated = &value
+		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -14727,6 +14888,13 @@ func ParseDelegateGrantResponse(rsp *http.Response) (*DelegateGrantResponse, err
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -14876,6 +15044,13 @@ func ParseRevokeOwnDelegationResponse(rsp *http.Response) (*RevokeOwnDelegationR
 				return nil, err
 			}
 			headers.XAlterKeyDeprecated = &value
+		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -15027,6 +15202,13 @@ func ParseRevokeDelegationResponse(rsp *http.Response) (*RevokeDelegationRespons
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -15176,6 +15358,13 @@ func ParseReportScopeMismatchResponse(rsp *http.Response) (*ReportScopeMismatchR
 				return nil, err
 			}
 			headers.XAlterKeyDeprecated = &value
+		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -15331,6 +15520,13 @@ func ParseMintGrantResponse(rsp *http.Response) (*MintGrantResponse, error) {
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -15484,6 +15680,13 @@ func ParseAssertIdentityResponse(rsp *http.Response) (*AssertIdentityResponse, e
 				return nil, err
 			}
 			headers.XAlterKeyDeprecated = &value
+		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -15639,6 +15842,13 @@ func ParseResolveIdentityResponse(rsp *http.Response) (*ResolveIdentityResponse,
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -15792,6 +16002,13 @@ func ParseDeriveKeyResponse(rsp *http.Response) (*DeriveKeyResponse, error) {
 				return nil, err
 			}
 			headers.XAlterKeyDeprecated = &value
+		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -15947,6 +16164,13 @@ func ParseRevokeKeyResponse(rsp *http.Response) (*RevokeKeyResponse, error) {
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -16100,6 +16324,13 @@ func ParseRotateKeyResponse(rsp *http.Response) (*RotateKeyResponse, error) {
 				return nil, err
 			}
 			headers.XAlterKeyDeprecated = &value
+		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -16255,6 +16486,13 @@ func ParseCreateManagedSecretConnectSessionResponse(rsp *http.Response) (*Create
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -16409,6 +16647,13 @@ func ParseCreateManagedSecretGrantResponse(rsp *http.Response) (*CreateManagedSe
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -16558,6 +16803,13 @@ func ParseRecordAPICallResponse(rsp *http.Response) (*RecordAPICallResponse, err
 				return nil, err
 			}
 			headers.XAlterKeyDeprecated = &value
+		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -16713,6 +16965,13 @@ func ParseCreateConnectSessionResponse(rsp *http.Response) (*CreateConnectSessio
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -16866,6 +17125,13 @@ func ParsePollConnectSessionResponse(rsp *http.Response) (*PollConnectSessionRes
 				return nil, err
 			}
 			headers.XAlterKeyDeprecated = &value
+		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -17021,6 +17287,13 @@ func ParseRevokeGrantResponse(rsp *http.Response) (*RevokeGrantResponse, error) 
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -17174,6 +17447,13 @@ func ParseListProviderCatalogResponse(rsp *http.Response) (*ListProviderCatalogR
 				return nil, err
 			}
 			headers.XAlterKeyDeprecated = &value
+		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -17329,6 +17609,13 @@ func ParseListProviderSpecsResponse(rsp *http.Response) (*ListProviderSpecsRespo
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -17482,6 +17769,13 @@ func ParseGetProviderSpecResponse(rsp *http.Response) (*GetProviderSpecResponse,
 				return nil, err
 			}
 			headers.XAlterKeyDeprecated = &value
+		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -17637,6 +17931,13 @@ func ParseGetProviderOperationResponse(rsp *http.Response) (*GetProviderOperatio
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -17790,6 +18091,13 @@ func ParseListProviderOperationsResponse(rsp *http.Response) (*ListProviderOpera
 				return nil, err
 			}
 			headers.XAlterKeyDeprecated = &value
+		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -18011,6 +18319,13 @@ func ParseProxyRequestResponse(rsp *http.Response) (*ProxyRequestResponse, error
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -18164,6 +18479,13 @@ func ParseListScopesResponse(rsp *http.Response) (*ListScopesResponse, error) {
 				return nil, err
 			}
 			headers.XAlterKeyDeprecated = &value
+		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -18319,6 +18641,13 @@ func ParseEmitSpansResponse(rsp *http.Response) (*EmitSpansResponse, error) {
 			}
 			headers.XAlterKeyDeprecated = &value
 		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
+		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -18472,6 +18801,13 @@ func ParseRetrieveTokenResponse(rsp *http.Response) (*RetrieveTokenResponse, err
 				return nil, err
 			}
 			headers.XAlterKeyDeprecated = &value
+		}
+		if values := rsp.Header.Values("X-Correlation-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Correlation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XCorrelationID = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
