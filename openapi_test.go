@@ -242,3 +242,53 @@ func TestErrorCodes(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(`{"error":"no_such_code"}`), &bad))
 	require.Error(t, schema.VisitJSON(bad), "an unknown code is outside the documented enum")
 }
+
+// TestNullableEnums checks that the enums the server may send as null accept null and still
+// refuse an unknown value.
+func TestNullableEnums(t *testing.T) {
+	doc := loadSpec(t)
+	for _, name := range []string{"ManagedSecretSessionPath", "ConnectOperation", "CredentialKind", "RateLimitSource"} {
+		s := doc.Components.Schemas[name].Value
+		require.NoError(t, s.VisitJSON(nil), name)
+		require.NoError(t, s.VisitJSON(s.Enum[0]), name)
+		require.Error(t, s.VisitJSON("no_such_value"), name)
+	}
+}
+
+// TestSampleAnswers validates answers shaped like the reference's examples against their
+// schemas, and refuses answers that break a documented rule.
+func TestSampleAnswers(t *testing.T) {
+	doc := loadSpec(t)
+	cases := []struct {
+		schema, body string
+		valid        bool
+	}{
+		{"TokenResponse", `{"access_token":"t","grant_id":"11111111-2222-3333-4444-555555555555","scopes":["repo"],"retry_info":null,"future_field":1}`, true},
+		{"TokenResponse", `{"access_token":"t","grant_id":"11111111-2222-3333-4444-55555555555A"}`, false},
+		{"GrantListResult", `{"grants":[
+			{"grant_kind":"oauth","grant_id":"g1","provider_id":"github","status":"active","created_at":"t","principal_type":"user"},
+			{"grant_kind":"managed_secret","grant_id":"g2","managed_secret_id":"m","managed_secret_slug":"s","managed_secret_name":"n","status":"active","created_at":"t","principal_type":"group","credential_kind":null}
+		],"total":2,"limit":100,"offset":0,"has_more":false}`, true},
+		{"GrantListResult", `{"grants":[{"grant_kind":"oauth","grant_id":"g1","provider_id":"github","status":"active","created_at":"t","principal_type":"group"}],"total":1,"limit":100,"offset":0,"has_more":false}`, false},
+		{"AgentCreateResult", `{"id":"b4e1c9f0-0000-4000-8000-000000000003","name":"a","type":"agent","status":"active","version":1,"created_at":"2026-01-01T00:00:00Z","api_key":null,"key_id":"b4e1c9f0-0000-4000-8000-000000000006"}`, true},
+		{"AgentCreateResult", `{"id":"b4e1c9f0-0000-4000-8000-000000000003","name":"a","type":"agent","status":"active","version":1,"created_at":"2026-01-01T00:00:00Z"}`, false},
+		{"PendingApproval", `{"approval_id":"b4e1c9f0-0000-4000-8000-000000000001","approval_group_id":"b4e1c9f0-0000-4000-8000-000000000002","status":"pending","expires_at":"2026-01-01T00:05:00Z","expires_in":300,"approval_url":"https://x/a","gates":[{"approval_id":"b4e1c9f0-0000-4000-8000-000000000001","expires_at":"2026-01-01T00:05:00Z","expires_in":300,"approval_url":"https://x/a"}]}`, true},
+		{"PendingApproval", `{"approval_id":"b4e1c9f0-0000-4000-8000-000000000001","approval_group_id":"b4e1c9f0-0000-4000-8000-000000000002","status":"pending","expires_at":"2026-01-01T00:05:00Z","expires_in":300,"approval_url":"https://x/a","gates":[]}`, false},
+		{"ApprovalResult", `{"approval_id":null,"status_code":200,"headers":{"content-type":"application/json"},"body_b64":"eyJvayI6dHJ1ZX0=","duration_ms":12}`, true},
+		{"ApprovalResult", `{"status_code":200,"body_b64":"eyJvayI6dHJ1ZX0"}`, false},
+		{"ConnectSessionRequest", `{"allowed_providers":null,"return_url":null,"allowed_origin":null,"metadata":null}`, true},
+		{"ConnectSessionRequest", `{"allowed_providers":null,"return_url":null,"allowed_origin":null}`, false},
+		{"AuthSessionRequest", `{}`, true},
+		{"AuthSessionRequest", `{"x":1}`, false},
+	}
+	for _, c := range cases {
+		var v any
+		require.NoError(t, json.Unmarshal([]byte(c.body), &v), c.schema)
+		err := doc.Components.Schemas[c.schema].Value.VisitJSON(v)
+		if c.valid {
+			require.NoError(t, err, "%s: %s", c.schema, c.body)
+		} else {
+			require.Error(t, err, "%s: %s", c.schema, c.body)
+		}
+	}
+}

@@ -828,7 +828,7 @@ type APIKeyInfo struct {
 	// RateLimitRpm Per-key override; null = none.
 	RateLimitRpm *int `json:"rate_limit_rpm,omitempty"`
 
-	// RateLimitSource Where a key's effective rate limit comes from. Open; these are the known values.
+	// RateLimitSource Where a key's effective rate limit comes from; null with no effective limit. Open: clients keep other values.
 	RateLimitSource *RateLimitSource `json:"rate_limit_source,omitempty"`
 	RevokedAt       *time.Time       `json:"revoked_at,omitempty"`
 	ScopeVersion    int              `json:"scope_version"`
@@ -1364,7 +1364,7 @@ type CredentialChoice struct {
 	Label *string `json:"label,omitempty"`
 }
 
-// CredentialKind Whose credential backs a managed-secret grant.
+// CredentialKind Whose credential backs a managed-secret grant; null when unknown (clients also treat an unknown value as null).
 type CredentialKind string
 
 // DeclinedProvider A provider the user declined in a pending connect session.
@@ -1969,7 +1969,7 @@ type ManagedSecretGrantItem struct {
 	CreatedAt    string  `json:"created_at"`
 	CredentialID *string `json:"credential_id,omitempty"`
 
-	// CredentialKind Whose credential backs a managed-secret grant.
+	// CredentialKind Whose credential backs a managed-secret grant; null when unknown (clients also treat an unknown value as null).
 	CredentialKind  *CredentialKind `json:"credential_kind,omitempty"`
 	CredentialLabel *string         `json:"credential_label,omitempty"`
 	Delegable       *bool           `json:"delegable,omitempty"`
@@ -2062,7 +2062,7 @@ type MintedKey struct {
 	// RateLimitRpm Per-key override; null = none.
 	RateLimitRpm *int `json:"rate_limit_rpm,omitempty"`
 
-	// RateLimitSource Where a key's effective rate limit comes from. Open; these are the known values.
+	// RateLimitSource Where a key's effective rate limit comes from; null with no effective limit. Open: clients keep other values.
 	RateLimitSource *RateLimitSource `json:"rate_limit_source,omitempty"`
 	RevokedAt       *time.Time       `json:"revoked_at,omitempty"`
 	ScopeVersion    int              `json:"scope_version"`
@@ -2229,7 +2229,7 @@ type ProxyRequestBody struct {
 	Reason      *string                 `json:"reason,omitempty"`
 }
 
-// RateLimitSource Where a key's effective rate limit comes from. Open; these are the known values.
+// RateLimitSource Where a key's effective rate limit comes from; null with no effective limit. Open: clients keep other values.
 type RateLimitSource string
 
 // RequestedGrant Ask for a labelled grant, optionally restricted.
