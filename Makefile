@@ -4,7 +4,7 @@ GO ?= go
 GOLANGCI_LINT_VERSION := v2.15.0
 export GOTOOLCHAIN ?= local
 
-.PHONY: gen check-gen test fuzz bench lint demo
+.PHONY: gen check-gen test fuzz bench lint demo conformance
 
 ## gen: regenerate every generated file from openapi.yaml
 gen:
@@ -47,3 +47,7 @@ lint:
 ## demo: start cmd/altervault-dev on a free port, run every example against it, stop it
 demo:
 	GO=$(GO) ./scripts/demo.sh
+
+## conformance: the official Python SDK (conformance/requirements.txt) against cmd/altervault-dev, in a venv
+conformance:
+	GO=$(GO) ./conformance/run.sh

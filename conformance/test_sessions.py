@@ -1,0 +1,122 @@
+"""Connect (OAuth consent) and authenticate (end-user sign-in) sessions, end to end, and
+verify_user_token."""
+
+from __future__ import annotations
+
+import webbrowser
+
+import pytest
+from alter_sdk import Agent, App, ConnectDeniedError
+
+from support import (
+    FLOW_TIMEOUT,
+    POLL,
+    Dev,
+    bearer,
+    connect_grant,
+    echo,
+    is_uuid,
+    logged,
+    new_agent,
+    new_user_token,
+    submit_page_form,
+    unique,
+)
+
+
+async def test_connect_session_completed_gives_a_usable_grant(app: App, dev: Dev, upstream: str) -> None:
+    account = unique("octo") + "@example.com"
+    session = await app.create_connect_session(allowed_providers=["github"], return_url="http://127.0.0.1/done")
+    assert session.session_token and session.connect_url and session.expires_in > 0
+    dev.complete_connect(session.session_token, "github", account)
+    (result,) = await app.poll_connect_session(session.session_token, timeout=FLOW_TIMEOUT, poll_interval=POLL)
+    assert result.provider_id == "github"
+    assert result.account_identifier == account
+    assert is_uuid(result.grant_id)
+    assert result.operation == "creation"
+    bearer(echo(await app.request("GET", f"{upstream}/new-grant", grant_id=result.grant_id)))
+
+
+async def test_connect_session_body_on_the_wire(app: App, dev: Dev) -> None:
+    dev.clear_requests()
+    await app.create_connect_session(allowed_providers=["google"])
+    (e,) = logged(dev, "createConnectSession")
+    assert e["status"] < 300
+    assert e["body"] == {"allowed_providers": ["google"], "return_url": None, "allowed_origin": None, "metadata": None}
+
+
+async def test_connect_session_denied(app: App, dev: Dev) -> None:
+    session = await app.create_connect_session(allowed_providers=["github"])
+    dev.deny_connect(session.session_token)
+    with pytest.raises(ConnectDeniedError):
+        await app.poll_connect_session(session.session_token, timeout=FLOW_TIMEOUT, poll_interval=POLL)
+
+
+async def test_connect_headless_through_the_consent_page(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[str] = []
+
+    def browser(url: str, *a: object, **kw: object) -> bool:
+        opened.append(url)
+        submit_page_form(url, choose="approve")
+        return True
+
+    monkeypatch.setattr(webbrowser, "open", browser)
+    results = await app.connect(providers=["github"], timeout=FLOW_TIMEOUT, poll_interval=POLL)
+    assert len(opened) == 1
+    assert len(results) == 1
+    assert results[0].provider_id == "github"
+    assert is_uuid(results[0].grant_id)
+
+
+async def test_connect_for_an_agent_delegates_the_grant(app: App, dev: Dev, upstream: str) -> None:
+    created = await new_agent(app)
+    result = await connect_grant(app, dev, agent=str(created.id))
+    async with Agent(api_key=created.api_key) as child:
+        bearer(echo(await child.request("GET", f"{upstream}/delegated", grant_id=result.grant_id)))
+        page = await child.list_grants()
+    assert result.grant_id in {g.grant_id for g in page.grants}
+
+
+async def test_auth_session_completed_gives_the_users_token(app: App, dev: Dev) -> None:
+    sub = unique("bob")
+    session = await app.create_auth_session()
+    assert session.session_token and session.auth_url and session.expires_in > 0
+    dev.complete_auth(session.session_token, sub)
+    result = await app.poll_auth_session(session.session_token, timeout=FLOW_TIMEOUT, poll_interval=POLL)
+    assert result.user_token
+    assert await app.verify_user_token(result.user_token) == sub
+
+
+async def test_authenticate_through_the_sign_in_page_installs_the_token(
+    app: App, dev: Dev, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def browser(url: str, *a: object, **kw: object) -> bool:
+        submit_page_form(url, choose="approve")
+        return True
+
+    monkeypatch.setattr(webbrowser, "open", browser)
+    result = await app.authenticate(timeout=FLOW_TIMEOUT)
+    sub = await app.verify_user_token(result.user_token)
+    assert sub, "the page's sign-in gives a token the vault verifies"
+    dev.clear_requests()
+    await app.list_grants(limit=1)
+    (e,) = logged(dev, "listGrants")
+    assert e["status"] == 200
+    assert e["body"]["user_token"] == result.user_token, "authenticate() installs the token for later calls"
+
+
+async def test_new_user_sees_only_their_grants(app: App, dev: Dev) -> None:
+    token = await new_user_token(app, dev, unique("carol"))
+    page = await app.list_grants(end_user_token=token)
+    assert page.grants == [] and page.total == 0
+
+
+async def test_verify_user_token_valid(app: App, alice_token: str) -> None:
+    assert await app.verify_user_token(alice_token) == "alice"
+
+
+async def test_verify_user_token_invalid_is_none(app: App, alice_token: str) -> None:
+    assert await app.verify_user_token("not-a-jwt") is None
+    head, payload, sig = alice_token.split(".")
+    tampered = f"{head}.{payload}.{sig[:-4]}AAAA"
+    assert await app.verify_user_token(tampered) is None
