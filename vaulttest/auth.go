@@ -4,186 +4,310 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/altersdk/alter-go/internal/emu"
 	"github.com/altersdk/alter-go/internal/signing"
 )
 
-// scopeCatalog is every Alter scope, and routeScope the scope each operation requires.
-var scopeCatalog = []emu.ScopeInfo{
-	{Scope: "identity:read", Description: "Describe the calling agent (me)."},
-	{Scope: "tokens:retrieve", Description: "Retrieve credentials (retrieve mode)."},
-	{Scope: "proxy:execute", Description: "Execute upstream calls in the vault and follow approvals."},
-	{Scope: "audit:write", Description: "Record upstream calls."},
-	{Scope: "audit:read", Description: "Read the audit log."},
-	{Scope: "sessions:write", Description: "Start and poll connect and auth sessions."},
-	{Scope: "users:verify", Description: "Verify end-user tokens."},
-	{Scope: "catalog:read", Description: "Read the provider and scope catalogs."},
-	{Scope: "grants:read", Description: "List grants."},
-	{Scope: "grants:write", Description: "Create managed-secret grants and drop delegations."},
-	{Scope: "grants:revoke", Description: "Revoke grants."},
-	{Scope: "agents:read", Description: "Read managed agents and their keys."},
-	{Scope: "agents:write", Description: "Create, update and delete agents and their keys."},
-	{Scope: "keys:write", Description: "Derive, rotate and revoke App keys."},
+// principal is who a call acts as, after the key and the identity headers.
+type principal struct {
+	agent        *agent // nil: the app itself
+	impersonated bool   // App key + X-Alter-Caller: <agent uuid>
+	caller       string
+	callerType   string
+	actor        uuid.UUID // answered as X-Alter-Actor-ID; Nil when none is registered
+	scopes       []string
 }
 
-var routeScope = map[string]string{
-	"getMe": "identity:read", "revokeMyDelegation": "grants:write",
-	"retrieveCredential": "tokens:retrieve",
-	"proxyRequest":       "proxy:execute", "getApprovalStatus": "proxy:execute", "getApprovalResult": "proxy:execute",
-	"recordAPICall": "audit:write", "listAuditEvents": "audit:read",
-	"createConnectSession": "sessions:write", "getConnectSession": "sessions:write",
-	"createAuthSession": "sessions:write", "getAuthSession": "sessions:write",
-	"verifyUserToken": "users:verify",
-	"listProviders":   "catalog:read", "listScopes": "catalog:read",
-	"listGrants": "grants:read", "revokeGrant": "grants:revoke", "revokeDelegation": "grants:write",
-	"createManagedSecretGrant": "grants:write",
-	"createAgent":              "agents:write", "listAgents": "agents:read", "getAgent": "agents:read",
-	"updateAgent": "agents:write", "deleteAgent": "agents:write", "mintAgentKey": "agents:write",
-	"listAgentKeys": "agents:read", "deprecateAgentKey": "agents:write", "undeprecateAgentKey": "agents:write",
-	"revokeAgentKey": "agents:write",
-	"deriveKey":      "keys:write", "rotateKey": "keys:write", "revokeKey": "keys:write",
+func (p principal) isAgent() bool { return p.agent != nil }
+
+func (p principal) kind() string {
+	if p.agent != nil {
+		return "agent"
+	}
+	return "app"
 }
+
+// The scope catalog: resource → verbs. Every operation needs one scope (routeScope); App keys
+// hold every scope unless seeded with KeyScopes, agent keys the runtime ones.
+var scopeResources = []struct {
+	name  string
+	verbs []string
+}{
+	{"agents", []string{"read", "write"}},
+	{"approvals", []string{"read"}},
+	{"audit", []string{"emit"}},
+	{"connect", []string{"initiate"}},
+	{"grants", []string{"read", "write", "revoke", "delegate", "mint"}},
+	{"identity", []string{"read", "assert"}},
+	{"idp_users", []string{"read", "write"}},
+	{"keys", []string{"derive", "admin"}},
+	{"providers", []string{"read"}},
+	{"proxy", []string{"execute"}},
+	{"secrets", []string{"write"}},
+	{"spans", []string{"emit"}},
+	{"tokens", []string{"read"}},
+}
+
+const scopeVersion = 1
 
 func allScopes() []string {
-	out := make([]string, len(scopeCatalog))
-	for i, sc := range scopeCatalog {
-		out[i] = sc.Scope
+	var out []string
+	for _, r := range scopeResources {
+		for _, v := range r.verbs {
+			out = append(out, r.name+":"+v)
+		}
 	}
 	return out
 }
 
-// agentKeyScopes are the Alter scopes of every agent key: the runtime ones, never administration.
-var agentKeyScopes = []string{"identity:read", "tokens:retrieve", "proxy:execute", "audit:write", "audit:read",
-	"sessions:write", "users:verify", "catalog:read", "grants:read", "grants:write"}
+var agentKeyScopes = []string{"approvals:read", "audit:emit", "connect:initiate", "grants:read", "grants:write",
+	"grants:delegate", "identity:read", "identity:assert", "keys:derive", "keys:admin", "providers:read",
+	"proxy:execute", "secrets:write", "spans:emit", "tokens:read"}
 
-func adminOp(op string) bool {
-	return strings.HasPrefix(op, "createAgent") || op == "listAgents" || op == "getAgent" || op == "updateAgent" ||
-		op == "deleteAgent" || strings.HasSuffix(op, "AgentKey") || op == "listAgentKeys" ||
-		op == "deriveKey" || op == "rotateKey" || op == "revokeKey"
+// routeScope is the scope each operation needs (listScopes needs none).
+var routeScope = map[string]string{
+	"retrieveToken": "tokens:read", "recordApiCall": "audit:emit", "reportScopeMismatch": "audit:emit",
+	"proxyRequest": "proxy:execute", "getApprovalStatus": "approvals:read", "getApprovalResult": "approvals:read",
+	"createConnectSession": "connect:initiate", "pollConnectSession": "connect:initiate",
+	"createManagedSecretConnectSession": "secrets:write",
+	"createAuthSession":                 "idp_users:write", "pollAuthSession": "idp_users:read", "verifyUserToken": "idp_users:read",
+	"listGrants": "grants:read", "revokeGrant": "grants:revoke", "delegateGrant": "grants:delegate",
+	"revokeDelegation": "grants:write", "revokeOwnDelegation": "grants:write", "mintGrant": "grants:mint",
+	"createManagedSecretGrant": "secrets:write",
+	"getAgentMe":               "identity:read", "createAgent": "agents:write", "listAgents": "agents:read",
+	"getAgent": "agents:read", "updateAgent": "agents:write", "deleteAgent": "agents:write",
+	"mintAgentKey": "agents:write", "listAgentKeys": "agents:read", "deprecateAgentKey": "agents:write",
+	"undeprecateAgentKey": "agents:write", "revokeAgentKey": "agents:write",
+	"deriveKey": "keys:derive", "rotateKey": "keys:admin", "revokeKey": "keys:admin",
+	"listProviderCatalog": "providers:read", "listProviderSpecs": "providers:read", "getProviderSpec": "providers:read",
+	"listProviderOperations": "providers:read", "getProviderOperation": "providers:read",
+	"emitSpans": "spans:emit", "resolveIdentity": "identity:read", "assertIdentity": "identity:assert",
 }
 
-const nonceMemory = 10 * time.Minute
-
-// authenticate checks the key, the signature, the nonce, the identity headers and the scope.
-func (s *Server) authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := callFrom(r.Context())
-		if e := s.auth(w, r, c); e != nil {
-			writeError(w, r, e)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-func (s *Server) auth(w http.ResponseWriter, r *http.Request, c *call) *apiError {
-	plain := r.Header.Get("X-Api-Key")
+// authenticate checks the key, the signature, the nonce, the key and agent states, the identity
+// headers, the rate limit and the scope, and sets the answer's identity headers.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, c *call) *apiError {
+	plain := r.Header.Get(signing.HeaderAPIKey)
 	now := s.now()
 	s.mu.Lock()
 	k := s.keys[plain]
-	var ag *agent
-	var st keyState
-	var expired bool
-	agStatus := ""
-	if k != nil {
-		st = k.state()
-		expired = k.expiresAt != nil && !now.Before(*k.expiresAt)
-		if k.kind == kindAgent {
-			if ag = s.agents[k.agentID]; ag != nil {
-				agStatus = ag.status
-			}
-		}
-	}
 	s.mu.Unlock()
-	if plain == "" || k == nil {
-		return errf(http.StatusUnauthorized, "invalid_key", "unknown API key")
-	}
-	if st == keyRevoked || expired || agStatus == "revoked" {
-		return errf(http.StatusUnauthorized, "invalid_key", "the API key is revoked or expired")
-	}
-	if st == keyDeprecated {
-		w.Header().Set("X-Alter-Key-Deprecated", "true")
+	if k == nil {
+		s.rateHeaders(w, uuid.Nil, now)
+		return errf(http.StatusUnauthorized, "invalid_key", "unknown API key").with("hint", "check ALTER_API_KEY")
 	}
 	c.key = k
-	w.Header().Set("X-Alter-Actor-Id", k.id.String())
-	nonce, err := signing.Verify(r, signing.DeriveKey(plain), c.body, now)
-	switch {
-	case errors.Is(err, signing.ErrExpired):
-		return errf(http.StatusUnauthorized, "signature_expired", "X-Alter-Timestamp is outside the ±5 minute window")
-	case err != nil:
-		return errf(http.StatusUnauthorized, "invalid_signature", "the request signature is missing or does not match")
+	if e := s.rateLimit(w, k.id, now); e != nil {
+		return e
 	}
-	s.mu.Lock()
-	if seen, ok := s.nonces[nonce]; ok && now.Sub(seen) < nonceMemory {
-		s.mu.Unlock()
+	nonce, err := signing.Verify(r, signing.DeriveKey(plain), c.body, now, s.cfg.signatureWindow)
+	if err != nil {
+		return signatureError(err)
+	}
+	ts, _ := signing.ParseTimestamp(r.Header.Get(signing.HeaderTimestamp))
+	if err := s.replayCache(k.id).Check(k.id.String(), nonce, ts, now); err != nil {
 		return errf(http.StatusUnauthorized, "nonce_replayed", "this nonce was already used")
 	}
-	if len(s.nonces) > 4096 {
-		for n, t := range s.nonces {
-			if now.Sub(t) >= nonceMemory {
-				delete(s.nonces, n)
-			}
-		}
-	}
-	s.nonces[nonce] = now
-	k.lastUsedAt = ptr(now)
-	s.mu.Unlock()
 
-	// Identity.
-	c.caller = r.Header.Get("X-Alter-Caller")
-	c.callerTyp = "service"
-	if ag != nil {
-		c.callerTyp = "agent"
-		if agStatus == "inactive" {
-			return errf(http.StatusForbidden, "agent_inactive", "the agent is inactive")
-		}
-		c.agent = ag
-		if r.Header.Get("X-Alter-User-Token") != "" {
-			return errf(http.StatusBadRequest, "agent_user_token_not_allowed", "agent keys cannot carry an end-user token")
-		}
-	} else {
-		if ct := r.Header.Get("X-Alter-Caller-Type"); ct != "" {
-			c.callerTyp = ct
-		}
-		if id, err := uuid.Parse(c.caller); err == nil {
-			s.mu.Lock()
-			imp := s.agents[id]
-			impStatus := ""
-			if imp != nil {
-				impStatus = imp.status
-			}
-			s.mu.Unlock()
-			switch {
-			case impStatus == "revoked":
-				return errf(http.StatusForbidden, "agent_revoked", "the impersonated agent is revoked").with(emu.ErrorDetails{AgentID: &id})
-			case impStatus == "inactive":
-				return errf(http.StatusForbidden, "agent_inactive", "the impersonated agent is inactive").with(emu.ErrorDetails{AgentID: &id})
-			case imp != nil:
-				c.agent = imp
-				c.callerTyp = "agent"
-			case c.op == "getMe":
-				return errf(http.StatusNotFound, "agent_not_found", "no agent with the id in X-Alter-Caller").with(emu.ErrorDetails{AgentID: &id})
-			}
-		}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case k.revokedAt != nil:
+		return errf(http.StatusUnauthorized, "key_revoked", "the API key is revoked").with("hint", "mint a new key")
+	case k.expiresAt != nil && !now.Before(*k.expiresAt):
+		return errf(http.StatusUnauthorized, "key_expired", "the API key has expired").with("hint", "mint a new key")
+	case k.graceUntil != nil && !now.Before(*k.graceUntil):
+		return errf(http.StatusUnauthorized, "key_rotated_grace_expired", "the key was rotated and its overlap has ended").with("hint", "use the successor key")
 	}
-	if c.agent != nil {
-		w.Header().Set("X-Alter-Actor-Id", c.agent.id.String())
+	if k.deprecatedAt != nil {
+		w.Header().Set("X-Alter-Key-Deprecated", "true")
 	}
-	if c.agent != nil && adminOp(c.op) {
-		return errf(http.StatusForbidden, "agent_cannot_mint_subagents", "agents cannot manage agents or keys")
+	p, e := s.principalLocked(r, c, k)
+	if e != nil {
+		return e
 	}
-	scopes := k.scopes
-	if k.kind == kindAgent {
-		scopes = agentKeyScopes
+	if e := constrain(r, &p); e != nil {
+		return e
 	}
-	if need := routeScope[c.op]; need != "" && !slices.Contains(scopes, need) {
-		return errf(http.StatusForbidden, "insufficient_scope", "the key lacks the scope %s", need).
-			with(emu.ErrorDetails{RequiredScope: &need, MissingScopes: []string{need}})
+	c.p = p
+	k.lastUsedAt = &now
+	if p.agent != nil {
+		p.agent.lastUsedAt = &now
+	}
+	if p.actor != uuid.Nil {
+		w.Header().Set(signing.HeaderActorID, p.actor.String())
+	}
+	if p.agent != nil && (c.op == "createAgent" || c.op == "mintAgentKey") {
+		return errf(http.StatusForbidden, "agent_cannot_mint_subagents", "agents cannot create agents or mint agent keys")
+	}
+	if need := routeScope[c.op]; need != "" && !slices.Contains(p.scopes, need) {
+		return errf(http.StatusForbidden, "insufficient_scope", "the key lacks the scope %s", need).with(
+			"required", []string{need}, "granted", p.scopes, "missing", []string{need},
+			"scope_version", scopeVersion, "current_scope_version", scopeVersion, "scope_version_mismatch", false,
+			"required_any_of", false)
 	}
 	return nil
+}
+
+// replayCache is the nonce memory of one key: a key flooding the vault never evicts another
+// key's nonces.
+func (s *Server) replayCache(id uuid.UUID) *signing.ReplayCache {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.replay[id]
+	if c == nil {
+		c = signing.NewReplayCache(s.cfg.signatureWindow, s.cfg.replayCapacity)
+		s.replay[id] = c
+	}
+	return c
+}
+
+// NonceCount is how many nonces the vault remembers for a key (at most WithReplayCapacity).
+func (s *Server) NonceCount(keyID uuid.UUID) int { return s.replayCache(keyID).Len() }
+
+func signatureError(err error) *apiError {
+	switch {
+	case errors.Is(err, signing.ErrStale):
+		return errf(http.StatusUnauthorized, "request_expired", "X-Alter-Timestamp is outside the accepted window")
+	case errors.Is(err, signing.ErrReplayed):
+		return errf(http.StatusUnauthorized, "nonce_replayed", "this nonce was already used")
+	case errors.Is(err, signing.ErrBodyHash):
+		return errf(http.StatusUnauthorized, "invalid_signature", "X-Alter-Content-SHA256 does not match the body")
+	case errors.Is(err, signing.ErrMissing):
+		return errf(http.StatusUnauthorized, "invalid_signature", "the request is not signed")
+	}
+	return errf(http.StatusUnauthorized, "invalid_signature", "the request signature does not match")
+}
+
+// principalLocked resolves the key and the caller headers to a principal (transport.md §9).
+func (s *Server) principalLocked(r *http.Request, c *call, k *apiKey) (principal, *apiError) {
+	p := principal{caller: r.Header.Get(signing.HeaderCaller), callerType: r.Header.Get(signing.HeaderCallerType)}
+	if p.callerType != "" && p.callerType != "agent" && p.callerType != "service" {
+		return p, errf(http.StatusBadRequest, "", "X-Alter-Caller-Type must be agent or service")
+	}
+	callerID, callerIsID := canonicalUUID(p.caller)
+	me := c.op == "getAgentMe" // paused agents may still describe themselves
+	if k.agentID != uuid.Nil {
+		ag := s.agents[k.agentID]
+		if ag == nil || ag.status == "revoked" {
+			return p, errf(http.StatusUnauthorized, "agent_revoked", "the agent is revoked").with("hint", "create a new agent")
+		}
+		if ag.status == "inactive" && !me {
+			return p, errf(http.StatusUnauthorized, "agent_inactive", "the agent is paused").with("hint", "resume the agent")
+		}
+		if callerIsID && callerID != ag.id {
+			return p, errf(http.StatusBadRequest, "caller_agent_mismatch", "X-Alter-Caller names another agent than the key's").
+				with("hint", "an agent key can only act as its own agent")
+		}
+		p.agent, p.actor, p.scopes = ag, ag.id, intersect(k.scopes, agentKeyScopes)
+		if p.callerType == "" {
+			p.callerType = "agent"
+		}
+		return p, nil
+	}
+	p.scopes = k.scopes
+	if callerIsID && p.callerType != "service" {
+		ag := s.agents[callerID]
+		switch {
+		case ag == nil:
+			return p, errf(http.StatusNotFound, "caller_agent_unresolved", "no agent has the id in X-Alter-Caller").
+				with("hint", "create the agent first, or use its id")
+		case ag.status == "revoked":
+			return p, errf(http.StatusUnauthorized, "agent_revoked", "the agent is revoked").with("hint", "create a new agent")
+		case ag.status == "inactive" && !me:
+			return p, errf(http.StatusUnauthorized, "agent_inactive", "the agent is paused").with("hint", "resume the agent")
+		}
+		// The vault registers no actor for an impersonated managed agent.
+		p.agent, p.impersonated = ag, true
+		return p, nil
+	}
+	if p.callerType == "" {
+		p.callerType = "service"
+	}
+	p.actor = s.appActor
+	if p.caller != "" {
+		p.actor = uuid.NewSHA1(s.appID, []byte(p.callerType+"\x00"+p.caller))
+	}
+	return p, nil
+}
+
+// constrain narrows the principal's scopes to X-Alter-Scope-Constraints; naming a scope the key
+// does not hold is refused.
+func constrain(r *http.Request, p *principal) *apiError {
+	h := r.Header.Get(signing.HeaderScopeConstraints)
+	if h == "" {
+		return nil
+	}
+	want := strings.Split(h, ",")
+	for _, sc := range want {
+		if !slices.Contains(p.scopes, sc) {
+			return errf(http.StatusBadRequest, "constraint_not_narrowing", "scope %q is not held by the key", sc)
+		}
+	}
+	p.scopes = want
+	return nil
+}
+
+func intersect(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// canonicalUUID parses the canonical hyphenated form (any case).
+func canonicalUUID(v string) (uuid.UUID, bool) {
+	if len(v) != 36 {
+		return uuid.Nil, false
+	}
+	id, err := uuid.Parse(v)
+	return id, err == nil
+}
+
+// bucket is one key's fixed one-minute rate window.
+type bucket struct {
+	window time.Time
+	used   int
+}
+
+// rateLimit counts the call against the key's window and sets the X-RateLimit-* headers.
+func (s *Server) rateLimit(w http.ResponseWriter, keyID uuid.UUID, now time.Time) *apiError {
+	s.mu.Lock()
+	b := s.rate[keyID]
+	win := now.Truncate(time.Minute)
+	if b == nil {
+		b = &bucket{}
+		s.rate[keyID] = b
+	}
+	if !b.window.Equal(win) {
+		b.window, b.used = win, 0
+	}
+	b.used++
+	used := b.used
+	s.mu.Unlock()
+	limit := s.cfg.rateLimit
+	reset := win.Add(time.Minute)
+	h := w.Header()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, limit-used)))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+	if used > limit {
+		retry := max(1, int(reset.Sub(now).Seconds()+0.999))
+		return errf(http.StatusTooManyRequests, "rate_limit_exceeded", "over %d requests per minute", limit).
+			with("scope", "api_key", "limit", limit, "window_seconds", 60, "retry_after", retry).retryAfter(retry)
+	}
+	return nil
+}
+
+// rateHeaders reports the shared window of unauthenticated calls without refusing them.
+func (s *Server) rateHeaders(w http.ResponseWriter, id uuid.UUID, now time.Time) {
+	_ = s.rateLimit(w, id, now)
 }

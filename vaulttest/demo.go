@@ -9,18 +9,19 @@ import (
 
 // Demo is what SeedDemo created: everything an example or a person needs to connect.
 type Demo struct {
-	BaseURL     string    // the vault's API base URL (…/v1)
-	AppKey      string    // an App key with every scope
-	Agent       Agent     // "demo-agent" and its key
+	BaseURL     string    // the vault's base URL (the host root)
+	AppKey      string    // an App key with every scope (alter_rk_…)
+	Agent       Agent     // "demo-agent" and its key (alter_ak_…)
 	User        User      // "alice" and her JWT
 	UpstreamURL string    // the echo upstream
 	GrantID     uuid.UUID // alice's GitHub grant (work account), delegated to demo-agent
-	// alice's second GitHub account (not delegated): provider "github" without account is ambiguous
+	// alice's second GitHub account (not delegated): provider "github" with her token is ambiguous
 	SecondGitHubGrantID uuid.UUID
-	GoogleGrantID       uuid.UUID // alice's Google grant (custom header injection)
+	GoogleGrantID       uuid.UUID // alice's Google grant, delegated to demo-agent
 	AgentGrantID        uuid.UUID // an OAuth grant owned by demo-agent itself
 	ApprovalGrantID     uuid.UUID // a GitHub grant whose policy requires a human approval (proxy only)
-	ManagedSecretID     string    // "ms_stripe"
+	ManagedSecretID     uuid.UUID // the "stripe" managed secret
+	ManagedSecretSlug   string    // "stripe", its provider_id in retrieve calls
 	MSGrantID           uuid.UUID // the managed secret granted to demo-agent
 }
 
@@ -50,28 +51,38 @@ func SeedDemoWithUpstream(s *Server, upstreamURL string) Demo {
 	d.ApprovalGrantID = s.AddOAuthGrant(OAuthGrant{Provider: "github", Account: "ops@work.example", UserSub: "ops",
 		Scopes: []string{"repo"}, DelegatedTo: []uuid.UUID{d.Agent.ID}})
 	s.SetGrantPolicy(d.ApprovalGrantID, Policy{RequireApproval: true})
-	d.ManagedSecretID = "ms_stripe"
-	s.AddManagedSecret(d.ManagedSecretID, "Stripe (test mode)", "sk_test_demo_"+randAlnum(16), HeaderInjection("X-API-Key"))
-	d.MSGrantID = s.AddManagedSecretGrant(d.ManagedSecretID, d.Agent.ID)
+	d.ManagedSecretSlug = "stripe"
+	d.ManagedSecretID = s.AddManagedSecret(d.ManagedSecretSlug, "Stripe (test mode)", "sk_test_demo_"+randAlnum(16), HeaderInjection("X-API-Key"))
+	d.MSGrantID = s.AddManagedSecretGrant(d.ManagedSecretSlug, d.Agent.ID)
+	s.mu.Lock()
+	s.env = d.Env()
+	s.mu.Unlock()
 	return d
+}
+
+// envNames are the exports, in the order WriteEnv prints them.
+var envNames = []string{"ALTER_BASE_URL", "ALTER_API_KEY", "AGENT_API_KEY", "AGENT_ID", "ALTER_USER_TOKEN",
+	"ALTER_UPSTREAM_URL", "ALTER_GRANT_ID", "ALTER_SECOND_GITHUB_GRANT_ID", "ALTER_GOOGLE_GRANT_ID",
+	"ALTER_AGENT_GRANT_ID", "ALTER_APPROVAL_GRANT_ID", "ALTER_MANAGED_SECRET_ID", "ALTER_MANAGED_SECRET_SLUG",
+	"ALTER_MS_GRANT_ID"}
+
+// Env is the demo as environment variables (what GET /_dev/env serves).
+func (d Demo) Env() map[string]string {
+	return map[string]string{"ALTER_BASE_URL": d.BaseURL, "ALTER_API_KEY": d.AppKey, "AGENT_API_KEY": d.Agent.APIKey,
+		"AGENT_ID": d.Agent.ID.String(), "ALTER_USER_TOKEN": d.User.Token, "ALTER_UPSTREAM_URL": d.UpstreamURL,
+		"ALTER_GRANT_ID": d.GrantID.String(), "ALTER_SECOND_GITHUB_GRANT_ID": d.SecondGitHubGrantID.String(),
+		"ALTER_GOOGLE_GRANT_ID": d.GoogleGrantID.String(), "ALTER_AGENT_GRANT_ID": d.AgentGrantID.String(),
+		"ALTER_APPROVAL_GRANT_ID": d.ApprovalGrantID.String(), "ALTER_MANAGED_SECRET_ID": d.ManagedSecretID.String(),
+		"ALTER_MANAGED_SECRET_SLUG": d.ManagedSecretSlug, "ALTER_MS_GRANT_ID": d.MSGrantID.String()}
 }
 
 // WriteEnv writes the demo as shell exports, one per line.
 func (d Demo) WriteEnv(w io.Writer) error {
-	_, err := fmt.Fprintf(w, `export ALTER_BASE_URL=%s
-export ALTER_API_KEY=%s
-export AGENT_API_KEY=%s
-export AGENT_ID=%s
-export ALTER_USER_TOKEN=%s
-export ALTER_UPSTREAM_URL=%s
-export ALTER_GRANT_ID=%s
-export ALTER_SECOND_GITHUB_GRANT_ID=%s
-export ALTER_GOOGLE_GRANT_ID=%s
-export ALTER_AGENT_GRANT_ID=%s
-export ALTER_APPROVAL_GRANT_ID=%s
-export ALTER_MANAGED_SECRET_ID=%s
-export ALTER_MS_GRANT_ID=%s
-`, d.BaseURL, d.AppKey, d.Agent.APIKey, d.Agent.ID, d.User.Token, d.UpstreamURL, d.GrantID, d.SecondGitHubGrantID,
-		d.GoogleGrantID, d.AgentGrantID, d.ApprovalGrantID, d.ManagedSecretID, d.MSGrantID)
-	return err
+	env := d.Env()
+	for _, n := range envNames {
+		if _, err := fmt.Fprintf(w, "export %s=%s\n", n, env[n]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

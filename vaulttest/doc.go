@@ -1,41 +1,101 @@
 // Package vaulttest is an in-memory Alter Vault for tests, examples and offline development, in
-// the spirit of net/http/httptest: NewServer starts a faithful implementation of the vault's REST
-// model (openapi.yaml at the root of this module) on a loopback port.
+// the spirit of net/http/httptest: NewServer starts, on a loopback port, a vault that speaks the
+// real wire of the official alter-sdk 0.29.0 (openapi.yaml at the root of this module) at the
+// host root: every API path starts with /sdk/.
 //
-// It implements the real semantics in memory: App and agent keys with their lifecycle, HMAC
-// request signing (±5 minutes, nonce replay), the identity rules (agent key + user token refused,
-// impersonation of an agent by an App key with X-Alter-Caller), users with JWTs issued by the
-// emulator, OAuth and managed-secret grants and their delegations, policies, approvals, connect
-// and auth sessions (with small HTML pages a person or a headless browser can click through),
-// idempotency keys, and an audit row for every call.
+// It implements the server side in memory: App and agent keys in the real formats (App keys
+// alter_rk_…, agent keys alter_ak_…, derived keys alter_dk_…, legacy alter_key_… on request)
+// with their lifecycle, HMAC request signing in both forms (legacy, and V2 when identity headers
+// are present), the identity rules the SDK leaves to the server, end users with JWTs the
+// emulator signs, OAuth and managed-secret grants and their delegations, policies, approvals,
+// connect and sign-in sessions (with small HTML pages a person, a headless browser or a program
+// posting the form can complete), idempotent agent creation, and audit rows.
 //
-// Every request and every response is checked against openapi.yaml with kin-openapi's validator
-// unless WithoutContractValidation is given; Violations lists what broke the contract and
-// NewTestServer fails the test at cleanup when anything did. Errors always use the spec's JSON
-// envelope. Faults (status codes, Retry-After, delays, dropped connections, non-JSON or malformed
-// answers) can be injected per operation, and NewEchoUpstream gives tests a local upstream API.
+// Every request and every response is checked against openapi.yaml with kin-openapi unless
+// WithoutContractValidation is given: a request that breaks the spec is answered 422 with a
+// FastAPI-style {"detail": [{"type","loc","msg","input"}]} list; an answer of the emulator that
+// breaks it is recorded (Violations), replaced by a 500, and fails NewTestServer's test at
+// cleanup. Faults (statuses and codes, Retry-After, delays, dropped connections, non-JSON or
+// malformed answers, panics, bad answers) can be injected per operation, and NewEchoUpstream
+// gives tests a local upstream API.
 //
 // Tests seed the vault directly through Go methods (AddAgent, AddUser, AddOAuthGrant, …), which
-// never need a network call and are safe for concurrent use. SeedDemo seeds the demo data used by
+// need no network call and are safe for concurrent use. SeedDemo seeds the demo data used by
 // cmd/altervault-dev and the examples.
 //
-// # Conventions of the emulator
+// # Authentication
 //
-// Alter scopes: every operation needs one scope (ListScopes serves the catalog); App keys hold all
-// of them unless seeded with KeyScopes or derived with fewer, agent keys hold the runtime ones and
-// never agents:* or keys:*. Agent principals (agent keys, or an App key impersonating an agent
-// with X-Alter-Caller) get agent_cannot_mint_subagents on /agents and /keys.
+// Every /sdk/ call needs x-api-key and the signature headers. In order: an unknown key is 401
+// invalid_key; a missing or malformed signature header, a body whose SHA-256 differs from
+// X-Alter-Content-SHA256 or a signature that does not match is 401 invalid_signature; a
+// timestamp outside the window is 401 request_expired; a nonce seen before is 401
+// nonce_replayed; then the key's state: revoked 401 key_revoked, expired 401 key_expired, a
+// rotated key after its overlap 401 key_rotated_grace_expired; a deprecated key works and its
+// answers carry X-Alter-Key-Deprecated: true. The signature window is ±300 s
+// (WithSignatureWindow). Nonces are remembered per key, for the window, in a replay cache of at
+// most 100 000 entries per key (WithReplayCapacity) that forgets its oldest nonce first; one key
+// flooding the vault never evicts another key's nonces.
 //
-// Status codes: 400 malformed input and identity-rule breaks; 401 key, signature and user-token
-// failures; 403 scope, policy, revoked grants and approval_denied; 404 unknown resources; 409
-// state conflicts and the transient token_refresh_in_progress (Retry-After: 1); 410 expired or
-// deleted grants and approval_expired; 413 bodies over the cap; 422 idempotency_key_body_mismatch,
-// connect_config and agent_scope_narrowing_not_supported; 502 upstream_unreachable and
-// approval_execution_failed; 500 internal_error and contract_violation.
+// # Identity (transport.md §9)
 //
-// A connect session created with an App key gives a grant owned by the end user named in its
-// metadata "user_sub" (else by the system principal), delegated to its agent when one is given;
-// created by an agent principal, the grant is owned by that agent. Idempotency-Key replays store
-// only 2xx answers, per calling key and operation, for 24 hours. Proxy mode does not follow
-// upstream redirects (the injected credential must not travel to another host).
+// An agent key acts as its agent; an X-Alter-Caller holding another agent's UUID is 400
+// caller_agent_mismatch; a paused agent gets 401 agent_inactive (except on GET /sdk/agents/me)
+// and a revoked one 401 agent_revoked. An App key with X-Alter-Caller set to an agent's UUID
+// (caller type agent or absent) impersonates that agent (404 caller_agent_unresolved when no
+// agent has it); any other caller is a label of the app. X-Alter-Actor-ID is answered on every
+// authenticated call: the agent's id for an agent key, a stable UUID per (caller type, caller)
+// for an App key with a caller, the app's actor id without one, and none for an impersonated
+// agent (the real vault registers no actor there). An agent reaches a user's grant only through
+// its own delegation (or a grant it owns); a user token or app_user_id only chooses among the
+// grants the caller already reaches. Provider-mode resolution answers 404 grant_not_found (app)
+// or 404 no_delegated_grant (agent) when nothing matches and 409 ambiguous_grant with the
+// candidates when several do; without a user, the app resolves among its own (system) grants. A
+// bad user JWT is 401 jwt_validation_error. X-Alter-Scope-Constraints narrows the key's scopes
+// (400 constraint_not_narrowing for a scope the key lacks).
+//
+// # Scopes and limits
+//
+// Every operation needs one Alter scope (ListScopes serves the catalog, GET /sdk/scopes needs
+// none); App keys hold all of them unless seeded with KeyScopes, agent keys the runtime ones.
+// Every answer carries X-Request-ID and, on /sdk/, X-RateLimit-Limit/-Remaining/-Reset for a
+// per-key one-minute window (WithRateLimit, default 100 000 requests; over it 429
+// rate_limit_exceeded with Retry-After).
+//
+// # Bounded state
+//
+// Nothing grows per request without bound: the request log keeps the newest 10 000 entries
+// (WithMaxRequests), the audit log the newest 10 000 rows (WithMaxAuditRows), the replay cache is
+// capped per key, sessions, approvals and Idempotency-Key entries the newest 10 000 each, and
+// Violations the newest 1000. Lookups are by map, so a call costs the same after any number of
+// calls.
+//
+// # Dev control API
+//
+// Outside /sdk/, only to loopback clients, without auth, JSON (cmd/altervault-dev serves it too):
+//
+//	GET    /_dev/env                                   the demo exports (ALTER_BASE_URL, …) as an object
+//	GET    /_dev/audit                                 every audit row (AuditRow), oldest first
+//	GET    /_dev/requests                              [{"operation","method","path","query","headers","body","status"}]
+//	DELETE /_dev/requests                              clears the request log (204)
+//	POST   /_dev/faults                                {"operation","status","code","message","retry_after","count","drop","delay_ms"} (204)
+//	POST   /_dev/grants/{grant_id}/refresh-retries     {"attempts": N}: the next token answer carries retry_info (204)
+//	POST   /_dev/approvals/{approval_id}/approve|deny|expire      {"reason"} (204)
+//	POST   /_dev/connect/{session_token}/complete|deny|fail|expire {"provider","account"} or {"code"} (204)
+//	POST   /_dev/auth/{session_token}/complete|deny|expire        {"sub"} (204)
+//	POST   /_dev/managed-secrets/{session_token}/complete         {"secret"} → {"grant_id"}
+//	GET    /_dev/violations                            ["…contract violation…"]
+//
+// A state error (already decided, unknown id) is 409 or 404 {"error": text}.
+//
+// # Flows
+//
+// A connect session made with a user token gives a grant owned by that user, delegated to the
+// session's agent (the agent field, or the calling agent); without a user, an agent's session
+// gives a grant the agent owns and an app's a grant of the app. Connecting the same account
+// again re-authorizes the grant (operation reauth). Proxy calls the vault executes itself, and
+// audits; a grant whose policy (or whose agent's policy) requires approval answers 202 with a
+// pending approval that the approval page, Approve or the dev API decide; GET
+// /sdk/approvals/{id}?wait=N long-polls up to N ≤ 25 s (above: 422). POST /sdk/auth/poll
+// long-polls up to wait_ms ≤ 30 000. Proxy mode never follows upstream redirects (the injected
+// credential must not travel to another host).
 package vaulttest

@@ -1,473 +1,410 @@
 package vaulttest
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
 	"net/http"
-	"regexp"
-	"slices"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/altersdk/alter-go/internal/emu"
 )
 
-var agentNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+const maxAgentKeys = 10
 
-func (s *Server) agentInfoLocked(a *agent) emu.AgentInfo {
-	info := emu.AgentInfo{ID: a.id, Name: a.name, Type: emu.AgentType(a.typ), Status: emu.AgentStatus(a.status),
-		Scopes: emu.ProviderScopes{}, Metadata: emu.StringMap{}, CreatedAt: a.createdAt.UTC(), UpdatedAt: a.updatedAt.UTC(), RevokedAt: a.revokedAt}
-	for p, sc := range a.scopes {
-		info.Scopes[p] = nonNil(sc)
-	}
-	for k, v := range a.metadata {
-		info.Metadata[k] = v
-	}
-	if a.displayName != "" {
-		info.DisplayName = ptr(a.displayName)
-	}
-	if a.hasPolicy {
-		pol := &emu.AgentPolicy{RequireApproval: ptr(a.requireApproval)}
-		if a.approvalTTL > 0 {
-			pol.ApprovalTTLSeconds = ptr(a.approvalTTL)
-		}
-		if a.attributes != nil {
-			m := emu.StringMap(a.attributes)
-			pol.Attributes = &m
-		}
-		info.Policy = pol
-	}
-	return info
-}
-
-func keyStatus(k *apiKey) emu.KeyStatus {
-	switch k.state() {
-	case keyRevoked:
-		return "revoked"
-	case keyDeprecated:
-		return "deprecated"
-	}
-	return "active"
-}
-
-func agentKeyOf(k *apiKey) emu.AgentKey {
-	out := emu.AgentKey{KeyID: k.id, KeyPrefix: k.prefix(), Status: keyStatus(k), CreatedAt: k.createdAt.UTC(),
-		DeprecatedAt: k.deprecatedAt, RevokedAt: k.revokedAt, LastUsedAt: k.lastUsedAt}
-	if k.name != "" {
-		out.Name = ptr(k.name)
+func copyMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
 	}
 	return out
 }
 
-func (a *agent) applyPolicy(p *emu.AgentPolicy) {
-	if p == nil {
-		return
-	}
-	a.hasPolicy = true
-	a.requireApproval = p.RequireApproval != nil && *p.RequireApproval
-	a.approvalTTL = 0
-	if p.ApprovalTTLSeconds != nil {
-		a.approvalTTL = *p.ApprovalTTLSeconds
-	}
-	a.attributes = derefMap(p.Attributes)
+func (s *Server) agentInfoLocked(a *agent) map[string]any {
+	s.applyPendingLocked(a)
+	return map[string]any{"id": a.id.String(), "name": a.name, "display_name": nilIfEmpty(a.displayName), "type": a.typ,
+		"status": a.status, "scopes": copyMap(a.scopes), "scopes_pending": mapOrNil(a.scopesPending),
+		"scopes_applies_at": rfcp(a.scopesAppliesAt), "policy": copyMap(a.policy), "metadata": copyMap(a.metadata),
+		"rate_limit_per_minute": nil, "version": a.version, "created_at": rfc(a.createdAt), "last_used_at": rfcp(a.lastUsedAt),
+		"parent_agent_id": nil, "stored_legacy_managed_secret_names": []string{}}
 }
 
-func (a *api) CreateAgent(w http.ResponseWriter, r *http.Request, _ emu.CreateAgentParams) {
-	s := a.s
+func mapOrNil(m map[string]any) any {
+	if m == nil {
+		return nil
+	}
+	return copyMap(m)
+}
+
+// applyPendingLocked applies a staged scope narrowing once its grace period has passed.
+func (s *Server) applyPendingLocked(a *agent) {
+	if a.scopesPending != nil && a.scopesAppliesAt != nil && !s.now().Before(*a.scopesAppliesAt) {
+		a.scopes, a.scopesPending, a.scopesAppliesAt = a.scopesPending, nil, nil
+	}
+}
+
+func agentKeyJSON(k *apiKey) map[string]any {
+	return map[string]any{"key_id": k.id.String(), "key_prefix": k.prefix(), "name": k.name, "created_at": rfc(k.createdAt),
+		"deprecated_at": rfcp(k.deprecatedAt), "revoked_at": rfcp(k.revokedAt), "last_used_at": rfcp(k.lastUsedAt)}
+}
+
+func (s *Server) getAgentMe(w http.ResponseWriter, r *http.Request) {
 	c := callFrom(r.Context())
-	var req emu.AgentCreateRequest
-	if e := decode(r, &req, true); e != nil {
+	if c.p.agent == nil {
+		writeError(w, r, errf(http.StatusForbidden, "me_requires_agent_key", "me needs an agent key (or an App key acting as an agent)").
+			with("hint", "use an agent key"))
+		return
+	}
+	s.mu.Lock()
+	info := s.agentInfoLocked(c.p.agent)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, info)
+}
+
+type agentCreate struct {
+	Name        string         `json:"name"`
+	Type        *string        `json:"type"`
+	Scopes      map[string]any `json:"scopes"`
+	Metadata    map[string]any `json:"metadata"`
+	DisplayName *string        `json:"display_name"`
+	Policy      map[string]any `json:"policy"`
+}
+
+// idemEntry remembers the agent an Idempotency-Key created.
+type idemEntry struct {
+	bodyHash [32]byte
+	agentID  uuid.UUID
+	keyID    uuid.UUID
+}
+
+func (s *Server) createAgent(w http.ResponseWriter, r *http.Request) {
+	c := callFrom(r.Context())
+	var req agentCreate
+	if e := decode(r, &req); e != nil {
 		writeError(w, r, e)
 		return
 	}
-	if !agentNameRE.MatchString(req.Name) {
-		writeError(w, r, errf(http.StatusBadRequest, "invalid_request", "name must match ^[a-z0-9][a-z0-9_-]{0,62}$").with(detailsField("name")))
-		return
-	}
-	now := s.now()
-	ag := &agent{id: uuid.New(), name: req.Name, displayName: deref(req.DisplayName), typ: "agent", status: "active",
-		scopes: map[string][]string{}, metadata: derefMap(req.Metadata), createdAt: now, updatedAt: now}
-	if req.Type != nil {
-		ag.typ = string(*req.Type)
-	}
-	if req.Scopes != nil {
-		ag.scopes = *req.Scopes
-	}
-	ag.applyPolicy(req.Policy)
+	ik := r.Header.Get("Idempotency-Key")
+	hash := sha256.Sum256(c.body)
+	idemID := c.key.id.String() + "\x00" + ik
 	s.mu.Lock()
-	for _, id := range s.agentOrder {
-		if o := s.agents[id]; o.name == req.Name && o.status != "revoked" {
-			s.mu.Unlock()
-			writeError(w, r, errf(http.StatusConflict, "agent_name_exists", "an agent named %q exists", req.Name).with(detailsAgent(o.id)))
+	defer s.mu.Unlock()
+	if ik != "" {
+		if e := s.idem[idemID]; e != nil {
+			ag := s.agents[e.agentID]
+			switch {
+			case e.bodyHash != hash:
+				writeError(w, r, errf(http.StatusUnprocessableEntity, "idempotency_key_body_mismatch", "Idempotency-Key was used with another body"))
+			case ag.status == "revoked":
+				writeError(w, r, errf(http.StatusConflict, "idempotency_key_agent_revoked", "the agent created with this key is revoked"))
+			case ag.status == "inactive":
+				writeError(w, r, errf(http.StatusConflict, "idempotency_key_agent_inactive", "the agent created with this key is paused"))
+			default:
+				out := s.agentInfoLocked(ag)
+				out["api_key"], out["key_id"] = nil, e.keyID.String()
+				w.Header().Set("Idempotent-Replayed", "true")
+				writeJSON(w, http.StatusOK, out)
+			}
 			return
 		}
 	}
+	for _, id := range s.agentOrder {
+		if o := s.agents[id]; o.name == req.Name && o.status != "revoked" {
+			writeError(w, r, errf(http.StatusConflict, "agent_name_exists", "an agent named %q exists", req.Name).with("hint", "pick another name"))
+			return
+		}
+	}
+	now := s.now()
+	ag := &agent{id: uuid.New(), name: req.Name, displayName: str(req.DisplayName), typ: "agent", status: "active",
+		scopes: copyMap(req.Scopes), metadata: copyMap(req.Metadata), policy: copyMap(req.Policy), version: 1, createdAt: now}
+	if req.Type != nil {
+		ag.typ = *req.Type
+	}
+	ag.requireApproval, _ = ag.policy["requires_approval"].(bool)
 	s.agents[ag.id] = ag
 	s.agentOrder = append(s.agentOrder, ag.id)
-	k := s.newAgentKeyLocked(ag, "")
-	info := s.agentInfoLocked(ag)
-	s.mu.Unlock()
-	c.createdAgent = ag.id
-	writeJSON(w, http.StatusCreated, emu.AgentCreateResult{APIKey: k.plaintext, Key: agentKeyOf(k), ID: info.ID, Name: info.Name,
-		DisplayName: info.DisplayName, Type: info.Type, Status: info.Status, Scopes: info.Scopes, Metadata: info.Metadata,
-		Policy: info.Policy, CreatedAt: info.CreatedAt, UpdatedAt: info.UpdatedAt})
+	k := s.newAgentKeyLocked(ag)
+	if ik != "" {
+		s.idem[idemID] = &idemEntry{bodyHash: hash, agentID: ag.id, keyID: k.id}
+		s.idemOrder = append(s.idemOrder, idemID)
+		if len(s.idemOrder) > maxIdempotency {
+			delete(s.idem, s.idemOrder[0])
+			s.idemOrder = s.idemOrder[1:]
+		}
+	}
+	out := s.agentInfoLocked(ag)
+	out["api_key"], out["key_id"] = k.plaintext, k.id.String()
+	writeJSON(w, http.StatusOK, out)
 }
 
-func (a *api) ListAgents(w http.ResponseWriter, r *http.Request, p emu.ListAgentsParams) {
-	s := a.s
-	limit, offset, ok := pageParams(w, r, p.Limit, p.Offset)
-	if !ok {
+func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, offset := 100, 0
+	if v := q.Get("limit"); v != "" {
+		limit, _ = strconv.Atoi(v)
+	}
+	if v := q.Get("offset"); v != "" {
+		offset, _ = strconv.Atoi(v)
+	}
+	if limit < 1 || limit > 1000 || offset < 0 {
+		writeInvalid(w, r, []any{"query", "limit"}, "limit must be 1..1000 and offset ≥ 0", q.Get("limit"))
 		return
 	}
+	withRevoked := q.Get("include_revoked") == "true"
+	name, byName := q.Get("name"), q.Has("name")
 	s.mu.Lock()
-	var all []emu.AgentInfo
+	all := []map[string]any{}
 	for _, id := range s.agentOrder {
 		ag := s.agents[id]
-		if ag.status == "revoked" && (p.IncludeRevoked == nil || !*p.IncludeRevoked) {
-			continue
-		}
-		if p.Name != nil && ag.name != *p.Name {
+		if (ag.status == "revoked" && !withRevoked) || (byName && ag.name != name) {
 			continue
 		}
 		all = append(all, s.agentInfoLocked(ag))
 	}
 	s.mu.Unlock()
-	out := emu.AgentListResult{Total: len(all), Limit: limit, Offset: offset}
-	out.Agents, out.HasMore = pageOf(all, limit, offset)
-	writeJSON(w, http.StatusOK, out)
-}
-
-// pageParams reads the limit (default 100, at most 1000) and offset (default 0) of a list
-// operation, or writes invalid_request.
-func pageParams(w http.ResponseWriter, r *http.Request, pLimit, pOffset *int) (limit, offset int, ok bool) {
-	limit, offset = 100, 0
-	if pLimit != nil {
-		limit = *pLimit
-	}
-	if pOffset != nil {
-		offset = *pOffset
-	}
-	if limit < 1 || limit > 1000 || offset < 0 {
-		writeError(w, r, errf(http.StatusBadRequest, "invalid_request", "limit must be 1..1000 and offset ≥ 0").with(detailsField("limit")))
-		return 0, 0, false
-	}
-	return limit, offset, true
-}
-
-// pageOf returns the rows of all in the page (never nil, so it encodes as []) and whether more
-// follow.
-func pageOf[T any](all []T, limit, offset int) ([]T, bool) {
-	if offset >= len(all) {
-		return []T{}, false
-	}
-	end := min(len(all), offset+limit)
-	return all[offset:end], end < len(all)
+	page, more := pageOf(all, limit, offset)
+	writeJSON(w, http.StatusOK, map[string]any{"items": page, "total": len(all), "limit": limit, "offset": offset, "has_more": more})
 }
 
 // agentLocked finds an agent or writes agent_not_found.
-func (s *Server) agentLocked(w http.ResponseWriter, r *http.Request, id uuid.UUID) *agent {
+func (s *Server) agentLocked(w http.ResponseWriter, r *http.Request, ref string) *agent {
+	id, err := uuid.Parse(ref)
 	ag := s.agents[id]
-	if ag == nil {
-		writeError(w, r, errf(http.StatusNotFound, "agent_not_found", "no such agent").with(detailsAgent(id)))
+	if err != nil || ag == nil {
+		writeError(w, r, errAgentNotFound(ref).with("hint", "list agents to find its id"))
+		return nil
 	}
 	return ag
 }
 
-func (a *api) GetAgent(w http.ResponseWriter, r *http.Request, id emu.AgentIDPath, _ emu.GetAgentParams) {
-	s := a.s
+func (s *Server) getAgent(w http.ResponseWriter, r *http.Request, ref string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ag := s.agentLocked(w, r, id); ag != nil {
+	if ag := s.agentLocked(w, r, ref); ag != nil {
 		writeJSON(w, http.StatusOK, s.agentInfoLocked(ag))
 	}
 }
 
-func (a *api) UpdateAgent(w http.ResponseWriter, r *http.Request, id emu.AgentIDPath, _ emu.UpdateAgentParams) {
-	s := a.s
-	var req emu.AgentUpdateRequest
-	if e := decode(r, &req, true); e != nil {
+type agentUpdate struct {
+	DisplayName *string        `json:"display_name"`
+	Metadata    map[string]any `json:"metadata"`
+	Scopes      map[string]any `json:"scopes"`
+	Policy      map[string]any `json:"policy"`
+	Status      *string        `json:"status"`
+}
+
+func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request, ref string) {
+	var req agentUpdate
+	if e := decode(r, &req); e != nil {
 		writeError(w, r, e)
 		return
 	}
+	q := r.URL.Query()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ag := s.agentLocked(w, r, id)
+	ag := s.agentLocked(w, r, ref)
 	if ag == nil {
 		return
 	}
 	if ag.status == "revoked" {
-		writeError(w, r, errf(http.StatusConflict, "agent_revoked", "the agent is revoked").with(detailsAgent(id)))
+		writeError(w, r, errf(http.StatusUnauthorized, "agent_revoked", "the agent is revoked").with("hint", "create a new agent"))
 		return
 	}
 	if req.Scopes != nil {
-		for p, old := range ag.scopes {
-			nw, ok := (*req.Scopes)[p]
-			missing := []string{}
-			for _, sc := range old {
-				if !slices.Contains(nw, sc) {
-					missing = append(missing, sc)
-				}
-			}
-			if !ok || len(missing) > 0 {
-				if !ok {
-					missing = append(missing, old...)
-				}
-				writeError(w, r, errf(http.StatusUnprocessableEntity, "agent_scope_narrowing_not_supported", "scopes can only grow; create a new agent to narrow them").
-					with(emu.ErrorDetails{AgentID: &id, ProviderID: ptr(p), MissingScopes: missing}))
-				return
-			}
+		v, err := strconv.Atoi(q.Get("expected_version"))
+		if err != nil {
+			writeInvalid(w, r, []any{"query", "expected_version"}, "expected_version is required with scopes", q.Get("expected_version"))
+			return
 		}
-		ag.scopes = *req.Scopes
+		if v != ag.version {
+			writeError(w, r, errf(http.StatusConflict, "agent_concurrent_update", "the agent is at version %d", ag.version).with("hint", "re-read the agent"))
+			return
+		}
+		grace := 24 * time.Hour
+		if g := q.Get("grace_seconds"); g != "" {
+			n, _ := strconv.Atoi(g)
+			grace = time.Duration(n) * time.Second
+		}
+		if narrows(ag.scopes, req.Scopes) && grace > 0 {
+			at := s.now().Add(grace).UTC()
+			ag.scopesPending, ag.scopesAppliesAt = copyMap(req.Scopes), &at
+		} else {
+			ag.scopes, ag.scopesPending, ag.scopesAppliesAt = copyMap(req.Scopes), nil, nil
+		}
 	}
 	if req.DisplayName != nil {
 		ag.displayName = *req.DisplayName
 	}
 	if req.Metadata != nil {
-		ag.metadata = *req.Metadata
+		ag.metadata = copyMap(req.Metadata)
 	}
-	ag.applyPolicy(req.Policy)
+	if req.Policy != nil {
+		ag.policy = copyMap(req.Policy)
+		ag.requireApproval, _ = ag.policy["requires_approval"].(bool)
+	}
 	if req.Status != nil {
-		ag.status = string(*req.Status)
+		ag.status = *req.Status
 	}
-	ag.updatedAt = s.now()
+	ag.version++
 	writeJSON(w, http.StatusOK, s.agentInfoLocked(ag))
 }
 
-func (a *api) DeleteAgent(w http.ResponseWriter, r *http.Request, id emu.AgentIDPath, _ emu.DeleteAgentParams) {
-	s := a.s
+// narrows reports whether next drops a provider or a scope that old allowed.
+func narrows(old, next map[string]any) bool {
+	for p, v := range old {
+		nv, ok := next[p]
+		if !ok {
+			return true
+		}
+		a, _ := json.Marshal(v)
+		b, _ := json.Marshal(nv)
+		if !bytes.Equal(a, b) && !supersetJSON(nv, v) {
+			return true
+		}
+	}
+	return false
+}
+
+func supersetJSON(next, old any) bool {
+	nl, ok1 := next.([]any)
+	ol, ok2 := old.([]any)
+	if !ok1 || !ok2 {
+		return false
+	}
+	have := map[any]bool{}
+	for _, x := range nl {
+		have[x] = true
+	}
+	for _, x := range ol {
+		if !have[x] {
+			return false
+		}
+	}
+	return true
+}
+
+// deleteAgent revokes the agent and all its keys; idempotent.
+func (s *Server) deleteAgent(w http.ResponseWriter, r *http.Request, ref string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ag := s.agentLocked(w, r, id)
+	ag := s.agentLocked(w, r, ref)
+	if ag == nil {
+		return
+	}
+	if ag.status != "revoked" {
+		now := s.now()
+		ag.status = "revoked"
+		ag.version++
+		for _, kid := range ag.keys {
+			if k := s.keysByID[kid]; k.revokedAt == nil {
+				k.revokedAt = &now
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, s.agentInfoLocked(ag))
+}
+
+func (s *Server) mintAgentKey(w http.ResponseWriter, r *http.Request, ref string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ag := s.agentLocked(w, r, ref)
 	if ag == nil {
 		return
 	}
 	if ag.status == "revoked" {
-		writeError(w, r, errf(http.StatusConflict, "agent_revoked", "the agent is already revoked").with(detailsAgent(id)))
-		return
-	}
-	now := s.now()
-	ag.status, ag.revokedAt, ag.updatedAt = "revoked", &now, now
-	for _, k := range s.keysByID {
-		if k.agentID == id && k.revokedAt == nil {
-			k.revokedAt = &now
-		}
-	}
-	writeJSON(w, http.StatusOK, s.agentInfoLocked(ag))
-}
-
-func (a *api) MintAgentKey(w http.ResponseWriter, r *http.Request, id emu.AgentIDPath, _ emu.MintAgentKeyParams) {
-	s := a.s
-	var req emu.AgentKeyMintRequest
-	if e := decode(r, &req, false); e != nil {
-		writeError(w, r, e)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ag := s.agentLocked(w, r, id)
-	if ag == nil {
-		return
-	}
-	switch ag.status {
-	case "revoked":
-		writeError(w, r, errf(http.StatusConflict, "agent_revoked", "the agent is revoked").with(detailsAgent(id)))
-		return
-	case "inactive":
-		writeError(w, r, errf(http.StatusConflict, "agent_inactive", "the agent is inactive").with(detailsAgent(id)))
-		return
-	}
-	k := s.newAgentKeyLocked(ag, deref(req.Name))
-	ak := agentKeyOf(k)
-	writeJSON(w, http.StatusCreated, emu.AgentKeyMintResult{APIKey: k.plaintext, KeyID: ak.KeyID, KeyPrefix: ak.KeyPrefix,
-		Name: ak.Name, Status: ak.Status, CreatedAt: ak.CreatedAt})
-}
-
-func (a *api) ListAgentKeys(w http.ResponseWriter, r *http.Request, id emu.AgentIDPath, _ emu.ListAgentKeysParams) {
-	s := a.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.agentLocked(w, r, id) == nil {
-		return
-	}
-	var ks []*apiKey
-	for _, k := range s.keysByID {
-		if k.agentID == id {
-			ks = append(ks, k)
-		}
-	}
-	slices.SortFunc(ks, func(a, b *apiKey) int { return b.createdAt.Compare(a.createdAt) })
-	out := emu.AgentKeyList{Items: []emu.AgentKey{}}
-	for _, k := range ks {
-		out.Items = append(out.Items, agentKeyOf(k))
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// agentKeyLocked finds an agent's key or writes agent_not_found / key_not_found.
-func (s *Server) agentKeyLocked(w http.ResponseWriter, r *http.Request, agentID, keyID uuid.UUID) *apiKey {
-	if s.agentLocked(w, r, agentID) == nil {
-		return nil
-	}
-	k := s.keysByID[keyID]
-	if k == nil || k.agentID != agentID {
-		writeError(w, r, errf(http.StatusNotFound, "key_not_found", "no such key for this agent").with(emu.ErrorDetails{KeyID: &keyID, AgentID: &agentID}))
-		return nil
-	}
-	return k
-}
-
-func (a *api) DeprecateAgentKey(w http.ResponseWriter, r *http.Request, agentID emu.AgentIDPath, keyID emu.KeyIDPath, _ emu.DeprecateAgentKeyParams) {
-	a.setDeprecated(w, r, agentID, keyID, true)
-}
-
-func (a *api) UndeprecateAgentKey(w http.ResponseWriter, r *http.Request, agentID emu.AgentIDPath, keyID emu.KeyIDPath, _ emu.UndeprecateAgentKeyParams) {
-	a.setDeprecated(w, r, agentID, keyID, false)
-}
-
-func (a *api) setDeprecated(w http.ResponseWriter, r *http.Request, agentID, keyID uuid.UUID, dep bool) {
-	s := a.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := s.agentKeyLocked(w, r, agentID, keyID)
-	if k == nil {
-		return
-	}
-	if k.revokedAt != nil {
-		writeError(w, r, errf(http.StatusConflict, "key_revoked", "the key is revoked").with(emu.ErrorDetails{KeyID: &keyID}))
-		return
-	}
-	if dep && k.deprecatedAt == nil {
-		k.deprecatedAt = ptr(s.now())
-	} else if !dep {
-		k.deprecatedAt = nil
-	}
-	writeJSON(w, http.StatusOK, agentKeyOf(k))
-}
-
-func (a *api) RevokeAgentKey(w http.ResponseWriter, r *http.Request, agentID emu.AgentIDPath, keyID emu.KeyIDPath, _ emu.RevokeAgentKeyParams) {
-	s := a.s
-	var req emu.RevokeKeyRequest
-	if e := decode(r, &req, false); e != nil {
-		writeError(w, r, e)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := s.agentKeyLocked(w, r, agentID, keyID)
-	if k == nil {
-		return
-	}
-	if k.revokedAt != nil {
-		writeError(w, r, errf(http.StatusConflict, "key_already_revoked", "the key is already revoked").with(emu.ErrorDetails{KeyID: &keyID}))
+		writeError(w, r, errf(http.StatusUnauthorized, "agent_revoked", "the agent is revoked").with("hint", "create a new agent"))
 		return
 	}
 	live := 0
-	for _, o := range s.keysByID {
-		if o.agentID == agentID && o.revokedAt == nil {
+	for _, kid := range ag.keys {
+		if s.keysByID[kid].revokedAt == nil {
 			live++
 		}
 	}
-	if live <= 1 && (req.Force == nil || !*req.Force) {
-		writeError(w, r, errf(http.StatusConflict, "last_active_key", "this is the agent's last active key; pass force: true").with(emu.ErrorDetails{KeyID: &keyID, AgentID: &agentID}))
+	if live >= maxAgentKeys {
+		writeError(w, r, errf(http.StatusConflict, "agent_key_limit_reached", "an agent has at most %d live keys", maxAgentKeys).with("hint", "revoke a key first"))
 		return
 	}
-	k.revokedAt = ptr(s.now())
-	writeJSON(w, http.StatusOK, agentKeyOf(k))
+	k := s.newAgentKeyLocked(ag)
+	out := agentKeyJSON(k)
+	out["api_key"] = k.plaintext
+	writeJSON(w, http.StatusOK, out)
 }
 
-// App keys.
-
-func apiKeyInfo(k *apiKey) emu.APIKeyInfo {
-	typ := emu.KeyType("runtime")
-	return emu.APIKeyInfo{KeyID: k.id, KeyPrefix: k.prefix(), Type: typ, Status: keyStatus(k), Scopes: nonNil(k.scopes),
-		CreatedAt: k.createdAt.UTC(), ExpiresAt: k.expiresAt, DeprecatedAt: k.deprecatedAt, RevokedAt: k.revokedAt}
-}
-
-func minted(k *apiKey) emu.MintedKey {
-	return emu.MintedKey{KeyID: k.id, KeyPrefix: k.prefix(), APIKey: k.plaintext, Type: "runtime", Scopes: nonNil(k.scopes),
-		CreatedAt: k.createdAt.UTC(), ExpiresAt: k.expiresAt}
-}
-
-func (a *api) DeriveKey(w http.ResponseWriter, r *http.Request, _ emu.DeriveKeyParams) {
-	s := a.s
-	c := callFrom(r.Context())
-	var req emu.DeriveKeyRequest
-	if e := decode(r, &req, true); e != nil {
-		writeError(w, r, e)
-		return
-	}
-	if len(req.Scopes) == 0 || req.ExpiresIn < 60 || req.ExpiresIn > 2592000 {
-		writeError(w, r, errf(http.StatusBadRequest, "invalid_request", "scopes must be non-empty and expires_in 60..2592000").with(detailsField("scopes")))
-		return
-	}
-	known := allScopes()
-	var missing []string
-	for _, sc := range req.Scopes {
-		if !slices.Contains(known, sc) {
-			writeError(w, r, errf(http.StatusBadRequest, "invalid_request", "unknown scope %q", sc).with(detailsField("scopes")))
-			return
-		}
-		if !slices.Contains(c.key.scopes, sc) {
-			missing = append(missing, sc)
-		}
-	}
-	if len(missing) > 0 {
-		writeError(w, r, errf(http.StatusForbidden, "insufficient_scope", "a derived key cannot have scopes its parent lacks").with(emu.ErrorDetails{MissingScopes: missing}))
-		return
-	}
-	now := s.now()
-	exp := now.Add(time.Duration(req.ExpiresIn) * time.Second).UTC()
-	k := &apiKey{id: uuid.New(), plaintext: "alter_key_app_" + randAlnum(32), kind: kindApp, scopes: append([]string{}, req.Scopes...),
-		derived: true, name: deref(req.Name), createdAt: now, expiresAt: &exp}
+func (s *Server) listAgentKeys(w http.ResponseWriter, r *http.Request, ref string) {
 	s.mu.Lock()
-	s.putKey(k)
-	s.mu.Unlock()
-	writeJSON(w, http.StatusCreated, minted(k))
+	defer s.mu.Unlock()
+	ag := s.agentLocked(w, r, ref)
+	if ag == nil {
+		return
+	}
+	items := make([]map[string]any, 0, len(ag.keys))
+	for _, kid := range ag.keys {
+		items = append(items, agentKeyJSON(s.keysByID[kid]))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 }
 
-// appKeyLocked finds an App key or writes key_not_found.
-func (s *Server) appKeyLocked(w http.ResponseWriter, r *http.Request, id uuid.UUID) *apiKey {
+// agentKeyLocked finds an agent's key or writes agent_not_found / key_not_found.
+func (s *Server) agentKeyLocked(w http.ResponseWriter, r *http.Request, agentRef, keyRef string) *apiKey {
+	ag := s.agentLocked(w, r, agentRef)
+	if ag == nil {
+		return nil
+	}
+	id, err := uuid.Parse(keyRef)
 	k := s.keysByID[id]
-	if k == nil || k.kind != kindApp {
-		writeError(w, r, errf(http.StatusNotFound, "key_not_found", "no such App key").with(emu.ErrorDetails{KeyID: &id}))
+	if err != nil || k == nil || k.agentID != ag.id {
+		writeError(w, r, errf(http.StatusNotFound, "key_not_found", "no such key for this agent").with("hint", "list the agent's keys"))
 		return nil
 	}
 	return k
 }
 
-func (a *api) RotateKey(w http.ResponseWriter, r *http.Request, id emu.KeyIDPath, _ emu.RotateKeyParams) {
-	s := a.s
+func (s *Server) setDeprecated(w http.ResponseWriter, r *http.Request, agentRef, keyRef string, dep bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := s.appKeyLocked(w, r, id)
+	k := s.agentKeyLocked(w, r, agentRef, keyRef)
 	if k == nil {
 		return
 	}
 	if k.revokedAt != nil {
-		writeError(w, r, errf(http.StatusConflict, "key_revoked", "the key is revoked").with(emu.ErrorDetails{KeyID: &id}))
+		writeError(w, r, errf(http.StatusConflict, "key_revoked", "the key is revoked"))
+		return
+	}
+	switch {
+	case dep && k.deprecatedAt == nil:
+		now := s.now()
+		k.deprecatedAt = &now
+	case !dep:
+		k.deprecatedAt = nil
+	}
+	writeJSON(w, http.StatusOK, agentKeyJSON(k))
+}
+
+func (s *Server) revokeAgentKey(w http.ResponseWriter, r *http.Request, agentRef, keyRef string) {
+	force := r.URL.Query().Get("force") == "true"
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := s.agentKeyLocked(w, r, agentRef, keyRef)
+	if k == nil {
+		return
+	}
+	if k.revokedAt != nil {
+		writeError(w, r, errf(http.StatusConflict, "key_revoked", "the key is already revoked"))
+		return
+	}
+	live := 0
+	for _, kid := range s.agents[k.agentID].keys {
+		if s.keysByID[kid].revokedAt == nil {
+			live++
+		}
+	}
+	if live <= 1 && !force {
+		writeError(w, r, errf(http.StatusConflict, "last_active_key", "this is the agent's last live key").with("hint", "pass force=true"))
 		return
 	}
 	now := s.now()
-	nk := &apiKey{id: uuid.New(), plaintext: "alter_key_app_" + randAlnum(32), kind: kindApp, scopes: append([]string{}, k.scopes...),
-		name: k.name, createdAt: now, expiresAt: k.expiresAt}
-	s.putKey(nk)
-	if k.deprecatedAt == nil {
-		k.deprecatedAt = &now
-	}
-	writeJSON(w, http.StatusCreated, minted(nk))
-}
-
-func (a *api) RevokeKey(w http.ResponseWriter, r *http.Request, id emu.KeyIDPath, _ emu.RevokeKeyParams) {
-	s := a.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := s.appKeyLocked(w, r, id)
-	if k == nil {
-		return
-	}
-	if k.revokedAt != nil {
-		writeError(w, r, errf(http.StatusConflict, "key_already_revoked", "the key is already revoked").with(emu.ErrorDetails{KeyID: &id}))
-		return
-	}
-	k.revokedAt = ptr(s.now())
-	writeJSON(w, http.StatusOK, apiKeyInfo(k))
+	k.revokedAt = &now
+	writeJSON(w, http.StatusOK, agentKeyJSON(k))
 }

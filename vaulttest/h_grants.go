@@ -1,245 +1,374 @@
 package vaulttest
 
 import (
-	"encoding/json"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/altersdk/alter-go/internal/emu"
 )
 
-func grantStatus(st GrantState) emu.GrantStatus {
-	switch st {
-	case GrantExpired:
+func grantStatus(g *grant, now time.Time) string {
+	switch {
+	case g.state == GrantExpired || (g.policyExpires != nil && !now.Before(*g.policyExpires)):
 		return "expired"
-	case GrantRevoked:
+	case g.state == GrantRevoked:
 		return "revoked"
-	case GrantCredentialRevoked:
+	case g.state == GrantCredentialRevoked:
 		return "credential_revoked"
 	}
 	return "active"
 }
 
-func (s *Server) grantItemLocked(g *grant, viewer *agent) emu.GrantItem {
-	var it emu.GrantItem
+func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func rfcp(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return rfc(*t)
+}
+
+func (g *grant) policyJSON() any {
+	if g.policyExpires == nil {
+		return nil
+	}
+	return map[string]any{"expires_at": rfc(*g.policyExpires), "created_by": "developer", "created_at": rfc(g.createdAt)}
+}
+
+// grantItemLocked is a grant as the list shows it to viewer (nil: the app).
+func (s *Server) grantItemLocked(g *grant, viewer *agent) map[string]any {
+	now := s.now()
+	access, delegatedAt := "ownership", any(nil)
+	if viewer != nil && g.agentOwner != viewer.id {
+		if d := g.delegated[viewer.id]; d != nil {
+			delegatedAt = rfc(d.at)
+		}
+		access = "oauth_delegation"
+		if g.kind == "managed_secret" {
+			access = "ms_delegation"
+		}
+	}
+	delegable := false
+	if viewer != nil {
+		if d := g.delegated[viewer.id]; d != nil {
+			delegable = d.delegable
+		}
+	}
+	item := map[string]any{"grant_kind": g.kind, "grant_id": g.id.String(), "status": grantStatus(g, now),
+		"account_identifier": nilIfEmpty(g.account), "created_at": rfc(g.createdAt), "last_used_at": rfcp(g.lastUsedAt),
+		"principal_type": g.principalType, "access_via": access, "delegated_at": delegatedAt, "label": nilIfEmpty(g.label),
+		"grant_policy": g.policyJSON(), "expires_at": nil, "grant_expires_at": rfcp(g.policyExpires),
+		"parent_grant_id": nil, "depth": 0, "delegable": delegable, "scope_constraint": nil, "credential_id": nil}
+	if g.parent != uuid.Nil {
+		item["parent_grant_id"], item["depth"] = g.parent.String(), 1
+	}
 	if g.kind == "oauth" {
-		pt := "system"
-		switch {
-		case g.agentOwner != uuid.Nil:
-			pt = "agent"
-		case g.userSub != "":
-			pt = "user"
-		}
-		o := emu.OAuthGrantItem{GrantKind: "oauth", GrantID: g.id, ProviderID: g.provider, Scopes: nonNil(g.scopes),
-			Status: grantStatus(g.state), CreatedAt: g.createdAt.UTC(), LastUsedAt: g.lastUsedAt,
-			PrincipalType: emu.OAuthGrantItemPrincipalType(pt), DelegatedAgentIds: []uuid.UUID{}}
-		if g.account != "" {
-			o.AccountIdentifier, o.AccountDisplayName = ptr(g.account), ptr(g.account)
-		}
+		ids := []string{}
 		for id := range g.delegated {
-			o.DelegatedAgentIds = append(o.DelegatedAgentIds, id)
+			ids = append(ids, id.String())
 		}
-		slices.SortFunc(o.DelegatedAgentIds, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
-		if viewer != nil {
-			if t, ok := g.delegated[viewer.id]; ok {
-				o.DelegatedAt = ptr(t.UTC())
-			}
+		slices.Sort(ids)
+		item["provider_id"], item["scopes"] = g.provider, append([]string{}, g.scopes...)
+		item["account_display_name"], item["api_base_url"] = nilIfEmpty(g.account), nil
+		item["scope_mismatch"], item["needs_reconnect"], item["delegated_agent_ids"] = g.scopeMismatch, false, ids
+		if g.principalType == "group" {
+			item["principal_type"] = "system"
 		}
-		_ = it.FromOAuthGrantItem(o)
-		return it
+		return item
 	}
-	m := emu.ManagedSecretGrantItem{GrantKind: "managed_secret", GrantID: g.id, ManagedSecretID: g.provider,
-		ManagedSecretSlug: ptr(g.provider), Status: grantStatus(g.state), CreatedAt: g.createdAt.UTC(), LastUsedAt: g.lastUsedAt,
-		PrincipalType: emu.PrincipalType(g.principalType)}
-	if ms := s.secrets[g.provider]; ms != nil {
-		m.ManagedSecretName = ptr(ms.name)
+	ms := s.secrets[g.msID]
+	item["managed_secret_id"], item["managed_secret_slug"], item["managed_secret_name"] = g.msID.String(), g.provider, g.provider
+	if ms != nil {
+		item["managed_secret_name"] = ms.name
 	}
+	item["agent_id"] = nil
 	if g.agentOwner != uuid.Nil {
-		m.AgentID = ptr(g.agentOwner)
+		item["agent_id"] = g.agentOwner.String()
 	}
-	if g.label != "" {
-		m.Label = ptr(g.label)
-	}
-	if g.policyExpires != nil {
-		m.GrantPolicy = &emu.GrantPolicy{ExpiresAt: g.policyExpires}
-	}
-	_ = it.FromManagedSecretGrantItem(m)
-	return it
+	item["credential_kind"], item["credential_label"] = g.credentialKind, nil
+	return item
 }
 
-func (a *api) ListGrants(w http.ResponseWriter, r *http.Request, p emu.ListGrantsParams) {
-	s := a.s
-	c := callFrom(r.Context())
-	if c.agent != nil && p.ProviderID != nil {
-		writeError(w, r, errf(http.StatusBadRequest, "invalid_request", "agents cannot filter grants by provider").with(detailsField("provider_id")))
-		return
-	}
-	limit, offset, ok := pageParams(w, r, p.Limit, p.Offset)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	var all []emu.GrantItem
-	for _, id := range s.grantOrder {
-		g := s.grants[id]
-		if g.state == GrantDeleted {
-			continue
-		}
-		if p.ProviderID != nil && g.provider != *p.ProviderID {
-			continue
-		}
-		if c.agent != nil {
-			_, delegated := g.delegated[c.agent.id]
-			if !delegated && g.agentOwner != c.agent.id {
-				continue
-			}
-		}
-		all = append(all, s.grantItemLocked(g, c.agent))
-	}
-	s.mu.Unlock()
-	out := emu.UnifiedGrantListResult{Total: len(all), Limit: limit, Offset: offset}
-	out.Grants, out.HasMore = pageOf(all, limit, offset)
-	writeJSON(w, http.StatusOK, out)
+type listGrantsRequest struct {
+	Limit      int     `json:"limit"`
+	Offset     int     `json:"offset"`
+	ProviderID *string `json:"provider_id"`
+	Status     *string `json:"status"`
+	Account    *string `json:"account"`
+	Label      *string `json:"label"`
+	UserToken  *string `json:"user_token"`
 }
 
-func (a *api) RevokeGrant(w http.ResponseWriter, r *http.Request, grantID emu.GrantIDPath, _ emu.RevokeGrantParams) {
-	s := a.s
+// listGrants: the app sees every grant of the app, an agent the grants it owns or was
+// delegated; a user token narrows either to that user's grants.
+func (s *Server) listGrants(w http.ResponseWriter, r *http.Request) {
 	c := callFrom(r.Context())
-	var req emu.RevokeGrantRequest
-	if e := decode(r, &req, false); e != nil {
+	req := listGrantsRequest{Limit: 100}
+	if e := decode(r, &req); e != nil {
 		writeError(w, r, e)
 		return
 	}
-	c.reason = deref(req.Reason)
-	s.mu.Lock()
-	g := s.grants[grantID]
-	var e *apiError
-	switch {
-	case g == nil:
-		e = errf(http.StatusNotFound, "grant_not_found", "no such grant").with(detailsGrant(grantID))
-	case g.state == GrantDeleted:
-		e = errf(http.StatusGone, "grant_deleted", "the grant was deleted").with(detailsGrant(grantID))
-	case g.state == GrantRevoked:
-		e = errf(http.StatusConflict, "grant_revoked", "the grant is already revoked").with(detailsGrant(grantID))
-	case g.policy.DenyReason != "":
-		d := detailsGrant(grantID)
-		d.PolicyError = ptr(g.policy.DenyReason)
-		e = errf(http.StatusForbidden, "policy_violation", "a policy forbids changing this grant").with(d)
-	default:
-		g.state = GrantRevoked
-		g.credential = ""
+	if req.Limit < 1 || req.Limit > 1000 || req.Offset < 0 {
+		writeInvalid(w, r, []any{"body", "limit"}, "limit must be 1..1000 and offset ≥ 0", req.Limit)
+		return
 	}
-	if g != nil {
-		c.grant = g
-	}
-	s.mu.Unlock()
+	sub, e := s.endUser(req.UserToken)
 	if e != nil {
 		writeError(w, r, e)
 		return
 	}
-	writeJSON(w, http.StatusOK, emu.RevokeGrantResult{Success: true, Message: ptr("grant revoked"), GrantID: grantID, RevokedAt: s.now().UTC()})
-}
-
-func (a *api) RevokeDelegation(w http.ResponseWriter, r *http.Request, grantID emu.GrantIDPath, agentID emu.AgentIDPath, _ emu.RevokeDelegationParams) {
-	s := a.s
 	s.mu.Lock()
-	g, ag := s.grants[grantID], s.agents[agentID]
-	s.mu.Unlock()
-	switch {
-	case g == nil:
-		writeError(w, r, errf(http.StatusNotFound, "grant_not_found", "no such grant").with(detailsGrant(grantID)))
-	case ag == nil:
-		writeError(w, r, errf(http.StatusNotFound, "agent_not_found", "no such agent").with(detailsAgent(agentID)))
-	default:
-		a.dropDelegation(w, r, grantID, agentID)
+	now := s.now()
+	all := []map[string]any{}
+	for _, id := range s.grantOrder {
+		g := s.grants[id]
+		switch {
+		case g.state == GrantDeleted, !reaches(c.p, g),
+			sub != "" && g.userSub != sub,
+			req.ProviderID != nil && g.provider != *req.ProviderID,
+			req.Status != nil && grantStatus(g, now) != *req.Status,
+			req.Account != nil && g.account != *req.Account,
+			req.Label != nil && g.label != *req.Label:
+			continue
+		}
+		all = append(all, s.grantItemLocked(g, c.p.agent))
 	}
+	s.mu.Unlock()
+	page, more := pageOf(all, req.Limit, req.Offset)
+	writeJSON(w, http.StatusOK, map[string]any{"grants": page, "total": len(all), "limit": req.Limit, "offset": req.Offset, "has_more": more})
 }
 
-func (a *api) CreateManagedSecretGrant(w http.ResponseWriter, r *http.Request, msID string, _ emu.CreateManagedSecretGrantParams) {
-	s := a.s
+// pageOf returns the rows of all in the page (never nil) and whether more follow.
+func pageOf[T any](all []T, limit, offset int) ([]T, bool) {
+	if offset >= len(all) {
+		return []T{}, false
+	}
+	end := min(len(all), offset+limit)
+	return all[offset:end], end < len(all)
+}
+
+func (s *Server) revokeGrant(w http.ResponseWriter, r *http.Request, grantID string) {
 	c := callFrom(r.Context())
-	var req emu.CreateManagedSecretGrantRequest
-	if e := decode(r, &req, true); e != nil {
+	var req struct {
+		Reason    *string `json:"reason"`
+		UserToken *string `json:"user_token"`
+	}
+	if e := decode(r, &req); e != nil {
 		writeError(w, r, e)
 		return
 	}
-	var head struct {
-		Type string `json:"type"`
-	}
-	raw, _ := req.Principal.MarshalJSON()
-	_ = json.Unmarshal(raw, &head)
-	var pt, pid, label string
-	var owner uuid.UUID
-	bad := func(msg string) {
-		writeError(w, r, errf(http.StatusBadRequest, "invalid_request", "%s", msg).with(detailsField("principal")))
-	}
-	switch head.Type {
-	case "user":
-		p, err := req.Principal.AsUserPrincipal()
-		if err != nil {
-			bad("malformed user principal")
-			return
-		}
-		sub := s.verifyToken(p.UserToken)
-		if sub == "" {
-			writeError(w, r, errf(http.StatusUnauthorized, "invalid_user_token", "the principal's user token is invalid or expired"))
-			return
-		}
-		pt, pid, label = "user", sub, deref(p.Label)
-	case "group":
-		p, err := req.Principal.AsGroupPrincipal()
-		if err != nil || p.ExternalGroupID == "" || p.IdpID == "" {
-			bad("malformed group principal")
-			return
-		}
-		pt, pid, label = "group", p.IdpID+"/"+p.ExternalGroupID, deref(p.Label)
-	case "system":
-		p, _ := req.Principal.AsSystemPrincipal()
-		pt, pid, label = "system", s.appID.String(), deref(p.Label)
-	case "agent":
-		p, _ := req.Principal.AsAgentPrincipal()
-		if c.agent == nil {
-			bad("an agent principal needs an agent caller (the id comes from the key)")
-			return
-		}
-		pt, pid, label, owner = "agent", c.agent.id.String(), deref(p.Label), c.agent.id
-	default:
-		bad("principal.type must be user, group, system or agent")
+	sub, e := s.endUser(req.UserToken)
+	if e != nil {
+		writeError(w, r, e)
 		return
 	}
-	if c.agent != nil && pt != "agent" {
-		bad("an agent may only grant to itself")
+	id, _ := uuid.Parse(grantID)
+	s.mu.Lock()
+	g := s.grants[id]
+	// An agent may only revoke grants it is the principal of; a user only their own.
+	if g == nil || g.state == GrantDeleted || g.state == GrantRevoked ||
+		(c.p.agent != nil && g.agentOwner != c.p.agent.id) || (sub != "" && g.userSub != sub) {
+		s.mu.Unlock()
+		writeError(w, r, errGrantNotFound(grantID))
 		return
 	}
+	g.state, g.credential = GrantRevoked, ""
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "message": "grant revoked", "grant_id": id.String(), "revoked_at": rfc(s.now())})
+}
+
+// revokeDelegation (operator path) drops an agent's delegation; idempotent.
+func (s *Server) revokeDelegation(w http.ResponseWriter, r *http.Request, grantID, agentID uuid.UUID) {
+	c := callFrom(r.Context())
+	if c.p.agent != nil {
+		writeError(w, r, errf(http.StatusForbidden, "use_self_revoke_path", "agents drop their own delegation with DELETE …/delegations/me"))
+		return
+	}
+	s.dropDelegation(w, r, grantID, agentID)
+}
+
+func (s *Server) revokeOwnDelegation(w http.ResponseWriter, r *http.Request, grantID uuid.UUID) {
+	c := callFrom(r.Context())
+	if c.p.agent == nil {
+		writeError(w, r, errf(http.StatusForbidden, "agent_key_required", "only an agent can drop its own delegation"))
+		return
+	}
+	s.dropDelegation(w, r, grantID, c.p.agent.id)
+}
+
+func (s *Server) dropDelegation(w http.ResponseWriter, r *http.Request, grantID, agentID uuid.UUID) {
+	s.mu.Lock()
+	g := s.grants[grantID]
+	if g == nil || g.state == GrantDeleted {
+		s.mu.Unlock()
+		writeError(w, r, errGrantNotFound(grantID.String()))
+		return
+	}
+	delete(g.delegated, agentID)
+	// Onward delegations made from it go too.
+	for _, id := range s.grantOrder {
+		if child := s.grants[id]; child.parent == grantID && child.agentOwner == agentID {
+			child.state = GrantRevoked
+		}
+	}
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// delegateGrant is an agent's onward delegation of a grant it holds with delegable: true.
+func (s *Server) delegateGrant(w http.ResponseWriter, r *http.Request, grantID string) {
+	c := callFrom(r.Context())
+	var req struct {
+		ToAgentID string `json:"to_agent_id"`
+		Delegable *bool  `json:"delegable"`
+	}
+	if e := decode(r, &req); e != nil {
+		writeError(w, r, e)
+		return
+	}
+	if c.p.agent == nil {
+		writeError(w, r, errf(http.StatusForbidden, "agent_key_required", "onward delegation is made by the agent holding the grant"))
+		return
+	}
+	id, _ := uuid.Parse(grantID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.secrets[msID] == nil {
-		writeError(w, r, errf(http.StatusNotFound, "managed_secret_not_found", "no such managed secret").with(emu.ErrorDetails{ProviderID: &msID}))
+	g := s.grants[id]
+	if g == nil || g.state == GrantDeleted || !reaches(c.p, g) {
+		writeError(w, r, errGrantNotFound(grantID))
 		return
 	}
-	if req.GrantPolicy != nil && req.GrantPolicy.ExpiresAt != nil && !req.GrantPolicy.ExpiresAt.After(s.now()) {
-		writeError(w, r, errf(http.StatusForbidden, "policy_violation", "grant_policy.expires_at is in the past").with(emu.ErrorDetails{PolicyError: ptr("expires_at must be in the future")}))
+	d := g.delegated[c.p.agent.id]
+	if g.agentOwner != c.p.agent.id && (d == nil || !d.delegable) {
+		writeError(w, r, errf(http.StatusForbidden, "grant_not_delegable", "the grant was not delegated with delegable: true").with("detail_reason", "holder_not_delegable"))
+		return
+	}
+	to := s.agentByRefLocked(req.ToAgentID)
+	if to == nil {
+		writeError(w, r, errAgentNotFound(req.ToAgentID))
+		return
+	}
+	if _, ok := g.delegated[to.id]; ok {
+		writeError(w, r, errf(http.StatusConflict, "", "the grant is already delegated to that agent"))
+		return
+	}
+	delegable := req.Delegable != nil && *req.Delegable
+	g.delegated[to.id] = &delegation{at: s.now(), delegable: delegable}
+	writeJSON(w, http.StatusOK, map[string]any{"grant_id": g.id.String(), "grant_kind": g.kind, "parent_grant_id": g.id.String(),
+		"depth": 2, "delegable": delegable, "status": "active", "expires_at": rfcp(g.policyExpires)})
+}
+
+// mintGrant makes a sibling grant on the same credential with another label (apps only).
+func (s *Server) mintGrant(w http.ResponseWriter, r *http.Request, sourceID string) {
+	c := callFrom(r.Context())
+	var req struct {
+		Label     string   `json:"label"`
+		GrantTags []string `json:"grant_tags"`
+	}
+	if e := decode(r, &req); e != nil {
+		writeError(w, r, e)
+		return
+	}
+	if c.p.agent != nil {
+		writeError(w, r, errf(http.StatusForbidden, "agents_cannot_mint", "only an app can mint grants"))
+		return
+	}
+	id, _ := uuid.Parse(sourceID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	src := s.grants[id]
+	if src == nil || src.state == GrantDeleted {
+		writeError(w, r, errGrantNotFound(sourceID))
+		return
+	}
+	for _, oid := range s.grantOrder {
+		o := s.grants[oid]
+		if o.state != GrantDeleted && o.provider == src.provider && o.userSub == src.userSub && o.account == src.account && o.label == req.Label {
+			writeError(w, r, errf(http.StatusConflict, "sibling_label_conflict", "label %q is taken", req.Label).with("label", req.Label))
+			return
+		}
+	}
+	g := *src
+	g.id, g.label, g.tags, g.createdAt, g.lastUsedAt = uuid.New(), req.Label, req.GrantTags, s.now(), nil
+	g.delegated, g.tokenGen, g.parent = map[uuid.UUID]*delegation{}, uuid.New(), uuid.Nil
+	s.putGrant(&g)
+	writeJSON(w, http.StatusOK, map[string]any{"grant_id": g.id.String(), "provider_id": g.provider, "scopes": append([]string{}, g.scopes...),
+		"account_identifier": nilIfEmpty(g.account), "account_display_name": nilIfEmpty(g.account), "api_base_url": nil,
+		"status": grantStatus(&g, s.now()), "scope_mismatch": false, "expires_at": nil, "created_at": rfc(g.createdAt),
+		"last_used_at": nil, "principal_type": g.principalType, "label": g.label, "credential_id": nil, "grant_policy": g.policyJSON()})
+}
+
+type msGrantRequest struct {
+	Principal struct {
+		Type            string  `json:"type"`
+		UserToken       string  `json:"user_token"`
+		ExternalGroupID string  `json:"external_group_id"`
+		IdpID           string  `json:"idp_id"`
+		Label           *string `json:"label"`
+	} `json:"principal"`
+	GrantPolicy struct {
+		ExpiresAt *time.Time `json:"expires_at"`
+	} `json:"grant_policy"`
+	CredentialID *string `json:"credential_id"`
+}
+
+func (s *Server) createManagedSecretGrant(w http.ResponseWriter, r *http.Request, msRef string) {
+	c := callFrom(r.Context())
+	var req msGrantRequest
+	if e := decode(r, &req); e != nil {
+		writeError(w, r, e)
+		return
+	}
+	if c.p.agent != nil {
+		writeError(w, r, errf(http.StatusForbidden, "", "only an app grants managed secrets"))
+		return
+	}
+	var pt, sub string
+	switch req.Principal.Type {
+	case "user":
+		if sub = s.verifyToken(req.Principal.UserToken); sub == "" {
+			writeError(w, r, errf(http.StatusUnauthorized, "jwt_validation_error", "the principal's user token is invalid or expired"))
+			return
+		}
+		pt = "user"
+	case "group", "system":
+		pt = req.Principal.Type
+	default:
+		writeInvalid(w, r, []any{"body", "principal", "type"}, "principal type must be user, group or system", req.Principal.Type)
+		return
+	}
+	label := str(req.Principal.Label)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ms := s.secretLocked(msRef)
+	if ms == nil {
+		writeError(w, r, errGrantNotFound(msRef).with("provider_id", msRef))
+		return
+	}
+	if req.CredentialID != nil {
+		writeError(w, r, errGrantNotFound(msRef))
+		return
+	}
+	if req.GrantPolicy.ExpiresAt != nil && !req.GrantPolicy.ExpiresAt.After(s.now()) {
+		writeError(w, r, errf(http.StatusUnprocessableEntity, "invalid_grant_policy", "grant_policy.expires_at is in the past"))
 		return
 	}
 	if label != "" {
 		for _, id := range s.grantOrder {
 			g := s.grants[id]
-			if g.kind == "managed_secret" && g.provider == msID && g.principalType == pt && g.principalID == pid && g.label == label && g.state != GrantDeleted && g.state != GrantRevoked {
-				writeError(w, r, errf(http.StatusConflict, "sibling_label_conflict", "label %q is already used for this principal", label).with(detailsGrant(g.id)))
+			if g.kind == "managed_secret" && g.msID == ms.id && g.principalType == pt && g.userSub == sub && g.label == label &&
+				g.state != GrantDeleted && g.state != GrantRevoked {
+				writeError(w, r, errf(http.StatusConflict, "sibling_label_conflict", "label %q is already used for this principal", label).with("label", label))
 				return
 			}
 		}
 	}
-	g := s.newMSGrantLocked(msID, pt, pid, owner, label)
-	if req.GrantPolicy != nil {
-		g.policyExpires = req.GrantPolicy.ExpiresAt
+	g := s.newMSGrantLocked(ms, pt, sub, uuid.Nil, label)
+	g.policyExpires = req.GrantPolicy.ExpiresAt
+	if sub != "" {
+		s.userLocked(sub)
 	}
-	c.grant = g
-	out := emu.CreateGrantResult{GrantID: g.id, PrincipalType: emu.PrincipalType(pt), CreatedAt: g.createdAt.UTC()}
-	if label != "" {
-		out.Label = ptr(label)
-	}
-	writeJSON(w, http.StatusCreated, out)
+	writeJSON(w, http.StatusOK, map[string]any{"grant_id": g.id.String(), "principal_type": pt, "label": nilIfEmpty(label),
+		"created_at": rfc(g.createdAt), "credential_id": nil})
 }

@@ -6,155 +6,180 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/altersdk/alter-go/internal/emu"
 )
 
 const sessionTTL = 15 * time.Minute
 
-func (a *api) CreateConnectSession(w http.ResponseWriter, r *http.Request, _ emu.CreateConnectSessionParams) {
-	s := a.s
+// maxAuthWaitMS is the long-poll cap of POST /sdk/auth/poll.
+const maxAuthWaitMS = 30_000
+
+func (s *Server) putSessionLocked(sess *session) {
+	sess.changed = make(chan struct{})
+	s.sessions[sess.token] = sess
+	s.sessionOrder = append(s.sessionOrder, sess.token)
+	if len(s.sessionOrder) > maxSessions {
+		delete(s.sessions, s.sessionOrder[0])
+		s.sessionOrder = s.sessionOrder[1:]
+	}
+}
+
+func (s *Server) sessionLocked(token string, kind sessionKind) *session {
+	sess := s.sessions[token]
+	if sess == nil || sess.kind != kind {
+		return nil
+	}
+	if sess.status == "pending" && !s.now().Before(sess.expiresAt) {
+		sess.status = "expired"
+		sess.changed = notify(sess.changed)
+	}
+	return sess
+}
+
+// agentByRefLocked finds a live agent by id or name.
+func (s *Server) agentByRefLocked(ref string) *agent {
+	if id, err := uuid.Parse(ref); err == nil {
+		if ag := s.agents[id]; ag != nil && ag.status != "revoked" {
+			return ag
+		}
+		return nil
+	}
+	for _, id := range s.agentOrder {
+		if ag := s.agents[id]; ag.name == ref && ag.status != "revoked" {
+			return ag
+		}
+	}
+	return nil
+}
+
+type connectRequest struct {
+	AllowedProviders []string            `json:"allowed_providers"`
+	ReturnURL        *string             `json:"return_url"`
+	Direct           bool                `json:"direct"`
+	RequiredScopes   map[string][]string `json:"required_scopes"`
+	RequestedGrant   *struct {
+		Label string `json:"label"`
+	} `json:"requested_grant"`
+	RepairGrantID *string `json:"repair_grant_id"`
+	Agent         *string `json:"agent"`
+	Delegable     *bool   `json:"delegable"`
+	UserToken     *string `json:"user_token"`
+}
+
+func (s *Server) createConnectSession(w http.ResponseWriter, r *http.Request) {
 	c := callFrom(r.Context())
-	var req emu.ConnectSessionCreate
-	if e := decode(r, &req, true); e != nil {
+	var req connectRequest
+	if e := decode(r, &req); e != nil {
+		writeError(w, r, e)
+		return
+	}
+	sub, e := s.endUser(req.UserToken)
+	if e != nil {
 		writeError(w, r, e)
 		return
 	}
 	for _, p := range req.AllowedProviders {
 		if findProvider(p) == nil {
-			writeError(w, r, errf(http.StatusUnprocessableEntity, "connect_config", "unknown provider %q", p).with(emu.ErrorDetails{ProviderID: ptr(p)}))
+			writeError(w, r, errf(http.StatusBadRequest, "", "unknown provider %q", p).with("provider_id", p))
 			return
 		}
 	}
-	if req.RequiredScopes != nil {
-		for p, scopes := range *req.RequiredScopes {
-			def := findProvider(p)
-			if def == nil {
-				writeError(w, r, errf(http.StatusUnprocessableEntity, "connect_config", "unknown provider %q", p).with(emu.ErrorDetails{ProviderID: ptr(p)}))
+	for p, scopes := range req.RequiredScopes {
+		def := findProvider(p)
+		for _, sc := range scopes {
+			if def == nil || !slices.Contains(def.scopes, sc) {
+				writeError(w, r, errf(http.StatusBadRequest, "scope_not_allowed", "scope %q of %s is not in the app's allowlist", sc, p).with("provider_id", p))
 				return
 			}
-			for _, sc := range scopes {
-				if !slices.Contains(def.scopes, sc) {
-					writeError(w, r, errf(http.StatusUnprocessableEntity, "connect_config", "scope %q is not in the %s catalog", sc, p).with(emu.ErrorDetails{ProviderID: ptr(p), MissingScopes: []string{sc}}))
-					return
-				}
-			}
 		}
 	}
-	sess := &session{token: randToken(24), status: "pending", expiresAt: s.now().Add(sessionTTL).UTC(), allowed: req.AllowedProviders, returnURL: deref(req.ReturnURL)}
-	if req.Metadata != nil {
-		sess.userSub = (*req.Metadata)["user_sub"]
+	sess := &session{token: "cs_" + randToken(24), kind: connectSession, status: "pending",
+		expiresAt: s.now().Add(sessionTTL).UTC(), allowed: req.AllowedProviders, userSub: sub}
+	if req.Delegable != nil {
+		sess.delegable = *req.Delegable
 	}
 	s.mu.Lock()
-	defer func() {
-		if sess != nil {
-			s.sessions[sess.token] = sess
-		}
-		s.mu.Unlock()
-	}()
 	switch {
-	case c.agent != nil:
-		sess.agent, sess.agentOwns = c.agent.id, true
+	case c.p.agent != nil:
+		sess.agent, sess.agentOwns = c.p.agent.id, sub == ""
 	case req.Agent != nil:
-		ag := s.agents[*req.Agent]
-		if ag == nil || ag.status == "revoked" {
-			sess = nil
-			writeError(w, r, errf(http.StatusNotFound, "agent_not_found", "no such agent").with(detailsAgent(*req.Agent)))
+		ag := s.agentByRefLocked(*req.Agent)
+		if ag == nil {
+			s.mu.Unlock()
+			writeError(w, r, errAgentNotFound(*req.Agent))
 			return
 		}
 		sess.agent = ag.id
 	}
-	writeJSON(w, http.StatusCreated, emu.ConnectSession{SessionToken: sess.token, ConnectURL: s.root + "/connect/" + sess.token, ExpiresAt: sess.expiresAt})
-}
-
-func (s *Server) sessionLocked(token string, auth bool) *session {
-	sess := s.sessions[token]
-	if sess == nil || sess.auth != auth {
-		return nil
-	}
-	if sess.status == "pending" && !s.now().Before(sess.expiresAt) {
-		sess.status = "expired"
-	}
-	return sess
-}
-
-func sessionErr(sess *session) *emu.SessionError {
-	switch sess.status {
-	case "denied":
-		return &emu.SessionError{Code: "connect_denied", Message: "the person denied access"}
-	case "error":
-		return &emu.SessionError{Code: emu.ErrorCode(sess.errCode), Message: "the connect flow failed"}
-	}
-	return nil
-}
-
-func (a *api) GetConnectSession(w http.ResponseWriter, r *http.Request, token emu.SessionTokenPath, _ emu.GetConnectSessionParams) {
-	s := a.s
-	s.mu.Lock()
-	sess := s.sessionLocked(token, false)
-	if sess == nil {
-		s.mu.Unlock()
-		writeError(w, r, errf(http.StatusNotFound, "session_not_found", "no such session"))
-		return
-	}
-	out := emu.ConnectSessionStatus{Status: emu.SessionStatus(sess.status), ExpiresAt: sess.expiresAt, Error: sessionErr(sess)}
-	for _, res := range sess.results {
-		cr := emu.ConnectResult{GrantID: res.grantID, ProviderID: res.provider, Scopes: nonNil(res.scopes)}
-		if res.account != "" {
-			cr.AccountIdentifier = ptr(res.account)
+	if req.RepairGrantID != nil {
+		id, err := uuid.Parse(*req.RepairGrantID)
+		if g := s.grants[id]; err != nil || g == nil || (sub != "" && g.userSub != sub) {
+			s.mu.Unlock()
+			writeError(w, r, errGrantNotFound(*req.RepairGrantID))
+			return
 		}
-		out.Results = append(out.Results, cr)
 	}
+	if req.RequestedGrant != nil {
+		sess.label = req.RequestedGrant.Label
+	}
+	s.putSessionLocked(sess)
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, map[string]any{"session_token": sess.token, "connect_url": s.root + "/connect/" + sess.token,
+		"expires_in": int(sessionTTL.Seconds()), "expires_at": sess.expiresAt.Format(time.RFC3339),
+		"scope_constraint_warnings": []string{}, "single_provider": len(req.AllowedProviders) == 1, "direct": req.Direct})
 }
 
-func (a *api) CreateAuthSession(w http.ResponseWriter, r *http.Request, _ emu.CreateAuthSessionParams) {
-	s := a.s
-	c := callFrom(r.Context())
-	if c.agent != nil {
-		writeError(w, r, errf(http.StatusBadRequest, "agent_user_token_not_allowed", "agent principals never handle end-user tokens"))
-		return
-	}
-	var req emu.AuthSessionCreate
-	if e := decode(r, &req, false); e != nil {
+type sessionTokenBody struct {
+	SessionToken string `json:"session_token"`
+	WaitMS       int    `json:"wait_ms"`
+}
+
+func errSessionNotFound() *apiError {
+	return errf(http.StatusNotFound, "", "no such session")
+}
+
+func (s *Server) pollConnectSession(w http.ResponseWriter, r *http.Request) {
+	var req sessionTokenBody
+	if e := decode(r, &req); e != nil {
 		writeError(w, r, e)
 		return
 	}
-	sess := &session{token: randToken(24), auth: true, status: "pending", expiresAt: s.now().Add(sessionTTL).UTC(), returnURL: deref(req.ReturnURL)}
 	s.mu.Lock()
-	s.sessions[sess.token] = sess
-	s.mu.Unlock()
-	writeJSON(w, http.StatusCreated, emu.AuthSession{SessionToken: sess.token, AuthURL: s.root + "/auth/" + sess.token, ExpiresAt: sess.expiresAt})
-}
-
-func (a *api) GetAuthSession(w http.ResponseWriter, r *http.Request, token emu.SessionTokenPath, _ emu.GetAuthSessionParams) {
-	s := a.s
-	c := callFrom(r.Context())
-	if c.agent != nil {
-		writeError(w, r, errf(http.StatusBadRequest, "agent_user_token_not_allowed", "agent principals never handle end-user tokens"))
-		return
-	}
-	s.mu.Lock()
-	sess := s.sessionLocked(token, true)
+	defer s.mu.Unlock()
+	sess := s.sessionLocked(req.SessionToken, connectSession)
 	if sess == nil {
-		s.mu.Unlock()
-		writeError(w, r, errf(http.StatusNotFound, "session_not_found", "no such session"))
+		writeError(w, r, errSessionNotFound())
 		return
 	}
-	out := emu.AuthSessionStatus{Status: emu.SessionStatus(sess.status), ExpiresAt: sess.expiresAt, Error: sessionErr(sess)}
-	sub := sess.userSub
-	s.mu.Unlock()
-	if out.Status == "completed" {
-		out.UserToken = ptr(s.issueToken(sub))
-		out.UserInfo = &emu.UserInfo{Sub: sub, Email: ptr(sub + "@example.com"), Name: ptr(sub)}
+	out := map[string]any{"status": sess.status}
+	switch sess.status {
+	case "pending":
+		out["declined_providers"] = []any{}
+	case "error":
+		out["error"] = map[string]any{"error_code": sess.errCode, "error_message": sess.errMsg}
+	case "completed":
+		grants := []map[string]any{}
+		for i, id := range sess.results {
+			g := s.grants[id]
+			if g == nil {
+				continue
+			}
+			item := map[string]any{"grant_id": g.id.String(), "provider_id": g.provider, "account_identifier": nilIfEmpty(g.account),
+				"scopes": append([]string{}, g.scopes...), "api_base_url": nil, "operation": sess.operations[i],
+				"grant_policy": nil, "delegation": nil}
+			if sess.agent != uuid.Nil && !sess.agentOwns {
+				item["delegation"] = map[string]any{"agent_id": sess.agent.String(), "delegable": sess.delegable}
+			}
+			grants = append(grants, item)
+		}
+		out["grants"] = grants
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 // CompleteConnectSession finishes a connect session as if the person authorized provider with
-// account: it creates the grant (owned by the session's agent, or by the end user named in the
-// session's metadata "user_sub", else by the system principal) and delegates it when asked.
+// account: it creates the grant (owned by the session's user, else by the session's agent when
+// an agent made it, else by the app) and delegates it to the session's agent. Connecting the
+// same account again re-authorizes the existing grant.
 func (s *Server) CompleteConnectSession(token, provider, account string) error {
 	def := findProvider(provider)
 	if def == nil {
@@ -162,7 +187,7 @@ func (s *Server) CompleteConnectSession(token, provider, account string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sess := s.sessionLocked(token, false)
+	sess := s.sessionLocked(token, connectSession)
 	if sess == nil {
 		return errNotFound
 	}
@@ -172,41 +197,155 @@ func (s *Server) CompleteConnectSession(token, provider, account string) error {
 	if len(sess.allowed) > 0 && !slices.Contains(sess.allowed, provider) {
 		return errState("provider not allowed by the session")
 	}
-	g := &grant{id: uuid.New(), kind: "oauth", provider: provider, account: account, userSub: sess.userSub,
-		scopes: append([]string{}, def.scopes[:min(2, len(def.scopes))]...), credential: "tok_" + randAlnum(32),
-		inj: BearerInjection(), delegated: map[uuid.UUID]time.Time{}, createdAt: s.now()}
+	var owner uuid.UUID
 	if sess.agentOwns {
-		g.agentOwner = sess.agent
-	} else if sess.agent != uuid.Nil {
-		g.delegated[sess.agent] = s.now()
+		owner = sess.agent
 	}
-	if g.userSub != "" {
-		s.users[g.userSub] = true
+	op := "creation"
+	var g *grant
+	for _, id := range s.grantOrder {
+		o := s.grants[id]
+		if o.kind == "oauth" && o.provider == provider && o.account == account && o.userSub == sess.userSub &&
+			o.agentOwner == owner && o.state != GrantDeleted && o.label == sess.label {
+			g, op = o, "reauth"
+			g.state, g.tokenGen, g.scopeMismatch = GrantActive, uuid.New(), false
+			g.credential = "tok_" + randAlnum(32)
+			break
+		}
 	}
-	s.putGrant(g)
+	if g == nil {
+		g = &grant{id: uuid.New(), kind: "oauth", provider: provider, account: account, userSub: sess.userSub,
+			agentOwner: owner, scopes: append([]string{}, def.scopes[:min(2, len(def.scopes))]...),
+			credential: "tok_" + randAlnum(32), inj: BearerInjection(), delegated: map[uuid.UUID]*delegation{},
+			createdAt: s.now(), tokenGen: uuid.New(), label: sess.label, principalType: "system"}
+		switch {
+		case owner != uuid.Nil:
+			g.principalType = "agent"
+		case g.userSub != "":
+			g.principalType = "user"
+			s.userLocked(g.userSub)
+		}
+		s.putGrant(g)
+	}
+	if sess.agent != uuid.Nil && !sess.agentOwns {
+		g.delegated[sess.agent] = &delegation{at: s.now(), delegable: sess.delegable}
+	}
 	sess.status = "completed"
-	sess.results = append(sess.results, connectResult{grantID: g.id, provider: provider, account: account, scopes: g.scopes})
+	sess.results = append(sess.results, g.id)
+	sess.operations = append(sess.operations, op)
+	sess.changed = notify(sess.changed)
 	return nil
 }
 
-// DenyConnectSession ends a connect session as denied (connect_denied).
+// DenyConnectSession ends a connect session in error connect_denied.
 func (s *Server) DenyConnectSession(token string) error {
-	return s.endSession(token, false, "denied", "")
+	return s.endSession(token, connectSession, "connect_denied", "the person denied access")
 }
 
-// FailConnectSession ends a connect session in error with code "connect_config" or "connect_flow".
+// FailConnectSession ends a connect session in error with the given error_code (for example
+// connect_config_error, invalid_client or service_unavailable).
 func (s *Server) FailConnectSession(token, code string) error {
-	if code != "connect_config" && code != "connect_flow" {
-		return errState("code must be connect_config or connect_flow")
+	if code == "" {
+		return errState("an error code is required")
 	}
-	return s.endSession(token, false, "error", code)
+	return s.endSession(token, connectSession, code, "the connect flow failed")
+}
+
+// ExpireSession ends a pending connect, managed-secret connect or auth session as expired.
+func (s *Server) ExpireSession(token string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess := s.sessions[token]
+	if sess == nil {
+		return errNotFound
+	}
+	if sess.status != "pending" {
+		return errState("session is " + sess.status)
+	}
+	sess.status = "expired"
+	sess.changed = notify(sess.changed)
+	return nil
+}
+
+func (s *Server) endSession(token string, kind sessionKind, code, msg string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess := s.sessionLocked(token, kind)
+	if sess == nil {
+		return errNotFound
+	}
+	if sess.status != "pending" {
+		return errState("session is " + sess.status)
+	}
+	sess.status, sess.errCode, sess.errMsg = "error", code, msg
+	sess.changed = notify(sess.changed)
+	return nil
+}
+
+// Auth sessions (end-user sign-in).
+
+func (s *Server) createAuthSession(w http.ResponseWriter, r *http.Request) {
+	sess := &session{token: "as_" + randToken(24), kind: authSession, status: "pending", expiresAt: s.now().Add(sessionTTL).UTC()}
+	s.mu.Lock()
+	s.putSessionLocked(sess)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusCreated, map[string]any{"session_token": sess.token,
+		"auth_url":   s.root + "/auth/" + sess.token + "?state=" + sess.token,
+		"expires_in": int(sessionTTL.Seconds()), "expires_at": sess.expiresAt.Format(time.RFC3339)})
+}
+
+func (s *Server) pollAuthSession(w http.ResponseWriter, r *http.Request) {
+	var req sessionTokenBody
+	if e := decode(r, &req); e != nil {
+		writeError(w, r, e)
+		return
+	}
+	if req.WaitMS < 0 || req.WaitMS > maxAuthWaitMS {
+		writeValidation(w, r, []fieldError{{Type: "less_than_equal", Loc: []any{"body", "wait_ms"},
+			Msg: "Input should be less than or equal to 30000", Input: req.WaitMS}})
+		return
+	}
+	s.mu.Lock()
+	sess := s.sessionLocked(req.SessionToken, authSession)
+	if sess == nil {
+		s.mu.Unlock()
+		writeError(w, r, errSessionNotFound())
+		return
+	}
+	if sess.status == "pending" && req.WaitMS > 0 {
+		ch := sess.changed
+		s.mu.Unlock()
+		t := time.NewTimer(time.Duration(req.WaitMS) * time.Millisecond)
+		select {
+		case <-ch:
+		case <-t.C:
+		case <-r.Context().Done():
+		}
+		t.Stop()
+		s.mu.Lock()
+		sess = s.sessionLocked(req.SessionToken, authSession)
+	}
+	st, sub, code, msg := sess.status, sess.userSub, sess.errCode, sess.errMsg
+	s.mu.Unlock()
+	out := map[string]any{"status": st}
+	switch st {
+	case "completed":
+		out["user_token"] = s.issueToken(sub)
+		out["user_info"] = map[string]any{"sub": sub, "email": sub + "@example.com", "name": sub}
+	case "error":
+		out["error_code"], out["error_message"] = code, msg
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // CompleteAuthSession signs sub in: polling then returns a fresh JWT and profile for sub.
 func (s *Server) CompleteAuthSession(token, sub string) error {
+	if sub == "" {
+		return errState("a subject is required")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sess := s.sessionLocked(token, true)
+	sess := s.sessionLocked(token, authSession)
 	if sess == nil {
 		return errNotFound
 	}
@@ -214,23 +353,28 @@ func (s *Server) CompleteAuthSession(token, sub string) error {
 		return errState("session is " + sess.status)
 	}
 	sess.status, sess.userSub = "completed", sub
-	s.users[sub] = true
+	s.userLocked(sub)
+	sess.changed = notify(sess.changed)
 	return nil
 }
 
-// DenyAuthSession ends an auth session as denied.
-func (s *Server) DenyAuthSession(token string) error { return s.endSession(token, true, "denied", "") }
+// DenyAuthSession ends an auth session in error access_denied.
+func (s *Server) DenyAuthSession(token string) error {
+	return s.endSession(token, authSession, "access_denied", "the person cancelled the sign-in")
+}
 
-func (s *Server) endSession(token string, auth bool, st, code string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess := s.sessionLocked(token, auth)
-	if sess == nil {
-		return errNotFound
+func (s *Server) verifyUserToken(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Token string `json:"token"`
 	}
-	if sess.status != "pending" {
-		return errState("session is " + sess.status)
+	if e := decode(r, &req); e != nil {
+		writeError(w, r, e)
+		return
 	}
-	sess.status, sess.errCode = st, code
-	return nil
+	sub := s.verifyToken(req.Token)
+	if sub == "" {
+		writeError(w, r, errf(http.StatusUnauthorized, "jwt_validation_error", "the token is invalid or expired"))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sub": sub})
 }

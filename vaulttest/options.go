@@ -10,20 +10,39 @@ import (
 type Option func(*config)
 
 type config struct {
-	now          func() time.Time
-	validate     bool
-	maxBodyBytes int64
-	logger       *slog.Logger
-	addr         string
+	now             func() time.Time
+	validate        bool
+	maxBodyBytes    int64
+	logger          *slog.Logger
+	addr            string
+	signatureWindow time.Duration
+	replayCapacity  int
+	maxAuditRows    int
+	maxRequests     int
+	rateLimit       int
 }
+
+// Defaults of the bounded state; see the package documentation.
+const (
+	DefaultSignatureWindow = 300 * time.Second
+	DefaultReplayCapacity  = 100_000
+	DefaultMaxAuditRows    = 10_000
+	DefaultMaxRequests     = 10_000
+	DefaultRateLimit       = 100_000
+)
 
 func defaultConfig() config {
 	return config{
-		now:          time.Now,
-		validate:     true,
-		maxBodyBytes: 1 << 20,
-		logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		addr:         "127.0.0.1:0",
+		now:             time.Now,
+		validate:        true,
+		maxBodyBytes:    1 << 20,
+		logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+		addr:            "127.0.0.1:0",
+		signatureWindow: DefaultSignatureWindow,
+		replayCapacity:  DefaultReplayCapacity,
+		maxAuditRows:    DefaultMaxAuditRows,
+		maxRequests:     DefaultMaxRequests,
+		rateLimit:       DefaultRateLimit,
 	}
 }
 
@@ -41,3 +60,52 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 
 // WithAddr sets the listen address (default 127.0.0.1:0, a free loopback port).
 func WithAddr(addr string) Option { return func(c *config) { c.addr = addr } }
+
+// WithSignatureWindow sets how far X-Alter-Timestamp may be from the vault's clock, either way
+// (default ±300 s). Nonces are remembered for the same window.
+func WithSignatureWindow(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.signatureWindow = d
+		}
+	}
+}
+
+// WithReplayCapacity bounds the nonce memory to n entries (default 100 000).
+func WithReplayCapacity(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.replayCapacity = n
+		}
+	}
+}
+
+// WithMaxAuditRows keeps only the newest n audit rows (default 10 000).
+func WithMaxAuditRows(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxAuditRows = n
+		}
+	}
+}
+
+// WithMaxRequests keeps only the newest n entries of the request log (default 10 000). CallCount
+// counts every request regardless.
+func WithMaxRequests(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxRequests = n
+		}
+	}
+}
+
+// WithRateLimit sets the per-key budget of requests per minute (default 100 000); the answers
+// report it in X-RateLimit-Limit/-Remaining/-Reset, and a key over it gets 429
+// rate_limit_exceeded with Retry-After.
+func WithRateLimit(perMinute int) Option {
+	return func(c *config) {
+		if perMinute > 0 {
+			c.rateLimit = perMinute
+		}
+	}
+}

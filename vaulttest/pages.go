@@ -6,8 +6,9 @@ import (
 	"strings"
 )
 
-// The connect, auth and approval pages: plain HTML forms a person (or chromedp) can click
-// through. They live outside /v1 and are not part of openapi.yaml.
+// The connect, managed-secret connect, sign-in and approval pages: plain HTML forms a person
+// (or a headless browser, or a program posting the form) can complete. They live outside /sdk/
+// and are not part of openapi.yaml.
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}} · Alter Vault (vaulttest)</title>
@@ -22,6 +23,7 @@ label{display:block;margin:.8rem 0 .2rem}button{margin:1rem .5rem 0 0;padding:.5
 <select id="provider" name="provider">{{range .Providers}}<option value="{{.}}">{{.}}</option>{{end}}</select>
 <label for="account">Account</label><input id="account" name="account" value="user@example.com">{{end}}
 {{if .AskUser}}<label for="user">User</label><input id="user" name="user" value="alice">{{end}}
+{{if .AskSecret}}<label for="secret">Your own key (leave empty to use the app's)</label><input id="secret" name="secret" value="">{{end}}
 {{range .Lines}}<p><code>{{.}}</code></p>{{end}}
 <button id="approve" name="decision" value="approve" type="submit">{{.ApproveLabel}}</button>
 <button id="deny" name="decision" value="deny" type="submit">Deny</button>
@@ -31,7 +33,7 @@ label{display:block;margin:.8rem 0 .2rem}button{margin:1rem .5rem 0 0;padding:.5
 type pageData struct {
 	Title, Intro, Action, Done, ApproveLabel string
 	Providers                                []string
-	AskUser                                  bool
+	AskUser, AskSecret                       bool
 	Lines                                    []string
 }
 
@@ -39,14 +41,14 @@ func (s *Server) pageMux() *http.ServeMux {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /connect/{token}", s.connectPage)
 	m.HandleFunc("POST /connect/{token}", s.connectPage)
+	m.HandleFunc("GET /ms-connect/{token}", s.msConnectPage)
+	m.HandleFunc("POST /ms-connect/{token}", s.msConnectPage)
 	m.HandleFunc("GET /auth/{token}", s.authPage)
 	m.HandleFunc("POST /auth/{token}", s.authPage)
 	m.HandleFunc("GET /approvals/{id}", s.approvalPage)
 	m.HandleFunc("POST /approvals/{id}", s.approvalPage)
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = w.Write([]byte(`{"error":{"code":"not_found","message":"no such page"},"request_id":""}`))
+	m.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not Found"})
 	})
 	return m
 }
@@ -57,10 +59,19 @@ func render(w http.ResponseWriter, status int, d pageData) {
 	_ = pageTmpl.Execute(w, d)
 }
 
+// finish renders the outcome of a form post.
+func finish(w http.ResponseWriter, title string, err error) {
+	if err != nil {
+		render(w, http.StatusConflict, pageData{Title: title, Done: "Could not finish: " + err.Error()})
+		return
+	}
+	render(w, http.StatusOK, pageData{Title: title, Done: "Done. You can close this window."})
+}
+
 func (s *Server) connectPage(w http.ResponseWriter, r *http.Request) {
 	tok := r.PathValue("token")
 	s.mu.Lock()
-	sess := s.sessionLocked(tok, false)
+	sess := s.sessionLocked(tok, connectSession)
 	var allowed []string
 	if sess != nil {
 		allowed = sess.allowed
@@ -72,17 +83,11 @@ func (s *Server) connectPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method == http.MethodPost {
 		_ = r.ParseForm()
-		var err error
 		if r.PostFormValue("decision") == "deny" {
-			err = s.DenyConnectSession(tok)
-		} else {
-			err = s.CompleteConnectSession(tok, r.PostFormValue("provider"), strings.TrimSpace(r.PostFormValue("account")))
-		}
-		if err != nil {
-			render(w, http.StatusConflict, pageData{Title: "Connect", Done: "Could not finish: " + err.Error()})
+			finish(w, "Connect", s.DenyConnectSession(tok))
 			return
 		}
-		render(w, http.StatusOK, pageData{Title: "Connect", Done: "Done. You can close this window."})
+		finish(w, "Connect", s.CompleteConnectSession(tok, r.PostFormValue("provider"), strings.TrimSpace(r.PostFormValue("account"))))
 		return
 	}
 	if len(allowed) == 0 {
@@ -94,10 +99,37 @@ func (s *Server) connectPage(w http.ResponseWriter, r *http.Request) {
 		Action: "/connect/" + tok, Providers: allowed, ApproveLabel: "Approve"})
 }
 
+func (s *Server) msConnectPage(w http.ResponseWriter, r *http.Request) {
+	tok := r.PathValue("token")
+	s.mu.Lock()
+	sess := s.sessionLocked(tok, msConnectSession)
+	var lines []string
+	if sess != nil {
+		lines = []string{"Secret: " + sess.slug, "Signed in as: " + sess.userSub}
+	}
+	s.mu.Unlock()
+	if sess == nil {
+		render(w, http.StatusNotFound, pageData{Title: "Connect a secret", Done: "This session does not exist."})
+		return
+	}
+	if r.Method == http.MethodPost {
+		_ = r.ParseForm()
+		if r.PostFormValue("decision") == "deny" {
+			finish(w, "Connect a secret", s.endSession(tok, msConnectSession, "connect_denied", "the person declined"))
+			return
+		}
+		_, err := s.CompleteManagedSecretSession(tok, strings.TrimSpace(r.PostFormValue("secret")))
+		finish(w, "Connect a secret", err)
+		return
+	}
+	render(w, http.StatusOK, pageData{Title: "Connect a secret", Intro: "Allow the app to use this secret for you.",
+		Action: "/ms-connect/" + tok, AskSecret: true, Lines: lines, ApproveLabel: "Confirm"})
+}
+
 func (s *Server) authPage(w http.ResponseWriter, r *http.Request) {
 	tok := r.PathValue("token")
 	s.mu.Lock()
-	sess := s.sessionLocked(tok, true)
+	sess := s.sessionLocked(tok, authSession)
 	s.mu.Unlock()
 	if sess == nil {
 		render(w, http.StatusNotFound, pageData{Title: "Sign in", Done: "This session does not exist."})
@@ -105,21 +137,15 @@ func (s *Server) authPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method == http.MethodPost {
 		_ = r.ParseForm()
-		var err error
 		if r.PostFormValue("decision") == "deny" {
-			err = s.DenyAuthSession(tok)
-		} else {
-			user := strings.TrimSpace(r.PostFormValue("user"))
-			if user == "" {
-				user = "alice"
-			}
-			err = s.CompleteAuthSession(tok, user)
-		}
-		if err != nil {
-			render(w, http.StatusConflict, pageData{Title: "Sign in", Done: "Could not finish: " + err.Error()})
+			finish(w, "Sign in", s.DenyAuthSession(tok))
 			return
 		}
-		render(w, http.StatusOK, pageData{Title: "Sign in", Done: "Done. You can close this window."})
+		user := strings.TrimSpace(r.PostFormValue("user"))
+		if user == "" {
+			user = "alice"
+		}
+		finish(w, "Sign in", s.CompleteAuthSession(tok, user))
 		return
 	}
 	render(w, http.StatusOK, pageData{Title: "Sign in", Intro: "Sign in to the app.", Action: "/auth/" + tok, AskUser: true, ApproveLabel: "Sign in"})
@@ -128,10 +154,10 @@ func (s *Server) authPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) approvalPage(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	s.mu.Lock()
-	ap := s.approvals[id]
+	ap := s.approvalByIDLocked(id)
 	var lines []string
 	if ap != nil {
-		lines = []string{ap.req.method + " " + redactURL(ap.req.url)}
+		lines = []string{ap.req.method + " " + redactURL(ap.req.auditURL)}
 		if ap.reason != "" {
 			lines = append(lines, "Reason: "+ap.reason)
 		}
@@ -159,7 +185,7 @@ func (s *Server) approvalPage(w http.ResponseWriter, r *http.Request) {
 	render(w, http.StatusOK, pageData{Title: "Approve this call?", Intro: "An agent wants to make this call.", Action: "/approvals/" + id, Lines: lines, ApproveLabel: "Approve"})
 }
 
-// redactURL drops the query, which may carry an injected credential.
+// redactURL drops the query, which may carry values the approver need not see.
 func redactURL(u string) string {
 	if i := strings.IndexByte(u, '?'); i >= 0 {
 		return u[:i] + "?…"

@@ -3,7 +3,6 @@ package vaulttest
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,37 +14,23 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/google/uuid"
 
 	alter "github.com/altersdk/alter-go"
 	"github.com/altersdk/alter-go/internal/emu"
 )
 
-// call is the per-request state shared by the layers of the pipeline; the audit row is built
-// from it once the answer is written.
+// call is the per-request state shared by the layers of the pipeline.
 type call struct {
-	reqID        string
-	op           string
-	body         []byte
-	start        time.Time
-	status       int
-	errCode      string
-	key          *apiKey
-	agent        *agent // the agent principal (agent key or impersonation)
-	caller       string
-	callerTyp    string
-	userSub      string
-	grant        *grant
-	provider     string
-	reason       string
-	context      map[string]string
-	method       string
-	url          string
-	pending      bool
-	upstream     int
-	noAudit      bool
-	createdAgent uuid.UUID
+	reqID      string
+	op         string
+	route      *routers.Route
+	pathParams map[string]string
+	body       []byte
+	start      time.Time
+	errCode    string
+	key        *apiKey
+	p          principal
 }
 
 type ctxKey struct{}
@@ -82,47 +67,48 @@ func (r *recorder) Write(b []byte) (int, error) {
 
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// apiError is an error answer in the spec's envelope.
-type apiError struct {
-	status  int
-	code    emu.ErrorCode
-	msg     string
-	details *emu.ErrorDetails
-	retry   int // Retry-After seconds, when > 0
+// buffer holds an answer until the response validator has seen it.
+type buffer struct {
+	w      http.ResponseWriter
+	header http.Header
+	status int
+	body   bytes.Buffer
 }
 
-func (e *apiError) Error() string { return string(e.code) + ": " + e.msg }
+func (b *buffer) Header() http.Header { return b.header }
 
-func errf(status int, code emu.ErrorCode, format string, args ...any) *apiError {
-	return &apiError{status: status, code: code, msg: fmt.Sprintf(format, args...)}
-}
-
-func (e *apiError) with(d emu.ErrorDetails) *apiError { e.details = &d; return e }
-
-func ptr[T any](v T) *T { return &v }
-
-// writeError writes the envelope and remembers the code for the audit row.
-func writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
-	c := callFrom(r.Context())
-	c.errCode = string(e.code)
-	if e.retry > 0 {
-		w.Header().Set("Retry-After", fmt.Sprint(e.retry))
+func (b *buffer) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
 	}
-	writeJSON(w, e.status, emu.Error{
-		Error:     emu.ErrorBody{Code: e.code, Message: e.msg, Details: e.details},
-		RequestID: c.reqID,
-	})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status = http.StatusInternalServerError
-		b = []byte(`{"error":{"code":"internal_error","message":"cannot encode the answer"},"request_id":""}`)
+func (b *buffer) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	return b.body.Write(p)
+}
+
+func (b *buffer) Unwrap() http.ResponseWriter { return b.w }
+
+func (b *buffer) flush() {
+	h := b.w.Header()
+	for k, v := range b.header {
+		h[k] = v
+	}
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	b.w.WriteHeader(b.status)
+	_, _ = b.w.Write(b.body.Bytes())
+}
+
+var validationOptions = &openapi3filter.Options{
+	IncludeResponseStatus: true,
+	SkipSettingDefaults:   true, // defaults would rewrite the query and break the signature
+	MultiError:            true,
+	AuthenticationFunc:    openapi3filter.NoopAuthenticationFunc,
 }
 
 func (s *Server) buildHandlers() error {
@@ -131,99 +117,112 @@ func (s *Server) buildHandlers() error {
 	if err != nil {
 		return err
 	}
-	doc.Servers = openapi3.Servers{{URL: "/v1"}}
 	if err := doc.Validate(loader.Context); err != nil {
 		return err
 	}
-	s.router, err = legacy.NewRouter(doc)
-	if err != nil {
-		return err
-	}
-	a := &api{s: s}
-	mux := http.NewServeMux()
-	s.api = emu.HandlerWithOptions(a, emu.StdHTTPServerOptions{
-		BaseURL:    "/v1",
-		BaseRouter: mux,
+	s.doc = doc
+	apiMux := http.NewServeMux()
+	s.api = emu.HandlerWithOptions(&api{s: s}, emu.StdHTTPServerOptions{
+		BaseRouter: apiMux,
 		ErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
-			writeError(w, r, errf(http.StatusBadRequest, "invalid_request", "invalid parameter: %s", clip(err.Error())))
+			writeValidation(w, r, []fieldError{{Type: "value_error", Loc: []any{"request"}, Msg: clip(err.Error())}})
 		},
 	})
-	inner := s.authenticate(s.idempotent(s.handlerFaults(s.api)))
-	s.checked = inner
-	if s.cfg.validate {
-		v := openapi3filter.NewValidator(s.router,
-			openapi3filter.Strict(true),
-			openapi3filter.ValidationOptions(openapi3filter.Options{
-				IncludeResponseStatus: true,
-				SkipSettingDefaults:   true, // defaults would rewrite the query and break the signature
-				MultiError:            true,
-				AuthenticationFunc:    openapi3filter.NoopAuthenticationFunc,
-				SchemaValidationOptions: []openapi3.SchemaValidationOption{
-					openapi3.WithStringFormatValidator("uuid",
-						openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562)),
-				},
-			}),
-			openapi3filter.OnLog(func(ctx context.Context, msg string, err error) {
-				c := callFrom(ctx)
-				s.addViolation(fmt.Sprintf("%s %s: %s: %v", c.op, c.reqID, msg, err))
-			}),
-			openapi3filter.OnErr(func(ctx context.Context, w http.ResponseWriter, status int, code openapi3filter.ErrCode, err error) {
-				r := (&http.Request{}).WithContext(ctx)
-				switch code {
-				case openapi3filter.ErrCodeRequestInvalid:
-					writeError(w, r, errf(http.StatusBadRequest, "invalid_request", "request does not match the API: %s", clip(err.Error())))
-				case openapi3filter.ErrCodeCannotFindRoute:
-					writeError(w, r, errf(http.StatusNotFound, "not_found", "no such route"))
-				default:
-					w.Header().Del("Idempotent-Replayed")
-					writeError(w, r, errf(http.StatusInternalServerError, "contract_violation", "the vault's answer broke openapi.yaml: %s", clip(err.Error())))
-				}
-			}),
-		)
-		s.checked = v.Middleware(inner)
+	s.ops = http.NewServeMux()
+	if err := s.registerRoutes(doc); err != nil {
+		return err
 	}
+	s.ops.HandleFunc("/", s.noRoute)
 	s.pages = s.pageMux()
+	s.dev = s.devMux()
 	return nil
 }
 
-func clip(s string) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	if len(s) > 500 {
-		return s[:500] + "…"
+func (s *Server) registerRoutes(doc *openapi3.T) (err error) {
+	defer func() { // ServeMux panics on conflicting patterns: a spec problem, reported as an error
+		if p := recover(); p != nil {
+			err = fmt.Errorf("routing the spec: %v", p)
+		}
+	}()
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			route := &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op}
+			names := pathParamNames(path)
+			s.ops.HandleFunc(method+" "+path, func(w http.ResponseWriter, r *http.Request) {
+				c := callFrom(r.Context())
+				c.op, c.route = op.OperationID, route
+				c.pathParams = make(map[string]string, len(names))
+				for _, n := range names {
+					c.pathParams[n] = r.PathValue(n)
+				}
+				s.serveOperation(w, r, c)
+			})
+		}
 	}
-	return s
+	return nil
+}
+
+var paramRE = regexp.MustCompile(`\{([^}]+)\}`)
+
+func pathParamNames(path string) []string {
+	var out []string
+	for _, m := range paramRE.FindAllStringSubmatch(path, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// noRoute answers as FastAPI does: 405 when the path exists with another method, else 404.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.ops.Handler(probe); pattern != "/" && pattern != "" {
+			callFrom(r.Context()).errCode = "method_not_allowed"
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"detail": "Method Not Allowed"})
+			return
+		}
+	}
+	callFrom(r.Context()).errCode = "not_found"
+	writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not Found"})
 }
 
 // ServeHTTP is the whole pipeline: request id, panic recovery, body cap, routing, faults,
-// contract validation, authentication, idempotency, the operation, and the audit row.
+// authentication, rate limit, contract validation, the operation, and the request log.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/v1" && !strings.HasPrefix(r.URL.Path, "/v1/") {
-		s.pages.ServeHTTP(w, r)
-		return
-	}
 	s.mu.Lock()
 	s.reqSeq++
-	c := &call{reqID: fmt.Sprintf("req_%s%06d", randAlnum(10), s.reqSeq), start: s.now()}
+	seq := s.reqSeq
 	s.mu.Unlock()
+	c := &call{reqID: fmt.Sprintf("req_%s%08d", randAlnum(10), seq), start: s.now()}
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, c))
 	rec := &recorder{ResponseWriter: w}
-	rec.Header().Set("X-Request-Id", c.reqID)
-	rec.Header().Set("X-Alter-Actor-Id", s.appID.String())
+	rec.Header().Set("X-Request-ID", c.reqID)
+
+	if strings.HasPrefix(r.URL.Path, "/_dev/") {
+		s.serveDev(rec, r)
+		return
+	}
+	if !strings.HasPrefix(r.URL.Path, "/sdk/") {
+		s.pages.ServeHTTP(rec, r)
+		return
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
-				c.status, c.errCode = 0, "dropped"
-				s.writeAudit(r, c)
+				c.errCode = "dropped"
+				s.logRequest(r, c, 0)
 				panic(p)
 			}
 			s.cfg.logger.Error("vaulttest: handler panic", "op", c.op, "panic", fmt.Sprint(p))
 			if !rec.written {
-				rec.Header().Del("Idempotent-Replayed")
-				writeError(rec, r, errf(http.StatusInternalServerError, "internal_error", "internal error"))
+				writeError(rec, r, errf(http.StatusInternalServerError, "", "internal error"))
 			}
 		}
-		c.status = rec.status
-		s.writeAudit(r, c)
+		s.logRequest(r, c, rec.status)
 		s.cfg.logger.Debug("vaulttest", "op", c.op, "method", r.Method, "path", r.URL.Path, "status", rec.status, "code", c.errCode)
 	}()
 
@@ -231,112 +230,169 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeError(rec, r, errf(http.StatusRequestEntityTooLarge, "request_too_large", "request body over %d bytes", s.cfg.maxBodyBytes))
+			writeError(rec, r, errf(http.StatusRequestEntityTooLarge, "", "request body over %d bytes", s.cfg.maxBodyBytes))
 		} else {
-			writeError(rec, r, errf(http.StatusBadRequest, "invalid_request", "cannot read the body"))
+			writeError(rec, r, errf(http.StatusBadRequest, "", "cannot read the body"))
 		}
 		return
 	}
 	c.body = body
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
-
-	if r.URL.Host != "" || r.URL.Scheme != "" { // absolute-form target: route on the path only
+	if r.URL.Host != "" || r.URL.Scheme != "" { // absolute-form target: route and verify on the path
 		u := *r.URL
 		u.Scheme, u.Host = "", ""
 		r.URL = &u
+		r.RequestURI = u.RequestURI()
 	}
-	route, _, err := s.router.FindRoute(r)
-	if err != nil {
-		s.recordRequest(r, c)
-	}
-	switch {
-	case err != nil && err.Error() == routers.ErrMethodNotAllowed.Error(): // a RouteError carrying only the reason
-		writeError(rec, r, errf(http.StatusMethodNotAllowed, "method_not_allowed", "method %s not allowed here", r.Method))
-		return
-	case err != nil:
-		writeError(rec, r, errf(http.StatusNotFound, "not_found", "no such route"))
-		return
-	}
-	c.op = route.Operation.OperationID
-	s.recordRequest(r, c)
-	if s.applyFault(rec, r, c) {
-		return
-	}
-	s.checked.ServeHTTP(rec, r)
+	s.ops.ServeHTTP(rec, r)
 }
 
-var redacted = []string{"X-Api-Key", "X-Alter-User-Token", "X-Alter-Signature", "Authorization", "Cookie"}
+// serveOperation runs one spec operation: outer faults, authentication, rate limit, request
+// validation, inner faults, the handler, response validation.
+func (s *Server) serveOperation(w http.ResponseWriter, r *http.Request, c *call) {
+	s.mu.Lock()
+	s.calls[c.op]++
+	s.mu.Unlock()
+	if s.applyFault(w, r, c) {
+		return
+	}
+	b := &buffer{w: w, header: http.Header{}}
+	s.handle(b, r, c)
+	if s.cfg.validate {
+		s.checkResponse(b, r, c)
+	}
+	b.flush()
+}
 
-var userTokenField = regexp.MustCompile(`("user_token"\s*:\s*)"(?:[^"\\]|\\.)*"`)
+func (s *Server) handle(w http.ResponseWriter, r *http.Request, c *call) {
+	if e := s.authenticate(w, r, c); e != nil {
+		writeError(w, r, e)
+		return
+	}
+	if s.cfg.validate {
+		if errs := s.checkRequest(r, c); len(errs) > 0 {
+			writeValidation(w, r, errs)
+			return
+		}
+	}
+	if f := s.takeFault(c.op, true); f != nil {
+		if f.Panic {
+			panic("vaulttest: injected panic in " + c.op)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"unexpected": true})
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(c.body))
+	s.api.ServeHTTP(w, r)
+}
+
+func (s *Server) validationInput(r *http.Request, c *call) *openapi3filter.RequestValidationInput {
+	vr := r.Clone(r.Context())
+	vr.Body = io.NopCloser(bytes.NewReader(c.body))
+	return &openapi3filter.RequestValidationInput{Request: vr, PathParams: c.pathParams, Route: c.route, Options: validationOptions}
+}
+
+// checkRequest validates the request against the spec; a failure is a client error (422), not a
+// violation of the emulator.
+func (s *Server) checkRequest(r *http.Request, c *call) []fieldError {
+	err := openapi3filter.ValidateRequest(r.Context(), s.validationInput(r, c))
+	if err == nil {
+		return nil
+	}
+	var errs []error
+	var me openapi3.MultiError
+	if errors.As(err, &me) {
+		errs = me
+	} else {
+		errs = []error{err}
+	}
+	out := make([]fieldError, 0, len(errs))
+	for _, e := range errs {
+		out = append(out, toFieldError(e))
+	}
+	return out
+}
+
+func toFieldError(err error) fieldError {
+	fe := fieldError{Type: "value_error", Loc: []any{"body"}, Msg: clip(err.Error())}
+	var re *openapi3filter.RequestError
+	if errors.As(err, &re) {
+		if re.Parameter != nil {
+			fe.Loc = []any{re.Parameter.In, re.Parameter.Name}
+		}
+		if re.Reason != "" {
+			fe.Msg = re.Reason
+		}
+	}
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		for _, p := range se.JSONPointer() {
+			fe.Loc = append(fe.Loc, p)
+		}
+		fe.Msg, fe.Input = se.Reason, se.Value
+		if se.SchemaField == "required" {
+			fe.Type = "missing"
+		}
+	}
+	return fe
+}
+
+// checkResponse validates the buffered answer; a failure is the emulator's bug: it is recorded
+// and the answer replaced by a 500 contract_violation so that it cannot go unnoticed.
+func (s *Server) checkResponse(b *buffer, r *http.Request, c *call) {
+	status := b.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	in := &openapi3filter.ResponseValidationInput{RequestValidationInput: s.validationInput(r, c),
+		Status: status, Header: b.header, Options: validationOptions}
+	in.SetBodyBytes(b.body.Bytes())
+	err := openapi3filter.ValidateResponse(r.Context(), in)
+	if err == nil {
+		return
+	}
+	s.addViolation(fmt.Sprintf("%s %s: response %d: %v", c.op, c.reqID, status, clip(err.Error())))
+	b.body.Reset()
+	b.status = 0
+	b.header.Del("Retry-After")
+	writeError(b, r, errf(http.StatusInternalServerError, "", "the vault's answer broke openapi.yaml: %s", clip(err.Error())))
+}
+
+var redactedHeaders = []string{"X-Api-Key", "Authorization", "Cookie"}
+
+var userTokenField = regexp.MustCompile(`("(?:user_token|token)"\s*:\s*)"(?:[^"\\]|\\.)*"`)
 
 // redactBody hides end-user tokens sent in JSON bodies.
 func redactBody(b []byte) []byte {
-	if !bytes.Contains(b, []byte(`"user_token"`)) {
+	if !bytes.Contains(b, []byte(`token"`)) {
 		return b
 	}
 	return userTokenField.ReplaceAll(b, []byte(`$1"REDACTED"`))
 }
 
-func (s *Server) recordRequest(r *http.Request, c *call) {
+func (s *Server) logRequest(r *http.Request, c *call, status int) {
 	h := r.Header.Clone()
-	for _, k := range redacted {
+	for _, k := range redactedHeaders {
 		if h.Get(k) != "" {
 			h.Set(k, "REDACTED")
 		}
 	}
+	op := c.op
+	if op == "" {
+		op = "unknown"
+	}
+	req := Request{Operation: op, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: h,
+		Body: redactBody(c.body), Status: status, Time: c.start}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls[c.op]++
-	s.requests = append(s.requests, Request{Operation: c.op, Method: r.Method, Path: r.URL.Path, Header: h, Body: redactBody(c.body), Time: c.start})
+	s.requests.push(req)
 }
 
-func (s *Server) writeAudit(r *http.Request, c *call) {
-	if c.noAudit {
-		return
+// principalKey is the rate-limit and replay scope of a call.
+func principalKey(c *call) uuid.UUID {
+	if c.key == nil {
+		return uuid.Nil
 	}
-	row := AuditRow{
-		ID: uuid.New(), Time: s.now(), RequestID: c.reqID, Operation: c.op, ErrorCode: c.errCode,
-		Caller: c.caller, CallerType: c.callerTyp, ProviderID: c.provider, Reason: c.reason,
-		Context: c.context, Method: c.method, URL: c.url, ResponseStatus: c.upstream,
-		RunID: r.Header.Get("X-Alter-Run-Id"), ThreadID: r.Header.Get("X-Alter-Thread-Id"),
-		ToolCallID: r.Header.Get("X-Alter-Tool-Call-Id"),
-	}
-	if row.Operation == "" {
-		row.Operation = "unknown"
-	}
-	if row.CallerType == "" {
-		row.CallerType = "service"
-	}
-	switch {
-	case c.pending:
-		row.Outcome = "pending"
-	case c.status >= 200 && c.status < 300:
-		row.Outcome = "success"
-	case c.status == 401 || c.status == 403:
-		row.Outcome = "denied"
-	default:
-		row.Outcome = "error"
-	}
-	if c.key != nil {
-		row.KeyPrefix = c.key.prefix()
-		row.ActorID = c.key.id
-		row.PrincipalType, row.PrincipalID = "system", s.appID.String()
-	}
-	if c.userSub != "" {
-		row.PrincipalType, row.PrincipalID = "user", c.userSub
-	}
-	if c.agent != nil {
-		row.AgentID, row.ActorID = c.agent.id, c.agent.id
-		row.PrincipalType, row.PrincipalID = "agent", c.agent.id.String()
-	}
-	if c.grant != nil {
-		row.GrantID = c.grant.id
-		if row.ProviderID == "" {
-			row.ProviderID = c.grant.provider
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.audit = append(s.audit, row)
+	return c.key.id
 }

@@ -2,36 +2,43 @@ package vaulttest
 
 import (
 	"fmt"
-	"slices"
-	"strconv"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
-	"github.com/altersdk/alter-go/internal/emu"
+	"github.com/altersdk/alter-go/internal/apikey"
 )
 
 // KeyOption configures a seeded App key.
 type KeyOption func(*apiKey)
 
-// KeyScopes limits the key to these Alter scopes (default: every scope).
+// KeyScopes limits the key to these Alter scopes (default: every scope; ListScopes lists them).
 func KeyScopes(scopes ...string) KeyOption { return func(k *apiKey) { k.scopes = scopes } }
 
-// KeyActive is the active state (as an option: a no-op that clears deprecation and revocation).
-func KeyActive() KeyOption { return func(k *apiKey) { k.deprecatedAt, k.revokedAt = nil, nil } }
+// KeyActive is the active state (as an option: clears deprecation and revocation).
+func KeyActive() KeyOption {
+	return func(k *apiKey) { k.deprecatedAt, k.revokedAt, k.graceUntil = nil, nil, nil }
+}
 
-// KeyDeprecated is the deprecated state: the key works, answers carry X-Alter-Key-Deprecated.
+// KeyDeprecated is the deprecated state: the key works, answers carry X-Alter-Key-Deprecated: true.
 func KeyDeprecated() KeyOption {
 	return func(k *apiKey) { t := k.stampTime(); k.deprecatedAt, k.revokedAt = &t, nil }
 }
 
-// KeyRevoked is the revoked state: the key gets invalid_key.
+// KeyRevoked is the revoked state: the key gets 401 key_revoked.
 func KeyRevoked() KeyOption { return func(k *apiKey) { t := k.stampTime(); k.revokedAt = &t } }
 
-// AddAppKey seeds an App key.
+// KeyExpired makes the key expire now: it gets 401 key_expired.
+func KeyExpired() KeyOption { return func(k *apiKey) { t := k.stampTime(); k.expiresAt = &t } }
+
+// KeyLegacy gives the key the legacy format alter_key_<40> instead of alter_rk_….
+func KeyLegacy() KeyOption { return func(k *apiKey) { k.typ, k.plaintext = "", apikey.NewLegacy() } }
+
+// AddAppKey seeds an App key (alter_rk_…).
 func (s *Server) AddAppKey(opts ...KeyOption) Key {
-	k := &apiKey{id: uuid.New(), plaintext: "alter_key_app_" + randAlnum(32), kind: kindApp, scopes: allScopes(), createdAt: s.now()}
+	k := &apiKey{id: uuid.New(), plaintext: apikey.NewScoped("rk"), typ: "rk", scopes: allScopes(),
+		scopeVersion: scopeVersion, createdAt: s.now()}
 	for _, o := range opts {
 		o(k)
 	}
@@ -51,22 +58,30 @@ type AgentOption func(*agent)
 
 // AgentScopes sets the agent's provider scope allow-list.
 func AgentScopes(scopes map[string][]string) AgentOption {
-	return func(a *agent) { a.scopes = scopes }
+	return func(a *agent) {
+		a.scopes = map[string]any{}
+		for p, sc := range scopes {
+			a.scopes[p] = append([]string{}, sc...)
+		}
+	}
 }
 
 // AgentRequireApproval makes every proxy call of the agent wait for a human approval.
 func AgentRequireApproval() AgentOption {
-	return func(a *agent) { a.requireApproval, a.hasPolicy = true, true }
+	return func(a *agent) { a.requireApproval, a.policy = true, map[string]any{"requires_approval": true} }
 }
 
-// AgentInactive seeds the agent inactive.
+// AgentInactive seeds the agent paused (status inactive).
 func AgentInactive() AgentOption { return func(a *agent) { a.status = "inactive" } }
 
-// AddAgent seeds a managed agent with one active key.
+// AgentDisplayName sets the agent's display name.
+func AgentDisplayName(n string) AgentOption { return func(a *agent) { a.displayName = n } }
+
+// AddAgent seeds a managed agent with one active key (alter_ak_…).
 func (s *Server) AddAgent(name string, opts ...AgentOption) Agent {
 	now := s.now()
-	a := &agent{id: uuid.New(), name: name, typ: "agent", status: "active", scopes: map[string][]string{},
-		metadata: map[string]string{}, createdAt: now, updatedAt: now}
+	a := &agent{id: uuid.New(), name: name, typ: "agent", status: "active", scopes: map[string]any{},
+		metadata: map[string]any{}, policy: map[string]any{}, version: 1, createdAt: now}
 	for _, o := range opts {
 		o(a)
 	}
@@ -74,13 +89,17 @@ func (s *Server) AddAgent(name string, opts ...AgentOption) Agent {
 	defer s.mu.Unlock()
 	s.agents[a.id] = a
 	s.agentOrder = append(s.agentOrder, a.id)
-	k := s.newAgentKeyLocked(a, "")
+	k := s.newAgentKeyLocked(a)
 	return Agent{ID: a.id, Name: name, APIKey: k.plaintext, KeyID: k.id}
 }
 
-func (s *Server) newAgentKeyLocked(a *agent, name string) *apiKey {
-	k := &apiKey{id: uuid.New(), plaintext: "alter_key_agent_" + randAlnum(32), kind: kindAgent, agentID: a.id, name: name, createdAt: s.now()}
+func (s *Server) newAgentKeyLocked(a *agent) *apiKey {
+	a.keySeq++
+	k := &apiKey{id: uuid.New(), plaintext: apikey.NewScoped("ak"), typ: "ak", agentID: a.id,
+		scopes: agentKeyScopes, scopeVersion: scopeVersion, name: fmt.Sprintf("%s-%d", a.name, a.keySeq),
+		createdAt: s.now(), seq: a.keySeq}
 	s.putKey(k)
+	a.keys = append(a.keys, k.id)
 	return k
 }
 
@@ -90,29 +109,37 @@ func (s *Server) SetKeyState(keyID uuid.UUID, st KeyState) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := s.keysByID[keyID]
-	if k == nil {
+	if k == nil || st == nil {
 		return
 	}
-	if st != nil {
-		k.stamp = now
-		st()(k)
-		k.stamp = time.Time{}
-	}
+	k.stamp = now
+	st()(k)
+	k.stamp = time.Time{}
 }
 
 // AddUser registers an end user and returns a JWT (HS256, 24 h) the emulator signed for it.
 func (s *Server) AddUser(sub string) User {
 	s.mu.Lock()
-	s.users[sub] = true
+	u := s.userLocked(sub)
 	s.mu.Unlock()
-	return User{Sub: sub, Token: s.issueToken(sub)}
+	return User{Sub: sub, AppUserID: u.appUserID, Token: s.issueToken(sub)}
+}
+
+func (s *Server) userLocked(sub string) *user {
+	if u := s.users[sub]; u != nil {
+		return u
+	}
+	u := &user{sub: sub, appUserID: uuid.NewSHA1(s.appID, []byte("user\x00"+sub))}
+	s.users[sub] = u
+	s.usersByID[u.appUserID] = u
+	return u
 }
 
 func (s *Server) issueToken(sub string) string {
 	now := s.now()
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
-		Subject: sub, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(24 * time.Hour)),
-		Issuer: "vaulttest",
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"sub": sub, "iat": now.Unix(), "exp": now.Add(24 * time.Hour).Unix(), "iss": "vaulttest",
+		"email": sub + "@example.com", "name": sub,
 	}).SignedString(s.jwtKey)
 	if err != nil {
 		panic(err) // HS256 with a byte key cannot fail
@@ -138,17 +165,23 @@ func (s *Server) AddOAuthGrant(g OAuthGrant) uuid.UUID {
 	}
 	gr := &grant{id: uuid.New(), kind: "oauth", provider: g.Provider, account: g.Account, userSub: g.UserSub,
 		agentOwner: g.AgentOwner, scopes: append([]string{}, g.Scopes...), credential: g.Credential,
-		inj: g.Injection.withDefaults(), delegated: map[uuid.UUID]time.Time{}, createdAt: s.now()}
-	if g.Injection.AdditionalCredentials != nil {
-		gr.inj.AdditionalCredentials = g.Injection.AdditionalCredentials
+		inj: g.Injection.withDefaults(), delegated: map[uuid.UUID]*delegation{}, createdAt: s.now(),
+		tokenGen: uuid.New(), label: g.Label}
+	switch {
+	case g.AgentOwner != uuid.Nil:
+		gr.principalType = "agent"
+	case g.UserSub != "":
+		gr.principalType = "user"
+	default:
+		gr.principalType = "system"
 	}
 	for _, a := range g.DelegatedTo {
-		gr.delegated[a] = s.now()
+		gr.delegated[a] = &delegation{at: s.now(), delegable: false}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if g.UserSub != "" {
-		s.users[g.UserSub] = true
+		s.userLocked(g.UserSub)
 	}
 	s.putGrant(gr)
 	return gr.id
@@ -159,33 +192,48 @@ func (s *Server) putGrant(g *grant) {
 	s.grantOrder = append(s.grantOrder, g.id)
 }
 
-// AddManagedSecret provisions an operator secret, e.g. id "ms_stripe".
-func (s *Server) AddManagedSecret(id, name string, credential string, inj Injection) {
+// AddManagedSecret provisions an operator secret under slug (the provider_id of retrieve
+// calls) and returns its id (the managed_secret_id of grant calls, which also accept the slug).
+func (s *Server) AddManagedSecret(slug, name, credential string, inj Injection) uuid.UUID {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.secrets[id] = &managedSecret{id: id, name: name, credential: credential, inj: inj.withDefaults()}
-	if inj.AdditionalCredentials != nil {
-		s.secrets[id].inj.AdditionalCredentials = inj.AdditionalCredentials
-	}
+	ms := &managedSecret{id: uuid.NewSHA1(s.appID, []byte("ms\x00"+slug)), slug: slug, name: name,
+		credential: credential, inj: inj.withDefaults()}
+	s.secrets[ms.id] = ms
+	s.secretBySlug[slug] = ms
+	return ms.id
 }
 
-// AddManagedSecretGrant grants a managed secret to an agent (uuid.Nil: the system principal).
-func (s *Server) AddManagedSecretGrant(msID string, agentID uuid.UUID) uuid.UUID {
-	pt, pid := "system", ""
+// secretLocked finds a managed secret by id or slug.
+func (s *Server) secretLocked(idOrSlug string) *managedSecret {
+	if id, err := uuid.Parse(idOrSlug); err == nil {
+		if ms := s.secrets[id]; ms != nil {
+			return ms
+		}
+	}
+	return s.secretBySlug[idOrSlug]
+}
+
+// AddManagedSecretGrant grants a managed secret (id or slug) to an agent (uuid.Nil: the app's
+// system principal). It returns uuid.Nil when there is no such secret.
+func (s *Server) AddManagedSecretGrant(msIDOrSlug string, agentID uuid.UUID) uuid.UUID {
+	pt := "system"
 	if agentID != uuid.Nil {
-		pt, pid = "agent", agentID.String()
+		pt = "agent"
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.newMSGrantLocked(msID, pt, pid, agentID, "").id
+	ms := s.secretLocked(msIDOrSlug)
+	if ms == nil {
+		return uuid.Nil
+	}
+	return s.newMSGrantLocked(ms, pt, "", agentID, "").id
 }
 
-func (s *Server) newMSGrantLocked(msID, pt, pid string, agentID uuid.UUID, label string) *grant {
-	g := &grant{id: uuid.New(), kind: "managed_secret", provider: msID, principalType: pt, principalID: pid,
-		agentOwner: agentID, label: label, scopes: []string{}, delegated: map[uuid.UUID]time.Time{}, createdAt: s.now()}
-	if pt == "user" {
-		g.userSub = pid
-	}
+func (s *Server) newMSGrantLocked(ms *managedSecret, pt, sub string, agentID uuid.UUID, label string) *grant {
+	g := &grant{id: uuid.New(), kind: "managed_secret", provider: ms.slug, msID: ms.id, principalType: pt,
+		userSub: sub, agentOwner: agentID, label: label, scopes: []string{}, delegated: map[uuid.UUID]*delegation{},
+		createdAt: s.now(), credentialKind: "developer", tokenGen: uuid.New()}
 	s.putGrant(g)
 	return g
 }
@@ -208,6 +256,22 @@ func (s *Server) SetGrantRefreshing(id uuid.UUID, n int) {
 	}
 }
 
+// SetGrantRefreshRetries makes the next token answer for the grant report a provider refresh
+// that took attempts tries (retry_info; attempts-1 failures, then success).
+func (s *Server) SetGrantRefreshRetries(id uuid.UUID, attempts int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.grants[id]
+	if g == nil {
+		return errNotFound
+	}
+	if attempts < 1 {
+		return errState("attempts must be at least 1")
+	}
+	g.refreshRetries = attempts
+	return nil
+}
+
 // SetGrantPolicy sets a grant's policy.
 func (s *Server) SetGrantPolicy(id uuid.UUID, p Policy) {
 	s.mu.Lock()
@@ -222,23 +286,6 @@ func (s *Server) Delegate(grantID, agentID uuid.UUID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if g := s.grants[grantID]; g != nil {
-		g.delegated[agentID] = s.now()
+		g.delegated[agentID] = &delegation{at: s.now()}
 	}
 }
-
-// helpers shared by handlers.
-
-func itoa(n int) string { return strconv.Itoa(n) }
-
-func toCode(s string) emu.ErrorCode { return emu.ErrorCode(s) }
-
-func detailsRetry(n int) emu.ErrorDetails { return emu.ErrorDetails{RetryAfterSeconds: &n} }
-
-func detailsAgent(id uuid.UUID) emu.ErrorDetails { return emu.ErrorDetails{AgentID: &id} }
-
-func detailsGrant(id uuid.UUID) emu.ErrorDetails { return emu.ErrorDetails{GrantID: &id} }
-
-func detailsField(f string) emu.ErrorDetails { return emu.ErrorDetails{Field: &f} }
-
-var _ = fmt.Sprint
-var _ = slices.Contains[[]string]

@@ -10,10 +10,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/uuid"
 
 	"github.com/altersdk/alter-go/internal/emu"
+	"github.com/altersdk/alter-go/internal/signing"
+)
+
+// Caps of the state that requests create; the oldest entries go first.
+const (
+	maxSessions    = 10_000
+	maxApprovals   = 10_000
+	maxIdempotency = 10_000
+	maxViolations  = 1_000
 )
 
 // Server is an in-memory Alter Vault listening on a loopback port.
@@ -22,37 +31,44 @@ type Server struct {
 	ln       net.Listener
 	srv      *http.Server
 	root     string // http://127.0.0.1:PORT
-	router   routers.Router
-	api      http.Handler // the generated mux, behind auth
-	checked  http.Handler // api wrapped in the contract validator (or api)
+	doc      *openapi3.T
+	ops      *http.ServeMux // the spec's routes, each knowing its operation
+	api      http.Handler   // the generated emu mux
 	pages    *http.ServeMux
+	dev      *http.ServeMux
 	upstream *http.Client
 	jwtKey   []byte
 	appID    uuid.UUID
+	appActor uuid.UUID
 
-	mu         sync.Mutex
-	appKey     string
-	keys       map[string]*apiKey // by plaintext
-	keysByID   map[uuid.UUID]*apiKey
-	agents     map[uuid.UUID]*agent
-	agentOrder []uuid.UUID
-	users      map[string]bool
-	grants     map[uuid.UUID]*grant
-	grantOrder []uuid.UUID
-	secrets    map[string]*managedSecret
-	sessions   map[string]*session
-	approvals  map[string]*approval
-	apprOrder  []string
-	nonces     map[string]time.Time
-	idem       map[string]*idemEntry
-	idemLocks  map[string]*sync.Mutex
-	audit      []AuditRow
-	requests   []Request
-	calls      map[string]int
-	faults     map[string][]*Fault
-	violations []string
-	reqSeq     int
-	closers    []func()
+	mu           sync.Mutex
+	appKey       string
+	keys         map[string]*apiKey // by plaintext
+	keysByID     map[uuid.UUID]*apiKey
+	agents       map[uuid.UUID]*agent
+	agentOrder   []uuid.UUID
+	users        map[string]*user
+	usersByID    map[uuid.UUID]*user
+	grants       map[uuid.UUID]*grant
+	grantOrder   []uuid.UUID
+	secrets      map[uuid.UUID]*managedSecret
+	secretBySlug map[string]*managedSecret
+	sessions     map[string]*session
+	sessionOrder []string
+	approvals    map[uuid.UUID]*approval
+	apprOrder    []uuid.UUID
+	replay       map[uuid.UUID]*signing.ReplayCache // per key
+	idem         map[string]*idemEntry
+	idemOrder    []string
+	audit        *ring[AuditRow]
+	requests     *ring[Request]
+	calls        map[string]int
+	faults       map[string][]*Fault
+	violations   []string
+	rate         map[uuid.UUID]*bucket
+	reqSeq       uint64
+	env          map[string]string // the demo exports, once seeded
+	closers      []func()
 }
 
 // NewServer starts a vault on 127.0.0.1 (a free port unless WithAddr), seeded with one App key
@@ -74,22 +90,26 @@ func newServer(opts ...Option) (*Server, error) {
 		o(&cfg)
 	}
 	s := &Server{
-		cfg:       cfg,
-		jwtKey:    []byte(randToken(32)),
-		appID:     uuid.New(),
-		keys:      map[string]*apiKey{},
-		keysByID:  map[uuid.UUID]*apiKey{},
-		agents:    map[uuid.UUID]*agent{},
-		users:     map[string]bool{},
-		grants:    map[uuid.UUID]*grant{},
-		secrets:   map[string]*managedSecret{},
-		sessions:  map[string]*session{},
-		approvals: map[string]*approval{},
-		nonces:    map[string]time.Time{},
-		idem:      map[string]*idemEntry{},
-		idemLocks: map[string]*sync.Mutex{},
-		calls:     map[string]int{},
-		faults:    map[string][]*Fault{},
+		cfg:          cfg,
+		jwtKey:       []byte(randToken(32)),
+		appID:        uuid.New(),
+		keys:         map[string]*apiKey{},
+		keysByID:     map[uuid.UUID]*apiKey{},
+		agents:       map[uuid.UUID]*agent{},
+		users:        map[string]*user{},
+		usersByID:    map[uuid.UUID]*user{},
+		grants:       map[uuid.UUID]*grant{},
+		secrets:      map[uuid.UUID]*managedSecret{},
+		secretBySlug: map[string]*managedSecret{},
+		sessions:     map[string]*session{},
+		approvals:    map[uuid.UUID]*approval{},
+		replay:       map[uuid.UUID]*signing.ReplayCache{},
+		idem:         map[string]*idemEntry{},
+		audit:        newRing[AuditRow](cfg.maxAuditRows),
+		requests:     newRing[Request](cfg.maxRequests),
+		calls:        map[string]int{},
+		faults:       map[string][]*Fault{},
+		rate:         map[uuid.UUID]*bucket{},
 		upstream: &http.Client{
 			Timeout: 30 * time.Second,
 			// The vault returns redirects as they are: following them could carry the injected
@@ -97,6 +117,7 @@ func newServer(opts ...Option) (*Server, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}
+	s.appActor = uuid.NewSHA1(s.appID, []byte("app"))
 	s.appKey = s.AddAppKey().APIKey
 	if err := s.buildHandlers(); err != nil {
 		return nil, err
@@ -124,10 +145,10 @@ func NewTestServer(t testing.TB, opts ...Option) *Server {
 	return s
 }
 
-// URL is the base URL of the API, including /v1.
-func (s *Server) URL() string { return s.root + "/v1" }
+// URL is the vault's base URL, the host root (every API path starts with /sdk/).
+func (s *Server) URL() string { return s.root }
 
-// RootURL is the server root (where the connect, auth and approval pages live).
+// RootURL is the server root, where the API, the pages and the dev control API live.
 func (s *Server) RootURL() string { return s.root }
 
 // Close stops the server and waits for in-flight requests.
@@ -152,7 +173,7 @@ func (s *Server) Handler() http.Handler { return s }
 
 func (s *Server) now() time.Time { return s.cfg.now() }
 
-// Violations lists every request or response that broke openapi.yaml.
+// Violations lists every request or response that broke openapi.yaml (the newest 1000).
 func (s *Server) Violations() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -177,19 +198,29 @@ func (s *Server) RequireNoViolations(t testing.TB) {
 func (s *Server) addViolation(msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.violations) >= maxViolations {
+		s.violations = s.violations[1:]
+	}
 	s.violations = append(s.violations, msg)
 }
 
-// Requests lists every HTTP request received, oldest first, secrets redacted.
+// Requests lists the newest HTTP requests received (WithMaxRequests), oldest first, secrets
+// redacted, each with the status it was answered.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		r.Header = r.Header.Clone()
-		out[i] = r
+	out := s.requests.all()
+	for i := range out {
+		out[i].Header = out[i].Header.Clone()
 	}
 	return out
+}
+
+// ResetRequests clears the request log (CallCount keeps counting).
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests.reset()
 }
 
 // CallCount is how many requests an operation (by operationId) received.
@@ -199,11 +230,21 @@ func (s *Server) CallCount(operation string) int {
 	return s.calls[operation]
 }
 
-// AuditRows lists every audit row, oldest first.
+// AuditRows lists the newest audit rows (WithMaxAuditRows), oldest first.
 func (s *Server) AuditRows() []AuditRow {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]AuditRow(nil), s.audit...)
+	return s.audit.all()
+}
+
+func (s *Server) addAudit(row AuditRow) {
+	if row.ID == uuid.Nil {
+		row.ID = uuid.New()
+	}
+	row.RunID, row.ThreadID, row.ToolCallID = row.Context["run_id"], row.Context["thread_id"], row.Context["tool_call_id"]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.audit.push(row)
 }
 
 // AppKey is the plaintext of the default App key (every scope).
@@ -212,6 +253,9 @@ func (s *Server) AppKey() string {
 	defer s.mu.Unlock()
 	return s.appKey
 }
+
+// AppID is the id of the emulated app (app_id of identity answers).
+func (s *Server) AppID() uuid.UUID { return s.appID }
 
 var errNotFound = errors.New("vaulttest: not found")
 

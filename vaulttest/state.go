@@ -3,6 +3,7 @@ package vaulttest
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -14,24 +15,16 @@ import (
 // (SetKeyState(id, KeyRevoked)).
 type KeyState func() KeyOption
 
-type keyState int
-
-const (
-	keyActive keyState = iota
-	keyDeprecated
-	keyRevoked
-)
-
 // GrantState is the state of a grant.
 type GrantState int
 
 // Grant states; each unusable state has its own error code.
 const (
 	GrantActive            GrantState = iota
-	GrantExpired                      // grant_expired
-	GrantRevoked                      // grant_revoked
-	GrantDeleted                      // grant_deleted
-	GrantCredentialRevoked            // credential_revoked
+	GrantExpired                      // 403 grant_expired
+	GrantRevoked                      // 403 grant_revoked
+	GrantDeleted                      // 410 grant_deleted
+	GrantCredentialRevoked            // 403 credential_revoked
 )
 
 // Key is an App key as seeded or minted.
@@ -50,11 +43,13 @@ type Agent struct {
 
 // User is an end user and a JWT the emulator signed for it.
 type User struct {
-	Sub   string
-	Token string
+	Sub       string
+	AppUserID uuid.UUID // the id the vault knows the user by (app_user_id on the wire)
+	Token     string
 }
 
-// Injection tells the SDK how to place a credential in the upstream request.
+// Injection tells the SDK how to place a credential in the upstream request (the injection
+// fields of the token answer).
 type Injection struct {
 	Header, Format        string // default "Authorization", "Bearer {token}"
 	AdditionalCredentials map[string]string
@@ -63,9 +58,9 @@ type Injection struct {
 
 // AdditionalInjection is one more value placed in the upstream request.
 type AdditionalInjection struct {
-	Target      string // "header" or "query"
+	Target      string // "header" or "query_param"
 	Key         string
-	ValueSource string // "access_token" or "additional_credentials.<name>"
+	ValueSource string // "token" or "additional_credentials.<name>"
 }
 
 // BearerInjection is the default: Authorization: Bearer {token}.
@@ -76,7 +71,8 @@ func BearerInjection() Injection {
 // HeaderInjection puts the raw credential in the given header, e.g. X-API-Key.
 func HeaderInjection(header string) Injection { return Injection{Header: header, Format: "{token}"} }
 
-// BasicInjection is HTTP Basic auth; the credential is "user:password".
+// BasicInjection is HTTP Basic auth: the credential is "user:password" and the vault hands out
+// its base64 form, as the real vault does (the SDK never encodes).
 func BasicInjection() Injection {
 	return Injection{Header: "Authorization", Format: "Basic {token_base64}"}
 }
@@ -88,80 +84,110 @@ func (i Injection) withDefaults() Injection {
 	if i.Format == "" {
 		i.Format = "Bearer {token}"
 	}
+	add := make([]AdditionalInjection, len(i.Additional))
+	for n, a := range i.Additional {
+		// Earlier spellings of the two enums are still accepted from Go seeds.
+		if a.Target == "query" {
+			a.Target = "query_param"
+		}
+		if a.ValueSource == "access_token" {
+			a.ValueSource = "token"
+		}
+		add[n] = a
+	}
+	i.Additional = add
 	return i
 }
 
 // OAuthGrant seeds a user-authorized (or system- or agent-owned) OAuth grant.
 type OAuthGrant struct {
 	Provider, Account string      // Account = account_identifier
-	UserSub           string      // owner; "" = system principal
+	UserSub           string      // owner; "" = the app itself (system principal)
 	AgentOwner        uuid.UUID   // non-zero = owned by that agent (principal agent)
 	Scopes            []string    // provider scopes granted
 	Credential        string      // the secret the SDK injects (default: random)
 	Injection         Injection   // zero value = Bearer
 	DelegatedTo       []uuid.UUID // agents with a delegation
+	Label             string
 }
 
 // Policy is a grant's policy.
 type Policy struct {
-	DenyReason      string // non-empty: every use fails with policy_violation carrying it
-	RequireApproval bool   // proxy calls wait for a human; retrieve mode is refused
-	RequireProxy    bool   // retrieve mode is refused (restricted_grant_requires_proxy)
+	DenyReason      string // non-empty: every use fails with 403 policy_violation carrying it
+	RequireApproval bool   // proxy calls wait for a human; retrieve mode gets hitl_grant_requires_proxy
+	RequireProxy    bool   // retrieve mode gets restricted_grant_requires_proxy
 }
 
 // Request is one HTTP request the server (or an echo upstream) received, secrets redacted.
 type Request struct {
-	Operation, Method, Path string
-	Header                  http.Header
-	Body                    []byte
-	Time                    time.Time
+	Operation string      `json:"operation"`
+	Method    string      `json:"method"`
+	Path      string      `json:"path"`
+	Query     string      `json:"query"`
+	Header    http.Header `json:"-"`
+	Body      []byte      `json:"-"`
+	Status    int         `json:"status"`
+	Time      time.Time   `json:"-"`
 }
 
-// AuditRow is one audit row (the same data GET /v1/audit/events serves).
+// AuditRow is one recorded upstream call: the body of an audit post (POST
+// /sdk/oauth/audit/api-call) or a call the vault executed itself (proxy, approved call), with
+// the principal the vault resolved for it.
 type AuditRow struct {
-	ID                                                                          uuid.UUID
-	Time                                                                        time.Time
-	RequestID, Operation, Outcome, ErrorCode, Caller, CallerType, KeyPrefix     string
-	ActorID, AgentID, GrantID                                                   uuid.UUID
-	PrincipalType, PrincipalID, ProviderID, RunID, ThreadID, ToolCallID, Reason string
-	Context                                                                     map[string]string
-	Method, URL                                                                 string
-	ResponseStatus                                                              int
+	ID              uuid.UUID         `json:"id"`
+	Time            time.Time         `json:"time"`
+	RequestID       string            `json:"request_id"`
+	Operation       string            `json:"operation"` // recordApiCall, proxyRequest or approval
+	GrantID         uuid.UUID         `json:"grant_id"`
+	ProviderID      string            `json:"provider_id"`
+	TokenGeneration string            `json:"token_generation,omitempty"`
+	Method          string            `json:"method"`
+	URL             string            `json:"url"`
+	RequestHeaders  map[string]string `json:"request_headers"`
+	RequestBody     json.RawMessage   `json:"request_body"`
+	ResponseStatus  int               `json:"response_status"`
+	ResponseHeaders map[string]string `json:"response_headers"`
+	ResponseBody    string            `json:"response_body"`
+	LatencyMS       int64             `json:"latency_ms"`
+	Reason          string            `json:"reason"`
+	Context         map[string]string `json:"context"`
+	// Context keys the SDKs stamp, copied out for convenience.
+	RunID      string `json:"run_id,omitempty"`
+	ThreadID   string `json:"thread_id,omitempty"`
+	ToolCallID string `json:"tool_call_id,omitempty"`
+	// The principal: "app" or "agent", the agent when there is one, the end user the grant
+	// belongs to, the caller headers and the actor id the vault answered with.
+	PrincipalType string    `json:"principal_type"`
+	PrincipalID   string    `json:"principal_id"`
+	AgentID       uuid.UUID `json:"agent_id"`
+	UserSub       string    `json:"user_sub,omitempty"`
+	Caller        string    `json:"caller,omitempty"`
+	CallerType    string    `json:"caller_type,omitempty"`
+	ActorID       uuid.UUID `json:"actor_id"`
+	KeyID         uuid.UUID `json:"key_id"`
 }
 
 // internal records.
 
-type keyKind int
-
-const (
-	kindApp keyKind = iota
-	kindAgent
-)
-
 type apiKey struct {
 	id           uuid.UUID
 	plaintext    string
-	kind         keyKind
+	typ          string // rk, ak, dk, pk, or "" for a legacy alter_key_
 	agentID      uuid.UUID
+	parentID     uuid.UUID
 	scopes       []string
-	derived      bool
+	scopeVersion int
 	name         string
+	cidr         []string
+	metadata     map[string]any
 	createdAt    time.Time
 	deprecatedAt *time.Time
 	revokedAt    *time.Time
 	expiresAt    *time.Time
+	graceUntil   *time.Time // a rotated key works until then
 	lastUsedAt   *time.Time
 	stamp        time.Time
-}
-
-func (k *apiKey) state() keyState {
-	switch {
-	case k.revokedAt != nil:
-		return keyRevoked
-	case k.deprecatedAt != nil:
-		return keyDeprecated
-	}
-	return keyActive
+	seq          int // n-th key of its agent
 }
 
 // stampTime is when a state change happens: SetKeyState's clock, else the creation time.
@@ -173,89 +199,118 @@ func (k *apiKey) stampTime() time.Time {
 }
 
 func (k *apiKey) prefix() string {
-	if len(k.plaintext) > 20 {
-		return k.plaintext[:20]
+	n := len("alter_xx_") + 4
+	if k.typ == "" {
+		n = len("alter_key_") + 4
 	}
-	return k.plaintext
+	return k.plaintext[:min(n, len(k.plaintext))]
 }
 
 type agent struct {
-	id                   uuid.UUID
-	name                 string
-	displayName          string
-	typ                  string
-	status               string // active, inactive, revoked
-	scopes               map[string][]string
-	metadata             map[string]string
-	requireApproval      bool
-	approvalTTL          int
-	attributes           map[string]string
-	hasPolicy            bool
-	createdAt, updatedAt time.Time
-	revokedAt            *time.Time
+	id              uuid.UUID
+	name            string
+	displayName     string
+	typ             string
+	status          string // active, inactive, revoked
+	scopes          map[string]any
+	scopesPending   map[string]any
+	scopesAppliesAt *time.Time
+	policy          map[string]any
+	metadata        map[string]any
+	version         int
+	requireApproval bool
+	createdAt       time.Time
+	lastUsedAt      *time.Time
+	keys            []uuid.UUID // in creation order
+	keySeq          int
+}
+
+type user struct {
+	sub       string
+	appUserID uuid.UUID
+}
+
+type delegation struct {
+	at        time.Time
+	delegable bool
 }
 
 type grant struct {
-	id         uuid.UUID
-	kind       string // oauth, managed_secret
-	provider   string // provider id, or the managed secret id
-	account    string
-	userSub    string
-	agentOwner uuid.UUID
-	// managed-secret grants
-	principalType string
-	principalID   string
-	label         string
-	scopes        []string
-	credential    string
-	inj           Injection
-	delegated     map[uuid.UUID]time.Time
-	state         GrantState
-	refreshing    int
-	policy        Policy
-	policyExpires *time.Time
-	createdAt     time.Time
-	lastUsedAt    *time.Time
+	id             uuid.UUID
+	kind           string // oauth, managed_secret
+	provider       string // OAuth provider id, or the managed secret's slug
+	msID           uuid.UUID
+	account        string
+	userSub        string
+	agentOwner     uuid.UUID
+	principalType  string // user, group, system, agent
+	label          string
+	scopes         []string
+	credential     string
+	credentialKind string // managed secrets: developer or end_user
+	inj            Injection
+	delegated      map[uuid.UUID]*delegation
+	state          GrantState
+	refreshing     int
+	refreshRetries int
+	policy         Policy
+	policyExpires  *time.Time
+	createdAt      time.Time
+	lastUsedAt     *time.Time
+	scopeMismatch  bool
+	tokenGen       uuid.UUID
+	parent         uuid.UUID
+	tags           []string
 }
 
 type managedSecret struct {
-	id, name, credential string
-	inj                  Injection
+	id         uuid.UUID
+	slug, name string
+	credential string
+	inj        Injection
 }
+
+type sessionKind int
+
+const (
+	connectSession sessionKind = iota
+	authSession
+	msConnectSession
+)
 
 type session struct {
-	token     string
-	auth      bool // auth session, else connect
-	status    string
-	errCode   string
-	expiresAt time.Time
-	allowed   []string
-	agent     uuid.UUID // connect: delegate to (app) or owner (agent principal)
-	agentOwns bool
-	userSub   string
-	results   []connectResult
-	returnURL string
-}
-
-type connectResult struct {
-	grantID  uuid.UUID
-	provider string
-	account  string
-	scopes   []string
+	token      string
+	kind       sessionKind
+	status     string // pending, completed, error, expired
+	errCode    string
+	errMsg     string
+	expiresAt  time.Time
+	allowed    []string
+	agent      uuid.UUID // delegate the grant to it (or own it, agentOwns)
+	agentOwns  bool
+	delegable  bool
+	userSub    string
+	results    []uuid.UUID // grants made
+	operations []string
+	slug       string // managed-secret connect: the secret
+	label      string // the label the new grant gets
+	changed    chan struct{}
 }
 
 type approval struct {
-	id         string
+	id, group  uuid.UUID
 	status     string
 	expiresAt  time.Time
 	decidedAt  *time.Time
-	reason     string
+	reason     string // the call's reason
 	decision   string
 	executedAt *time.Time
+	execErr    string
 	req        *upstreamCall
 	result     *upstreamResult
-	upstreamSt int
 	grantID    uuid.UUID
+	audit      AuditRow // the principal part of the row the execution writes
+	changed    chan struct{}
 }
 
 func randToken(n int) string {
@@ -276,3 +331,11 @@ func randAlnum(n int) string {
 
 // UUID is github.com/google/uuid.UUID, re-exported so that tests can seed without importing it.
 type UUID = uuid.UUID
+
+// notify wakes the long-polls waiting on ch and returns a fresh channel for the next change.
+func notify(ch chan struct{}) chan struct{} {
+	if ch != nil {
+		close(ch)
+	}
+	return make(chan struct{})
+}

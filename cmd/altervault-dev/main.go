@@ -1,10 +1,32 @@
 // Command altervault-dev runs vaulttest, the in-memory Alter Vault, on 127.0.0.1 for local
-// development: seeded with a demo App key, agent, user, grants and a local echo upstream. It
-// prints the shell exports a program needs to connect on stdout, a "ready" line on stderr, and
-// stops cleanly on SIGINT or SIGTERM.
+// development and for clients in any language (the official Python SDK among them): it speaks
+// the real vault wire at the host root (every API path under /sdk/), seeded with a demo App key,
+// agent, user, grants and a local echo upstream. It prints the shell exports a program needs on
+// stdout (ALTER_BASE_URL ALTER_API_KEY AGENT_API_KEY AGENT_ID ALTER_USER_TOKEN ALTER_UPSTREAM_URL
+// ALTER_GRANT_ID ALTER_SECOND_GITHUB_GRANT_ID ALTER_GOOGLE_GRANT_ID ALTER_AGENT_GRANT_ID
+// ALTER_APPROVAL_GRANT_ID ALTER_MANAGED_SECRET_ID ALTER_MANAGED_SECRET_SLUG ALTER_MS_GRANT_ID), a
+// "ready" line on stderr, and stops cleanly on SIGINT or SIGTERM.
 //
 //	go run ./cmd/altervault-dev            # 127.0.0.1:8370
 //	go run ./cmd/altervault-dev -addr 127.0.0.1:0
+//
+// Besides the API and the consent, sign-in and approval pages, it serves the dev control API
+// of package vaulttest, outside /sdk/, to loopback clients only, without auth, in JSON:
+//
+//	GET    /_dev/env                                  the exports above as an object
+//	GET    /_dev/audit                                every audit row, oldest first
+//	GET    /_dev/requests                             the request log: operation, method, path, query,
+//	                                                  headers, body (JSON or null), status
+//	DELETE /_dev/requests                             clear the request log (204)
+//	POST   /_dev/faults                               {"operation","status","code","message","retry_after",
+//	                                                  "count","drop","delay_ms"} → 204
+//	POST   /_dev/grants/{grant_id}/refresh-retries    {"attempts": N}: the next token answer reports
+//	                                                  retry_info for an N-attempt refresh → 204
+//	POST   /_dev/approvals/{approval_id}/approve|deny|expire   {"reason"} → 204
+//	POST   /_dev/connect/{session_token}/complete|deny|fail|expire  {"provider","account"} | {"code"} → 204
+//	POST   /_dev/auth/{session_token}/complete|deny|expire   {"sub"} → 204
+//	POST   /_dev/managed-secrets/{session_token}/complete   {"secret"} → {"grant_id"}
+//	GET    /_dev/violations                           contract violations seen
 package main
 
 import (
@@ -36,6 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:8370", "listen address (127.0.0.1:0 picks a free port)")
 	verbose := fs.Bool("v", false, "log every request to stderr")
 	noValidate := fs.Bool("no-validate", false, "turn off openapi.yaml contract validation")
+	window := fs.Duration("signature-window", vaulttest.DefaultSignatureWindow, "accepted X-Alter-Timestamp skew, either way")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -44,6 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		level = slog.LevelDebug
 	}
 	opts := []vaulttest.Option{vaulttest.WithAddr(*addr), vaulttest.WithLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))}
+	opts = append(opts, vaulttest.WithSignatureWindow(*window))
 	if *noValidate {
 		opts = append(opts, vaulttest.WithoutContractValidation())
 	}

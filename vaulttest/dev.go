@@ -1,0 +1,247 @@
+package vaulttest
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// The dev control API (see the package documentation): JSON, no auth, loopback clients only.
+
+func (s *Server) devMux() *http.ServeMux {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /_dev/env", s.devEnv)
+	m.HandleFunc("GET /_dev/audit", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.AuditRows()) })
+	m.HandleFunc("GET /_dev/requests", s.devRequests)
+	m.HandleFunc("DELETE /_dev/requests", func(w http.ResponseWriter, _ *http.Request) {
+		s.ResetRequests()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	m.HandleFunc("POST /_dev/faults", s.devFault)
+	m.HandleFunc("POST /_dev/grants/{grant_id}/refresh-retries", s.devRefreshRetries)
+	m.HandleFunc("POST /_dev/approvals/{id}/{decision}", s.devApproval)
+	m.HandleFunc("POST /_dev/connect/{token}/{decision}", s.devConnect)
+	m.HandleFunc("POST /_dev/auth/{token}/{decision}", s.devAuth)
+	m.HandleFunc("POST /_dev/managed-secrets/{token}/complete", s.devMSConnect)
+	m.HandleFunc("GET /_dev/violations", func(w http.ResponseWriter, _ *http.Request) {
+		v := s.Violations()
+		if v == nil {
+			v = []string{}
+		}
+		writeJSON(w, http.StatusOK, v)
+	})
+	m.HandleFunc("/_dev/", func(w http.ResponseWriter, _ *http.Request) { devError(w, http.StatusNotFound, "no such dev endpoint") })
+	return m
+}
+
+func devError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func (s *Server) serveDev(w http.ResponseWriter, r *http.Request) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		devError(w, http.StatusForbidden, "the dev control API answers loopback clients only")
+		return
+	}
+	s.dev.ServeHTTP(w, r)
+}
+
+// devBody decodes an optional JSON body; false when it is malformed (the answer is written).
+func devBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		err = json.Unmarshal(b, v)
+	}
+	if err != nil {
+		devError(w, http.StatusBadRequest, "malformed JSON body")
+		return false
+	}
+	return true
+}
+
+func devResult(w http.ResponseWriter, err error) {
+	switch {
+	case err == nil:
+		w.WriteHeader(http.StatusNoContent)
+	case err == errNotFound:
+		devError(w, http.StatusNotFound, err.Error())
+	default:
+		devError(w, http.StatusConflict, err.Error())
+	}
+}
+
+func (s *Server) devEnv(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	env := s.env
+	s.mu.Unlock()
+	if env == nil {
+		env = map[string]string{"ALTER_BASE_URL": s.URL(), "ALTER_API_KEY": s.AppKey()}
+	}
+	writeJSON(w, http.StatusOK, env)
+}
+
+type devRequest struct {
+	Operation string            `json:"operation"`
+	Method    string            `json:"method"`
+	Path      string            `json:"path"`
+	Query     string            `json:"query"`
+	Headers   map[string]string `json:"headers"`
+	Body      json.RawMessage   `json:"body"`
+	Status    int               `json:"status"`
+}
+
+func (s *Server) devRequests(w http.ResponseWriter, _ *http.Request) {
+	reqs := s.Requests()
+	out := make([]devRequest, 0, len(reqs))
+	for _, q := range reqs {
+		d := devRequest{Operation: q.Operation, Method: q.Method, Path: q.Path, Query: q.Query, Status: q.Status,
+			Headers: map[string]string{}, Body: json.RawMessage("null")}
+		for k, v := range q.Header {
+			d.Headers[k] = strings.Join(v, ", ")
+		}
+		if len(q.Body) > 0 && json.Valid(q.Body) {
+			d.Body = q.Body
+		}
+		out = append(out, d)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) devFault(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Operation  string `json:"operation"`
+		Status     int    `json:"status"`
+		Code       string `json:"code"`
+		Message    string `json:"message"`
+		RetryAfter int    `json:"retry_after"`
+		Count      int    `json:"count"`
+		Drop       bool   `json:"drop"`
+		DelayMS    int    `json:"delay_ms"`
+	}
+	if !devBody(w, r, &req) {
+		return
+	}
+	if req.Operation == "" || (req.Status == 0 && !req.Drop && req.DelayMS == 0) {
+		devError(w, http.StatusBadRequest, "operation and one of status, drop or delay_ms are required")
+		return
+	}
+	s.InjectFault(req.Operation, Fault{Times: req.Count, Status: req.Status, Code: req.Code, Message: req.Message,
+		RetryAfter: time.Duration(req.RetryAfter) * time.Second, Drop: req.Drop, Delay: time.Duration(req.DelayMS) * time.Millisecond})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) devRefreshRetries(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Attempts int `json:"attempts"`
+	}
+	if !devBody(w, r, &req) {
+		return
+	}
+	id, err := uuid.Parse(r.PathValue("grant_id"))
+	if err != nil {
+		devError(w, http.StatusNotFound, "no such grant")
+		return
+	}
+	devResult(w, s.SetGrantRefreshRetries(id, req.Attempts))
+}
+
+func (s *Server) devApproval(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if !devBody(w, r, &req) {
+		return
+	}
+	id := r.PathValue("id")
+	switch r.PathValue("decision") {
+	case "approve":
+		devResult(w, s.Approve(id))
+	case "deny":
+		devResult(w, s.Deny(id, req.Reason))
+	case "expire":
+		devResult(w, s.Expire(id))
+	default:
+		devError(w, http.StatusNotFound, "decision must be approve, deny or expire")
+	}
+}
+
+func (s *Server) devConnect(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Provider string `json:"provider"`
+		Account  string `json:"account"`
+		Code     string `json:"code"`
+	}
+	if !devBody(w, r, &req) {
+		return
+	}
+	tok := r.PathValue("token")
+	switch r.PathValue("decision") {
+	case "complete":
+		if req.Provider == "" {
+			s.mu.Lock()
+			if sess := s.sessions[tok]; sess != nil && len(sess.allowed) > 0 {
+				req.Provider = sess.allowed[0]
+			}
+			s.mu.Unlock()
+		}
+		if req.Account == "" {
+			req.Account = "user@example.com"
+		}
+		devResult(w, s.CompleteConnectSession(tok, req.Provider, req.Account))
+	case "deny":
+		devResult(w, s.DenyConnectSession(tok))
+	case "fail":
+		if req.Code == "" {
+			req.Code = "connect_config_error"
+		}
+		devResult(w, s.FailConnectSession(tok, req.Code))
+	case "expire":
+		devResult(w, s.ExpireSession(tok))
+	default:
+		devError(w, http.StatusNotFound, "decision must be complete, deny, fail or expire")
+	}
+}
+
+func (s *Server) devAuth(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Sub string `json:"sub"`
+	}
+	if !devBody(w, r, &req) {
+		return
+	}
+	tok := r.PathValue("token")
+	switch r.PathValue("decision") {
+	case "complete":
+		if req.Sub == "" {
+			req.Sub = "alice"
+		}
+		devResult(w, s.CompleteAuthSession(tok, req.Sub))
+	case "deny":
+		devResult(w, s.DenyAuthSession(tok))
+	case "expire":
+		devResult(w, s.ExpireSession(tok))
+	default:
+		devError(w, http.StatusNotFound, "decision must be complete, deny or expire")
+	}
+}
+
+func (s *Server) devMSConnect(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Secret string `json:"secret"`
+	}
+	if !devBody(w, r, &req) {
+		return
+	}
+	id, err := s.CompleteManagedSecretSession(r.PathValue("token"), req.Secret)
+	if err != nil {
+		devResult(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"grant_id": id.String()})
+}
