@@ -1,12 +1,11 @@
 package facade
 
 import (
+	"bytes"
 	"context"
-	"fmt"
 	"iter"
-	"log/slog"
 	"net/http"
-	"regexp"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,52 +13,42 @@ import (
 	"github.com/altersdk/alter-go/gen"
 )
 
-const redacted = "[REDACTED]"
+// AgentInfo describes a managed agent.
+type AgentInfo struct {
+	ID                 uuid.UUID           // the agent's UUID
+	Name               string              // stable per-app identifier
+	DisplayName        string              // human-friendly name
+	Type               string              // "agent" or "service"
+	Status             string              // "active", "inactive" or "revoked"
+	Scopes             map[string][]string // per-provider scope allow-list
+	ScopesPending      map[string][]string // a staged narrowing of Scopes, nil when none
+	ScopesAppliesAt    time.Time           // when ScopesPending applies
+	Policy             map[string]any      // human-in-the-loop configuration, as the vault stores it
+	Metadata           map[string]any      // operator metadata
+	RateLimitPerMinute int                 // 0 when the app default applies
+	Version            int                 // optimistic-concurrency counter (AgentUpdateParams.ExpectedVersion)
+	CreatedAt          time.Time           // creation time
+	LastUsedAt         time.Time           // zero when never used
+}
 
-// Secret is a plaintext credential the vault hands out once: an agent's API key, an end user's
-// token. It prints, formats, logs (slog) and marshals to JSON as "[REDACTED]", so a Secret
-// cannot leak through %v, %+v, %#v or a structured log of the struct holding it. Reveal returns
-// the plaintext, for storing it in a secret manager or passing it to NewAgent.
-type Secret string
-
-// Reveal returns the plaintext.
-func (s Secret) Reveal() string { return string(s) }
-
-// String implements fmt.Stringer: "[REDACTED]".
-func (s Secret) String() string { return redacted }
-
-// GoString implements fmt.GoStringer: "[REDACTED]".
-func (s Secret) GoString() string { return `"` + redacted + `"` }
-
-// Format prints "[REDACTED]" whatever the verb.
-func (s Secret) Format(f fmt.State, verb rune) { formatRedacted(f, verb, s) }
-
-// LogValue implements slog.LogValuer: "[REDACTED]".
-func (s Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
-
-// MarshalJSON encodes "[REDACTED]": serialize Reveal() explicitly to persist the plaintext.
-func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
-
-// formatRedacted routes every verb of a value holding a secret to its String or GoString.
-func formatRedacted(f fmt.State, verb rune, v interface {
-	fmt.Stringer
-	fmt.GoStringer
-}) {
-	if verb == 'v' && f.Flag('#') {
-		_, _ = f.Write([]byte(v.GoString()))
-		return
+func agentInfoFrom(g gen.AgentInfo) AgentInfo {
+	a := AgentInfo{ID: g.ID, Name: g.Name, DisplayName: derefStr(g.DisplayName), Type: string(g.Type),
+		Status: string(g.Status), Scopes: g.Scopes, ScopesPending: g.ScopesPending, Policy: g.Policy,
+		Metadata: g.Metadata, Version: g.Version, CreatedAt: g.CreatedAt, LastUsedAt: derefTime(g.LastUsedAt),
+		ScopesAppliesAt: derefTime(g.ScopesAppliesAt)}
+	if g.RateLimitPerMinute != nil {
+		a.RateLimitPerMinute = *g.RateLimitPerMinute
 	}
-	_, _ = f.Write([]byte(v.String()))
+	return a
 }
 
 // Agents is the agents namespace of an App (App.Agents): managed agents and their keys. Errors
-// are *APIError values matching ErrAgentNotFound, ErrAgentNameExists,
-// ErrAgentScopeNarrowingNotSupported, ErrLastActiveKey, ErrKeyAlreadyRevoked,
-// ErrIdempotencyConflict… as documented on each method.
+// follow the vault's agents error table (ErrAgentNotFound, ErrAgentNameExists,
+// ErrLastActiveKey, ErrKeyAlreadyRevoked, …).
 type Agents struct{ c *client }
 
 // Agents returns the agents namespace (an Agent has none: agents cannot create agents).
-func (a *App) Agents() *Agents { return &Agents{c: a.c} }
+func (a *App) Agents() *Agents { return &Agents{c: a.client} }
 
 // Agent types (AgentCreateParams.Type).
 const (
@@ -69,48 +58,41 @@ const (
 
 // AgentCreateParams describe a new agent.
 type AgentCreateParams struct {
-	Name        string              // required; stable per-app id: ^[a-z0-9][a-z0-9_-]{0,62}$
+	Name        string              // required; the naming rules are the vault's
 	DisplayName string              // human-friendly name
 	Type        string              // AgentTypeAgent (default) or AgentTypeService
-	Scopes      map[string][]string // per-provider scope allow-list, e.g. {"google": {"gmail.readonly"}}
-	Metadata    map[string]string   // free-form metadata (at most 8 KB)
-	Policy      *AgentPolicy        // human-in-the-loop configuration (nil: none)
-	// IdempotencyKey makes Create safe to repeat, across process restarts too: the same key and
-	// body give the same agent and the same first key (Replayed is then true); the same key with
-	// another body gives ErrIdempotencyConflict. Without it, a key is generated per call and
-	// reused by its automatic retries.
+	Scopes      map[string][]string // per-provider allow-list ({} or nil: deny-all)
+	Metadata    map[string]any      // free-form metadata
+	Policy      map[string]any      // human-in-the-loop configuration (e.g. requires_approval)
+	// IdempotencyKey makes Create safe to repeat: the same key and body give the same agent
+	// (its APIKey is then empty and Replayed is true). Sent only when given.
 	IdempotencyKey string
 }
 
 // AgentCreateResult is a created agent and the plaintext of its first key.
 type AgentCreateResult struct {
 	AgentInfo
-	APIKey   Secret   // the first key's plaintext; store it now (Reveal)
-	Key      AgentKey // the first key, without its plaintext
-	Replayed bool     // the answer is a replay of an earlier Create with the same IdempotencyKey
+	APIKey   Secret    // the first key's plaintext; store it now (Reveal). Empty on a replay.
+	KeyID    uuid.UUID // the first key
+	Replayed bool      // the answer replays an earlier Create with the same IdempotencyKey
 }
 
 // AgentKey is an agent key, without its plaintext.
 type AgentKey struct {
 	ID           uuid.UUID
 	Prefix       string    // first characters of the plaintext, for recognition
-	Name         string    // optional label
-	Status       string    // "active", "deprecated" or "revoked"
+	Name         string    // "<agent name>-<N>"
+	Status       string    // "active", "deprecated" or "revoked" (from the dates below)
 	CreatedAt    time.Time // creation time
 	DeprecatedAt time.Time // zero unless deprecated
 	RevokedAt    time.Time // zero unless revoked
-	LastUsedAt   time.Time // updated lazily by the vault
+	LastUsedAt   time.Time // zero when never used
 }
 
 // AgentKeyMintResult is a new key and its plaintext.
 type AgentKeyMintResult struct {
 	AgentKey
 	APIKey Secret // the plaintext; store it now (Reveal)
-}
-
-// MintKeyParams are the options of a new key.
-type MintKeyParams struct {
-	Name string // optional label, at most 128 bytes
 }
 
 // RevokeKeyParams are the options of a key revocation.
@@ -122,11 +104,11 @@ type RevokeKeyParams struct {
 // AgentListParams select a page of agents.
 type AgentListParams struct {
 	IncludeRevoked bool // include revoked (deleted) agents
-	Limit          int  // page size, 1..1000 (0 = the vault's default, 100)
+	Limit          int  // page size, 1..1000 (0: 100)
 	Offset         int  // rows to skip
 }
 
-// AgentPage is a page of agents, oldest first.
+// AgentPage is a page of agents.
 type AgentPage struct {
 	Agents  []AgentInfo // this page
 	Total   int         // agents matching
@@ -137,79 +119,287 @@ type AgentPage struct {
 
 // AgentUpdateParams are the fields to replace; zero fields are left unchanged.
 type AgentUpdateParams struct {
-	DisplayName string // new display name
-	// Scopes, when non-nil, is the full new allow-list: it may only grow (dropping a provider or a
-	// scope gives ErrAgentScopeNarrowingNotSupported).
-	Scopes   map[string][]string
-	Metadata map[string]string // when non-nil, replaces the metadata
-	Policy   *AgentPolicy      // when non-nil, replaces the policy
-	Status   string            // "active" or "inactive" (pause / resume)
+	DisplayName string              // new display name
+	Metadata    map[string]any      // when non-nil, replaces the metadata
+	Scopes      map[string][]string // when non-nil, the full new allow-list (needs ExpectedVersion)
+	Policy      map[string]any      // when non-nil, replaces the policy
+	Status      string              // "active" or "inactive" (resume / suspend)
+	// ExpectedVersion is the AgentInfo.Version the change applies to; a stale one gives
+	// ErrAgentConcurrentUpdate. Required with Scopes.
+	ExpectedVersion int
+	// GracePeriod stages a narrowing of Scopes for this long (0: the vault's default).
+	GracePeriod time.Duration
 }
 
-var agentNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-
-func checkAgentName(field, name string) error {
-	if !agentNameRE.MatchString(name) {
-		return inputErr(field, "must match ^[a-z0-9][a-z0-9_-]{0,62}$ (lowercase letters, digits, - and _)", nil)
-	}
-	return nil
+// agentCall is the descriptor of an agents-namespace call.
+func agentCall(op string, body []byte) *call {
+	return &call{op: op, surface: surfaceAgents, body: body, actor: true, ctxHeader: true}
 }
 
-func checkIdempotencyKey(k string) error {
-	if len(k) > 255 {
-		return inputErr("IdempotencyKey", "longer than 255 bytes", nil)
+// Create creates a managed agent and its first key. The key's plaintext is in the result only.
+func (n *Agents) Create(ctx context.Context, p AgentCreateParams) (AgentCreateResult, error) {
+	if p.Name == "" {
+		return AgentCreateResult{}, inputErr("AgentCreateParams.Name", "required", nil)
 	}
-	for i := 0; i < len(k); i++ {
-		if k[i] < 0x21 || k[i] > 0x7e {
-			return inputErr("IdempotencyKey", "must be printable ASCII without spaces (no CR, LF)", nil)
+	typ := p.Type
+	switch typ {
+	case "":
+		typ = AgentTypeAgent
+	case AgentTypeAgent, AgentTypeService:
+	default:
+		return AgentCreateResult{}, inputErr("AgentCreateParams.Type", `must be "agent" or "service"`, nil)
+	}
+	if err := checkNoCRLF("AgentCreateParams.IdempotencyKey", p.IdempotencyKey); err != nil {
+		return AgentCreateResult{}, err
+	}
+	scopes := gen.AgentScopes(p.Scopes)
+	if scopes == nil {
+		scopes = gen.AgentScopes{}
+	}
+	meta := p.Metadata
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	req := gen.AgentCreateRequest{Name: p.Name, Type: gen.AgentType(typ), Scopes: scopes, Metadata: meta,
+		DisplayName: optStr(p.DisplayName)}
+	if p.Policy != nil {
+		req.Policy = &p.Policy
+	}
+	b, err := jsonBody("AgentCreateParams", req)
+	if err != nil {
+		return AgentCreateResult{}, err
+	}
+	params := &gen.CreateAgentParams{IdempotencyKey: optStr(p.IdempotencyKey)}
+	var out gen.AgentCreateResult
+	if err := n.c.sendJSON(ctx, agentCall("createAgent", b), &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.CreateAgentWithBody(ctx, params, contentJSON, bytes.NewReader(b))
+	}); err != nil {
+		return AgentCreateResult{}, err
+	}
+	info := agentInfoFrom(gen.AgentInfo{ID: out.ID, Name: out.Name, DisplayName: out.DisplayName, Type: out.Type,
+		Status: out.Status, Scopes: out.Scopes, ScopesPending: out.ScopesPending, ScopesAppliesAt: out.ScopesAppliesAt,
+		Policy: out.Policy, Metadata: out.Metadata, RateLimitPerMinute: out.RateLimitPerMinute, Version: out.Version,
+		CreatedAt: out.CreatedAt, LastUsedAt: out.LastUsedAt})
+	return AgentCreateResult{AgentInfo: info, APIKey: Secret(derefStr(out.APIKey)), KeyID: out.KeyID, Replayed: out.APIKey == nil}, nil
+}
+
+// List returns a page of the app's agents (revoked ones only with IncludeRevoked).
+func (n *Agents) List(ctx context.Context, p AgentListParams) (AgentPage, error) {
+	if err := checkPage(p.Limit, p.Offset); err != nil {
+		return AgentPage{}, err
+	}
+	limit := p.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	return n.list(ctx, &gen.ListAgentsParams{IncludeRevoked: &p.IncludeRevoked, Limit: &limit, Offset: &p.Offset})
+}
+
+// All iterates over every agent matching p. It stops after the first error, which it yields
+// with a zero AgentInfo.
+func (n *Agents) All(ctx context.Context, p AgentListParams) iter.Seq2[AgentInfo, error] {
+	return allPages(func(offset int) ([]AgentInfo, bool, error) {
+		p.Offset = offset
+		pg, err := n.List(ctx, p)
+		return pg.Agents, pg.HasMore, err
+	}, p.Offset)
+}
+
+func (n *Agents) list(ctx context.Context, params *gen.ListAgentsParams) (AgentPage, error) {
+	var out gen.AgentList
+	if err := n.c.sendJSON(ctx, agentCall("listAgents", nil), &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.ListAgents(ctx, params)
+	}); err != nil {
+		return AgentPage{}, err
+	}
+	pg := AgentPage{Agents: make([]AgentInfo, 0, len(out.Items)), Total: out.Total, Limit: out.Limit, Offset: out.Offset, HasMore: out.HasMore}
+	for _, a := range out.Items {
+		pg.Agents = append(pg.Agents, agentInfoFrom(a))
+	}
+	return pg, nil
+}
+
+// Get returns one agent by id (revoked agents included).
+func (n *Agents) Get(ctx context.Context, agentID uuid.UUID) (AgentInfo, error) {
+	if err := checkAgentID(agentID); err != nil {
+		return AgentInfo{}, err
+	}
+	return n.info(ctx, agentCall("getAgent", nil), func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.GetAgent(ctx, agentID.String())
+	})
+}
+
+// GetByName returns the agent named name. A missing name is not an error: it returns
+// (AgentInfo{}, false, nil), like a map lookup.
+func (n *Agents) GetByName(ctx context.Context, name string) (AgentInfo, bool, error) {
+	if name == "" {
+		return AgentInfo{}, false, inputErr("name", "required", nil)
+	}
+	pg, err := n.list(ctx, &gen.ListAgentsParams{Name: &name})
+	if err != nil || len(pg.Agents) == 0 {
+		return AgentInfo{}, false, err
+	}
+	return pg.Agents[0], true, nil
+}
+
+// Update replaces the fields set in p.
+func (n *Agents) Update(ctx context.Context, agentID uuid.UUID, p AgentUpdateParams) (AgentInfo, error) {
+	if err := checkAgentID(agentID); err != nil {
+		return AgentInfo{}, err
+	}
+	req := gen.AgentUpdateRequest{DisplayName: optStr(p.DisplayName)}
+	if p.Metadata != nil {
+		req.Metadata = &p.Metadata
+	}
+	if p.Scopes != nil {
+		s := gen.AgentScopes(p.Scopes)
+		req.Scopes = &s
+		if p.ExpectedVersion < 1 {
+			return AgentInfo{}, inputErr("AgentUpdateParams.ExpectedVersion", "required (the agent's Version) when Scopes is set", nil)
 		}
 	}
-	return nil
-}
-
-// agentFields are the optional wire fields that Create and Update share (nil: not sent).
-type agentFields struct {
-	displayName *string
-	scopes      *gen.ProviderScopes
-	metadata    *gen.StringMap
-	policy      *gen.AgentPolicy
-}
-
-func agentFieldsWire(displayName string, scopes map[string][]string, metadata map[string]string, policy *AgentPolicy) (agentFields, error) {
-	var f agentFields
-	if displayName != "" {
-		f.displayName = &displayName
+	if p.Policy != nil {
+		req.Policy = &p.Policy
 	}
-	if scopes != nil {
-		s := gen.ProviderScopes(scopes)
-		f.scopes = &s
+	switch p.Status {
+	case "":
+	case "active", "inactive":
+		st := gen.AgentStatus(p.Status)
+		req.Status = &st
+	default:
+		return AgentInfo{}, inputErr("AgentUpdateParams.Status", `must be "active" or "inactive" (use Delete to revoke)`, nil)
 	}
-	if metadata != nil {
-		m := gen.StringMap(metadata)
-		f.metadata = &m
+	params := &gen.UpdateAgentParams{}
+	if p.GracePeriod < 0 || p.GracePeriod > 7*24*time.Hour {
+		return AgentInfo{}, inputErr("AgentUpdateParams.GracePeriod", "must be between 0 and 7 days", nil)
 	}
-	pol, err := agentPolicyWire(policy)
-	f.policy = pol
-	return f, err
-}
-
-func agentPolicyWire(p *AgentPolicy) (*gen.AgentPolicy, error) {
-	if p == nil {
-		return nil, nil
-	}
-	g := &gen.AgentPolicy{RequireApproval: &p.RequireApproval}
-	if p.ApprovalTTL != 0 {
-		if p.ApprovalTTL < time.Minute || p.ApprovalTTL > 7*24*time.Hour {
-			return nil, inputErr("Policy.ApprovalTTL", "must be between 1 minute and 7 days (0 for the vault default)", nil)
+	if p.GracePeriod > 0 {
+		if p.Scopes == nil {
+			return AgentInfo{}, inputErr("AgentUpdateParams.GracePeriod", "only with Scopes", nil)
 		}
-		s := int((p.ApprovalTTL + time.Second - 1) / time.Second)
-		g.ApprovalTTLSeconds = &s
+		g := int(p.GracePeriod / time.Second)
+		params.GraceSeconds = &g
 	}
-	if p.Attributes != nil {
-		m := gen.StringMap(p.Attributes)
-		g.Attributes = &m
+	if p.ExpectedVersion > 0 {
+		params.ExpectedVersion = &p.ExpectedVersion
 	}
-	return g, nil
+	b, err := jsonBody("AgentUpdateParams", req)
+	if err != nil {
+		return AgentInfo{}, err
+	}
+	return n.info(ctx, agentCall("updateAgent", b), func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.UpdateAgentWithBody(ctx, agentID.String(), params, contentJSON, bytes.NewReader(b))
+	})
+}
+
+// Delete revokes an agent and all its keys (idempotent), and returns it as it now is.
+func (n *Agents) Delete(ctx context.Context, agentID uuid.UUID) (AgentInfo, error) {
+	if err := checkAgentID(agentID); err != nil {
+		return AgentInfo{}, err
+	}
+	return n.info(ctx, agentCall("deleteAgent", nil), func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.DeleteAgent(ctx, agentID.String())
+	})
+}
+
+func (n *Agents) info(ctx context.Context, d *call, do func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error)) (AgentInfo, error) {
+	var out gen.AgentInfo
+	if err := n.c.sendJSON(ctx, d, &out, do); err != nil {
+		return AgentInfo{}, err
+	}
+	return agentInfoFrom(out), nil
+}
+
+// emptyObject is the body of the calls that send {}.
+var emptyObject = []byte("{}")
+
+// MintKey creates a new key for an agent; its plaintext is in the result only.
+func (n *Agents) MintKey(ctx context.Context, agentID uuid.UUID) (AgentKeyMintResult, error) {
+	if err := checkAgentID(agentID); err != nil {
+		return AgentKeyMintResult{}, err
+	}
+	var out gen.AgentKeyMintResult
+	if err := n.c.sendJSON(ctx, agentCall("mintAgentKey", emptyObject), &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.MintAgentKeyWithBody(ctx, agentID.String(), contentJSON, bytes.NewReader(emptyObject))
+	}); err != nil {
+		return AgentKeyMintResult{}, err
+	}
+	k := agentKeyFrom(gen.AgentKey{KeyID: out.KeyID, KeyPrefix: out.KeyPrefix, Name: out.Name, CreatedAt: out.CreatedAt,
+		DeprecatedAt: out.DeprecatedAt, RevokedAt: out.RevokedAt, LastUsedAt: out.LastUsedAt})
+	return AgentKeyMintResult{AgentKey: k, APIKey: Secret(derefStr(out.APIKey))}, nil
+}
+
+// ListKeys returns every key of an agent, oldest first, without plaintext.
+func (n *Agents) ListKeys(ctx context.Context, agentID uuid.UUID) ([]AgentKey, error) {
+	if err := checkAgentID(agentID); err != nil {
+		return nil, err
+	}
+	var out gen.AgentKeyList
+	if err := n.c.sendJSON(ctx, agentCall("listAgentKeys", nil), &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.ListAgentKeys(ctx, agentID.String())
+	}); err != nil {
+		return nil, err
+	}
+	keys := make([]AgentKey, 0, len(out.Items))
+	for _, k := range out.Items {
+		keys = append(keys, agentKeyFrom(k))
+	}
+	return keys, nil
+}
+
+// DeprecateKey marks a key deprecated: it keeps working, and every answer to it carries
+// X-Alter-Key-Deprecated (see KeyDeprecated).
+func (n *Agents) DeprecateKey(ctx context.Context, agentID, keyID uuid.UUID) (AgentKey, error) {
+	if err := checkKeyID(agentID, keyID); err != nil {
+		return AgentKey{}, err
+	}
+	return n.key(ctx, agentCall("deprecateAgentKey", emptyObject), func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.DeprecateAgentKeyWithBody(ctx, agentID.String(), keyID.String(), contentJSON, bytes.NewReader(emptyObject))
+	})
+}
+
+// UndeprecateKey returns a deprecated key to active.
+func (n *Agents) UndeprecateKey(ctx context.Context, agentID, keyID uuid.UUID) (AgentKey, error) {
+	if err := checkKeyID(agentID, keyID); err != nil {
+		return AgentKey{}, err
+	}
+	return n.key(ctx, agentCall("undeprecateAgentKey", emptyObject), func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.UndeprecateAgentKeyWithBody(ctx, agentID.String(), keyID.String(), contentJSON, bytes.NewReader(emptyObject))
+	})
+}
+
+// RevokeKey revokes a key at once. Revoking the agent's last active key needs p.Force.
+func (n *Agents) RevokeKey(ctx context.Context, agentID, keyID uuid.UUID, p RevokeKeyParams) (AgentKey, error) {
+	if err := checkKeyID(agentID, keyID); err != nil {
+		return AgentKey{}, err
+	}
+	params := &gen.RevokeAgentKeyParams{}
+	if p.Force {
+		params.Force = &p.Force
+	}
+	return n.key(ctx, agentCall("revokeAgentKey", nil), func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.RevokeAgentKey(ctx, agentID.String(), keyID.String(), params)
+	})
+}
+
+func (n *Agents) key(ctx context.Context, d *call, do func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error)) (AgentKey, error) {
+	var out gen.AgentKey
+	if err := n.c.sendJSON(ctx, d, &out, do); err != nil {
+		return AgentKey{}, err
+	}
+	return agentKeyFrom(out), nil
+}
+
+func agentKeyFrom(k gen.AgentKey) AgentKey {
+	st := "active"
+	switch {
+	case k.RevokedAt != nil:
+		st = "revoked"
+	case k.DeprecatedAt != nil:
+		st = "deprecated"
+	}
+	return AgentKey{ID: k.KeyID, Prefix: k.KeyPrefix, Name: k.Name, Status: st, CreatedAt: k.CreatedAt,
+		DeprecatedAt: derefTime(k.DeprecatedAt), RevokedAt: derefTime(k.RevokedAt), LastUsedAt: derefTime(k.LastUsedAt)}
 }
 
 func checkAgentID(id uuid.UUID) error {
@@ -229,245 +419,57 @@ func checkKeyID(agentID, keyID uuid.UUID) error {
 	return nil
 }
 
-// Create creates a managed agent and its first key. The key's plaintext is in the result only.
-// Errors match ErrAgentNameExists (a non-revoked agent has the name), ErrIdempotencyConflict
-// (IdempotencyKey reused with another body; also ErrAgentRevoked / ErrAgentInactive when the
-// agent it created was since revoked or paused) and ErrInvalidRequest.
-func (n *Agents) Create(ctx context.Context, p AgentCreateParams) (AgentCreateResult, error) {
-	if err := checkAgentName("AgentCreateParams.Name", p.Name); err != nil {
-		return AgentCreateResult{}, err
+func checkNoCRLF(field, v string) error {
+	if strings.ContainsAny(v, "\r\n") {
+		return inputErr(field, "must not contain CR or LF", nil)
 	}
-	if err := checkIdempotencyKey(p.IdempotencyKey); err != nil {
-		return AgentCreateResult{}, err
-	}
-	f, err := agentFieldsWire(p.DisplayName, p.Scopes, p.Metadata, p.Policy)
-	if err != nil {
-		return AgentCreateResult{}, err
-	}
-	body := gen.AgentCreateRequest{Name: p.Name, DisplayName: f.displayName, Scopes: f.scopes,
-		Metadata: f.metadata, Policy: f.policy}
-	switch p.Type {
-	case "":
-	case AgentTypeAgent, AgentTypeService:
-		t := gen.AgentType(p.Type)
-		body.Type = &t
-	default:
-		return AgentCreateResult{}, inputErr("AgentCreateParams.Type", `must be "agent" or "service"`, nil)
-	}
-	params := &gen.CreateAgentParams{}
-	if p.IdempotencyKey != "" {
-		params.IdempotencyKey = &p.IdempotencyKey
-	}
-	var out gen.AgentCreateResult
-	resp, err := n.c.do(ctx, "createAgent", &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.CreateAgent(ctx, params, body)
-	})
-	if err != nil {
-		return AgentCreateResult{}, err
-	}
-	info := agentInfoFrom(gen.AgentInfo{ID: out.ID, Name: out.Name, DisplayName: out.DisplayName, Type: out.Type,
-		Status: out.Status, Scopes: out.Scopes, Metadata: out.Metadata, Policy: out.Policy,
-		CreatedAt: out.CreatedAt, UpdatedAt: out.UpdatedAt, RevokedAt: out.RevokedAt})
-	return AgentCreateResult{AgentInfo: info, APIKey: Secret(out.APIKey), Key: agentKeyFrom(out.Key),
-		Replayed: resp.Header.Get("Idempotent-Replayed") == "true"}, nil
+	return nil
 }
 
-// List returns a page of the app's agents, oldest first (revoked ones only with
-// IncludeRevoked).
-func (n *Agents) List(ctx context.Context, p AgentListParams) (AgentPage, error) {
-	return n.list(ctx, p, "")
+func checkPage(limit, offset int) error {
+	if limit < 0 || limit > 1000 {
+		return inputErr("Limit", "must be between 1 and 1000 (0 for the default)", nil)
+	}
+	if offset < 0 {
+		return inputErr("Offset", "must not be negative", nil)
+	}
+	return nil
 }
 
-// All iterates over every agent matching p. It stops after the first error, which it yields
-// with a zero AgentInfo.
-func (n *Agents) All(ctx context.Context, p AgentListParams) iter.Seq2[AgentInfo, error] {
-	return allPages(func(offset int) ([]AgentInfo, bool, error) {
-		p.Offset = offset
-		pg, err := n.list(ctx, p, "")
-		return pg.Agents, pg.HasMore, err
-	}, p.Offset)
+// allPages walks offset-paginated pages. An empty page ends the walk even if the vault said
+// has_more, so a misbehaving server cannot make it loop forever.
+func allPages[T any](page func(offset int) ([]T, bool, error), offset int) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		for {
+			items, more, err := page(offset)
+			if err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			for _, it := range items {
+				if !yield(it, nil) {
+					return
+				}
+			}
+			if !more || len(items) == 0 {
+				return
+			}
+			offset += len(items)
+		}
+	}
 }
 
-func (n *Agents) list(ctx context.Context, p AgentListParams, name string) (AgentPage, error) {
-	if err := checkPage(p.Limit, p.Offset); err != nil {
-		return AgentPage{}, err
+func derefTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
 	}
-	params := &gen.ListAgentsParams{Limit: optInt(p.Limit), Offset: optInt(p.Offset)}
-	if p.IncludeRevoked {
-		params.IncludeRevoked = &p.IncludeRevoked
-	}
-	if name != "" {
-		params.Name = &name
-	}
-	var out gen.AgentListResult
-	if _, err := n.c.do(ctx, "listAgents", &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.ListAgents(ctx, params)
-	}); err != nil {
-		return AgentPage{}, err
-	}
-	pg := AgentPage{Agents: make([]AgentInfo, 0, len(out.Agents)), Total: out.Total, Limit: out.Limit, Offset: out.Offset, HasMore: out.HasMore}
-	for _, a := range out.Agents {
-		pg.Agents = append(pg.Agents, agentInfoFrom(a))
-	}
-	return pg, nil
+	return *t
 }
 
-// Get returns one agent by id (revoked agents included); ErrAgentNotFound when there is none.
-func (n *Agents) Get(ctx context.Context, agentID uuid.UUID) (AgentInfo, error) {
-	if err := checkAgentID(agentID); err != nil {
-		return AgentInfo{}, err
+func derefStr(s *string) string {
+	if s == nil {
+		return ""
 	}
-	return n.info(ctx, "getAgent", func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.GetAgent(ctx, agentID, nil)
-	})
-}
-
-// GetByName returns the non-revoked agent named name. A missing name is not an error: it
-// returns (AgentInfo{}, false, nil), like a map lookup. A name that cannot exist (not matching
-// the name rules) is an *InputError.
-func (n *Agents) GetByName(ctx context.Context, name string) (AgentInfo, bool, error) {
-	if err := checkAgentName("name", name); err != nil {
-		return AgentInfo{}, false, err
-	}
-	pg, err := n.list(ctx, AgentListParams{Limit: 1}, name)
-	if err != nil || len(pg.Agents) == 0 {
-		return AgentInfo{}, false, err
-	}
-	return pg.Agents[0], true, nil
-}
-
-// Update replaces the fields set in p. Errors match ErrAgentNotFound, ErrAgentRevoked and
-// ErrAgentScopeNarrowingNotSupported (Scopes dropped a provider or a scope; the error's
-// Details.MissingScopes names them).
-func (n *Agents) Update(ctx context.Context, agentID uuid.UUID, p AgentUpdateParams) (AgentInfo, error) {
-	if err := checkAgentID(agentID); err != nil {
-		return AgentInfo{}, err
-	}
-	f, err := agentFieldsWire(p.DisplayName, p.Scopes, p.Metadata, p.Policy)
-	if err != nil {
-		return AgentInfo{}, err
-	}
-	body := gen.AgentUpdateRequest{DisplayName: f.displayName, Scopes: f.scopes, Metadata: f.metadata, Policy: f.policy}
-	switch p.Status {
-	case "":
-	case "active", "inactive":
-		st := gen.AgentUpdateRequestStatus(p.Status)
-		body.Status = &st
-	default:
-		return AgentInfo{}, inputErr("AgentUpdateParams.Status", `must be "active" or "inactive" (use Delete to revoke)`, nil)
-	}
-	return n.info(ctx, "updateAgent", func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.UpdateAgent(ctx, agentID, nil, body)
-	})
-}
-
-// Delete revokes an agent (soft delete) and all its keys, and returns it as it now is. Errors
-// match ErrAgentNotFound and ErrAgentRevoked (already deleted).
-func (n *Agents) Delete(ctx context.Context, agentID uuid.UUID) (AgentInfo, error) {
-	if err := checkAgentID(agentID); err != nil {
-		return AgentInfo{}, err
-	}
-	return n.info(ctx, "deleteAgent", func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.DeleteAgent(ctx, agentID, nil)
-	})
-}
-
-func (n *Agents) info(ctx context.Context, op string, send func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error)) (AgentInfo, error) {
-	var out gen.AgentInfo
-	if _, err := n.c.do(ctx, op, &out, send); err != nil {
-		return AgentInfo{}, err
-	}
-	return agentInfoFrom(out), nil
-}
-
-// MintKey creates a new key for an agent; its plaintext is in the result only. Errors match
-// ErrAgentNotFound, ErrAgentInactive and ErrAgentRevoked.
-func (n *Agents) MintKey(ctx context.Context, agentID uuid.UUID, p MintKeyParams) (AgentKeyMintResult, error) {
-	if err := checkAgentID(agentID); err != nil {
-		return AgentKeyMintResult{}, err
-	}
-	if len(p.Name) > 128 {
-		return AgentKeyMintResult{}, inputErr("MintKeyParams.Name", "longer than 128 bytes", nil)
-	}
-	var body gen.AgentKeyMintRequest
-	if p.Name != "" {
-		body.Name = &p.Name
-	}
-	var out gen.AgentKeyMintResult
-	if _, err := n.c.do(ctx, "mintAgentKey", &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.MintAgentKey(ctx, agentID, nil, body)
-	}); err != nil {
-		return AgentKeyMintResult{}, err
-	}
-	k := agentKeyFrom(gen.AgentKey{KeyID: out.KeyID, KeyPrefix: out.KeyPrefix, Name: out.Name, Status: out.Status,
-		CreatedAt: out.CreatedAt, DeprecatedAt: out.DeprecatedAt, RevokedAt: out.RevokedAt, LastUsedAt: out.LastUsedAt})
-	return AgentKeyMintResult{AgentKey: k, APIKey: Secret(out.APIKey)}, nil
-}
-
-// ListKeys returns every key of an agent, newest first, without plaintext.
-func (n *Agents) ListKeys(ctx context.Context, agentID uuid.UUID) ([]AgentKey, error) {
-	if err := checkAgentID(agentID); err != nil {
-		return nil, err
-	}
-	var out gen.AgentKeyList
-	if _, err := n.c.do(ctx, "listAgentKeys", &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.ListAgentKeys(ctx, agentID, nil)
-	}); err != nil {
-		return nil, err
-	}
-	keys := make([]AgentKey, 0, len(out.Items))
-	for _, k := range out.Items {
-		keys = append(keys, agentKeyFrom(k))
-	}
-	return keys, nil
-}
-
-// DeprecateKey marks a key deprecated: it keeps working, and every answer to it carries
-// X-Alter-Key-Deprecated (see KeyDeprecated). Errors match ErrKeyNotFound and ErrKeyRevoked.
-func (n *Agents) DeprecateKey(ctx context.Context, agentID, keyID uuid.UUID) (AgentKey, error) {
-	if err := checkKeyID(agentID, keyID); err != nil {
-		return AgentKey{}, err
-	}
-	return n.key(ctx, "deprecateAgentKey", func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.DeprecateAgentKey(ctx, agentID, keyID, nil)
-	})
-}
-
-// UndeprecateKey returns a deprecated key to active. Errors match ErrKeyNotFound and
-// ErrKeyRevoked.
-func (n *Agents) UndeprecateKey(ctx context.Context, agentID, keyID uuid.UUID) (AgentKey, error) {
-	if err := checkKeyID(agentID, keyID); err != nil {
-		return AgentKey{}, err
-	}
-	return n.key(ctx, "undeprecateAgentKey", func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.UndeprecateAgentKey(ctx, agentID, keyID, nil)
-	})
-}
-
-// RevokeKey revokes a key at once. Revoking the agent's last active key needs p.Force (else
-// ErrLastActiveKey); revoking twice gives ErrKeyAlreadyRevoked.
-func (n *Agents) RevokeKey(ctx context.Context, agentID, keyID uuid.UUID, p RevokeKeyParams) (AgentKey, error) {
-	if err := checkKeyID(agentID, keyID); err != nil {
-		return AgentKey{}, err
-	}
-	var body gen.RevokeKeyRequest
-	if p.Force {
-		body.Force = &p.Force
-	}
-	return n.key(ctx, "revokeAgentKey", func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.RevokeAgentKey(ctx, agentID, keyID, nil, body)
-	})
-}
-
-func (n *Agents) key(ctx context.Context, op string, send func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error)) (AgentKey, error) {
-	var out gen.AgentKey
-	if _, err := n.c.do(ctx, op, &out, send); err != nil {
-		return AgentKey{}, err
-	}
-	return agentKeyFrom(out), nil
-}
-
-func agentKeyFrom(k gen.AgentKey) AgentKey {
-	return AgentKey{ID: k.KeyID, Prefix: k.KeyPrefix, Name: derefStr(k.Name), Status: string(k.Status), CreatedAt: k.CreatedAt,
-		DeprecatedAt: derefTime(k.DeprecatedAt), RevokedAt: derefTime(k.RevokedAt), LastUsedAt: derefTime(k.LastUsedAt)}
+	return *s
 }

@@ -1,143 +1,208 @@
 package facade
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
-	"net/url"
-	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
 
 	"github.com/altersdk/alter-go/gen"
 )
 
-// sensitiveHeaders never appear in an audit record (besides the injected ones).
-var sensitiveHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie",
-	"X-Api-Key", "X-Auth-Token", "X-Amz-Security-Token"}
+// Background report limits: an audit post may wait in the queue, a scope report is a hint the
+// caller must not wait for.
+const (
+	auditTimeout       = 10 * time.Second
+	scopeReportTimeout = 2 * time.Second
+	maxAuditCapture    = 10000
+)
+
+// sensitiveHeaders never appear in an audit record, whatever carried the credential.
+var sensitiveHeaders = map[string]bool{
+	"authorization": true, "cookie": true, "set-cookie": true, "x-api-key": true, "x-auth-token": true,
+	"x-amz-date": true, "x-amz-content-sha256": true, "x-amz-security-token": true,
+}
 
 type auditInput struct {
-	tok       *gen.TokenResponse
-	req       *http.Request
-	resp      *http.Response
-	err       error
-	inj       injection
-	start     time.Time
-	latency   time.Duration
-	reason    string
-	context   map[string]string
-	credReqID string
-	rec       *recorder
+	cred     *credential
+	method   string
+	url      string // after the path params, without Query: the URL the credential was asked for
+	req      *http.Request
+	pl       placement
+	reqJSON  bool
+	reqBody  []byte
+	resp     *http.Response
+	respBody []byte
+	err      error
+	latency  time.Duration
+	reason   string
+	context  auditContext
 }
 
-// recordUpstream posts the audit record of an upstream call in the background (POST
-// /audit/api-calls). Close waits for it; failures are only logged.
-func (c *client) recordUpstream(ctx context.Context, in auditInput) {
-	rec := gen.APICallAuditLog{
-		GrantID:        in.tok.GrantID,
-		ProviderID:     in.tok.ProviderID,
-		Method:         gen.HTTPMethod(in.req.Method),
-		URL:            clip(auditURL(in.req.URL, in.inj), 8192),
-		RequestHeaders: sanitizeHeaders(in.req.Header, in.inj),
-		LatencyMs:      int(in.latency / time.Millisecond),
-		Timestamp:      in.start.UTC(),
+// audit posts the record of one provider call (POST /sdk/oauth/audit/api-call) in the
+// background. It carries the client's caller, never a per-call override, and the call's context.
+// Close waits for it; a failure is only logged.
+func (c *client) audit(ctx context.Context, in auditInput) {
+	rec := gen.APICallAuditRecord{
+		GrantID: in.cred.grantID, ProviderID: in.cred.providerID, TokenGeneration: in.cred.tokenGeneration,
+		Method: in.method, URL: in.url, RequestHeaders: auditRequestHeaders(in.req.Header, in.pl),
+		LatencyMs: int(in.latency / time.Millisecond), Reason: optStr(in.reason), Context: in.context.fields,
 	}
-	if in.resp != nil {
-		rec.ResponseStatus = in.resp.StatusCode
-		rec.ResponseHeaders = sanitizeHeaders(in.resp.Header, in.inj)
+	switch {
+	case in.reqJSON:
+		rec.RequestBody = json.RawMessage(in.reqBody)
+	case in.reqBody != nil:
+		rec.RequestBody = captureText(in.reqBody, "<binary body: %d bytes>", "<binary body: %d bytes>")
 	}
 	if in.err != nil {
-		msg := clip(sanitizeURLError(in.err).Error(), 1024)
-		rec.Error = &msg
+		rec.ResponseBody = "<transport error: network>"
+		if isTimeoutErr(in.err) {
+			rec.ResponseBody = "<transport error: timeout after " + strconv.FormatInt(in.latency.Milliseconds(), 10) + "ms>"
+		}
+	} else {
+		rec.ResponseStatus = in.resp.StatusCode
+		rec.ResponseHeaders = auditResponseHeaders(in.resp.Header)
+		rec.ResponseBody = captureText(in.respBody, "<response too large: %d bytes>", "<binary response: %d bytes>")
 	}
-	if in.reason != "" {
-		r := in.reason
-		rec.Reason = &r
-	}
-	if len(in.context) > 0 {
-		m := gen.StringMap(in.context)
-		rec.Context = &m
-	}
-	if in.credReqID != "" {
-		id := clip(in.credReqID, 128)
-		rec.CredentialRequestID = &id
-	}
-	if statuses := in.rec.statuses("upstream"); len(statuses) > 0 {
-		rec.Retry = &gen.AuditRetry{Attempts: len(statuses), Statuses: statuses}
-	}
-	// Encode now: the request and response belong to the caller once Request returns.
-	body, err := json.Marshal(rec)
-	if err != nil { // cannot happen for these field types; never lose the call over it
-		c.log.ErrorContext(ctx, "alter: audit record of an upstream call not encoded", "err", err)
+	body, err := marshalWire(rec) // now: the request and response belong to the caller once Request returns
+	if err != nil {
+		c.log.ErrorContext(ctx, "alter: audit record not encoded", "err", err)
 		return
 	}
-	c.audits.submit(auditJob{c: c, parent: ctx, body: body, deadline: time.Now().Add(auditTimeout)})
-}
-
-// postAudit posts one encoded audit record (run by an audit worker, auditpost.go). Failures are
-// logged, never returned: the upstream call already happened.
-func (c *client) postAudit(ctx context.Context, body []byte) {
-	ctx = withRecorder(ctx, newRecorder()) // not the caller's RetryInfo
-	_, err := c.exchange(ctx, "recordAPICall", nil, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return c.sendDirect(ctx, http.MethodPost, "/audit/api-calls", body, "") // raw.RecordAPICallWithBody
+	d := &call{op: "recordApiCall", surface: surfaceShared, body: body, actor: true, ctxHeader: true,
+		perCall: in.context.fields, background: true}
+	c.background(ctx, auditTimeout, func(ctx context.Context) {
+		_, err := c.send(ctx, d, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+			return raw.RecordAPICallWithBody(ctx, contentJSON, bytes.NewReader(body))
+		})
+		if err != nil {
+			c.log.ErrorContext(ctx, "alter: audit record not recorded", "err", err)
+		}
 	})
+}
+
+// background queues work that Close drains, with the caller's values but not its cancellation.
+func (c *client) background(ctx context.Context, limit time.Duration, post func(ctx context.Context)) {
+	if !c.audits.submit(auditJob{parent: ctx, post: post, deadline: time.Now().Add(limit)}) {
+		c.log.ErrorContext(ctx, "alter: background report dropped: the client is closed")
+	}
+}
+
+// reportScopeMismatch tells the vault (POST /sdk/grants/{id}/report-scope-mismatch) that the
+// provider refused the credential for missing scopes, so the next credential fetch can say so.
+// It runs in the background for at most 2 s and never fails the call.
+func (c *client) reportScopeMismatch(ctx context.Context, cred *credential, status int, challenge string, missing []string, endpoint string) {
+	gid, err := uuid.Parse(cred.grantID)
 	if err != nil {
-		c.log.ErrorContext(ctx, "alter: audit record of an upstream call not posted", "err", err)
+		return
 	}
-}
-
-// auditURL is u with the values of injected query parameters redacted.
-func auditURL(u *url.URL, inj injection) string {
-	if len(inj.query) == 0 {
-		return u.String()
+	if len(missing) > 50 {
+		missing = missing[:50]
 	}
-	cp := *u
-	q := cp.Query()
-	for _, k := range inj.query {
-		if q.Has(k) {
-			q.Set(k, "REDACTED")
+	for i, s := range missing {
+		missing[i] = clipRunes(s, 256)
+	}
+	var raw *string
+	if challenge != "" {
+		s := clipRunes(challenge, 4096)
+		raw = &s
+	}
+	var id [16]byte
+	_, _ = rand.Read(id[:])
+	rep := gen.ScopeMismatchReport{ProviderStatusCode: status, ProviderErrorCode: "insufficient_scope",
+		MissingScopes: missing, RawWwwAuthenticate: raw, APIEndpoint: clipRunes(endpoint, 2048),
+		DetectionSource: "www_authenticate_rfc6750", SdkCorrelationID: base64.RawURLEncoding.EncodeToString(id[:])}
+	body, err := marshalWire(rep)
+	if err != nil {
+		return
+	}
+	d := &call{op: "reportScopeMismatch", surface: surfaceShared, body: body, background: true, timeout: scopeReportTimeout}
+	c.background(ctx, scopeReportTimeout, func(ctx context.Context) {
+		a, err := c.send(ctx, d, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+			return raw.ReportScopeMismatchWithBody(ctx, gid, contentJSON, bytes.NewReader(body))
+		})
+		switch {
+		case err != nil:
+			c.log.WarnContext(ctx, "alter: scope mismatch not reported", "err", err)
+		case a.status != http.StatusNoContent:
+			c.log.WarnContext(ctx, "alter: scope mismatch report answered", "status", a.status,
+				"correlation_id", a.header.Get("X-Correlation-ID"))
 		}
-	}
-	cp.RawQuery = q.Encode()
-	return cp.String()
+	})
 }
 
-// sanitizeHeaders flattens h without credentials: the sensitive headers, the injected ones, and
-// any value containing an injected secret.
-func sanitizeHeaders(h http.Header, inj injection) *gen.StringMap {
-	var out gen.StringMap // made on the first header kept: often none is
+// auditRequestHeaders are the headers sent to the provider without any that carried the
+// credential.
+func auditRequestHeaders(h http.Header, pl placement) map[string]string {
+	out := map[string]string{}
 	for k, vs := range h {
-		ck := http.CanonicalHeaderKey(k)
-		if slices.Contains(sensitiveHeaders, ck) || slices.Contains(inj.headers, ck) {
+		lk := strings.ToLower(k)
+		if sensitiveHeaders[lk] || placedIn(pl, lk) {
 			continue
 		}
-		v := strings.Join(vs, ", ")
-		if containsSecret(v, inj.secrets) {
-			continue
-		}
-		if out == nil {
-			out = make(gen.StringMap, len(h))
-		}
-		out[ck] = v
+		out[k] = strings.Join(vs, ", ")
 	}
-	if len(out) == 0 {
-		return nil
-	}
-	return &out
+	return out
 }
 
-func containsSecret(v string, secrets []string) bool {
-	for _, s := range secrets {
-		if len(s) >= 4 && strings.Contains(v, s) {
+// auditResponseHeaders are the provider's answer headers, names lower-cased, without the
+// sensitive ones.
+func auditResponseHeaders(h http.Header) map[string]string {
+	out := map[string]string{}
+	for k, vs := range h {
+		lk := strings.ToLower(k)
+		if sensitiveHeaders[lk] {
+			continue
+		}
+		if prev, ok := out[lk]; ok {
+			out[lk] = prev + ", " + strings.Join(vs, ", ")
+			continue
+		}
+		out[lk] = strings.Join(vs, ", ")
+	}
+	return out
+}
+
+func placedIn(pl placement, lower string) bool {
+	for _, h := range pl.headers {
+		if strings.ToLower(h) == lower {
 			return true
 		}
 	}
 	return false
 }
 
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+// captureText is a body as the audit stores it: the text when short and UTF-8, else a size note.
+func captureText(b []byte, tooLarge, binary string) string {
+	switch {
+	case len(b) == 0:
+		return ""
+	case len(b) > maxAuditCapture:
+		return strings.Replace(tooLarge, "%d", strconv.Itoa(len(b)), 1)
+	case !utf8.Valid(b):
+		return strings.Replace(binary, "%d", strconv.Itoa(len(b)), 1)
 	}
-	return s
+	return string(b)
+}
+
+func clipRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}
+
+// isTimeoutErr reports a deadline or a transport timeout.
+func isTimeoutErr(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &t) && t.Timeout())
 }

@@ -23,10 +23,9 @@ const maxAuditWorkers = 48
 // auditJob is one record waiting to be posted through the client view that made the call (its
 // identity headers), with the values (trace) of the caller's context.
 type auditJob struct {
-	c        *client
 	parent   context.Context
-	body     []byte
-	deadline time.Time // auditTimeout after the call ended, however long the record waited
+	post     func(ctx context.Context) // sends the record (or report)
+	deadline time.Time                 // the post's time limit, counted from the call's end
 }
 
 // auditPoster is the worker pool of one shared client.
@@ -38,7 +37,7 @@ type auditPoster struct {
 	closed  bool       // guarded by mu
 	running sync.WaitGroup
 
-	send   func(ctx context.Context, j auditJob) // posts one record (client.postAudit)
+	send   func(ctx context.Context, j auditJob) // posts one record
 	ctx    context.Context                       // cancelled when close stops waiting: ends the posts in flight
 	cancel context.CancelFunc
 }
@@ -105,7 +104,7 @@ func (p *auditPoster) post(j auditJob) {
 }
 
 // close refuses new records, lets the workers post the queued ones for up to drain, then cancels
-// what is left (logged by postAudit) and waits for the workers to exit. It reports whether the
+// what is left (each post logs its failure) and waits for the workers to exit. It reports whether the
 // queue drained in time.
 func (p *auditPoster) close(drain time.Duration) bool {
 	p.mu.Lock()

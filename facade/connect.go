@@ -1,13 +1,14 @@
 package facade
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
@@ -17,16 +18,11 @@ import (
 	"github.com/altersdk/alter-go/gen"
 )
 
-// Defaults of the headless flows (Connect, Authenticate), as in the other SDKs.
+// Defaults of the headless flows (Connect, Authenticate).
 const (
 	DefaultConnectTimeout = 5 * time.Minute
 	DefaultPollInterval   = 2 * time.Second
 )
-
-// ErrConnectTimeout matches a Connect or Authenticate that did not finish in time: the
-// Timeout of its params elapsed (client side), or the vault expired the session. It also
-// matches ErrConnectFlow and ErrTimeout.
-var ErrConnectTimeout = errors.New("alter: connect timed out")
 
 // ConnectParams are the inputs of Connect. The zero value is valid: every provider of the app,
 // 5 minutes, a poll every 2 s, the default browser, the URL printed to stderr when needed.
@@ -35,268 +31,292 @@ type ConnectParams struct {
 	Providers []string
 	// GrantPolicy bounds the resulting grant (nil: the app's default).
 	GrantPolicy *GrantPolicyInput
+	// UserToken binds the session to an end user; without it, the WithUserTokenGetter value.
+	UserToken string
 	// Timeout is how long to wait for the person to finish (default DefaultConnectTimeout).
 	Timeout time.Duration
 	// PollInterval is how often the session is polled (default DefaultPollInterval).
 	PollInterval time.Duration
 	// NoBrowser prints the connect URL to Out instead of opening a browser.
 	NoBrowser bool
-	// OpenURL opens the URL for the person (default: the system browser, via
-	// github.com/cli/browser). When it fails, the URL is printed to Out.
+	// OpenURL opens the URL for the person (default: the system browser). When it fails, the
+	// URL is printed to Out.
 	OpenURL func(ctx context.Context, url string) error
 	// Out receives the URL when no browser is opened (default os.Stderr).
 	Out io.Writer
 }
 
-// ConnectResult is one grant produced by Connect.
+// ConnectResult is one grant produced by a Connect session.
 type ConnectResult struct {
-	GrantID           uuid.UUID    // the new grant (RequestParams.GrantID)
-	Provider          string       // provider id, e.g. "github"
-	AccountIdentifier string       // the provider account (e.g. an email); may be empty
-	Scopes            []string     // granted scopes
-	GrantPolicy       *GrantPolicy // nil when the grant has no policy
+	GrantID           uuid.UUID            // the new grant (RequestParams.GrantID)
+	Provider          string               // provider id, e.g. "github"
+	AccountIdentifier string               // the provider account (e.g. an email); may be empty
+	Scopes            []string             // granted scopes
+	APIBaseURL        string               // the provider API origin for this account, when it has one
+	Operation         string               // "creation" or "reauth"
+	GrantPolicy       *GrantPolicy         // nil when the grant has no policy
+	Delegation        *ConnectDelegation   // set when the grant was delegated to an agent
+	FailedGrants      []ConnectFailedGrant // grants of the same session that could not be kept
 }
 
-// AuthenticateParams are the inputs of Authenticate; the zero value is valid (see ConnectParams
-// for the meaning and defaults of each field).
-type AuthenticateParams struct {
-	Timeout      time.Duration                               // default DefaultConnectTimeout
-	PollInterval time.Duration                               // default DefaultPollInterval
-	NoBrowser    bool                                        // print the URL instead of opening a browser
-	OpenURL      func(ctx context.Context, url string) error // default: the system browser
-	Out          io.Writer                                   // default os.Stderr
+// ConnectDelegation is the delegation a Connect session made to an agent.
+type ConnectDelegation struct {
+	AgentID       uuid.UUID
+	Delegable     bool
+	PolicyRefused bool
 }
 
-// AuthResult is a signed-in end user. UserToken is a Secret: printing an AuthResult (any verb,
-// %+v and %#v included) or logging it never shows the token; use UserToken.Reveal().
-type AuthResult struct {
-	UserToken Secret   // the end user's JWT (for WithUserTokenGetter: UserToken.Reveal())
-	UserInfo  UserInfo // their profile
+// ConnectFailedGrant is a provider of a completed session whose grant was not kept.
+type ConnectFailedGrant struct {
+	Provider string
+	Reason   string // e.g. "not_selected", "activation_failed"
+	Message  string
 }
 
-// String implements fmt.Stringer without the token.
-func (r AuthResult) String() string {
-	return fmt.Sprintf("{UserToken:%s UserInfo:%+v}", redacted, r.UserInfo)
-}
-
-// GoString implements fmt.GoStringer without the token.
-func (r AuthResult) GoString() string {
-	return fmt.Sprintf("facade.AuthResult{UserToken:%q, UserInfo:%#v}", redacted, r.UserInfo)
-}
-
-// UserInfo is the profile of a signed-in end user.
-type UserInfo struct {
-	Sub   string // stable user id
-	Email string // email address, when known
-	Name  string // display name, when known
+// ConnectMetadata describes the person's browser, for the session's audit.
+type ConnectMetadata struct {
+	IPAddress string
+	UserAgent string
 }
 
 // ConnectSessionParams are the inputs of CreateConnectSession.
 type ConnectSessionParams struct {
-	AllowedProviders []string            // offered providers (all of the app's when empty)
+	AllowedProviders []string            // offered providers (nil: all of the app's)
 	ReturnURL        string              // where the page sends the person afterwards
 	AllowedOrigin    string              // origin allowed to embed the page
-	Metadata         map[string]string   // stored with the session
+	Metadata         *ConnectMetadata    // the person's browser
 	GrantPolicy      *GrantPolicyInput   // bounds the resulting grant
 	RequiredScopes   map[string][]string // per provider, a subset of the portal allow-list
-	Agent            uuid.UUID           // delegate the resulting grant to this managed agent
+	Agent            string              // delegate the resulting grant to this agent (UUID or name)
+	Delegable        *bool               // whether the delegated grant may be delegated onward
+	ScopeConstraint  []string            // narrow the delegated grant to these scope atoms
+	Direct           bool                // skip the provider picker (one provider)
+	SwitchAccount    bool                // let the person pick another account
+	RepairGrantID    uuid.UUID           // reconnect this grant in place
+	// DisallowUserPolicyRules hides the usage limits the person could set on the grant.
+	DisallowUserPolicyRules bool
+	// UserToken binds the session to an end user; without it, the WithUserTokenGetter value.
+	UserToken string
 }
 
 // ConnectSession is a started Connect session: send the person to URL.
 type ConnectSession struct {
-	Token     string    // the session token (also the last segment of URL)
-	URL       string    // the connect page
-	ExpiresAt time.Time // when the session expires
+	Token          string    // the session token (PollConnectSession)
+	URL            string    // the connect page
+	ExpiresAt      time.Time // when the session expires
+	SingleProvider bool      // the page offers one provider (a widget may skip its picker)
+	Warnings       []string  // about ScopeConstraint
 }
 
-// ConnectError is how a Connect or Authenticate session ended without success: the person
-// denied it (ErrConnectDenied), the provider or app is misconfigured (ErrConnectConfig), the
-// session expired or Timeout elapsed (ErrConnectTimeout), or another flow failure. It always
-// matches ErrConnectFlow. Errors of the vault calls themselves are *APIError values (an
-// unknown provider at session creation is an *APIError matching ErrConnectConfig too).
-type ConnectError struct {
-	Op      string        // "connect" or "authenticate"
-	Status  string        // the session's final status: "denied", "error", "expired"; "" on Timeout
-	Code    string        // the vault's code: connect_denied, connect_config, connect_flow; "" otherwise
-	Message string        // the vault's message
-	Timeout time.Duration // the client-side timeout that elapsed (0 otherwise)
-}
-
-// Error implements error.
-func (e *ConnectError) Error() string {
-	var b strings.Builder
-	b.WriteString("alter: " + e.Op + ": ")
-	switch {
-	case e.Timeout > 0:
-		b.WriteString("not finished after " + e.Timeout.String())
-	case e.Code != "":
-		b.WriteString(e.Code)
-	default:
-		b.WriteString("session " + e.Status)
+// CreateConnectSession starts a Connect session for a person to complete elsewhere (a web
+// app's frontend, an email link…).
+func (c *client) CreateConnectSession(ctx context.Context, p ConnectSessionParams) (ConnectSession, error) {
+	if p.AllowedProviders != nil && len(p.AllowedProviders) == 0 {
+		return ConnectSession{}, inputErr("ConnectSessionParams.AllowedProviders", "empty; use nil for all providers", nil)
 	}
-	if e.Message != "" {
-		b.WriteString(": " + e.Message)
+	for _, pr := range p.AllowedProviders {
+		if strings.TrimSpace(pr) == "" {
+			return ConnectSession{}, inputErr("ConnectSessionParams.AllowedProviders", "a provider id is blank", nil)
+		}
 	}
-	return b.String()
-}
-
-// Is matches ErrConnectFlow, the sentinel of Code (ErrConnectDenied, ErrConnectConfig), and
-// ErrConnectTimeout plus ErrTimeout for a timeout or an expired session.
-func (e *ConnectError) Is(target error) bool {
-	switch target {
-	case ErrConnectFlow:
-		return true
-	case ErrConnectTimeout, ErrTimeout:
-		return e.Timeout > 0 || e.Status == "expired"
-	case ErrConnectDenied:
-		return e.Code == "connect_denied"
-	case ErrConnectConfig:
-		return e.Code == "connect_config"
-	}
-	return false
-}
-
-// Connect runs the headless OAuth flow: it creates a Connect session, opens its page in a
-// browser (or prints the URL), polls until the person finishes, and returns the new grants. The
-// grants belong to the app (or to the end user named in the session). A denial, a
-// misconfiguration, a timeout or another flow failure is a *ConnectError; ctx ending stops the
-// wait at once.
-func (a *App) Connect(ctx context.Context, p ConnectParams) ([]ConnectResult, error) {
-	return a.c.connect(ctx, p)
-}
-
-// Connect runs the headless OAuth flow for this agent: the resulting grants are bound to the
-// agent. See App.Connect.
-func (a *Agent) Connect(ctx context.Context, p ConnectParams) ([]ConnectResult, error) {
-	return a.c.connect(ctx, p)
-}
-
-// Authenticate signs an end user in with the app's identity provider in a browser and returns
-// their token and profile (App only: an Agent never handles end-user tokens, and an App
-// impersonating an agent with WithCaller(agentUUID) gets ErrAgentUserToken from the vault).
-// Errors are those of Connect; a denial matches ErrConnectDenied.
-func (a *App) Authenticate(ctx context.Context, p AuthenticateParams) (AuthResult, error) {
-	return a.c.authenticate(ctx, p)
-}
-
-// CreateConnectSession starts a Connect session for a person to complete elsewhere (a web app's
-// frontend, an email link…). Unknown providers or required scopes outside a provider's catalog
-// are an *APIError matching ErrConnectConfig.
-func (a *App) CreateConnectSession(ctx context.Context, p ConnectSessionParams) (ConnectSession, error) {
-	body := gen.ConnectSessionCreate{AllowedProviders: p.AllowedProviders}
-	if err := checkProviders("ConnectSessionParams.AllowedProviders", p.AllowedProviders); err != nil {
-		return ConnectSession{}, err
-	}
-	if p.ReturnURL != "" {
-		body.ReturnURL = &p.ReturnURL
-	}
-	if p.AllowedOrigin != "" {
-		body.AllowedOrigin = &p.AllowedOrigin
-	}
+	req := gen.ConnectSessionRequest{AllowedProviders: p.AllowedProviders, ReturnURL: optStr(p.ReturnURL),
+		AllowedOrigin: optStr(p.AllowedOrigin), Agent: optStr(p.Agent), Delegable: p.Delegable, ScopeConstraint: p.ScopeConstraint}
 	if p.Metadata != nil {
-		m := gen.StringMap(p.Metadata)
-		body.Metadata = &m
+		req.Metadata = &gen.ConnectSessionMetadata{IPAddress: optStr(p.Metadata.IPAddress), UserAgent: optStr(p.Metadata.UserAgent)}
+	}
+	if p.Direct {
+		req.Direct = &p.Direct
+	}
+	if p.SwitchAccount {
+		req.SwitchAccount = &p.SwitchAccount
+	}
+	if p.DisallowUserPolicyRules {
+		f := false
+		req.AllowUserPolicyRules = &f
 	}
 	if p.RequiredScopes != nil {
-		s := gen.ProviderScopes(p.RequiredScopes)
-		body.RequiredScopes = &s
+		req.RequiredScopes = &p.RequiredScopes
 	}
-	if p.Agent != uuid.Nil {
-		body.Agent = &p.Agent
+	if p.RepairGrantID != uuid.Nil {
+		req.RepairGrantID = optStr(p.RepairGrantID.String())
 	}
 	gp, err := p.GrantPolicy.wire("ConnectSessionParams.GrantPolicy")
 	if err != nil {
 		return ConnectSession{}, err
 	}
-	body.GrantPolicy = gp
-	return a.c.createConnectSession(ctx, body)
-}
-
-// VerifyUserToken checks an end-user JWT against the app's identity configuration. It returns
-// the verified subject and true for a valid token, and "", false for any other token (App only).
-func (a *App) VerifyUserToken(ctx context.Context, token string) (sub string, valid bool, err error) {
-	if token == "" {
-		return "", false, inputErr("token", "empty", nil)
+	req.GrantPolicy = gp
+	tok, err := c.userToken(ctx, p.UserToken, true)
+	if err != nil {
+		return ConnectSession{}, err
 	}
-	if len(token) > 8192 {
-		return "", false, inputErr("token", "longer than 8192 bytes", nil)
+	req.UserToken = optStr(tok)
+	b, err := jsonBody("ConnectSessionParams", req)
+	if err != nil {
+		return ConnectSession{}, err
 	}
-	var out gen.VerifyUserTokenResult
-	_, err = a.c.do(ctx, "verifyUserToken", &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.VerifyUserToken(ctx, nil, gen.VerifyUserTokenRequest{UserToken: token})
-	})
-	if err != nil || !out.Valid {
-		return "", false, err
-	}
-	if out.Sub != nil {
-		sub = *out.Sub
-	}
-	return sub, true, nil
-}
-
-// ProviderInfo is a provider the app can connect.
-type ProviderInfo struct {
-	ID     string          // slug, e.g. "github"
-	Name   string          // display name
-	Kind   string          // "oauth" or "managed_secret"
-	Scopes []ProviderScope // the scopes it offers
-}
-
-// ProviderScope is a scope a provider offers.
-type ProviderScope struct {
-	Scope       string // the provider's scope string
-	Description string // what it allows
-}
-
-// ListProviders returns the providers this app can connect, with their scopes.
-func (a *App) ListProviders(ctx context.Context) ([]ProviderInfo, error) {
-	return a.c.listProviders(ctx)
-}
-
-// ListProviders returns the providers of the agent's app, with their scopes.
-func (a *Agent) ListProviders(ctx context.Context) ([]ProviderInfo, error) {
-	return a.c.listProviders(ctx)
-}
-
-func (c *client) listProviders(ctx context.Context) ([]ProviderInfo, error) {
-	var out gen.ProviderCatalog
-	if _, err := c.do(ctx, "listProviders", &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.ListProviders(ctx, nil)
-	}); err != nil {
-		return nil, err
-	}
-	ps := make([]ProviderInfo, 0, len(out.Providers))
-	for _, p := range out.Providers {
-		pi := ProviderInfo{ID: p.ProviderID, Name: p.Name, Kind: string(p.Kind)}
-		for _, s := range p.Scopes {
-			ps := ProviderScope{Scope: s.Scope}
-			if s.Description != nil {
-				ps.Description = *s.Description
-			}
-			pi.Scopes = append(pi.Scopes, ps)
-		}
-		ps = append(ps, pi)
-	}
-	return ps, nil
-}
-
-func (c *client) createConnectSession(ctx context.Context, body gen.ConnectSessionCreate) (ConnectSession, error) {
 	var out gen.ConnectSession
-	if _, err := c.do(ctx, "createConnectSession", &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.CreateConnectSession(ctx, nil, body)
+	d := &call{op: "createConnectSession", surface: surfaceShared, body: b, actor: true}
+	if err := c.sendJSON(ctx, d, &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.CreateConnectSessionWithBody(ctx, contentJSON, bytes.NewReader(b))
 	}); err != nil {
 		return ConnectSession{}, err
 	}
-	return ConnectSession{Token: out.SessionToken, URL: out.ConnectURL, ExpiresAt: out.ExpiresAt}, nil
+	if out.SessionToken == "" || out.ConnectURL == "" || out.ExpiresAt == "" {
+		return ConnectSession{}, malformed(d.op, http.StatusOK, http.Header{})
+	}
+	return ConnectSession{Token: out.SessionToken, URL: out.ConnectURL, ExpiresAt: parseTime(&out.ExpiresAt),
+		SingleProvider: derefBool(out.SingleProvider), Warnings: out.ScopeConstraintWarnings}, nil
 }
 
-func checkProviders(field string, ps []string) error {
-	for _, p := range ps {
-		if p == "" {
-			return inputErr(field, "empty provider id", nil)
+// Connect runs the headless OAuth flow: it creates a Connect session, opens its page in a
+// browser (or prints the URL), polls until the person finishes, and returns the new grants. A
+// denial, a misconfiguration or a timeout is a connect error (ErrConnectDenied,
+// ErrConnectConfig, ErrConnectTimeout; all ErrConnectFlow); the timeout, or ctx's deadline,
+// also matches ErrTimeout and context.DeadlineExceeded; ctx cancelled stops the wait at once.
+func (c *client) Connect(ctx context.Context, p ConnectParams) ([]ConnectResult, error) {
+	timeout, interval, err := pollDefaults(p.Timeout, p.PollInterval)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := c.CreateConnectSession(ctx, ConnectSessionParams{AllowedProviders: p.Providers, GrantPolicy: p.GrantPolicy, UserToken: p.UserToken})
+	if err != nil {
+		return nil, err
+	}
+	c.show(ctx, opener{p.NoBrowser, p.OpenURL, p.Out}, "authorize", sess.URL)
+	return c.pollConnect(ctx, sess.Token, timeout, interval)
+}
+
+// pollConnect polls a session until it ends: first a poll, then a sleep of the interval
+// (capped by the time left). A 429 is waited out (Retry-After, at least the interval) within
+// the budget.
+func (c *client) pollConnect(ctx context.Context, token string, timeout, interval time.Duration) ([]ConnectResult, error) {
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	deadline, _ := pctx.Deadline()
+	sawPending := false
+	for {
+		res, done, err := c.connectState(pctx, token, sawPending)
+		switch {
+		case err != nil && ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled):
+			return nil, ctx.Err()
+		case err != nil && pctx.Err() != nil:
+			return nil, connectTimeout("connect", "poll_deadline_elapsed", timeout, 0)
+		case err != nil && vaultStatus(err) == http.StatusTooManyRequests:
+			after := max(retryAfterOf(err), interval)
+			if time.Until(deadline) <= 0 {
+				return nil, connectTimeout("connect", "rate_limited", timeout, retryAfterOf(err))
+			}
+			if sleep(pctx, min(after, time.Until(deadline))) != nil {
+				return nil, c.pollEnd(ctx, "connect", timeout)
+			}
+			continue
+		case err != nil:
+			return nil, err
+		case done:
+			return res, nil
+		}
+		sawPending = true
+		if sleep(pctx, min(interval, time.Until(deadline))) != nil {
+			return nil, c.pollEnd(ctx, "connect", timeout)
 		}
 	}
-	return nil
+}
+
+// pollEnd is how a poll loop ends without an outcome: cancelled, or out of time.
+func (c *client) pollEnd(ctx context.Context, op string, timeout time.Duration) error {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return ctx.Err()
+	}
+	return connectTimeout(op, "poll_deadline_elapsed", timeout, 0)
+}
+
+// PollConnectSession reports, without waiting, on a session made with CreateConnectSession:
+// done is false while the person has not finished; once the session completed, results holds
+// the grants it produced. A session that was denied, failed or expired is a connect error.
+func (c *client) PollConnectSession(ctx context.Context, token string) (results []ConnectResult, done bool, err error) {
+	if token == "" {
+		return nil, false, inputErr("token", "required", nil)
+	}
+	return c.connectState(ctx, token, true)
+}
+
+// connectState is one POST /sdk/oauth/connect/session/poll.
+func (c *client) connectState(ctx context.Context, token string, sawPending bool) ([]ConnectResult, bool, error) {
+	b, err := jsonBody("token", gen.ConnectPollRequest{SessionToken: token})
+	if err != nil {
+		return nil, false, err
+	}
+	d := &call{op: "pollConnectSession", surface: surfaceShared, body: b, actor: true}
+	a, err := c.send(ctx, d, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.PollConnectSessionWithBody(ctx, contentJSON, bytes.NewReader(b))
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	var st gen.ConnectPollResponse
+	if json.Unmarshal(a.body, &st) != nil || st.Status == "" {
+		return nil, false, malformed(d.op, a.status, a.header)
+	}
+	switch st.Status {
+	case gen.ConnectPollStatusPending:
+		return nil, false, nil
+	case gen.ConnectPollStatusCompleted:
+		return connectResults(d.op, a, st)
+	case gen.ConnectPollStatusError:
+		if st.Error == nil || strings.TrimSpace(string(st.Error.ErrorCode)) == "" || strings.TrimSpace(st.Error.ErrorMessage) == "" {
+			return nil, true, malformed(d.op, a.status, a.header)
+		}
+		return nil, true, connectFailure("connect", string(st.Error.ErrorCode), st.Error.ErrorMessage, derefInt(st.Error.RetryAfterSeconds))
+	case gen.ConnectPollStatusExpired:
+		if sawPending {
+			return nil, true, connectTimeout("connect", "session_expired", 0, 0)
+		}
+		return nil, true, connectFlow("connect", "the connect session expired", "")
+	}
+	return nil, true, connectFlow("connect", "unexpected poll status", string(st.Status))
+}
+
+func connectResults(op string, a *answer, st gen.ConnectPollResponse) ([]ConnectResult, bool, error) {
+	var failed []ConnectFailedGrant
+	for _, f := range st.FailedGrants {
+		if f.ProviderID == "" || f.Reason == "" || f.Message == "" {
+			return nil, true, malformed(op, a.status, a.header)
+		}
+		failed = append(failed, ConnectFailedGrant{Provider: f.ProviderID, Reason: string(f.Reason), Message: f.Message})
+	}
+	res := make([]ConnectResult, 0, len(st.Grants))
+	for _, g := range st.Grants {
+		id, err := uuid.Parse(g.GrantID)
+		if err != nil || g.ProviderID == "" {
+			return nil, true, malformed(op, a.status, a.header)
+		}
+		r := ConnectResult{GrantID: id, Provider: g.ProviderID, AccountIdentifier: derefStr(g.AccountIdentifier),
+			Scopes: g.Scopes, APIBaseURL: derefStr(g.APIBaseURL), Operation: "creation",
+			GrantPolicy: grantPolicyFrom(g.GrantPolicy), FailedGrants: failed}
+		if g.Operation != nil {
+			switch o := string(*g.Operation); o {
+			case "creation", "reauth":
+				r.Operation = o
+			default:
+				return nil, true, malformed(op, a.status, a.header)
+			}
+		}
+		if g.Delegation != nil {
+			r.Delegation = &ConnectDelegation{AgentID: g.Delegation.AgentID, Delegable: g.Delegation.Delegable,
+				PolicyRefused: derefBool(g.Delegation.PolicyRefused)}
+		}
+		res = append(res, r)
+	}
+	if len(res) == 0 && len(failed) > 0 {
+		code := "grant_activation_failed"
+		for _, f := range failed {
+			if f.Reason != "not_selected" && f.Reason != "activation_failed" {
+				code = "grant_policy_application_failed"
+			}
+		}
+		return nil, true, connectFlow("connect", "no grant of the session could be kept", code)
+	}
+	return res, true, nil
 }
 
 // opener is how a headless flow shows its URL to the person.
@@ -325,7 +345,7 @@ func (c *client) show(ctx context.Context, o opener, what, url string) {
 		}
 		c.log.WarnContext(ctx, "alter: could not open a browser; printing the URL", "flow", what, "err", err)
 	}
-	_, _ = fmt.Fprintf(out, "Open this URL in a browser to %s:\n\n    %s\n\n", what, url)
+	_, _ = fmt.Fprintf(out, "Open this URL to %s: %s\n", what, url)
 }
 
 func pollDefaults(timeout, interval time.Duration) (time.Duration, time.Duration, error) {
@@ -339,135 +359,4 @@ func pollDefaults(timeout, interval time.Duration) (time.Duration, time.Duration
 		interval = DefaultPollInterval
 	}
 	return timeout, interval, nil
-}
-
-func (c *client) connect(ctx context.Context, p ConnectParams) ([]ConnectResult, error) {
-	timeout, interval, err := pollDefaults(p.Timeout, p.PollInterval)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkProviders("ConnectParams.Providers", p.Providers); err != nil {
-		return nil, err
-	}
-	gp, err := p.GrantPolicy.wire("ConnectParams.GrantPolicy")
-	if err != nil {
-		return nil, err
-	}
-	sess, err := c.createConnectSession(ctx, gen.ConnectSessionCreate{AllowedProviders: p.Providers, GrantPolicy: gp})
-	if err != nil {
-		return nil, err
-	}
-	c.show(ctx, opener{p.NoBrowser, p.OpenURL, p.Out}, "connect an account", sess.URL)
-
-	var res []ConnectResult
-	err = poll(ctx, interval, timeout, func(ctx context.Context) (bool, error) {
-		var done bool
-		var err error
-		res, done, err = c.connectSessionState(ctx, sess.Token)
-		return done, err
-	})
-	if err != nil {
-		return nil, pollErr("connect", err, timeout)
-	}
-	return res, nil
-}
-
-// PollConnectSession reports, without waiting, on a session made with CreateConnectSession:
-// done is false while the person has not finished; once the session completed, results holds
-// the grants it produced. A session that was denied, failed or expired is a *ConnectError
-// (ErrConnectDenied, ErrConnectConfig, ErrConnectTimeout; always ErrConnectFlow). A token the
-// vault does not know matches ErrSessionNotFound.
-func (a *App) PollConnectSession(ctx context.Context, token string) (results []ConnectResult, done bool, err error) {
-	if !sessionTokenRE.MatchString(token) {
-		return nil, false, inputErr("token", "must be a session token ([A-Za-z0-9_-]{16,128})", nil)
-	}
-	return a.c.connectSessionState(ctx, token)
-}
-
-var sessionTokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{16,128}$`)
-
-// connectSessionState fetches a Connect session once; done is false while it is pending.
-func (c *client) connectSessionState(ctx context.Context, token string) ([]ConnectResult, bool, error) {
-	var st gen.ConnectSessionStatus
-	_, err := c.do(ctx, "getConnectSession", &st, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.GetConnectSession(ctx, token, nil)
-	})
-	switch {
-	case err != nil:
-		return nil, false, err
-	case st.Status == gen.SessionStatusPending:
-		return nil, false, nil
-	case st.Status != gen.SessionStatusCompleted:
-		return nil, true, sessionFailure("connect", string(st.Status), st.Error)
-	}
-	res := make([]ConnectResult, 0, len(st.Results))
-	for _, r := range st.Results {
-		cr := ConnectResult{GrantID: r.GrantID, Provider: r.ProviderID, Scopes: r.Scopes, GrantPolicy: grantPolicyFrom(r.GrantPolicy)}
-		if r.AccountIdentifier != nil {
-			cr.AccountIdentifier = *r.AccountIdentifier
-		}
-		res = append(res, cr)
-	}
-	return res, true, nil
-}
-
-func (c *client) authenticate(ctx context.Context, p AuthenticateParams) (AuthResult, error) {
-	timeout, interval, err := pollDefaults(p.Timeout, p.PollInterval)
-	if err != nil {
-		return AuthResult{}, err
-	}
-	var sess gen.AuthSession
-	if _, err := c.do(ctx, "createAuthSession", &sess, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.CreateAuthSession(ctx, nil, gen.AuthSessionCreate{})
-	}); err != nil {
-		return AuthResult{}, err
-	}
-	c.show(ctx, opener{p.NoBrowser, p.OpenURL, p.Out}, "sign in", sess.AuthURL)
-
-	var st gen.AuthSessionStatus
-	err = poll(ctx, interval, timeout, func(ctx context.Context) (bool, error) {
-		st = gen.AuthSessionStatus{}
-		_, err := c.do(ctx, "getAuthSession", &st, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-			return raw.GetAuthSession(ctx, sess.SessionToken, nil)
-		})
-		return err == nil && st.Status != "pending", err
-	})
-	if err != nil {
-		return AuthResult{}, pollErr("authenticate", err, timeout)
-	}
-	if st.Status != "completed" {
-		return AuthResult{}, sessionFailure("authenticate", string(st.Status), st.Error)
-	}
-	if st.UserToken == nil || st.UserInfo == nil {
-		return AuthResult{}, &APIError{Op: "getAuthSession", StatusCode: http.StatusOK,
-			Message: "completed auth session without user_token or user_info"}
-	}
-	ui := UserInfo{Sub: st.UserInfo.Sub}
-	if st.UserInfo.Email != nil {
-		ui.Email = *st.UserInfo.Email
-	}
-	if st.UserInfo.Name != nil {
-		ui.Name = *st.UserInfo.Name
-	}
-	return AuthResult{UserToken: Secret(*st.UserToken), UserInfo: ui}, nil
-}
-
-// pollErr turns poll's own timeout into a *ConnectError; other errors (the caller's ctx, a
-// failed vault call) are returned as they are.
-func pollErr(op string, err error, timeout time.Duration) error {
-	if errors.Is(err, errPollTimeout) {
-		return &ConnectError{Op: op, Timeout: timeout}
-	}
-	return err
-}
-
-func sessionFailure(op, status string, se *gen.SessionError) error {
-	e := &ConnectError{Op: op, Status: status}
-	if se != nil {
-		e.Code, e.Message = string(se.Code), se.Message
-	}
-	if e.Code == "" && status == "denied" {
-		e.Code = "connect_denied"
-	}
-	return e
 }

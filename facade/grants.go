@@ -1,11 +1,11 @@
 package facade
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"iter"
 	"net/http"
-	"regexp"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,42 +19,51 @@ type GrantKind string
 // Grant kinds.
 const (
 	GrantKindOAuth         GrantKind = "oauth"          // a user- (or agent-) authorized OAuth grant
-	GrantKindManagedSecret GrantKind = "managed_secret" // an operator-provisioned secret
+	GrantKindManagedSecret GrantKind = "managed_secret" // an operator- or user-provisioned secret
 )
 
 // Grant is one grant of the unified list. The fields under "OAuth" are set for GrantKindOAuth,
 // those under "Managed secret" for GrantKindManagedSecret; the others for both.
 type Grant struct {
-	ID            uuid.UUID    // the grant id (RequestParams.GrantID)
-	Kind          GrantKind    // which of the field groups below applies
-	Status        string       // "active", "expired", "revoked" or "credential_revoked"
-	PrincipalType string       // who owns it: "user", "group", "system" or "agent"
-	CreatedAt     time.Time    // creation time
-	LastUsedAt    time.Time    // zero when never used
-	Policy        *GrantPolicy // nil when none
+	ID              uuid.UUID      // the grant id (RequestParams.GrantID)
+	Kind            GrantKind      // which of the field groups below applies
+	Status          string         // e.g. "active", "expired", "revoked"
+	PrincipalType   string         // who owns it: "user", "group", "system" or "agent"
+	AccessVia       string         // "ownership", or how a delegation reached the caller
+	Label           string         // the grant's label
+	CreatedAt       time.Time      // creation time
+	LastUsedAt      time.Time      // zero when never used
+	ExpiresAt       time.Time      // credential expiry; zero when none
+	GrantExpiresAt  time.Time      // grant TTL expiry; zero when none
+	Policy          map[string]any // the grant policy, as stored
+	ParentGrantID   string         // for a delegated grant: the grant it came from
+	Depth           int            // delegation depth (0: not delegated)
+	Delegable       bool           // may be delegated onward
+	ScopeConstraint []string       // scope atoms the grant is narrowed to
+	DelegatedAt     time.Time      // for an agent caller: when the grant was delegated to it
+	CredentialID    string         // the credential behind the grant
 
 	// OAuth.
-	Provider           string      // provider id, e.g. "github"
-	Scopes             []string    // granted scopes
-	AccountIdentifier  string      // the provider account, e.g. an email
-	AccountDisplayName string      // display name of the account
-	ScopeMismatch      bool        // granted scopes differ from those now required
-	ExpiresAt          time.Time   // zero when it does not expire
-	DelegatedAt        time.Time   // for an agent caller: when the grant was delegated to it
-	DelegatedAgentIDs  []uuid.UUID // agents with a delegation
+	Provider           string   // provider id, e.g. "github"
+	Scopes             []string // granted scopes
+	AccountIdentifier  string   // the provider account, e.g. an email
+	AccountDisplayName string   // display name of the account
+	ScopeMismatch      bool     // granted scopes differ from those now required
+	NeedsReconnect     bool     // active, but the provider token needs re-authorization
+	DelegatedAgentIDs  []string // agents with a delegation (operator view)
 
 	// Managed secret.
-	ManagedSecretID   string    // e.g. "ms_stripe"
-	ManagedSecretSlug string    // the secret's slug
-	ManagedSecretName string    // the secret's display name
-	AgentID           uuid.UUID // the owning agent, for an agent principal
-	Label             string    // the grant's label
+	ManagedSecretID   string // the secret's id
+	ManagedSecretSlug string // the secret's slug (RequestParams.Provider)
+	ManagedSecretName string // the secret's display name
+	AgentID           string // the owning agent, for an agent principal
+	CredentialKind    string // "developer" or "end_user"
 }
 
 // GrantPolicy is a grant's policy as stored.
 type GrantPolicy struct {
 	ExpiresAt time.Time // when the grant stops working; zero when unset
-	CreatedBy string    // who set the policy
+	CreatedBy string    // "developer" or "end_user"
 	CreatedAt time.Time // when it was set
 }
 
@@ -72,8 +81,8 @@ func (p *GrantPolicyInput) wire(field string) (*gen.GrantPolicyInput, error) {
 	}
 	var g gen.GrantPolicyInput
 	if !p.ExpiresAt.IsZero() {
-		t := p.ExpiresAt
-		g.ExpiresAt = &t
+		s := p.ExpiresAt.UTC().Format(time.RFC3339)
+		g.ExpiresAt = &s
 	}
 	for _, d := range []struct {
 		name string
@@ -95,36 +104,33 @@ func grantPolicyFrom(g *gen.GrantPolicy) *GrantPolicy {
 	if g == nil {
 		return nil
 	}
-	return &GrantPolicy{ExpiresAt: derefTime(g.ExpiresAt), CreatedBy: derefStr(g.CreatedBy), CreatedAt: derefTime(g.CreatedAt)}
+	return &GrantPolicy{ExpiresAt: parseTime(g.ExpiresAt), CreatedBy: derefStr(g.CreatedBy), CreatedAt: parseTime(g.CreatedAt)}
 }
 
-func derefTime(t *time.Time) time.Time {
-	if t == nil {
+// parseTime reads an RFC 3339 time of the wire; anything else is the zero time (the vault's
+// timestamps are informative, never worth failing an answer over).
+func parseTime(s *string) time.Time {
+	if s == nil {
 		return time.Time{}
 	}
-	return *t
-}
-
-func derefStr(s *string) string {
-	if s == nil {
-		return ""
+	t, err := time.Parse(time.RFC3339Nano, *s)
+	if err != nil {
+		return time.Time{}
 	}
-	return *s
+	return t
 }
 
-// ListGrantsParams select a page of an App's grants.
+// ListGrantsParams select a page of grants.
 type ListGrantsParams struct {
-	// Provider keeps only the grants of this provider ("" = all). The vault refuses it
-	// (ErrInvalidRequest) for an App that impersonates an agent with WithCaller(agentUUID).
-	Provider string
-	Limit    int // page size, 1..1000 (0 = the vault's default, 100)
-	Offset   int // rows to skip
-}
-
-// PageParams select a page of a list without filters.
-type PageParams struct {
-	Limit  int // page size, 1..1000 (0 = the vault's default, 100)
-	Offset int // rows to skip
+	Provider string // an OAuth provider id or a managed-secret slug ("" = all)
+	Status   string // e.g. "active" ("" = all)
+	Account  string // the provider account
+	Label    string // the grant label
+	// UserToken scopes the list to an end user's grants. On an App, WithUserTokenGetter is used
+	// when it is empty; an Agent sends only this one.
+	UserToken string
+	Limit     int // page size, 1..1000 (0: 100)
+	Offset    int // rows to skip
 }
 
 // GrantPage is a page of grants.
@@ -136,89 +142,30 @@ type GrantPage struct {
 	HasMore bool    // more rows follow
 }
 
-func checkPage(limit, offset int) error {
-	if limit < 0 || limit > 1000 {
-		return inputErr("Limit", "must be between 1 and 1000 (0 for the default)", nil)
-	}
-	if offset < 0 {
-		return inputErr("Offset", "must not be negative", nil)
-	}
-	return nil
-}
-
-func optInt(v int) *int {
-	if v == 0 {
-		return nil
-	}
-	return &v
-}
-
-// ListGrants returns a page of the app's grants, OAuth and managed-secret, optionally of one
-// provider.
-func (a *App) ListGrants(ctx context.Context, p ListGrantsParams) (GrantPage, error) {
-	return a.c.listGrants(ctx, p)
-}
-
-// AllGrants iterates over every grant matching p, fetching pages of p.Limit from p.Offset. It
-// stops after the first error, which it yields with a zero Grant.
-func (a *App) AllGrants(ctx context.Context, p ListGrantsParams) iter.Seq2[Grant, error] {
-	return allPages(func(offset int) ([]Grant, bool, error) {
-		p.Offset = offset
-		pg, err := a.c.listGrants(ctx, p)
-		return pg.Grants, pg.HasMore, err
-	}, p.Offset)
-}
-
-// ListGrants returns a page of the grants this agent can use: OAuth grants delegated to it and
-// the grants it owns.
-func (a *Agent) ListGrants(ctx context.Context, p PageParams) (GrantPage, error) {
-	return a.c.listGrants(ctx, ListGrantsParams{Limit: p.Limit, Offset: p.Offset})
-}
-
-// AllGrants iterates over every grant this agent can use. It stops after the first error, which
-// it yields with a zero Grant.
-func (a *Agent) AllGrants(ctx context.Context, p PageParams) iter.Seq2[Grant, error] {
-	return allPages(func(offset int) ([]Grant, bool, error) {
-		pg, err := a.c.listGrants(ctx, ListGrantsParams{Limit: p.Limit, Offset: offset})
-		return pg.Grants, pg.HasMore, err
-	}, p.Offset)
-}
-
-// allPages walks offset-paginated pages. An empty page ends the walk even if the vault said
-// has_more, so a misbehaving server cannot make it loop forever.
-func allPages[T any](page func(offset int) ([]T, bool, error), offset int) iter.Seq2[T, error] {
-	return func(yield func(T, error) bool) {
-		for {
-			items, more, err := page(offset)
-			if err != nil {
-				var zero T
-				yield(zero, err)
-				return
-			}
-			for _, it := range items {
-				if !yield(it, nil) {
-					return
-				}
-			}
-			if !more || len(items) == 0 {
-				return
-			}
-			offset += len(items)
-		}
-	}
-}
-
-func (c *client) listGrants(ctx context.Context, p ListGrantsParams) (GrantPage, error) {
+// ListGrants returns a page of the grants this client can see, OAuth and managed-secret: an
+// App's own, or those delegated to or owned by an Agent.
+func (c *client) ListGrants(ctx context.Context, p ListGrantsParams) (GrantPage, error) {
 	if err := checkPage(p.Limit, p.Offset); err != nil {
 		return GrantPage{}, err
 	}
-	params := &gen.ListGrantsParams{Limit: optInt(p.Limit), Offset: optInt(p.Offset)}
-	if p.Provider != "" {
-		params.ProviderID = &p.Provider
+	tok, err := c.userToken(ctx, p.UserToken, !c.agent)
+	if err != nil {
+		return GrantPage{}, err
 	}
-	var out gen.UnifiedGrantListResult
-	if _, err := c.do(ctx, "listGrants", &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.ListGrants(ctx, params)
+	limit := p.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	req := gen.GrantListRequest{Limit: limit, Offset: p.Offset, ProviderID: optStr(p.Provider), Status: optStr(p.Status),
+		Account: optStr(p.Account), Label: optStr(p.Label), UserToken: optStr(tok)}
+	b, err := jsonBody("ListGrantsParams", req)
+	if err != nil {
+		return GrantPage{}, err
+	}
+	var out gen.GrantListResult
+	d := &call{op: "listGrants", surface: surfaceShared, body: b, actor: true, ctxHeader: true}
+	if err := c.sendJSON(ctx, d, &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.ListGrantsWithBody(ctx, contentJSON, bytes.NewReader(b))
 	}); err != nil {
 		return GrantPage{}, err
 	}
@@ -226,14 +173,24 @@ func (c *client) listGrants(ctx context.Context, p ListGrantsParams) (GrantPage,
 	for _, it := range out.Grants {
 		g, err := grantFrom(it)
 		if err != nil {
-			return GrantPage{}, &APIError{Op: "listGrants", StatusCode: http.StatusOK, Message: err.Error()}
+			return GrantPage{}, malformed("listGrants", http.StatusOK, http.Header{})
 		}
 		pg.Grants = append(pg.Grants, g)
 	}
 	return pg, nil
 }
 
-func grantFrom(it gen.GrantItem) (Grant, error) {
+// AllGrants iterates over every grant matching p, fetching pages of p.Limit from p.Offset. It
+// stops after the first error, which it yields with a zero Grant.
+func (c *client) AllGrants(ctx context.Context, p ListGrantsParams) iter.Seq2[Grant, error] {
+	return allPages(func(offset int) ([]Grant, bool, error) {
+		p.Offset = offset
+		pg, err := c.ListGrants(ctx, p)
+		return pg.Grants, pg.HasMore, err
+	}, p.Offset)
+}
+
+func grantFrom(it gen.GrantListItem) (Grant, error) {
 	kind, err := it.Discriminator()
 	if err != nil {
 		return Grant{}, err
@@ -244,22 +201,43 @@ func grantFrom(it gen.GrantItem) (Grant, error) {
 		if err != nil {
 			return Grant{}, err
 		}
-		return Grant{ID: o.GrantID, Kind: GrantKindOAuth, Status: string(o.Status), PrincipalType: string(o.PrincipalType),
-			CreatedAt: o.CreatedAt, LastUsedAt: derefTime(o.LastUsedAt), Policy: grantPolicyFrom(o.GrantPolicy),
+		id, err := uuid.Parse(o.GrantID)
+		if err != nil {
+			return Grant{}, err
+		}
+		g := Grant{ID: id, Kind: GrantKindOAuth, Status: o.Status, PrincipalType: string(o.PrincipalType), AccessVia: "ownership",
+			Label: derefStr(o.Label), CreatedAt: parseTime(&o.CreatedAt), LastUsedAt: parseTime(o.LastUsedAt),
+			ExpiresAt: parseTime(o.ExpiresAt), GrantExpiresAt: parseTime(o.GrantExpiresAt), Policy: o.GrantPolicy,
+			ParentGrantID: derefStr(o.ParentGrantID), Depth: derefInt(o.Depth), Delegable: derefBool(o.Delegable),
+			ScopeConstraint: o.ScopeConstraint, DelegatedAt: parseTime(o.DelegatedAt), CredentialID: derefStr(o.CredentialID),
 			Provider: o.ProviderID, Scopes: o.Scopes, AccountIdentifier: derefStr(o.AccountIdentifier),
-			AccountDisplayName: derefStr(o.AccountDisplayName), ScopeMismatch: o.ScopeMismatch,
-			ExpiresAt: derefTime(o.ExpiresAt), DelegatedAt: derefTime(o.DelegatedAt), DelegatedAgentIDs: o.DelegatedAgentIds}, nil
+			AccountDisplayName: derefStr(o.AccountDisplayName), ScopeMismatch: derefBool(o.ScopeMismatch),
+			NeedsReconnect: derefBool(o.NeedsReconnect), DelegatedAgentIDs: o.DelegatedAgentIds}
+		if o.AccessVia != nil {
+			g.AccessVia = string(*o.AccessVia)
+		}
+		return g, nil
 	case GrantKindManagedSecret:
 		m, err := it.AsManagedSecretGrantItem()
 		if err != nil {
 			return Grant{}, err
 		}
-		g := Grant{ID: m.GrantID, Kind: GrantKindManagedSecret, Status: string(m.Status), PrincipalType: string(m.PrincipalType),
-			CreatedAt: m.CreatedAt, LastUsedAt: derefTime(m.LastUsedAt), Policy: grantPolicyFrom(m.GrantPolicy),
-			ManagedSecretID: m.ManagedSecretID, ManagedSecretSlug: derefStr(m.ManagedSecretSlug),
-			ManagedSecretName: derefStr(m.ManagedSecretName), Label: derefStr(m.Label)}
-		if m.AgentID != nil {
-			g.AgentID = *m.AgentID
+		id, err := uuid.Parse(m.GrantID)
+		if err != nil {
+			return Grant{}, err
+		}
+		g := Grant{ID: id, Kind: GrantKindManagedSecret, Status: m.Status, PrincipalType: string(m.PrincipalType), AccessVia: "ownership",
+			Label: derefStr(m.Label), CreatedAt: parseTime(&m.CreatedAt), LastUsedAt: parseTime(m.LastUsedAt),
+			ExpiresAt: parseTime(m.ExpiresAt), GrantExpiresAt: parseTime(m.GrantExpiresAt), Policy: m.GrantPolicy,
+			ParentGrantID: derefStr(m.ParentGrantID), Depth: derefInt(m.Depth), Delegable: derefBool(m.Delegable),
+			ScopeConstraint: m.ScopeConstraint, DelegatedAt: parseTime(m.DelegatedAt), CredentialID: derefStr(m.CredentialID),
+			AccountIdentifier: derefStr(m.AccountIdentifier), ManagedSecretID: m.ManagedSecretID,
+			ManagedSecretSlug: m.ManagedSecretSlug, ManagedSecretName: m.ManagedSecretName, AgentID: derefStr(m.AgentID)}
+		if m.AccessVia != nil {
+			g.AccessVia = string(*m.AccessVia)
+		}
+		if m.CredentialKind != nil {
+			g.CredentialKind = string(*m.CredentialKind)
 		}
 		return g, nil
 	}
@@ -275,81 +253,71 @@ type RevokeGrantResult struct {
 }
 
 // RevokeGrant revokes a grant: its stored tokens are deleted and a security audit row is written
-// with reason (App only). Revoking twice gives an error matching ErrGrantRevoked; an unknown
-// grant ErrGrantNotFound.
+// with reason (App only). With WithUserTokenGetter the end user's token is sent, so only their
+// own grant can be revoked.
 func (a *App) RevokeGrant(ctx context.Context, grantID uuid.UUID, reason string) (RevokeGrantResult, error) {
 	if grantID == uuid.Nil {
 		return RevokeGrantResult{}, inputErr("grantID", "must be the grant's UUID, not uuid.Nil", nil)
 	}
-	if len(reason) > 1024 {
-		return RevokeGrantResult{}, inputErr("reason", "longer than 1024 bytes", nil)
+	tok, err := a.userToken(ctx, "", true)
+	if err != nil {
+		return RevokeGrantResult{}, err
 	}
-	var body gen.RevokeGrantRequest
-	if reason != "" {
-		body.Reason = &reason
+	b, err := jsonBody("reason", gen.RevokeGrantRequest{Reason: optStr(reason), UserToken: optStr(tok)})
+	if err != nil {
+		return RevokeGrantResult{}, err
 	}
 	var out gen.RevokeGrantResult
-	if _, err := a.c.do(ctx, "revokeGrant", &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.RevokeGrant(ctx, grantID, nil, body)
+	d := &call{op: "revokeGrant", surface: surfaceShared, body: b, actor: true}
+	if err := a.sendJSON(ctx, d, &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.RevokeGrantWithBody(ctx, grantID, contentJSON, bytes.NewReader(b))
 	}); err != nil {
 		return RevokeGrantResult{}, err
 	}
-	return RevokeGrantResult{GrantID: out.GrantID, Success: out.Success, Message: derefStr(out.Message), RevokedAt: out.RevokedAt}, nil
+	id, _ := uuid.Parse(out.GrantID)
+	return RevokeGrantResult{GrantID: id, Success: out.Success, Message: out.Message, RevokedAt: parseTime(&out.RevokedAt)}, nil
 }
 
-// DelegationRevocation is the outcome of RevokeDelegation: the agent lost its access path; the
-// grant itself is intact.
-type DelegationRevocation struct {
-	GrantID   uuid.UUID // the grant, still intact
-	AgentID   uuid.UUID // the agent that lost access
-	RevokedAt time.Time // when
-}
-
-// RevokeDelegation removes agentID's delegation of a user's grant. The grant stays intact.
-func (a *App) RevokeDelegation(ctx context.Context, grantID, agentID uuid.UUID) (DelegationRevocation, error) {
+// RevokeDelegation removes agentID's delegation of a grant (and its onward delegations). The
+// grant itself stays intact. Revoking twice is not an error.
+func (a *App) RevokeDelegation(ctx context.Context, grantID, agentID uuid.UUID) error {
 	if grantID == uuid.Nil || agentID == uuid.Nil {
-		return DelegationRevocation{}, inputErr("grantID/agentID", "must be UUIDs, not uuid.Nil", nil)
+		return inputErr("grantID/agentID", "must be UUIDs, not uuid.Nil", nil)
 	}
-	return a.c.revokeDelegation(ctx, "revokeDelegation", func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.RevokeDelegation(ctx, grantID, agentID, nil)
-	})
+	return a.sendJSON(ctx, &call{op: "revokeDelegation", surface: surfaceShared, actor: true}, nil,
+		func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+			return raw.RevokeDelegation(ctx, grantID, agentID)
+		})
 }
 
-// RevokeDelegation drops this agent's own delegation of a user's grant. The grant stays intact.
-func (a *Agent) RevokeDelegation(ctx context.Context, grantID uuid.UUID) (DelegationRevocation, error) {
+// RevokeDelegation drops this agent's own delegation of a grant. The grant stays intact.
+func (a *Agent) RevokeDelegation(ctx context.Context, grantID uuid.UUID) error {
 	if grantID == uuid.Nil {
-		return DelegationRevocation{}, inputErr("grantID", "must be the grant's UUID, not uuid.Nil", nil)
+		return inputErr("grantID", "must be the grant's UUID, not uuid.Nil", nil)
 	}
-	return a.c.revokeDelegation(ctx, "revokeMyDelegation", func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.RevokeMyDelegation(ctx, grantID, nil)
-	})
-}
-
-func (c *client) revokeDelegation(ctx context.Context, op string, send func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error)) (DelegationRevocation, error) {
-	var out gen.RevokeDelegationResult
-	if _, err := c.do(ctx, op, &out, send); err != nil {
-		return DelegationRevocation{}, err
-	}
-	return DelegationRevocation{GrantID: out.GrantID, AgentID: out.AgentID, RevokedAt: out.RevokedAt}, nil
+	return a.sendJSON(ctx, &call{op: "revokeOwnDelegation", surface: surfaceShared, actor: true}, nil,
+		func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+			return raw.RevokeOwnDelegation(ctx, grantID)
+		})
 }
 
 // Principal is who receives a managed-secret grant: UserPrincipal, GroupPrincipal,
 // SystemPrincipal or AgentPrincipal.
 type Principal interface {
-	principal() (gen.Principal, error)
+	principal() (gen.GrantPrincipal, error)
 }
 
 // UserPrincipal is the end user named by a token. Printing it never shows the token.
 type UserPrincipal struct {
-	UserToken string // the end user's JWT
-	Label     string // label of the grant (optional)
+	UserToken string // the end user's JWT (at most 8192 characters)
+	Label     string // label of the grant (1–255 characters)
 }
 
 // GroupPrincipal is an identity-provider group.
 type GroupPrincipal struct {
 	ExternalGroupID string // the group's id in the IdP
-	IdPID           string // the identity provider
-	Label           string // label of the grant (optional)
+	IdPID           string // the app's identity provider
+	Label           string // label of the grant (1–255 characters)
 }
 
 // SystemPrincipal is the app itself.
@@ -357,62 +325,48 @@ type SystemPrincipal struct {
 	Label string // label of the grant (optional)
 }
 
-// AgentPrincipal is the calling agent (the vault takes its id from the verified key; with an App
-// key, only under impersonation: WithCaller(agentUUID) or App.GetAgent).
+// AgentPrincipal is an agent (the vault refuses it for managed-secret grants today).
 type AgentPrincipal struct {
 	Label string // label of the grant (optional)
 }
 
-func optLabel(l string) (*string, error) {
-	if len(l) > 128 {
-		return nil, inputErr("Principal.Label", "longer than 128 bytes", nil)
-	}
-	if l == "" {
+func checkLabel(field, l string, required bool) (*string, error) {
+	n := len([]rune(l))
+	switch {
+	case n > 255:
+		return nil, inputErr(field, "longer than 255 characters", nil)
+	case n == 0 && required:
+		return nil, inputErr(field, "required", nil)
+	case n == 0:
 		return nil, nil
 	}
 	return &l, nil
 }
 
-func (p UserPrincipal) principal() (gen.Principal, error) {
-	var g gen.Principal
-	if p.UserToken == "" {
-		return g, inputErr("UserPrincipal.UserToken", "empty", nil)
+func (p UserPrincipal) principal() (gen.GrantPrincipal, error) {
+	if p.UserToken == "" || len([]rune(p.UserToken)) > 8192 {
+		return gen.GrantPrincipal{}, inputErr("UserPrincipal.UserToken", "required, at most 8192 characters", nil)
 	}
-	l, err := optLabel(p.Label)
-	if err != nil {
-		return g, err
-	}
-	return g, g.FromUserPrincipal(gen.UserPrincipal{Type: "user", UserToken: p.UserToken, Label: l})
+	l, err := checkLabel("UserPrincipal.Label", p.Label, true)
+	return gen.GrantPrincipal{Type: "user", UserToken: &p.UserToken, Label: l}, err
 }
 
-func (p GroupPrincipal) principal() (gen.Principal, error) {
-	var g gen.Principal
-	if p.ExternalGroupID == "" || p.IdPID == "" {
-		return g, inputErr("GroupPrincipal", "ExternalGroupID and IdPID are required", nil)
+func (p GroupPrincipal) principal() (gen.GrantPrincipal, error) {
+	if p.ExternalGroupID == "" || p.IdPID == "" || len(p.ExternalGroupID) > 255 || len(p.IdPID) > 255 {
+		return gen.GrantPrincipal{}, inputErr("GroupPrincipal", "ExternalGroupID and IdPID are required (1–255 characters)", nil)
 	}
-	l, err := optLabel(p.Label)
-	if err != nil {
-		return g, err
-	}
-	return g, g.FromGroupPrincipal(gen.GroupPrincipal{Type: "group", ExternalGroupID: p.ExternalGroupID, IdpID: p.IdPID, Label: l})
+	l, err := checkLabel("GroupPrincipal.Label", p.Label, true)
+	return gen.GrantPrincipal{Type: "group", ExternalGroupID: &p.ExternalGroupID, IdpID: &p.IdPID, Label: l}, err
 }
 
-func (p SystemPrincipal) principal() (gen.Principal, error) {
-	var g gen.Principal
-	l, err := optLabel(p.Label)
-	if err != nil {
-		return g, err
-	}
-	return g, g.FromSystemPrincipal(gen.SystemPrincipal{Type: "system", Label: l})
+func (p SystemPrincipal) principal() (gen.GrantPrincipal, error) {
+	l, err := checkLabel("SystemPrincipal.Label", p.Label, false)
+	return gen.GrantPrincipal{Type: "system", Label: l}, err
 }
 
-func (p AgentPrincipal) principal() (gen.Principal, error) {
-	var g gen.Principal
-	l, err := optLabel(p.Label)
-	if err != nil {
-		return g, err
-	}
-	return g, g.FromAgentPrincipal(gen.AgentPrincipal{Type: "agent", Label: l})
+func (p AgentPrincipal) principal() (gen.GrantPrincipal, error) {
+	l, err := checkLabel("AgentPrincipal.Label", p.Label, false)
+	return gen.GrantPrincipal{Type: "agent", Label: l}, err
 }
 
 // String implements fmt.Stringer without the token.
@@ -434,26 +388,14 @@ type CreateGrantResult struct {
 	PrincipalType string    // "user", "group", "system" or "agent"
 	Label         string    // its label
 	CreatedAt     time.Time // creation time
+	CredentialID  string    // the credential it uses, when the vault says
 }
 
-var managedSecretIDRE = regexp.MustCompile(`^ms_[A-Za-z0-9_]{1,64}$`)
-
-// CreateManagedSecretGrant grants a managed secret (an id like "ms_stripe") to a principal, with
-// an optional policy. Errors match ErrManagedSecretNotFound, ErrPolicyViolation (e.g. an
-// ExpiresAt in the past), ErrSiblingLabelConflict, ErrInvalidUserToken or ErrInvalidRequest.
+// CreateManagedSecretGrant grants a managed secret (by its id) to a principal, with an optional
+// policy (App only).
 func (a *App) CreateManagedSecretGrant(ctx context.Context, managedSecretID string, principal Principal, policy *GrantPolicyInput) (CreateGrantResult, error) {
-	return a.c.createManagedSecretGrant(ctx, managedSecretID, principal, policy)
-}
-
-// CreateManagedSecretGrant grants a managed secret to this agent itself (an agent may only grant
-// to itself), with an optional label and policy.
-func (a *Agent) CreateManagedSecretGrant(ctx context.Context, managedSecretID, label string, policy *GrantPolicyInput) (CreateGrantResult, error) {
-	return a.c.createManagedSecretGrant(ctx, managedSecretID, AgentPrincipal{Label: label}, policy)
-}
-
-func (c *client) createManagedSecretGrant(ctx context.Context, msID string, principal Principal, policy *GrantPolicyInput) (CreateGrantResult, error) {
-	if !managedSecretIDRE.MatchString(msID) {
-		return CreateGrantResult{}, inputErr("managedSecretID", `must look like "ms_abc123"`, nil)
+	if managedSecretID == "" {
+		return CreateGrantResult{}, inputErr("managedSecretID", "required", nil)
 	}
 	if principal == nil {
 		return CreateGrantResult{}, inputErr("principal", "nil; use UserPrincipal, GroupPrincipal, SystemPrincipal or AgentPrincipal", nil)
@@ -466,12 +408,31 @@ func (c *client) createManagedSecretGrant(ctx context.Context, msID string, prin
 	if err != nil {
 		return CreateGrantResult{}, err
 	}
-	body := gen.CreateManagedSecretGrantRequest{Principal: pr, GrantPolicy: gp}
+	req := gen.ManagedSecretGrantRequest{Principal: pr}
+	if gp != nil {
+		req.GrantPolicy = *gp
+	}
+	b, err := jsonBody("principal", req)
+	if err != nil {
+		return CreateGrantResult{}, err
+	}
 	var out gen.CreateGrantResult
-	if _, err := c.do(ctx, "createManagedSecretGrant", &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.CreateManagedSecretGrant(ctx, msID, nil, body)
+	d := &call{op: "createManagedSecretGrant", surface: surfaceShared, body: b, actor: true}
+	if err := a.sendJSON(ctx, d, &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.CreateManagedSecretGrantWithBody(ctx, managedSecretID, contentJSON, bytes.NewReader(b))
 	}); err != nil {
 		return CreateGrantResult{}, err
 	}
-	return CreateGrantResult{GrantID: out.GrantID, PrincipalType: string(out.PrincipalType), Label: derefStr(out.Label), CreatedAt: out.CreatedAt}, nil
+	id, _ := uuid.Parse(out.GrantID)
+	return CreateGrantResult{GrantID: id, PrincipalType: string(out.PrincipalType), Label: derefStr(out.Label),
+		CreatedAt: parseTime(&out.CreatedAt), CredentialID: derefStr(out.CredentialID)}, nil
 }
+
+func derefInt(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func derefBool(p *bool) bool { return p != nil && *p }

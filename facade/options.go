@@ -4,12 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 )
-
-// DefaultBaseURL is the vault endpoint used when neither WithBaseURL nor ALTER_BASE_URL is set.
-const DefaultBaseURL = "https://api.alterauth.com/v1"
 
 // DefaultTimeout bounds every call (retries included) unless WithTimeout says otherwise.
 const DefaultTimeout = 30 * time.Second
@@ -38,6 +34,7 @@ type config struct {
 	callerTypeSet   bool
 	userTokenGetter UserTokenGetter
 	baseURL         string
+	baseURLSet      bool
 	httpClient      *http.Client
 	providerClient  *http.Client
 	retry           RetryPolicy
@@ -56,11 +53,12 @@ func WithTimeout(d time.Duration) Option {
 	}
 }
 
-// WithCaller sets the audit attribution label sent as X-Alter-Caller: a free-form name, or the UUID
-// of a managed agent (with an App key, calls are then made as that agent).
+// WithCaller sets the audit attribution label sent as X-Alter-Caller on every vault call: a
+// free-form name (1–255 printable ASCII characters), or the UUID of a managed agent (with an App
+// key, calls are then made as that agent; App.GetAgent does this for you).
 func WithCaller(caller string) Option {
 	return func(c *config) error {
-		if err := checkHeaderValue("WithCaller", caller, 256); err != nil {
+		if err := checkCaller("WithCaller", caller); err != nil {
 			return err
 		}
 		c.caller = caller
@@ -80,9 +78,11 @@ func WithCallerType(t CallerType) Option {
 	}
 }
 
-// WithUserTokenGetter sets the source of the end-user JWT used by calls that select a grant by
-// Provider. An Agent never sends an end-user token: with NewAgent the getter makes every
-// Provider call fail with ErrAgentUserToken.
+// WithUserTokenGetter sets the source of the end-user JWT sent (as the body field user_token) by
+// the calls that act for an end user: Request, ProxyRequest and Connect, when the call gives no
+// UserToken of its own, and on an App also ListGrants and RevokeGrant. On an Agent the token
+// only chooses among the users who delegated to it. A getter that fails fails the call: the
+// call is never silently made without the user.
 func WithUserTokenGetter(f UserTokenGetter) Option {
 	return func(c *config) error {
 		c.userTokenGetter = f
@@ -90,20 +90,23 @@ func WithUserTokenGetter(f UserTokenGetter) Option {
 	}
 }
 
-// WithBaseURL sets the vault endpoint, including its /v1 path. Without it the ALTER_BASE_URL
-// environment variable is used, else DefaultBaseURL.
+// WithBaseURL sets the vault URL (the host root, optionally with a path prefix that a proxy in
+// front of the vault strips). Without it the ALTER_BASE_URL environment variable is used (read
+// when the client is made; set but empty is an error), else DefaultBaseURL. Trailing slashes are
+// dropped; plain http is accepted only for localhost, 127.0.0.1 and ::1.
 func WithBaseURL(u string) Option {
 	return func(c *config) error {
-		if _, err := parseBaseURL(u); err != nil {
+		if _, _, err := checkBaseURL("WithBaseURL", u); err != nil {
 			return err
 		}
-		c.baseURL = u
+		c.baseURL, c.baseURLSet = u, true
 		return nil
 	}
 }
 
 // WithHTTPClient sets the client used for vault calls (e.g. one with an otelhttp transport). The
-// facade wraps it with signing and retries; its Timeout, if any, applies per attempt.
+// facade uses a copy that never follows redirects, and signs and retries around it; its
+// Timeout, if any, applies per try.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) error {
 		if hc == nil {
@@ -114,9 +117,9 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
-// WithProviderHTTPClient sets the client used for upstream (provider) calls in retrieve mode. It
-// never carries the vault key. The facade does not modify it: injected credentials are dropped
-// on cross-host redirects by a per-call copy.
+// WithProviderHTTPClient sets the client used for provider calls in retrieve mode (Request). It
+// never carries the vault key. The facade uses a copy that never follows redirects (a 3xx is
+// returned as the answer), so an injected credential never reaches another host.
 func WithProviderHTTPClient(hc *http.Client) Option {
 	return func(c *config) error {
 		if hc == nil {
@@ -135,8 +138,8 @@ func WithRetryPolicy(p RetryPolicy) Option {
 	}
 }
 
-// WithLogger sets the logger (default: discard). The facade logs retries at Warn and background
-// failures at Error, never keys, tokens, credentials or bodies.
+// WithLogger sets the logger (default: discard). The facade logs retries and a deprecated key at
+// Warn and background failures at Error, never keys, tokens, credentials or bodies.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		c.logger = l
@@ -144,10 +147,15 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-func parseBaseURL(s string) (*url.URL, error) {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-		return nil, inputErr("WithBaseURL", "must be an absolute http(s) URL", nil)
+// checkCaller applies the caller rules: 1–255 printable ASCII characters.
+func checkCaller(field, v string) error {
+	if v == "" || len(v) > 255 {
+		return inputErr(field, "must be 1 to 255 characters", nil)
 	}
-	return u, nil
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7e {
+			return inputErr(field, "must be printable ASCII", nil)
+		}
+	}
+	return nil
 }

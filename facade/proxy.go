@@ -1,9 +1,10 @@
 package facade
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,52 +15,55 @@ import (
 	"github.com/altersdk/alter-go/gen"
 )
 
-// ProxyParams are the inputs of a proxy-mode call: the vault performs the upstream call itself
-// and the credential never leaves it. Selection rules are those of RequestParams.
+// ProxyParams are the inputs of a proxy-mode call: the vault performs the provider call itself
+// and the credential never leaves it. Selection rules are those of RequestParams, except that
+// Account, like Label and AppUserID, needs Provider.
 type ProxyParams struct {
 	GrantID   uuid.UUID // explicit grant
-	Provider  string    // the end user's grant on this provider (App only, needs a user token)
+	Provider  string    // let the vault pick the grant on this provider
 	Account   string    // one of the user's accounts on Provider
-	UserToken string    // overrides WithUserTokenGetter for this call (App only)
+	Label     string    // a grant by its label (Provider only)
+	AppUserID string    // the end user by the app's own user id (Provider only)
+	UserToken string    // the end user's JWT; without it, the WithUserTokenGetter value
+	Caller    string    // replaces the client's caller for this call
 
-	PathParams map[string]string // fill {name} path placeholders, each escaped as one segment
-	Query      url.Values        // added to the URL's query string
-	// Header is forwarded upstream. Authorization, Cookie, X-Api-Key and X-Amz-Security-Token
-	// are refused (ErrForbiddenHeader): the vault injects the credential.
+	PathParams map[string]string // fill {name} placeholders, each value escaped whole
+	Query      url.Values        // sent as the call's query parameters
+	// Header is forwarded to the provider (one value per name). Credential and routing headers
+	// (Authorization, Cookie, X-Api-Key, Host, …) are refused: the vault injects the credential.
 	Header http.Header
-	JSON   any    // JSON body
-	Body   []byte // raw body; exclusive with JSON
+	JSON   any // JSON body
 
 	Reason  string            // shown to the approver and stored in the audit log
-	Context map[string]string // per-call audit metadata
-	// IdempotencyKey makes a retried call safe across process restarts (default: one generated
-	// per call, reused by its automatic retries).
-	IdempotencyKey string
+	Context map[string]string // per-call audit metadata; replaces the ctx's Trace
 }
 
-// maxProxyBody is the largest upstream body ProxyRequest sends: the vault refuses requests over
-// 1 MiB (413 request_too_large), so a bigger body is refused locally, before any network call.
-// (The vault counts the whole encoded request, so bodies a little under 1 MiB can still get 413.)
-const maxProxyBody = 1 << 20
-
 // forbiddenProxyHeaders may not be forwarded in proxy mode.
-var forbiddenProxyHeaders = []string{"authorization", "cookie", "x-api-key", "x-amz-security-token"}
+var forbiddenProxyHeaders = map[string]bool{
+	"host": true, "authorization": true, "proxy-authorization": true, "authentication": true, "cookie": true,
+	"set-cookie": true, "x-api-key": true, "x-auth-token": true, "x-amz-security-token": true, "x-amz-date": true,
+	"x-amz-content-sha256": true, "x-goog-authorization": true, "x-goog-iam-authorization-token": true,
+	"x-stripe-account": true, "x-shopify-access-token": true, "x-http-method": true,
+	"x-http-method-override": true, "x-method-override": true,
+}
 
 // ProxyOutcome is the answer of ProxyRequest: exactly one field is set. Result when the vault
 // executed the call, Pending when a human must approve it first (then use AwaitApproval).
 type ProxyOutcome struct {
-	Result  *ProxyResult     // the upstream answer, when the call was executed
+	Result  *ProxyResult     // the provider's answer, when the call was executed
 	Pending *PendingApproval // the held call, when a human must decide first
 }
 
-// ProxyResult is the upstream answer of a proxied call. A non-2xx upstream status is data here,
+// ProxyResult is the provider's answer to a proxied call. A status of 400 or more is data here,
 // not an error.
 type ProxyResult struct {
-	ApprovalID string      // set when the call went through an approval
-	StatusCode int         // upstream status
-	Header     http.Header // upstream headers
-	Body       []byte      // upstream body
-	Truncated  bool        // the vault cut the body at 10 MiB
+	ApprovalID     string        // set when the call went through an approval
+	StatusCode     int           // provider status
+	Header         http.Header   // provider headers
+	Body           []byte        // provider body
+	Truncated      bool          // the vault cut the body
+	Duration       time.Duration // how long the provider call took (0: not reported)
+	CredentialHint string        // the vault's hint about the credential used, if any
 }
 
 // Bytes returns the body.
@@ -71,241 +75,156 @@ func (r *ProxyResult) Text() string { return string(r.Body) }
 // JSON unmarshals the body into v.
 func (r *ProxyResult) JSON(v any) error { return json.Unmarshal(r.Body, v) }
 
-// ApprovalState is the state of a held proxy call.
-type ApprovalState string
-
-// Approval states. Executed, Denied, Expired and Failed are terminal.
-const (
-	ApprovalPending   ApprovalState = "pending"
-	ApprovalApproved  ApprovalState = "approved"
-	ApprovalExecuting ApprovalState = "executing"
-	ApprovalDenied    ApprovalState = "denied"
-	ApprovalExpired   ApprovalState = "expired"
-	ApprovalExecuted  ApprovalState = "executed"
-	ApprovalFailed    ApprovalState = "failed"
-)
-
-// Terminal reports whether no further change will happen.
-func (s ApprovalState) Terminal() bool {
-	switch s {
-	case ApprovalExecuted, ApprovalDenied, ApprovalExpired, ApprovalFailed:
-		return true
-	}
-	return false
-}
-
-// PendingApproval is a proxied call held for a human decision.
+// PendingApproval is a proxied call held for a human decision: show URL (or each gate's URL)
+// to the approvers.
 type PendingApproval struct {
-	ID        string        // e.g. "apr_xyz"
-	URL       string        // where the approver decides
-	State     ApprovalState // ApprovalPending
-	ExpiresAt time.Time     // when the hold expires unless decided
+	ID        string         // the approval id (AwaitApproval)
+	GroupID   string         // the approval group of all gates
+	URL       string         // where the approver decides
+	State     ApprovalState  // ApprovalPending
+	ExpiresAt time.Time      // when the hold expires unless decided
+	Gates     []ApprovalGate // one per approver group; all must approve
 }
 
-// ApprovalStatus is the state of a held call.
-type ApprovalStatus struct {
-	ID             string        // e.g. "apr_xyz"
-	State          ApprovalState // current state
-	ExpiresAt      time.Time     // when the hold expires
-	DecidedAt      time.Time     // zero until a human decided
-	DecisionReason string        // the approver's note
-	ExecutedAt     time.Time     // zero until executed
-	HasResult      bool          // the result can be fetched
+// ApprovalGate is one approval a held call needs.
+type ApprovalGate struct {
+	ID        string        // the gate's approval id
+	URL       string        // where its approver decides
+	State     ApprovalState // its decision (in ApprovalStatus)
+	ExpiresAt time.Time     // when it expires
+	DecidedAt time.Time     // zero until decided
 }
 
-// AwaitOptions tune AwaitApproval. Zero fields take their defaults.
-type AwaitOptions struct {
-	PollInterval time.Duration // default 2 s
-	Timeout      time.Duration // default 5 min; then ErrApprovalTimeout
-}
-
-func (c *client) proxyRequest(ctx context.Context, method, rawURL string, p ProxyParams) (ProxyOutcome, error) {
-	for k := range p.Header {
-		for _, f := range forbiddenProxyHeaders {
-			if strings.EqualFold(k, f) {
-				return ProxyOutcome{}, inputErr("ProxyParams.Header", k+" may not be forwarded: the vault injects the credential", ErrForbiddenHeader)
-			}
-		}
-	}
-	if err := checkHeaderValue("ProxyParams.IdempotencyKey", p.IdempotencyKey, 255); err != nil {
+// ProxyRequest asks the vault to make the provider call itself (proxy mode, required for
+// grants that need a human approval or restrict what may be called). The outcome holds the
+// provider's answer, or a PendingApproval. It is never retried: the vault may have made the
+// call.
+func (c *client) ProxyRequest(ctx context.Context, method, rawURL string, p ProxyParams) (ProxyOutcome, error) {
+	if err := c.checkOpen(); err != nil {
 		return ProxyOutcome{}, err
 	}
-	pc, err := c.prepare(ctx, callInput{fields: proxyFields, method: method, url: rawURL,
-		grantID: p.GrantID, provider: p.Provider, account: p.Account, userToken: p.UserToken,
-		pathParams: p.PathParams, query: p.Query, header: p.Header, json: p.JSON, body: p.Body,
-		reason: p.Reason, context: p.Context})
+	if err := checkSelectors("ProxyParams", p.GrantID, p.Provider, p.Label, p.AppUserID); err != nil {
+		return ProxyOutcome{}, err
+	}
+	if p.Account != "" && p.Provider == "" {
+		return ProxyOutcome{}, inputErr("ProxyParams.Account", "Account needs Provider", nil)
+	}
+	if method == "" {
+		return ProxyOutcome{}, inputErr("method", "required", nil)
+	}
+	if rawURL == "" {
+		return ProxyOutcome{}, inputErr("url", "required", nil)
+	}
+	resolved, err := expandURL(rawURL, p.PathParams)
 	if err != nil {
 		return ProxyOutcome{}, err
 	}
-	if len(pc.body) > maxProxyBody {
-		return ProxyOutcome{}, inputErr("ProxyParams.Body", "larger than 1 MiB, the vault's limit: use Request (retrieve mode) for large bodies", nil)
+	if p.Caller != "" {
+		if err := checkCaller("ProxyParams.Caller", p.Caller); err != nil {
+			return ProxyOutcome{}, err
+		}
 	}
-	body := gen.ProxyRequest{GrantID: pc.grantID, Provider: pc.provider, Account: pc.account,
-		Method: gen.HTTPMethod(pc.method), URL: pc.url.String(), Reason: pc.reason, Context: pc.context}
-	if len(pc.header) > 0 {
-		h := gen.StringMap{}
-		for k, vs := range pc.header {
+	req := gen.ProxyRequestBody{Method: strings.ToUpper(method), URL: resolved, Account: optStr(p.Account),
+		Label: optStr(p.Label), AppUserID: optStr(p.AppUserID), Reason: optStr(p.Reason)}
+	if p.GrantID != uuid.Nil {
+		req.GrantID = optStr(p.GrantID.String())
+	} else {
+		req.ProviderID = &p.Provider
+	}
+	if p.Header != nil {
+		h := make(map[string]string, len(p.Header))
+		for k, vs := range p.Header {
+			if !validToken(k) {
+				return ProxyOutcome{}, inputErr("ProxyParams.Header", "a header name is not an HTTP token", nil)
+			}
+			if forbiddenProxyHeaders[strings.ToLower(strings.TrimSpace(k))] {
+				return ProxyOutcome{}, inputErr("ProxyParams.Header", k+" may not be forwarded: the vault injects the credential", nil)
+			}
 			h[k] = strings.Join(vs, ", ")
 		}
-		body.Headers = &h
+		req.Headers = &h
 	}
-	switch {
-	case pc.isJSON:
-		body.JSONBody = json.RawMessage(pc.body)
-	case pc.body != nil:
-		body.BodyB64 = pc.body
+	if p.Query != nil {
+		q := make(map[string]any, len(p.Query))
+		for k, vs := range p.Query {
+			if len(vs) == 1 {
+				q[k] = vs[0]
+			} else {
+				q[k] = vs
+			}
+		}
+		req.QueryParams = &q
 	}
-	params := &gen.ProxyRequestParams{XAlterUserToken: pc.userTokenParam()}
-	if p.IdempotencyKey != "" {
-		params.IdempotencyKey = &p.IdempotencyKey
+	if p.JSON != nil {
+		raw, err := json.Marshal(p.JSON)
+		if err != nil {
+			return ProxyOutcome{}, inputErr("ProxyParams.JSON", "cannot be marshalled: "+err.Error(), nil)
+		}
+		req.Body = json.RawMessage(raw)
 	}
-	var raw json.RawMessage
-	resp, err := c.do(ctx, "proxyRequest", &raw, func(ctx context.Context, rc gen.ClientInterface) (*http.Response, error) {
-		return rc.ProxyRequest(ctx, params, body)
+	tok, err := c.userToken(ctx, p.UserToken, true)
+	if err != nil {
+		return ProxyOutcome{}, err
+	}
+	req.UserToken = optStr(tok)
+	b, err := jsonBody("ProxyParams", req)
+	if err != nil {
+		return ProxyOutcome{}, err
+	}
+	d := &call{op: "proxyRequest", surface: surfaceProxy, body: b, actor: true, ctxHeader: true,
+		perCall: p.Context, ctxField: "ProxyParams.Context", caller: p.Caller}
+	a, err := c.send(ctx, d, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.ProxyRequestWithBody(ctx, contentJSON, bytes.NewReader(b))
 	})
 	if err != nil {
 		return ProxyOutcome{}, err
 	}
-	bad := func() error {
-		return &APIError{Op: "proxyRequest", StatusCode: resp.StatusCode, RequestID: resp.Header.Get(hRequestID),
-			Message: "malformed JSON answer", Body: truncate(raw, maxErrorBody)}
-	}
-	if resp.StatusCode == http.StatusAccepted {
+	switch a.status {
+	case http.StatusAccepted:
 		var pa gen.PendingApproval
-		if json.Unmarshal(raw, &pa) != nil {
-			return ProxyOutcome{}, bad()
+		if json.Unmarshal(a.body, &pa) != nil || pa.Status != "pending" || len(pa.Gates) == 0 || pa.ApprovalURL == "" {
+			return ProxyOutcome{}, malformed(d.op, a.status, a.header)
 		}
-		return ProxyOutcome{Pending: &PendingApproval{ID: pa.ApprovalID, URL: pa.ApprovalURL,
-			State: ApprovalState(pa.Status), ExpiresAt: pa.ExpiresAt}}, nil
+		return ProxyOutcome{Pending: pendingFrom(pa)}, nil
+	case http.StatusOK:
+		r, err := proxyResultFrom(d.op, a)
+		if err != nil {
+			return ProxyOutcome{}, err
+		}
+		return ProxyOutcome{Result: r}, nil
 	}
-	var ar gen.ApprovalResult
-	if json.Unmarshal(raw, &ar) != nil {
-		return ProxyOutcome{}, bad()
-	}
-	return ProxyOutcome{Result: proxyResultFrom(ar)}, nil
+	return ProxyOutcome{}, unexpectedStatus(d.op, a.status, a.header)
 }
 
-func proxyResultFrom(ar gen.ApprovalResult) *ProxyResult {
-	r := &ProxyResult{StatusCode: ar.StatusCode, Header: http.Header{}, Body: ar.BodyB64, Truncated: ar.BodyTruncated}
+func pendingFrom(pa gen.PendingApproval) *PendingApproval {
+	p := &PendingApproval{ID: pa.ApprovalID.String(), GroupID: pa.ApprovalGroupID.String(), URL: pa.ApprovalURL,
+		State: ApprovalState(pa.Status), ExpiresAt: pa.ExpiresAt}
+	for _, g := range pa.Gates {
+		p.Gates = append(p.Gates, ApprovalGate{ID: g.ApprovalID.String(), URL: g.ApprovalURL, State: ApprovalPending, ExpiresAt: g.ExpiresAt})
+	}
+	return p
+}
+
+// proxyResultFrom decodes an ApprovalResult; the body travels in standard padded base64.
+func proxyResultFrom(op string, a *answer) (*ProxyResult, error) {
+	var ar gen.ApprovalResult
+	if json.Unmarshal(a.body, &ar) != nil {
+		return nil, malformed(op, a.status, a.header)
+	}
+	body, err := base64.StdEncoding.Strict().DecodeString(ar.BodyB64)
+	if err != nil {
+		return nil, malformed(op, a.status, a.header)
+	}
+	r := &ProxyResult{StatusCode: ar.StatusCode, Header: http.Header{}, Body: body, Truncated: derefBool(ar.BodyTruncated),
+		CredentialHint: strings.TrimSpace(derefStr(ar.CredentialHint))}
 	if ar.ApprovalID != nil {
-		r.ApprovalID = *ar.ApprovalID
+		r.ApprovalID = ar.ApprovalID.String()
+	}
+	if ar.DurationMs != nil {
+		r.Duration = time.Duration(*ar.DurationMs) * time.Millisecond
 	}
 	for k, v := range ar.Headers {
 		r.Header.Set(k, v)
 	}
-	return r
-}
-
-func checkApprovalID(id string) error {
-	if !strings.HasPrefix(id, "apr_") || len(id) > 68 || len(id) < 5 {
-		return inputErr("approvalID", `must look like "apr_…"`, nil)
-	}
-	for _, ch := range id[4:] {
-		if (ch < 'a' || ch > 'z') && (ch < 'A' || ch > 'Z') && (ch < '0' || ch > '9') {
-			return inputErr("approvalID", `must look like "apr_…"`, nil)
-		}
-	}
-	return nil
-}
-
-func (c *client) getApprovalStatus(ctx context.Context, id string) (ApprovalStatus, error) {
-	if err := checkApprovalID(id); err != nil {
-		return ApprovalStatus{}, err
-	}
-	var st gen.ApprovalStatus
-	_, err := c.do(ctx, "getApprovalStatus", &st, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.GetApprovalStatus(ctx, id, nil)
-	})
-	if err != nil {
-		return ApprovalStatus{}, err
-	}
-	out := ApprovalStatus{ID: st.ApprovalID, State: ApprovalState(st.Status), ExpiresAt: st.ExpiresAt, HasResult: st.HasResult}
-	if st.DecidedAt != nil {
-		out.DecidedAt = *st.DecidedAt
-	}
-	if st.DecisionReason != nil {
-		out.DecisionReason = *st.DecisionReason
-	}
-	if st.ExecutedAt != nil {
-		out.ExecutedAt = *st.ExecutedAt
-	}
-	return out, nil
-}
-
-// awaitApproval polls until the approval is terminal, then fetches its result: the upstream
-// answer, or the vault's approval_denied / approval_expired / approval_execution_failed error.
-func (c *client) awaitApproval(ctx context.Context, id string, o AwaitOptions) (*ProxyResult, error) {
-	if err := checkApprovalID(id); err != nil {
-		return nil, err
-	}
-	if o.PollInterval <= 0 {
-		o.PollInterval = 2 * time.Second
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = 5 * time.Minute
-	}
-	err := poll(ctx, o.PollInterval, o.Timeout, func(ctx context.Context) (bool, error) {
-		st, err := c.getApprovalStatus(ctx, id)
-		return err == nil && st.State.Terminal(), err
-	})
-	if errors.Is(err, errPollTimeout) {
-		return nil, &approvalTimeoutError{id: id, after: o.Timeout}
-	}
-	if err != nil {
-		return nil, err
-	}
-	var ar gen.ApprovalResult
-	if _, err := c.do(ctx, "getApprovalResult", &ar, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.GetApprovalResult(ctx, id, nil)
-	}); err != nil {
-		return nil, err
-	}
-	return proxyResultFrom(ar), nil
-}
-
-type approvalTimeoutError struct {
-	id    string
-	after time.Duration
-}
-
-// Error implements error.
-func (e *approvalTimeoutError) Error() string {
-	return "alter: approval " + e.id + " still undecided after " + e.after.String()
-}
-
-// Is matches ErrApprovalTimeout and ErrTimeout.
-func (e *approvalTimeoutError) Is(target error) bool {
-	return target == ErrApprovalTimeout || target == ErrTimeout
-}
-
-// errPollTimeout is poll's own timeout, told apart from the caller's ctx ending.
-var errPollTimeout = errors.New("alter: poll timeout")
-
-// poll calls check now and then at every interval until it reports done, fails, timeout
-// elapses (errPollTimeout) or ctx ends (ctx.Err(), at once, even mid-wait).
-func poll(ctx context.Context, interval, timeout time.Duration, check func(ctx context.Context) (bool, error)) error {
-	pctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		done, err := check(pctx)
-		if err != nil {
-			if ctx.Err() == nil && pctx.Err() != nil {
-				return errPollTimeout
-			}
-			return err
-		}
-		if done {
-			return nil
-		}
-		select {
-		case <-pctx.Done():
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			return errPollTimeout
-		case <-tick.C:
-		}
-	}
+	return r, nil
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,128 +21,341 @@ import (
 type RequestParams struct {
 	// GrantID selects the grant explicitly.
 	GrantID uuid.UUID
-	// Provider (e.g. "github") selects the end user's grant through their token (App only; the
-	// token comes from UserToken or WithUserTokenGetter).
+	// Provider (e.g. "github", or a managed secret's slug) lets the vault pick the grant: the
+	// end user's (through their token), or the agent's own.
 	Provider string
-	// Account picks one of the user's accounts on Provider (see AmbiguousGrantError).
+	// Account picks one of the user's accounts on Provider (see AmbiguousGrantError). With
+	// GrantID it is ignored.
 	Account string
-	// UserToken overrides WithUserTokenGetter for this call (App only).
+	// Label picks a grant by its label (Provider only).
+	Label string
+	// AppUserID names the end user by the app's own user id (Provider only).
+	AppUserID string
+	// UserToken is the end user's JWT for this call; without it, the WithUserTokenGetter value.
+	// On an Agent it only chooses among the users who delegated to it.
 	UserToken string
+	// Caller replaces the client's caller for this call (its caller type stays). The audit record
+	// of the call still names the client's caller.
+	Caller string
 
-	// PathParams fill the {name} placeholders of the URL's path. Each value is escaped as one
-	// segment: "/" and ".." cannot change the path.
+	// PathParams fill the {name} placeholders of the URL. Each value is escaped whole (every
+	// byte but letters, digits and "_.-~", so "/" becomes %2F).
 	PathParams map[string]string
-	// Query is added to the URL's query string.
+	// Query, when not empty, replaces the URL's own query string.
 	Query url.Values
-	// Header is sent upstream; the injected credential header overrides a header of the same name.
+	// Header is sent to the provider; the injected credential header overrides a header of the
+	// same name.
 	Header http.Header
-	// JSON, when non-nil, is marshalled as the body with Content-Type application/json.
+	// JSON, when non-nil, is marshalled as the body with Content-Type application/json (unless
+	// Header sets one).
 	JSON any
 	// Body is the raw body (set its Content-Type in Header). Exclusive with JSON.
 	Body []byte
 
 	// Reason says why the call is made; it is stored in the audit log.
 	Reason string
-	// Context is per-call audit metadata (tool name, step…).
+	// Context is per-call audit metadata (tool name, step…); it replaces the ctx's Trace.
 	Context map[string]string
 }
 
-// Response is the upstream answer of a retrieve-mode call (status 2xx; other statuses are
-// returned as *ProviderAPIError). Close its Body. The call's timeout also bounds reading the body.
+// Response is the provider's answer to a retrieve-mode call (a status below 400; a 3xx is never
+// followed and comes back as it is). Its Body holds the whole answer; close it.
 type Response struct {
 	*http.Response
-	// RetryInfo lists every attempt of the call: the credential retrieval, then the upstream.
-	RetryInfo RetryInfo
+	// RetryInfo is the vault's report on refreshing the credential (nil: nothing to report).
+	RetryInfo *RetryInfo
 	// GrantID and ProviderID identify the grant whose credential was used.
-	GrantID    uuid.UUID // the grant used
-	ProviderID string    // its provider
-	// CredentialRequestID is the vault's request id of the credential retrieval.
-	CredentialRequestID string
+	GrantID    uuid.UUID
+	ProviderID string
 }
 
-// request is retrieve mode: local rules → signed POST /tokens → upstream call with the injected
-// credential on the provider client → audit record in the background.
-func (c *client) request(ctx context.Context, method, rawURL string, p RequestParams) (_ *Response, err error) {
-	pc, err := c.prepare(ctx, callInput{fields: requestFields, method: method, url: rawURL,
-		grantID: p.GrantID, provider: p.Provider, account: p.Account, userToken: p.UserToken,
-		pathParams: p.PathParams, query: p.Query, header: p.Header, json: p.JSON, body: p.Body,
-		reason: p.Reason, context: p.Context})
+// maxProviderURL is the longest provider URL sent, in characters once encoded.
+const maxProviderURL = 65536
+
+var placeholderRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Request makes a provider call in retrieve mode: it checks the call locally, fetches the
+// credential from the vault (POST /sdk/token), injects it into the provider request, sends that
+// with the provider client (no redirect followed), and posts the audit record in the background.
+// A provider status of 400 or more is a *ProviderAPIError (or one of its kinds, such as a
+// *ScopeReauthRequiredError). The whole call, body included, is bounded by WithTimeout.
+func (c *client) Request(ctx context.Context, method, rawURL string, p RequestParams) (*Response, error) {
+	if err := c.checkOpen(); err != nil {
+		return nil, err
+	}
+	if err := checkSelectors("RequestParams", p.GrantID, p.Provider, p.Label, p.AppUserID); err != nil {
+		return nil, err
+	}
+	m, err := checkMethod(method)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer func() {
-		if err != nil {
-			cancel()
+	var body []byte
+	isJSON := false
+	switch {
+	case p.JSON != nil && p.Body != nil:
+		return nil, inputErr("RequestParams.JSON", "set JSON or Body, not both", nil)
+	case p.JSON != nil:
+		if body, err = providerJSON(p.JSON); err != nil {
+			return nil, inputErr("RequestParams.JSON", "cannot be marshalled: "+err.Error(), nil)
 		}
-	}()
-	rec := newRecorder()
-	ctx = withRecorder(ctx, rec)
-	defer c.setLast(rec)
-
-	var tok gen.TokenResponse
-	tokReq := gen.TokenRequest{GrantID: pc.grantID, Provider: pc.provider, Account: pc.account,
-		Method: gen.HTTPMethod(pc.method), URL: pc.url.String(), Reason: pc.reason, Context: pc.context}
-	vresp, err := c.do(ctx, "retrieveCredential", &tok, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		body, err := json.Marshal(tokReq)
-		if err != nil {
+		isJSON = true
+	case p.Body != nil:
+		body = p.Body
+	}
+	resolved, err := expandURL(rawURL, p.PathParams)
+	if err != nil {
+		return nil, err
+	}
+	target, err := checkProviderURL(resolved, p.Query)
+	if err != nil {
+		return nil, err
+	}
+	if p.Caller != "" {
+		if err := checkCaller("RequestParams.Caller", p.Caller); err != nil {
 			return nil, err
 		}
-		return c.sendDirect(ctx, http.MethodPost, "/tokens", body, pc.userToken) // raw.RetrieveCredential
-	})
+	}
+	ac, err := contextFor(ctx, "RequestParams.Context", p.Context)
 	if err != nil {
 		return nil, err
 	}
-	credReqID := vresp.Header.Get(hRequestID)
-
-	req, err := http.NewRequestWithContext(ctx, pc.method, pc.url.String(), nil)
+	tok, err := c.userToken(ctx, p.UserToken, true)
 	if err != nil {
-		return nil, inputErr("url", "cannot build the upstream request", nil)
+		return nil, err
 	}
-	req.Header = pc.header
+
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	c.lastRetry.Store(nil)
+	cred, err := c.retrieveToken(ctx, m, resolved, p, tok, ac)
+	if err != nil {
+		return nil, err
+	}
+	c.lastRetry.Store(cred.retryInfo)
+
+	req, err := http.NewRequestWithContext(ctx, m, target.String(), nil)
+	if err != nil {
+		return nil, inputErr("url", "cannot build the provider request", nil)
+	}
+	req.Header = p.Header.Clone()
 	if req.Header == nil {
 		req.Header = http.Header{}
 	}
-	if pc.isJSON && req.Header.Get("Content-Type") == "" {
+	if isJSON && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	inj, err := inject(req, &tok)
+	pl, err := inject(req, cred, p.Query)
 	if err != nil {
 		return nil, err
 	}
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", userAgent)
+	}
+	if n := len(req.URL.String()); n > maxProviderURL {
+		return nil, inputErr("url", "longer than 65,536 characters once the credential is added", nil)
+	}
+	if body != nil {
+		req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
 
 	start := time.Now()
-	resp, sendErr := c.sendUpstream(ctx, req, pc.body, inj, rec)
+	resp, sendErr := c.provider.Do(req)
+	var respBody []byte
+	if sendErr == nil {
+		respBody, sendErr = io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+	}
 	latency := time.Since(start)
-	c.recordUpstream(ctx, auditInput{tok: &tok, req: req, resp: resp, err: sendErr, inj: inj, start: start,
-		latency: latency, reason: p.Reason, context: p.Context, credReqID: credReqID, rec: rec})
+	c.audit(ctx, auditInput{cred: cred, method: m, url: resolved, req: req, pl: pl, reqJSON: isJSON, reqBody: body,
+		resp: resp, respBody: respBody, err: sendErr, latency: latency, reason: p.Reason, context: ac})
 	if sendErr != nil {
-		return nil, transportErr("upstream", sendErr)
+		return nil, providerTransportError(sendErr, ctx, cred, m, resolved)
 	}
-	if resp.StatusCode >= 400 { // a 3xx not followed (304 to a conditional request) is an answer
-		return nil, providerError(req, resp, &tok, inj)
+	if resp.StatusCode >= 400 {
+		return nil, c.providerFailure(ctx, cred, m, resolved, resp, respBody, pl)
 	}
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
-	return &Response{Response: resp, RetryInfo: rec.info(), GrantID: tok.GrantID, ProviderID: tok.ProviderID,
-		CredentialRequestID: credReqID}, nil
+	resp.Body = io.NopCloser(bytes.NewReader(respBody))
+	gid, _ := uuid.Parse(cred.grantID)
+	return &Response{Response: resp, RetryInfo: cred.retryInfo, GrantID: gid, ProviderID: cred.providerID}, nil
 }
 
-// sendUpstream sends req with the provider client, retrying what is safe. A per-call copy of the
-// client drops the injected credential when a redirect leaves the original host.
-func (c *client) sendUpstream(ctx context.Context, req *http.Request, body []byte, inj injection, rec *recorder) (*http.Response, error) {
-	hc := guardRedirects(c.provider, req.URL, inj)
-	idempotent := idempotentMethod(req.Method) || req.Header.Get(hIdempotency) != ""
-	return c.retry.do(ctx, "upstream", rec, idempotent, false, func(ctx context.Context, n int) (*http.Response, error) {
-		r := attemptRequest(ctx, req, n)
-		if body != nil {
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-			r.ContentLength = int64(len(body))
-		}
-		resp, err := hc.Do(r)
-		if err != nil {
-			return nil, sanitizeURLError(err)
-		}
-		return resp, nil
+// retrieveToken is POST /sdk/token: the credential and the rules for placing it.
+func (c *client) retrieveToken(ctx context.Context, method, resolvedURL string, p RequestParams, userToken string, ac auditContext) (*credential, error) {
+	tr := gen.TokenRequest{Request: gen.TokenRequestTarget{Method: method, URL: resolvedURL}, Reason: optStr(p.Reason),
+		UserToken: optStr(userToken)}
+	if p.GrantID != uuid.Nil {
+		tr.GrantID = optStr(p.GrantID.String())
+	} else {
+		tr.ProviderID = &p.Provider
+		tr.AppUserID, tr.Account, tr.Label = optStr(p.AppUserID), optStr(p.Account), optStr(p.Label)
+	}
+	b, err := jsonBody("RequestParams", tr)
+	if err != nil {
+		return nil, err
+	}
+	d := &call{op: "retrieveToken", surface: surfaceShared, body: b, actor: true, ctxHeader: true,
+		perCall: ac.fields, ctxField: "RequestParams.Context", caller: p.Caller}
+	a, err := c.send(ctx, d, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.RetrieveTokenWithBody(ctx, contentJSON, bytes.NewReader(b))
 	})
+	if err != nil {
+		return nil, err
+	}
+	return parseCredential(a.body)
+}
+
+// userToken is the end-user token of a call: the per-call value, else (when the call may use
+// it) the getter's. A failing getter fails the call rather than act without the user.
+func (c *client) userToken(ctx context.Context, perCall string, useGetter bool) (string, error) {
+	if perCall != "" || !useGetter || c.getter == nil {
+		return perCall, nil
+	}
+	tok, err := c.getter(ctx)
+	if err != nil {
+		return "", &tokenGetterError{err: err}
+	}
+	if tok == "" {
+		return "", inputErr("WithUserTokenGetter", "the getter returned an empty token", nil)
+	}
+	return tok, nil
+}
+
+// tokenGetterError reports a failing UserTokenGetter.
+type tokenGetterError struct{ err error }
+
+// Error implements error.
+func (e *tokenGetterError) Error() string { return "alter: user token getter failed: " + e.err.Error() }
+
+// Unwrap returns the getter's error.
+func (e *tokenGetterError) Unwrap() error { return e.err }
+
+// checkSelectors applies the grant selection rules the reference client checks locally.
+func checkSelectors(params string, grantID uuid.UUID, provider, label, appUserID string) error {
+	switch {
+	case grantID != uuid.Nil && provider != "":
+		return inputErr(params+".GrantID", "set GrantID or Provider, not both", nil)
+	case grantID == uuid.Nil && provider == "":
+		return inputErr(params+".GrantID", "set GrantID or Provider", nil)
+	case label != "" && provider == "":
+		return inputErr(params+".Label", "Label needs Provider", nil)
+	case appUserID != "" && provider == "":
+		return inputErr(params+".AppUserID", "AppUserID needs Provider", nil)
+	}
+	return nil
+}
+
+// checkMethod upper-cases a provider method; it must be an HTTP token.
+func checkMethod(m string) (string, error) {
+	u := strings.ToUpper(m)
+	if u == "" || !validToken(u) {
+		return "", inputErr("method", "must be an HTTP method such as GET or POST", nil)
+	}
+	return u, nil
+}
+
+func validToken(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// expandURL replaces each {name} of the template with its escaped value; a brace left over (a
+// missing value, or format syntax) is refused rather than sent.
+func expandURL(tmpl string, params map[string]string) (string, error) {
+	out := tmpl
+	for k, v := range params {
+		if !placeholderRE.MatchString(k) {
+			return "", inputErr("PathParams", "keys must match [A-Za-z_][A-Za-z0-9_]*", nil)
+		}
+		out = strings.ReplaceAll(out, "{"+k+"}", escapeAll(v))
+	}
+	if strings.ContainsAny(out, "{}") {
+		return "", inputErr("PathParams", "the URL has a {placeholder} without a value, or a stray brace", nil)
+	}
+	return out, nil
+}
+
+// escapeAll percent-encodes every byte but the unreserved ones, so a value is one segment.
+func escapeAll(v string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&0xf])
+	}
+	return b.String()
+}
+
+// checkProviderURL applies the provider URL rule (https; http only to a loopback host; a host
+// and a valid port) and the length limit, and returns the URL to send (Query replacing the
+// URL's query when given).
+func checkProviderURL(resolved string, query url.Values) (*url.URL, error) {
+	u, err := url.Parse(resolved)
+	if err != nil || u.Host == "" || u.Hostname() == "" {
+		return nil, inputErr("url", "must be an absolute URL with a host", nil)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := atoiPort(p); err != nil || n > 65535 {
+			return nil, inputErr("url", "must use a valid port (0-65535)", nil)
+		}
+	}
+	switch s := strings.ToLower(u.Scheme); {
+	case s == "https":
+	case s == "http" && loopbackHost(u.Hostname()):
+	default:
+		return nil, inputErr("url", "must use https (http only for localhost, 127.0.0.1 or ::1)", nil)
+	}
+	if len(query) > 0 {
+		u.RawQuery = query.Encode()
+	}
+	if len(u.String()) > maxProviderURL {
+		return nil, inputErr("url", "longer than 65,536 characters once encoded", nil)
+	}
+	return u, nil
+}
+
+func atoiPort(p string) (int, error) {
+	n := 0
+	for i := 0; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' || n > 65535 {
+			return 0, errBadPort
+		}
+		n = n*10 + int(p[i]-'0')
+	}
+	return n, nil
+}
+
+var errBadPort = inputErr("url", "bad port", nil)
+
+// providerJSON encodes a provider body compactly, without HTML escaping, in UTF-8.
+func providerJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+func optStr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

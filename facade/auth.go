@@ -1,0 +1,202 @@
+package facade
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/altersdk/alter-go/gen"
+)
+
+// AuthenticateParams are the inputs of Authenticate; the zero value is valid (see ConnectParams
+// for the meaning and defaults of each field).
+type AuthenticateParams struct {
+	Timeout      time.Duration                               // default DefaultConnectTimeout
+	PollInterval time.Duration                               // default DefaultPollInterval
+	NoBrowser    bool                                        // print the URL instead of opening a browser
+	OpenURL      func(ctx context.Context, url string) error // default: the system browser
+	Out          io.Writer                                   // default os.Stderr
+}
+
+// AuthResult is a signed-in end user. UserToken is a Secret: printing an AuthResult (any verb,
+// %+v and %#v included) or logging it never shows the token; use UserToken.Reveal().
+type AuthResult struct {
+	UserToken Secret   // the end user's JWT (for WithUserTokenGetter: UserToken.Reveal())
+	UserInfo  UserInfo // their profile
+}
+
+// String implements fmt.Stringer without the token.
+func (r AuthResult) String() string {
+	return fmt.Sprintf("{UserToken:%s UserInfo:%+v}", redacted, r.UserInfo)
+}
+
+// GoString implements fmt.GoStringer without the token.
+func (r AuthResult) GoString() string {
+	return fmt.Sprintf("facade.AuthResult{UserToken:%q, UserInfo:%#v}", redacted, r.UserInfo)
+}
+
+// UserInfo is the profile of a signed-in end user, as the identity provider gave it.
+type UserInfo struct {
+	Sub   string         // stable user id
+	Email string         // email address, when known
+	Name  string         // display name, when known
+	Raw   map[string]any // every field the vault returned
+}
+
+// authPollPermanent are the poll statuses that end Authenticate; others are waited out.
+func authPollPermanent(status int) bool {
+	switch status {
+	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusUnprocessableEntity:
+		return true
+	}
+	return false
+}
+
+// Long-poll of the auth session: the vault holds a poll up to this long.
+const maxAuthWait = 25 * time.Second
+
+// Authenticate signs an end user in with the app's identity provider in a browser and returns
+// their token and profile (App only). It creates a sign-in session, opens its page (or prints
+// the URL), and long-polls until the person finishes; vault hiccups (5xx, 429, network) are
+// waited out until the timeout. The App is not changed: pass the token to the calls that need
+// it, or build an App with WithUserTokenGetter. Errors are those of Connect; the timeout, or
+// ctx's deadline, matches ErrConnectTimeout, ErrTimeout and context.DeadlineExceeded.
+func (a *App) Authenticate(ctx context.Context, p AuthenticateParams) (AuthResult, error) {
+	timeout, interval, err := pollDefaults(p.Timeout, p.PollInterval)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	d := &call{op: "createAuthSession", surface: surfaceShared, body: emptyObject, actor: true}
+	ans, err := a.send(ctx, d, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.CreateAuthSessionWithBody(ctx, contentJSON, bytes.NewReader(emptyObject))
+	})
+	if err != nil {
+		return AuthResult{}, err
+	}
+	var sess gen.AuthSession
+	if ans.status != http.StatusCreated {
+		return AuthResult{}, unexpectedStatus(d.op, ans.status, ans.header)
+	}
+	if json.Unmarshal(ans.body, &sess) != nil || sess.SessionToken == "" || sess.AuthURL == "" {
+		return AuthResult{}, malformed(d.op, ans.status, ans.header)
+	}
+	a.show(ctx, opener{p.NoBrowser, p.OpenURL, p.Out}, "authenticate", sess.AuthURL)
+
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	deadline, _ := pctx.Deadline()
+	for {
+		remaining := time.Until(deadline)
+		if remaining <= 0 {
+			return AuthResult{}, a.pollEnd(ctx, "authenticate", timeout)
+		}
+		res, done, err := a.authState(pctx, sess.SessionToken, min(maxAuthWait, remaining))
+		switch {
+		case err != nil && errors.Is(ctx.Err(), context.Canceled):
+			return AuthResult{}, ctx.Err()
+		case err != nil && pctx.Err() != nil:
+			return AuthResult{}, a.pollEnd(ctx, "authenticate", timeout)
+		case err != nil && vaultStatus(err) != 0 && authPollPermanent(vaultStatus(err)):
+			return AuthResult{}, err
+		case err != nil && vaultStatus(err) == 0 && !errors.Is(err, ErrNetwork) && !errors.Is(err, ErrTimeout):
+			return AuthResult{}, err
+		case err == nil && done:
+			return res, nil
+		}
+		if sleep(pctx, min(interval, time.Until(deadline))) != nil {
+			return AuthResult{}, a.pollEnd(ctx, "authenticate", timeout)
+		}
+	}
+}
+
+// authState is one POST /sdk/auth/poll, long-polling up to wait.
+func (a *App) authState(ctx context.Context, token string, wait time.Duration) (AuthResult, bool, error) {
+	req := gen.AuthPollRequest{SessionToken: token}
+	d := &call{op: "pollAuthSession", surface: surfaceShared, actor: true}
+	if ms := int(wait / time.Millisecond); ms > 0 {
+		req.WaitMs = &ms
+		d.timeout = wait + longPollSlack
+	}
+	b, err := jsonBody("token", req)
+	if err != nil {
+		return AuthResult{}, false, err
+	}
+	d.body = b
+	ans, err := a.send(ctx, d, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.PollAuthSessionWithBody(ctx, contentJSON, bytes.NewReader(b))
+	})
+	if err != nil {
+		return AuthResult{}, false, err
+	}
+	if ans.status != http.StatusOK {
+		return AuthResult{}, false, unexpectedStatus(d.op, ans.status, ans.header)
+	}
+	var st gen.AuthPollResponse
+	if json.Unmarshal(ans.body, &st) != nil || st.Status == "" {
+		return AuthResult{}, false, malformed(d.op, ans.status, ans.header)
+	}
+	switch st.Status {
+	case gen.AuthPollStatusPending:
+		return AuthResult{}, false, nil
+	case gen.AuthPollStatusCompleted:
+		if derefStr(st.UserToken) == "" {
+			return AuthResult{}, true, malformed(d.op, ans.status, ans.header)
+		}
+		ui := UserInfo{Raw: st.UserInfo}
+		ui.Sub, _ = st.UserInfo["sub"].(string)
+		ui.Email, _ = st.UserInfo["email"].(string)
+		ui.Name, _ = st.UserInfo["name"].(string)
+		return AuthResult{UserToken: Secret(*st.UserToken), UserInfo: ui}, true, nil
+	case gen.AuthPollStatusError:
+		msg := strings.TrimSpace(derefStr(st.ErrorMessage))
+		if msg == "" {
+			msg = "unknown error"
+		}
+		code := ""
+		if st.ErrorCode != nil {
+			code = string(*st.ErrorCode)
+		}
+		return AuthResult{}, true, authFailure(code, msg, derefInt(st.RetryAfterSeconds))
+	case gen.AuthPollStatusExpired:
+		return AuthResult{}, true, connectTimeout("authenticate", "session_expired", 0, 0)
+	}
+	return AuthResult{}, true, connectFlow("authenticate", "unexpected auth poll status", string(st.Status))
+}
+
+// VerifyUserToken checks an end-user JWT with the vault (App only). It returns the verified
+// subject and true for a valid token, and "", false for any other token: an invalid token is an
+// answer, not an error. An error means the check could not be made (closed client, network).
+func (a *App) VerifyUserToken(ctx context.Context, token string) (sub string, valid bool, err error) {
+	if strings.TrimSpace(token) == "" {
+		return "", false, nil
+	}
+	b, err := jsonBody("token", gen.VerifyTokenRequest{Token: token})
+	if err != nil {
+		return "", false, err
+	}
+	d := &call{op: "verifyUserToken", surface: surfaceShared, body: b, actor: true}
+	ans, err := a.send(ctx, d, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.VerifyUserTokenWithBody(ctx, contentJSON, bytes.NewReader(b))
+	})
+	if err != nil {
+		if vaultStatus(err) != 0 {
+			if vaultStatus(err) != http.StatusUnauthorized {
+				a.log.WarnContext(ctx, "alter: verify-token answered an error; treating the token as invalid", "status", vaultStatus(err))
+			}
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	var out gen.VerifyTokenResponse
+	if ans.status != http.StatusOK || json.Unmarshal(ans.body, &out) != nil || strings.TrimSpace(out.Sub) == "" {
+		a.log.WarnContext(ctx, "alter: verify-token answer not understood; treating the token as invalid", "status", ans.status)
+		return "", false, nil
+	}
+	return out.Sub, true, nil
+}

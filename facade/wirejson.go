@@ -1,0 +1,62 @@
+package facade
+
+import (
+	"bytes"
+	"encoding/json"
+	"unicode/utf8"
+)
+
+// marshalWire encodes v the way the vault's reference client does, so the bytes hashed into the
+// signature are the bytes another client would send for the same call: compact, keys in struct
+// order, <, > and & kept as they are, and every non-ASCII character (and DEL) escaped as \uXXXX,
+// so the body and the X-Alter-Context header are pure ASCII.
+func marshalWire(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	return asciiEscape(b), nil
+}
+
+// asciiEscape rewrites the non-ASCII bytes of encoded JSON as \u escapes. Outside strings encoded
+// JSON is ASCII, so every such byte is inside a string, where an escape means the same character.
+func asciiEscape(b []byte) []byte {
+	i := 0
+	for i < len(b) && b[i] < utf8.RuneSelf && b[i] != 0x7f {
+		i++
+	}
+	if i == len(b) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+16)
+	out = append(out, b[:i]...)
+	for i < len(b) {
+		c := b[i]
+		if c < utf8.RuneSelf && c != 0x7f {
+			out = append(out, c)
+			i++
+			continue
+		}
+		r, n := rune(c), 1
+		if c >= utf8.RuneSelf {
+			r, n = utf8.DecodeRune(b[i:])
+		}
+		i += n
+		if r > 0xffff {
+			r -= 0x10000
+			out = appendU(out, 0xd800+(r>>10))
+			out = appendU(out, 0xdc00+(r&0x3ff))
+			continue
+		}
+		out = appendU(out, r)
+	}
+	return out
+}
+
+func appendU(b []byte, r rune) []byte {
+	const hex = "0123456789abcdef"
+	return append(b, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
+}
