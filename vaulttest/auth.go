@@ -145,6 +145,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, c *call) *
 	if p.agent != nil && (c.op == "createAgent" || c.op == "mintAgentKey") {
 		return errf(http.StatusForbidden, "agent_cannot_mint_subagents", "agents cannot create agents or mint agent keys")
 	}
+	if p.agent != nil && c.op == "mintGrant" {
+		return errf(http.StatusForbidden, "agents_cannot_mint", "only an app can mint grants")
+	}
 	if need := routeScope[c.op]; need != "" && !slices.Contains(p.scopes, need) {
 		return errf(http.StatusForbidden, "insufficient_scope", "the key lacks the scope %s", need).with(
 			"required", []string{need}, "granted", p.scopes, "missing", []string{need},

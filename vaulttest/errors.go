@@ -31,7 +31,7 @@ func (e *apiError) with(kv ...any) *apiError {
 		e.fields = map[string]any{}
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
-		if k, ok := kv[i].(string); ok {
+		if k, ok := kv[i].(string); ok && kv[i+1] != nil { // absent, never null: the spec's fields are not nullable
 			e.fields[k] = kv[i+1]
 		}
 	}

@@ -202,7 +202,7 @@ func (s *Server) usable(c *call, g *grant, retrieve bool) *apiError {
 	}
 	switch {
 	case g.state == GrantDeleted:
-		return errf(http.StatusGone, "grant_deleted", "the grant was deleted").with("grant_id", gid)
+		return errf(http.StatusGone, "", "the grant was deleted").with("grant_id", gid)
 	case expired:
 		return errf(http.StatusForbidden, "grant_expired", "the grant has expired; the user must reconnect").with(
 			"provider_id", g.provider, "agent_id", agentID, "app_user_id", appUser,
