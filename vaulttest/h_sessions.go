@@ -358,9 +358,9 @@ func (s *Server) CompleteAuthSession(token, sub string) error {
 	return nil
 }
 
-// DenyAuthSession ends an auth session in error access_denied.
+// DenyAuthSession ends an auth session in error connect_denied (the person cancelled).
 func (s *Server) DenyAuthSession(token string) error {
-	return s.endSession(token, authSession, "access_denied", "the person cancelled the sign-in")
+	return s.endSession(token, authSession, "connect_denied", "the person cancelled the sign-in")
 }
 
 func (s *Server) verifyUserToken(w http.ResponseWriter, r *http.Request) {
