@@ -97,7 +97,7 @@ type devRequest struct {
 }
 
 func (s *Server) devRequests(w http.ResponseWriter, _ *http.Request) {
-	reqs := s.Requests()
+	reqs := s.rawRequests()
 	out := make([]devRequest, 0, len(reqs))
 	for _, q := range reqs {
 		d := devRequest{Operation: q.Operation, Method: q.Method, Path: q.Path, Query: q.Query, Status: q.Status,

@@ -75,7 +75,8 @@
 //
 //	GET    /_dev/env                                   the demo exports (ALTER_BASE_URL, …) as an object
 //	GET    /_dev/audit                                 every audit row (AuditRow), oldest first
-//	GET    /_dev/requests                              [{"operation","method","path","query","headers","body","status"}]
+//	GET    /_dev/requests                              [{"operation","method","path","query","headers","body","status"}], verbatim
+//	                                                   (unlike Server.Requests, keys and tokens are not redacted)
 //	DELETE /_dev/requests                              clears the request log (204)
 //	POST   /_dev/faults                                {"operation","status","code","message","retry_after","count","drop","delay_ms"} (204)
 //	POST   /_dev/grants/{grant_id}/refresh-retries     {"attempts": N}: the next token answer carries retry_info (204)

@@ -371,19 +371,28 @@ func redactBody(b []byte) []byte {
 	return userTokenField.ReplaceAll(b, []byte(`$1"REDACTED"`))
 }
 
-func (s *Server) logRequest(r *http.Request, c *call, status int) {
-	h := r.Header.Clone()
+// redacted is a copy of q with the API key and end-user tokens hidden.
+func (q Request) redacted() Request {
+	q.Header = q.Header.Clone()
 	for _, k := range redactedHeaders {
-		if h.Get(k) != "" {
-			h.Set(k, "REDACTED")
+		if q.Header.Get(k) != "" {
+			q.Header.Set(k, "REDACTED")
 		}
 	}
+	q.Body = redactBody(q.Body)
+	return q
+}
+
+// logRequest keeps the request as received; Requests redacts it, the dev API (loopback only,
+// emulator secrets only) serves it verbatim for wire comparisons.
+func (s *Server) logRequest(r *http.Request, c *call, status int) {
+	h := r.Header.Clone()
 	op := c.op
 	if op == "" {
 		op = "unknown"
 	}
 	req := Request{Operation: op, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: h,
-		Body: redactBody(c.body), Status: status, Time: c.start}
+		Body: c.body, Status: status, Time: c.start}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests.push(req)

@@ -211,9 +211,15 @@ func (s *Server) Requests() []Request {
 	defer s.mu.Unlock()
 	out := s.requests.all()
 	for i := range out {
-		out[i].Header = out[i].Header.Clone()
+		out[i] = out[i].redacted()
 	}
 	return out
+}
+
+func (s *Server) rawRequests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests.all()
 }
 
 // ResetRequests clears the request log (CallCount keeps counting).
