@@ -65,7 +65,7 @@ func allScopes() []string {
 	return out
 }
 
-var agentKeyScopes = []string{"approvals:read", "audit:emit", "connect:initiate", "grants:read", "grants:write",
+var agentKeyScopes = []string{"approvals:read", "audit:emit", "connect:initiate", "grants:read", "grants:write", "grants:revoke",
 	"grants:delegate", "identity:read", "identity:assert", "keys:derive", "keys:admin", "providers:read",
 	"proxy:execute", "secrets:write", "spans:emit", "tokens:read"}
 

@@ -256,6 +256,6 @@ func TestAuditPost(t *testing.T) {
 	b, _ := json.Marshal(row)
 	require.NoError(t, json.Unmarshal(b, &asJSON))
 	assert.Equal(t, "why", asJSON["reason"])
-	body["grant_id"] = d.SecondGitHubGrantID.String()
+	body["grant_id"] = "00000000-0000-4000-8000-000000000000"
 	expect(t, bot.post("/sdk/oauth/audit/api-call", body), 404, "grant_not_found")
 }

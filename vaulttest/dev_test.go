@@ -1,0 +1,156 @@
+package vaulttest
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func devCall(t *testing.T, s *Server, method, path string, body any) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(t, err)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(bg, method, s.RootURL()+path, rd)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, b
+}
+
+func TestDevControlAPI(t *testing.T) {
+	s := NewTestServer(t)
+	d := SeedDemo(s)
+	app := newClient(t, s, d.AppKey)
+
+	st, b := devCall(t, s, "GET", "/_dev/env", nil)
+	require.Equal(t, 200, st)
+	var env map[string]string
+	require.NoError(t, json.Unmarshal(b, &env))
+	for _, n := range envNames {
+		assert.NotEmpty(t, env[n], n)
+	}
+	assert.Equal(t, d.AppKey, env["ALTER_API_KEY"])
+
+	// faults
+	st, _ = devCall(t, s, "POST", "/_dev/faults", map[string]any{"operation": "retrieveToken", "status": 503, "code": "service_unavailable",
+		"message": "down", "retry_after": 2, "count": 1})
+	require.Equal(t, 204, st)
+	r := app.post("/sdk/token", tokenBody("grant_id", d.GrantID.String()))
+	expect(t, r, 503, "service_unavailable")
+	assert.Equal(t, "2", r.header.Get("Retry-After"))
+	// refresh retries
+	st, _ = devCall(t, s, "POST", "/_dev/grants/"+d.GrantID.String()+"/refresh-retries", map[string]any{"attempts": 2})
+	require.Equal(t, 204, st)
+	ri := app.post("/sdk/token", tokenBody("grant_id", d.GrantID.String())).obj(t)["retry_info"].(map[string]any)
+	assert.EqualValues(t, 2, ri["total_attempts"])
+	st, _ = devCall(t, s, "POST", "/_dev/grants/"+d.GrantID.String()+"/refresh-retries", map[string]any{"attempts": 0})
+	assert.Equal(t, 409, st)
+
+	// requests: verbatim, with the answer's status
+	st, b = devCall(t, s, "GET", "/_dev/requests", nil)
+	require.Equal(t, 200, st)
+	var reqs []devRequest
+	require.NoError(t, json.Unmarshal(b, &reqs))
+	require.Len(t, reqs, 2)
+	assert.Equal(t, "retrieveToken", reqs[0].Operation)
+	assert.Equal(t, 503, reqs[0].Status)
+	assert.Equal(t, d.AppKey, reqs[0].Headers["X-Api-Key"])
+	assert.JSONEq(t, `"`+d.GrantID.String()+`"`, string(mustField(t, reqs[1].Body, "grant_id")))
+	st, _ = devCall(t, s, "DELETE", "/_dev/requests", nil)
+	require.Equal(t, 204, st)
+	assert.Empty(t, s.Requests())
+
+	// approvals, connect, auth
+	bot := newClient(t, s, d.Agent.APIKey)
+	id := bot.post("/sdk/proxy", map[string]any{"method": "GET", "url": d.UpstreamURL, "grant_id": d.ApprovalGrantID.String()}).obj(t)["approval_id"].(string)
+	st, _ = devCall(t, s, "POST", "/_dev/approvals/"+id+"/deny", map[string]any{"reason": "no"})
+	require.Equal(t, 204, st)
+	st, _ = devCall(t, s, "POST", "/_dev/approvals/"+id+"/approve", nil)
+	assert.Equal(t, 409, st, "already decided")
+	st, _ = devCall(t, s, "POST", "/_dev/approvals/00000000-0000-4000-8000-000000000000/approve", nil)
+	assert.Equal(t, 404, st)
+	id = bot.post("/sdk/proxy", map[string]any{"method": "GET", "url": d.UpstreamURL, "grant_id": d.ApprovalGrantID.String()}).obj(t)["approval_id"].(string)
+	st, _ = devCall(t, s, "POST", "/_dev/approvals/"+id+"/approve", map[string]any{})
+	require.Equal(t, 204, st)
+	assert.Equal(t, "executed", bot.get("/sdk/approvals/"+id).obj(t)["status"])
+
+	cs := app.post("/sdk/oauth/connect/session", map[string]any{"allowed_providers": []string{"github"}, "return_url": nil,
+		"allowed_origin": nil, "metadata": nil}).obj(t)["session_token"].(string)
+	st, _ = devCall(t, s, "POST", "/_dev/connect/"+cs+"/complete", map[string]any{"provider": "github", "account": "ops@x"})
+	require.Equal(t, 204, st)
+	assert.Equal(t, "completed", app.post("/sdk/oauth/connect/session/poll", map[string]any{"session_token": cs}).obj(t)["status"])
+	as := app.post("/sdk/auth/session", []byte(`{}`)).obj(t)["session_token"].(string)
+	st, _ = devCall(t, s, "POST", "/_dev/auth/"+as+"/complete", map[string]any{"sub": "frank"})
+	require.Equal(t, 204, st)
+	assert.Equal(t, "completed", app.post("/sdk/auth/poll", map[string]any{"session_token": as}).obj(t)["status"])
+
+	st, b = devCall(t, s, "GET", "/_dev/audit", nil)
+	require.Equal(t, 200, st)
+	var rows []map[string]any
+	require.NoError(t, json.Unmarshal(b, &rows))
+	require.Len(t, rows, 1)
+	assert.Equal(t, d.ApprovalGrantID.String(), rows[0]["grant_id"])
+	st, b = devCall(t, s, "GET", "/_dev/violations", nil)
+	require.Equal(t, 200, st)
+	assert.JSONEq(t, `[]`, string(b))
+	st, _ = devCall(t, s, "POST", "/_dev/faults", map[string]any{"operation": "x"})
+	assert.Equal(t, 400, st)
+	st, _ = devCall(t, s, "GET", "/_dev/nope", nil)
+	assert.Equal(t, 404, st)
+}
+
+func mustField(t *testing.T, raw json.RawMessage, k string) json.RawMessage {
+	t.Helper()
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(raw, &m))
+	return m[k]
+}
+
+func TestDevAPILoopbackOnly(t *testing.T) {
+	s := NewTestServer(t)
+	req := httptest.NewRequest("GET", "/_dev/env", nil) // RemoteAddr 192.0.2.1
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	assert.Equal(t, 403, rec.Code)
+	assert.NotEmpty(t, rec.Header().Get("X-Request-ID"))
+}
+
+// TestBoundedState: after 10 000 calls the request log, the audit log and the key's nonce memory
+// sit at their caps.
+func TestBoundedState(t *testing.T) {
+	s := NewTestServer(t, WithMaxRequests(100), WithMaxAuditRows(50), WithReplayCapacity(500))
+	d := SeedDemoWithUpstream(s, "http://127.0.0.1:1")
+	app := newClient(t, s, d.AppKey)
+	audit := map[string]any{"grant_id": d.GrantID.String(), "provider_id": "github", "token_generation": nil, "method": "GET",
+		"url": "https://api.example.com/", "request_headers": map[string]string{}, "request_body": nil, "response_status": 200,
+		"response_headers": map[string]string{}, "response_body": "", "latency_ms": 1, "reason": nil, "context": nil}
+	body, err := json.Marshal(audit)
+	require.NoError(t, err)
+	for i := range 10_000 {
+		req := app.request("POST", "/sdk/oauth/audit/api-call", body, nil)
+		req.RequestURI = req.URL.RequestURI()
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		require.Equal(t, 200, rec.Code, "call %d: %s", i, rec.Body.String())
+	}
+	assert.Len(t, s.Requests(), 100)
+	assert.Len(t, s.AuditRows(), 50)
+	s.mu.Lock()
+	key := s.keys[d.AppKey].id
+	s.mu.Unlock()
+	assert.Equal(t, 500, s.NonceCount(key))
+	assert.Equal(t, 10_000, s.CallCount("recordApiCall"))
+}
