@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
 	"os/exec"
 	"strings"
 	"sync"
@@ -15,6 +16,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/altersdk/alter-go/internal/apikey"
+	"github.com/altersdk/alter-go/internal/signing"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -41,12 +45,49 @@ func TestRunReadyFast(t *testing.T) {
 	t.Logf("ready in %v", elapsed)
 	assert.Less(t, elapsed, 2*time.Second)
 	for _, name := range []string{"ALTER_BASE_URL", "ALTER_API_KEY", "AGENT_API_KEY", "AGENT_ID", "ALTER_USER_TOKEN",
-		"ALTER_UPSTREAM_URL", "ALTER_GRANT_ID", "ALTER_AGENT_GRANT_ID", "ALTER_APPROVAL_GRANT_ID", "ALTER_MS_GRANT_ID"} {
+		"ALTER_UPSTREAM_URL", "ALTER_GRANT_ID", "ALTER_SECOND_GITHUB_GRANT_ID", "ALTER_GOOGLE_GRANT_ID", "ALTER_AGENT_GRANT_ID",
+		"ALTER_APPROVAL_GRANT_ID", "ALTER_MANAGED_SECRET_ID", "ALTER_MS_GRANT_ID"} {
 		assert.Contains(t, out.String(), "export "+name+"=")
 	}
+	env := exports(out.String())
+	assert.True(t, apikey.Valid(env["ALTER_API_KEY"]) && apikey.Type(env["ALTER_API_KEY"]) == "rk", "App key in the real format")
+	assert.True(t, apikey.Valid(env["AGENT_API_KEY"]) && apikey.Type(env["AGENT_API_KEY"]) == "ak", "agent key in the real format")
+
+	// it answers a signed request at the root, and refuses an unsigned one
+	req, err := http.NewRequestWithContext(ctx, "GET", env["ALTER_BASE_URL"]+"/sdk/agents/me", nil)
+	require.NoError(t, err)
+	req.Header.Set(signing.HeaderAPIKey, env["AGENT_API_KEY"])
+	signing.Sign(req, signing.DeriveKey(env["AGENT_API_KEY"]), nil, time.Now(), "")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, env["AGENT_ID"], resp.Header.Get(signing.HeaderActorID))
+	req.Header.Del(signing.HeaderSignature)
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Equal(t, 401, resp.StatusCode)
+	resp, err = http.Get(env["ALTER_BASE_URL"] + "/_dev/env")
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	http.DefaultClient.CloseIdleConnections()
 	cancel()
 	require.NoError(t, <-done)
 	assert.Contains(t, errb.String(), "stopped")
+}
+
+// exports parses the export lines.
+func exports(out string) map[string]string {
+	env := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		if kv, ok := strings.CutPrefix(line, "export "); ok {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+	}
+	return env
 }
 
 // TestBinarySIGTERM builds and runs the command: ready < 2 s after start, clean exit on SIGTERM.
