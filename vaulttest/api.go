@@ -28,7 +28,9 @@ func (a *api) GetApprovalResult(w http.ResponseWriter, r *http.Request, id emu.A
 func (a *api) CreateConnectSession(w http.ResponseWriter, r *http.Request) {
 	a.s.createConnectSession(w, r)
 }
-func (a *api) PollConnectSession(w http.ResponseWriter, r *http.Request) { a.s.pollConnectSession(w, r) }
+func (a *api) PollConnectSession(w http.ResponseWriter, r *http.Request) {
+	a.s.pollConnectSession(w, r)
+}
 func (a *api) CreateManagedSecretConnectSession(w http.ResponseWriter, r *http.Request) {
 	a.s.createManagedSecretConnectSession(w, r)
 }
@@ -61,7 +63,9 @@ func (a *api) CreateAgent(w http.ResponseWriter, r *http.Request, _ emu.CreateAg
 func (a *api) ListAgents(w http.ResponseWriter, r *http.Request, _ emu.ListAgentsParams) {
 	a.s.listAgents(w, r)
 }
-func (a *api) GetAgent(w http.ResponseWriter, r *http.Request, id emu.AgentIDPath) { a.s.getAgent(w, r, id) }
+func (a *api) GetAgent(w http.ResponseWriter, r *http.Request, id emu.AgentIDPath) {
+	a.s.getAgent(w, r, id)
+}
 func (a *api) UpdateAgent(w http.ResponseWriter, r *http.Request, id emu.AgentIDPath, _ emu.UpdateAgentParams) {
 	a.s.updateAgent(w, r, id)
 }
@@ -90,8 +94,10 @@ func (a *api) RotateKey(w http.ResponseWriter, r *http.Request, id emu.ScopedKey
 func (a *api) RevokeKey(w http.ResponseWriter, r *http.Request, id emu.ScopedKeyIDPath, _ emu.RevokeKeyParams) {
 	a.s.revokeKey(w, r, id)
 }
-func (a *api) ListScopes(w http.ResponseWriter, r *http.Request)          { a.s.listScopes(w, r) }
-func (a *api) ListProviderCatalog(w http.ResponseWriter, r *http.Request) { a.s.listProviderCatalog(w, r) }
+func (a *api) ListScopes(w http.ResponseWriter, r *http.Request) { a.s.listScopes(w, r) }
+func (a *api) ListProviderCatalog(w http.ResponseWriter, r *http.Request) {
+	a.s.listProviderCatalog(w, r)
+}
 func (a *api) ListProviderSpecs(w http.ResponseWriter, r *http.Request, _ emu.ListProviderSpecsParams) {
 	a.s.listProviderSpecs(w, r)
 }

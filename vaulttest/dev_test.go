@@ -85,7 +85,7 @@ func TestDevControlAPI(t *testing.T) {
 	id = bot.post("/sdk/proxy", map[string]any{"method": "GET", "url": d.UpstreamURL, "grant_id": d.ApprovalGrantID.String()}).obj(t)["approval_id"].(string)
 	st, _ = devCall(t, s, "POST", "/_dev/approvals/"+id+"/approve", map[string]any{})
 	require.Equal(t, 204, st)
-	assert.Equal(t, "executed", bot.get("/sdk/approvals/"+id).obj(t)["status"])
+	assert.Equal(t, "executed", bot.get("/sdk/approvals/" + id).obj(t)["status"])
 
 	cs := app.post("/sdk/oauth/connect/session", map[string]any{"allowed_providers": []string{"github"}, "return_url": nil,
 		"allowed_origin": nil, "metadata": nil}).obj(t)["session_token"].(string)

@@ -109,7 +109,7 @@ func (c *client) do(method, path string, body any) reply {
 }
 
 func (c *client) post(path string, body any) reply { c.t.Helper(); return c.do("POST", path, body) }
-func (c *client) get(path string) reply             { c.t.Helper(); return c.do("GET", path, nil) }
+func (c *client) get(path string) reply            { c.t.Helper(); return c.do("GET", path, nil) }
 
 // expect checks an answer's status (and, for errors, its code).
 func expect(t testing.TB, r reply, status int, code string) {

@@ -397,11 +397,3 @@ func (s *Server) logRequest(r *http.Request, c *call, status int) {
 	defer s.mu.Unlock()
 	s.requests.push(req)
 }
-
-// principalKey is the rate-limit and replay scope of a call.
-func principalKey(c *call) uuid.UUID {
-	if c.key == nil {
-		return uuid.Nil
-	}
-	return c.key.id
-}
