@@ -137,3 +137,19 @@ func TestGrantsListAndRevoke(t *testing.T) {
 	tok := app.post("/sdk/token", tokenBody("provider_id", "stripe", "user_token", d.User.Token)).obj(t)
 	assert.Equal(t, "X-API-Key", tok["injection_header"])
 }
+
+func TestBadBodies(t *testing.T) {
+	s := NewTestServer(t)
+	app := newClient(t, s, s.AppKey())
+	for _, b := range []string{`{`, `[]`, `{"grant_id": 1}`, `null`} {
+		r := app.post("/sdk/token", []byte(b))
+		assert.Equal(t, 422, r.status, "%s → %s", b, r.body)
+	}
+	big := NewTestServer(t, WithMaxBodyBytes(16))
+	r := newClient(t, big, big.AppKey()).post("/sdk/auth/verify-token", map[string]any{"token": strings.Repeat("x", 64)})
+	assert.Equal(t, 413, r.status)
+	// group principals on managed secrets
+	s.AddManagedSecret("db", "Database", "pw", BasicInjection())
+	expect(t, app.post("/sdk/managed-secrets/db/grants", map[string]any{"principal": map[string]any{"type": "group",
+		"external_group_id": "eng", "idp_id": "okta", "label": "eng"}, "grant_policy": map[string]any{}}), 200, "")
+}
