@@ -98,12 +98,11 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, c *call) *
 	k := s.keys[plain]
 	s.mu.Unlock()
 	if k == nil {
-		s.rateHeaders(w, uuid.Nil, now)
 		return errf(http.StatusUnauthorized, "invalid_key", "unknown API key").with("hint", "check ALTER_API_KEY")
 	}
 	c.key = k
-	if e := s.rateLimit(w, k.id, now); e != nil {
-		return e
+	if c.overLimit != nil {
+		return c.overLimit
 	}
 	nonce, err := signing.Verify(r, signing.DeriveKey(plain), c.body, now, s.cfg.signatureWindow)
 	if err != nil {
@@ -310,7 +309,18 @@ func (s *Server) rateLimit(w http.ResponseWriter, keyID uuid.UUID, now time.Time
 	return nil
 }
 
-// rateHeaders reports the shared window of unauthenticated calls without refusing them.
-func (s *Server) rateHeaders(w http.ResponseWriter, id uuid.UUID, now time.Time) {
-	_ = s.rateLimit(w, id, now)
+// meter counts a /sdk/ call against the window of the key it names (unknown keys share one
+// window and are never refused for it) and sets the X-RateLimit-* headers on the answer, whatever
+// it turns out to be.
+func (s *Server) meter(w http.ResponseWriter, r *http.Request, c *call) {
+	s.mu.Lock()
+	k := s.keys[r.Header.Get(signing.HeaderAPIKey)]
+	s.mu.Unlock()
+	id := uuid.Nil
+	if k != nil {
+		id = k.id
+	}
+	if e := s.rateLimit(w, id, c.start); e != nil && k != nil {
+		c.overLimit = e
+	}
 }

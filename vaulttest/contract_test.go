@@ -47,6 +47,7 @@ func TestRoutingAnswers(t *testing.T) {
 	r := app.get("/sdk/nope")
 	assert.Equal(t, 404, r.status)
 	assert.JSONEq(t, `{"detail":"Not Found"}`, string(r.body))
+	assert.NotEmpty(t, r.header.Get("X-RateLimit-Remaining"), "rate-limit headers on every answer")
 	r = app.get("/sdk/token")
 	assert.Equal(t, 405, r.status)
 	assert.JSONEq(t, `{"detail":"Method Not Allowed"}`, string(r.body))

@@ -30,6 +30,7 @@ type call struct {
 	errCode    string
 	key        *apiKey
 	p          principal
+	overLimit  *apiError // the key is over its rate window
 }
 
 type ctxKey struct{}
@@ -209,6 +210,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.pages.ServeHTTP(rec, r)
 		return
 	}
+	s.meter(rec, r, c)
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
