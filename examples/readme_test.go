@@ -13,8 +13,8 @@ import (
 )
 
 // The README's Go snippets must compile against the real API. Rather than compiling Markdown,
-// each snippet is a copy of code that is compiled (and mostly run) elsewhere: an example, a godoc
-// Example of facade or vaulttest, or examples/internal/readme. This test keeps the copies in sync:
+// each snippet is a copy of code that is compiled (and mostly run) elsewhere: an example, or
+// examples/internal/readme/snippets_test.go. This test keeps the copies in sync:
 // every ```go block of README.md must appear, line for line (indentation and runs of spaces
 // ignored), in one of those files. A block may be cut into pieces with a line `// …`; each piece
 // is looked up on its own. A block starting with `// not compiled in this repository` is skipped
@@ -48,7 +48,7 @@ func TestREADMESnippetsAreCompiledCode(t *testing.T) {
 					break
 				}
 			}
-			assert.True(t, found, "README snippet not found verbatim in compiled code (examples/, facade or vaulttest example_test.go):\n%s", piece)
+			assert.True(t, found, "README snippet not found verbatim in compiled code under examples/:\n%s", piece)
 		}
 	}
 }
@@ -67,7 +67,6 @@ func snippetSources(t *testing.T) []source {
 		}
 		return err
 	}))
-	paths = append(paths, "../facade/example_test.go", "../vaulttest/example_test.go")
 	var out []source
 	for _, p := range paths {
 		b, err := os.ReadFile(p)

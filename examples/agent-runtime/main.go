@@ -66,9 +66,9 @@ func run(ctx context.Context) error {
 	for i, c := range calls {
 		step := facade.WithTrace(run, facade.Trace{ToolCallID: fmt.Sprintf("call-%d", i+1)})
 		resp, err := agent.Request(step, c.method, env.UpstreamURL+c.path, facade.RequestParams{
-			GrantID: c.grant, JSON: c.body, Reason: "triage the inbox", Context: map[string]string{"tool": c.tool},
+			GrantID: c.grant, JSON: c.body, Reason: "triage the inbox: " + c.tool,
 		})
-		if errors.Is(err, facade.ErrNoDelegatedGrant) && c.grant == env.GoogleGrantID {
+		if errors.Is(err, facade.ErrAgentDelegationMissing) && c.grant == env.GoogleGrantID {
 			// Only when this example already ran against the same dev server.
 			fmt.Printf("call-%d  %-20s skipped: the delegation was revoked by an earlier run (%v)\n", i+1, c.tool, err)
 			googleDelegated = false
@@ -93,21 +93,20 @@ func run(ctx context.Context) error {
 	// The agent gives up its access to alice's Google grant. The grant itself stays intact:
 	// alice (and the App) still have it; only this agent's access path is gone.
 	if googleDelegated {
-		rev, err := agent.RevokeDelegation(run, env.GoogleGrantID)
-		if err != nil {
+		if err := agent.RevokeDelegation(run, env.GoogleGrantID); err != nil {
 			return err
 		}
 		fmt.Printf("RevokeDelegation: agent %s no longer reaches grant %s (the grant is intact)\n",
-			demoenv.Short(rev.AgentID), demoenv.Short(rev.GrantID))
+			demoenv.Short(me.ID), demoenv.Short(env.GoogleGrantID))
 	}
 	_, err = agent.Request(run, http.MethodGet, env.UpstreamURL+"/gmail/v1/users/me/messages",
 		facade.RequestParams{GrantID: env.GoogleGrantID, Reason: "after revoking the delegation"})
 	var apiErr *facade.APIError
-	if !errors.Is(err, facade.ErrNoDelegatedGrant) || !errors.As(err, &apiErr) {
-		return fmt.Errorf("expected ErrNoDelegatedGrant after RevokeDelegation, got %v", err)
+	if !errors.Is(err, facade.ErrAgentDelegationMissing) || !errors.As(err, &apiErr) {
+		return fmt.Errorf("expected ErrAgentDelegationMissing after RevokeDelegation, got %v", err)
 	}
-	fmt.Printf("the same Google call now fails: errors.Is(err, facade.ErrNoDelegatedGrant) (code %s, HTTP %d)\n",
-		apiErr.Code, apiErr.StatusCode)
+	fmt.Printf("the same Google call now fails: errors.Is(err, facade.ErrAgentDelegationMissing) (code %s, HTTP %d): not delegated to this agent\n",
+		apiErr.Code, apiErr.Status)
 
 	if err := agent.Close(); err != nil { // drains the background audit posts
 		return err

@@ -46,21 +46,22 @@ func run(ctx context.Context) error {
 		Name:           name,
 		DisplayName:    "Weekly report bot",
 		Scopes:         map[string][]string{"github": {"repo"}},
-		Metadata:       map[string]string{"team": "growth"},
+		Metadata:       map[string]any{"team": "growth"},
 		IdempotencyKey: "create-" + name,
 	}
 	created, err := agents.Create(ctx, params)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("Create: agent %q (%s), status %s, first key %s… (status %s)\n",
-		created.Name, demoenv.Short(created.ID), created.Status, created.Key.Prefix, created.Key.Status)
+	fmt.Printf("Create: agent %q (%s), status %s, first key %s (%s…)\n",
+		created.Name, demoenv.Short(created.ID), created.Status, demoenv.Short(created.KeyID), keyPrefix(created.APIKey))
 	fmt.Printf("        the plaintext key is a facade.Secret: %%v prints %v; Reveal() gives it once, to store\n", created.APIKey)
 	again, err := agents.Create(ctx, params)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("Create again, same IdempotencyKey: same agent: %v, Replayed: %v\n", again.ID == created.ID, again.Replayed)
+	fmt.Printf("Create again, same IdempotencyKey: same agent: %v, same first key: %v, Replayed: %v (no plaintext: %v)\n",
+		again.ID == created.ID, again.KeyID == created.KeyID, again.Replayed, again.APIKey.Reveal() == "")
 	_, err = agents.Create(ctx, facade.AgentCreateParams{Name: name})
 	fmt.Printf("Create again, new request, same name: errors.Is(err, facade.ErrAgentNameExists) = %v\n",
 		errors.Is(err, facade.ErrAgentNameExists))
@@ -76,11 +77,11 @@ func run(ctx context.Context) error {
 	}
 
 	// Rotation: mint a new key, move the workload to it, deprecate then revoke the old one.
-	minted, err := agents.MintKey(ctx, created.ID, facade.MintKeyParams{Name: "rotation-1"})
+	minted, err := agents.MintKey(ctx, created.ID)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("MintKey: new key %s… (%q), status %s\n", minted.Prefix, minted.Name, minted.Status)
+	fmt.Printf("MintKey: new key %s (%s…, %q), status %s\n", demoenv.Short(minted.ID), keyPrefix(minted.APIKey), minted.Name, minted.Status)
 	newKey, err := facade.NewAgent(minted.APIKey.Reveal())
 	if err != nil {
 		return err
@@ -89,7 +90,7 @@ func run(ctx context.Context) error {
 	if err := whoAmI(ctx, "new key", newKey); err != nil {
 		return err
 	}
-	dep, err := agents.DeprecateKey(ctx, created.ID, created.Key.ID)
+	dep, err := agents.DeprecateKey(ctx, created.ID, created.KeyID)
 	if err != nil {
 		return err
 	}
@@ -98,13 +99,13 @@ func run(ctx context.Context) error {
 		return err
 	}
 	fmt.Printf("        the deprecated key still works; KeyDeprecated() = %v tells the workload to switch\n", oldKey.KeyDeprecated())
-	rev, err := agents.RevokeKey(ctx, created.ID, created.Key.ID, facade.RevokeKeyParams{})
+	rev, err := agents.RevokeKey(ctx, created.ID, created.KeyID, facade.RevokeKeyParams{})
 	if err != nil {
 		return err
 	}
 	fmt.Printf("RevokeKey: first key is now %s\n", rev.Status)
 	_, err = oldKey.Me(ctx)
-	fmt.Printf("        Me with the first key: errors.Is(err, facade.ErrInvalidKey) = %v\n", errors.Is(err, facade.ErrInvalidKey))
+	fmt.Printf("        Me with the first key: errors.Is(err, facade.ErrKeyRevoked) = %v\n", errors.Is(err, facade.ErrKeyRevoked))
 
 	// The last active key is protected: revoking it needs Force.
 	_, err = agents.RevokeKey(ctx, created.ID, minted.ID, facade.RevokeKeyParams{})
@@ -136,10 +137,7 @@ func run(ctx context.Context) error {
 	}
 	fmt.Printf("Delete: agent %q is now %s; GetByName finds it: %v\n", deleted.Name, deleted.Status, found)
 
-	if err := app.Close(); err != nil {
-		return err
-	}
-	return demoenv.PrintAudit(context.Background(), runID)
+	return app.Close()
 }
 
 // whoAmI calls Me with an agent client and prints the answer.
@@ -150,4 +148,14 @@ func whoAmI(ctx context.Context, label string, a *facade.Agent) error {
 	}
 	fmt.Printf("        Me with the %s: agent %q, status %s\n", label, me.Name, me.Status)
 	return nil
+}
+
+// keyPrefix is the recognizable start of a plaintext key (its type, e.g. alter_ak_), never the
+// secret part.
+func keyPrefix(k facade.Secret) string {
+	v := k.Reveal()
+	if len(v) < len("alter_ak_") {
+		return ""
+	}
+	return v[:len("alter_ak_")]
 }

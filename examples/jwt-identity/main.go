@@ -1,9 +1,9 @@
 // Command jwt-identity selects grants through the end user's identity instead of grant ids: an
 // App with a user-token getter calls Provider "github" for the signed-in user (alice). Alice has
 // two GitHub accounts, so the vault answers ambiguous_grant with both account identifiers; the
-// example picks one with Account. It then runs agent code inside alice's session (an App with the
-// agent's UUID as caller, the documented pattern), and shows the identity rules the SDK enforces
-// locally, before any network call.
+// example picks one with Account. It then runs agent code inside alice's session (an Agent sending
+// her token, and an App with the agent's UUID as caller): the vault lets either use only the grants
+// alice delegated to the agent. Last, what the SDK refuses locally, before any network call.
 package main
 
 import (
@@ -59,12 +59,12 @@ func run(ctx context.Context) error {
 	if !errors.As(err, &ambiguous) {
 		return fmt.Errorf("expected an ambiguous grant, got %v", err)
 	}
-	fmt.Printf("Provider %q -> errors.As(err, *facade.AmbiguousGrantError): accounts %v\n", "github", ambiguous.Accounts)
+	fmt.Printf("Provider %q -> errors.As(err, *facade.AmbiguousGrantError): accounts %v\n", "github", ambiguous.AccountIdentifiers)
 
 	// Pick one of the accounts the error listed.
-	account := ambiguous.Accounts[0]
-	if i := slices.Index(ambiguous.Accounts, "alice@work.example"); i >= 0 {
-		account = ambiguous.Accounts[i]
+	account := ambiguous.AccountIdentifiers[0]
+	if i := slices.Index(ambiguous.AccountIdentifiers, "alice@work.example"); i >= 0 {
+		account = ambiguous.AccountIdentifiers[i]
 	}
 	resp, err := app.Request(traced, http.MethodGet, url, facade.RequestParams{Provider: "github", Account: account,
 		Reason: "list alice's repositories"})
@@ -82,64 +82,71 @@ func run(ctx context.Context) error {
 	resp.Body.Close()
 	fmt.Printf("Provider %q (one account, no Account needed) -> upstream %d with grant %s\n", "google", resp.StatusCode, demoenv.Short(resp.GrantID))
 
-	// Agent code running inside alice's session: an App whose caller is the agent's UUID (not an
-	// Agent, which never sends a user token). The vault then uses alice's grants that are
-	// delegated to that agent, and only those.
-	asAgent, err := facade.NewApp(os.Getenv("ALTER_API_KEY"),
-		facade.WithCaller(env.AgentID.String()),
-		facade.WithUserTokenGetter(userToken))
-	if err != nil {
-		return err
-	}
-	defer asAgent.Close()
-	for _, acct := range []string{"alice@work.example", "alice@home.example"} {
-		resp, err := asAgent.Request(traced, http.MethodGet, url, facade.RequestParams{Provider: "github", Account: acct,
-			Reason: "agent inside alice's session"})
-		switch {
-		case err == nil:
-			resp.Body.Close()
-			fmt.Printf("as agent %s, Account %q -> upstream %d (delegated to the agent)\n", demoenv.Short(env.AgentID), acct, resp.StatusCode)
-		case errors.Is(err, facade.ErrNoDelegatedGrant):
-			fmt.Printf("as agent %s, Account %q -> facade.ErrNoDelegatedGrant (alice did not delegate it)\n", demoenv.Short(env.AgentID), acct)
-		default:
-			return err
-		}
-	}
-
-	// Identity rules checked locally, before any network call; each has its own sentinel and all
-	// match facade.ErrInvalidInput.
+	// Agent code running inside alice's session. An Agent may send the user's token: it only
+	// chooses among the users who delegated to the agent, so the vault uses alice's grants that
+	// are delegated to it, and only those. (With only the App key: an App whose caller is the
+	// agent's UUID does the same.)
 	agent, err := facade.NewAgent(os.Getenv("AGENT_API_KEY"), facade.WithUserTokenGetter(userToken))
 	if err != nil {
 		return err
 	}
 	defer agent.Close()
-	noToken, err := facade.NewApp(os.Getenv("ALTER_API_KEY"))
+	asAgent, err := facade.NewApp(os.Getenv("ALTER_API_KEY"), facade.WithCaller(env.AgentID.String()),
+		facade.WithUserTokenGetter(userToken))
 	if err != nil {
 		return err
 	}
-	defer noToken.Close()
-	_, errAgent := agent.Request(ctx, http.MethodGet, url, facade.RequestParams{Provider: "github"})
+	defer asAgent.Close()
+	clients := []struct {
+		name string
+		c    interface {
+			Request(context.Context, string, string, facade.RequestParams) (*facade.Response, error)
+		}
+	}{{"Agent (agent key) " + demoenv.Short(env.AgentID), agent}, {"App as agent " + demoenv.Short(env.AgentID), asAgent}}
+	for _, cl := range clients {
+		for _, acct := range []string{"alice@work.example", "alice@home.example"} {
+			resp, err := cl.c.Request(traced, http.MethodGet, url, facade.RequestParams{Provider: "github", Account: acct,
+				Reason: "agent inside alice's session"})
+			switch {
+			case err == nil:
+				resp.Body.Close()
+				fmt.Printf("%s, Account %q -> upstream %d (delegated to the agent)\n", cl.name, acct, resp.StatusCode)
+			case errors.Is(err, facade.ErrNoDelegatedGrant):
+				fmt.Printf("%s, Account %q -> facade.ErrNoDelegatedGrant (alice did not delegate it)\n", cl.name, acct)
+			default:
+				return err
+			}
+		}
+	}
+
+	// What the SDK refuses locally, before any network call: each is an *facade.InputError
+	// naming the field, and all match facade.ErrInvalidInput. The other identity rules (who may
+	// use which grant) are the vault's, as above.
 	_, errBoth := app.Request(ctx, http.MethodGet, url, facade.RequestParams{Provider: "github", GrantID: env.GrantID})
-	_, errNoToken := noToken.Request(ctx, http.MethodGet, url, facade.RequestParams{Provider: "github"})
-	_, errWrongKey := facade.NewApp(os.Getenv("AGENT_API_KEY"))
+	_, errLabel := app.Request(ctx, http.MethodGet, url, facade.RequestParams{GrantID: env.GrantID, Label: "work"})
+	_, errKey := facade.NewApp("not-an-alter-key")
+	_, errType := facade.NewAgent(os.Getenv("AGENT_API_KEY"), facade.WithCallerType(facade.CallerTypeService))
 	rules := []struct {
 		name string
 		err  error
-		rule error
 	}{
-		{"an Agent with a user token", errAgent, facade.ErrAgentUserToken},
-		{"GrantID and Provider together", errBoth, facade.ErrGrantAndProvider},
-		{"Provider without a user token", errNoToken, facade.ErrUserTokenRequired},
-		{"an agent key given to NewApp", errWrongKey, facade.ErrWrongKeyKind},
+		{"GrantID and Provider together", errBoth},
+		{"Label without Provider", errLabel},
+		{"a string that is not an Alter key", errKey},
+		{"WithCallerType on NewAgent", errType},
 	}
 	for _, r := range rules {
-		if !errors.Is(r.err, r.rule) || !errors.Is(r.err, facade.ErrInvalidInput) {
-			return fmt.Errorf("%s: expected %v, got %v", r.name, r.rule, r.err)
+		var in *facade.InputError
+		if !errors.Is(r.err, facade.ErrInvalidInput) || !errors.As(r.err, &in) {
+			return fmt.Errorf("%s: expected an *facade.InputError, got %v", r.name, r.err)
 		}
-		fmt.Printf("refused locally: %-31s -> %v\n", r.name, r.err)
+		fmt.Printf("refused locally: %-33s -> facade.ErrInvalidInput (field %s)\n", r.name, in.Field)
 	}
 
 	if err := app.Close(); err != nil {
+		return err
+	}
+	if err := agent.Close(); err != nil {
 		return err
 	}
 	if err := asAgent.Close(); err != nil {

@@ -66,8 +66,31 @@ func run(ctx context.Context) error {
 	fmt.Printf("call:   GET %s -> upstream status %d\n", echo.Path, resp.StatusCode)
 	fmt.Printf("        the upstream received Authorization: %s (injected by the SDK; this program never held it)\n",
 		demoenv.Mask(echo.Headers["Authorization"]))
-	fmt.Printf("        %d HTTP attempts over the vault and upstream legs, %d of them retries; credential request id %s\n",
-		len(resp.RetryInfo.Attempts), resp.RetryInfo.Retries(), resp.CredentialRequestID)
+	if resp.RetryInfo == nil {
+		fmt.Println("        RetryInfo: nil (the vault fills it when refreshing the provider token needed retries)")
+	}
+
+	// The dev vault can pretend that refreshing the provider token took three tries; the next
+	// credential fetch then carries the vault's report, as the real vault's retry_info does.
+	if err := demoenv.SimulateRefreshRetries(ctx, env.GrantID, 3); err != nil {
+		return err
+	}
+	again, err := app.Request(traced, http.MethodGet, env.UpstreamURL+"/user", facade.RequestParams{
+		GrantID: env.GrantID, Reason: "quickstart: after a slow refresh",
+	})
+	if err != nil {
+		return err
+	}
+	again.Body.Close()
+	if ri := again.RetryInfo; ri != nil {
+		fmt.Printf("call:   GET /user -> upstream status %d; RetryInfo: the vault refreshed the credential in %d attempts, attempt %d succeeded\n",
+			again.StatusCode, ri.TotalAttempts, ri.SuccessfulAttempt)
+		for _, e := range ri.Errors {
+			fmt.Printf("        refresh attempt %d failed (%s), retried after %v\n", e.Attempt, e.ErrorType, e.Delay)
+		}
+	} else {
+		return fmt.Errorf("expected the vault's RetryInfo on the second call")
+	}
 
 	// Close drains the background audit post of the upstream call; then read the audit log.
 	if err := app.Close(); err != nil {

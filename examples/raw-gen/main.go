@@ -1,15 +1,16 @@
 // Command raw-gen calls the vault through Raw(): the low-level client generated from openapi.yaml
-// (package gen), already wired by the facade with the key, request signing, caller and trace
-// headers, idempotency keys, retries and the timeout. Use it for an endpoint the facade does not
-// wrap yet (here: the Alter scope catalog and the audit log). Raw calls return typed XxxResponse
-// values and do not turn a non-2xx answer into an error: check JSON200 (or StatusCode()).
+// (package gen), already wired by the facade with the key, request signing, the caller and the
+// X-Alter-Context trace header, and the timeout (Raw calls are never retried). Use it for an
+// endpoint the facade does not wrap, or to read an answer field by field. Raw calls return typed
+// XxxResponse values and do not turn a non-2xx answer into an error: check JSON200 (or
+// StatusCode()), and JSONDefault for the vault's error body.
 package main
 
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -26,7 +27,7 @@ func main() {
 }
 
 func run(ctx context.Context) error {
-	env, cleanup, err := demoenv.Setup(demoenv.VarAppKey, demoenv.VarUpstreamURL, demoenv.VarGrantID)
+	_, cleanup, err := demoenv.Setup(demoenv.VarAppKey)
 	defer cleanup()
 	if err != nil {
 		return err
@@ -38,78 +39,71 @@ func run(ctx context.Context) error {
 	}
 	defer app.Close()
 	raw := app.Raw()
+	ctx = facade.WithTrace(ctx, facade.Trace{RunID: demoenv.RunID("raw-gen")}) // honoured by Raw calls too
 
-	runID := demoenv.RunID("raw-gen")
-	ctx = facade.WithTrace(ctx, facade.Trace{RunID: runID}) // honoured by Raw calls too
-
-	// GET /v1/scopes: the Alter scopes an App key can carry.
-	scopes, err := raw.ListScopesWithResponse(ctx, nil)
+	// GET /sdk/scopes: the catalog of Alter scopes an API key can carry.
+	scopes, err := raw.ListScopesWithResponse(ctx)
 	if err != nil {
 		return err
 	}
 	if scopes.JSON200 == nil {
 		return fmt.Errorf("listScopes: vault answered %d", scopes.StatusCode())
 	}
-	fmt.Printf("ListScopesWithResponse: %d Alter scopes, the first three:\n", len(scopes.JSON200.Scopes))
-	for _, s := range scopes.JSON200.Scopes[:min(3, len(scopes.JSON200.Scopes))] {
-		fmt.Printf("    %-16s %s\n", s.Scope, s.Description)
+	resources := slices.Sorted(func(yield func(string) bool) {
+		for r := range scopes.JSON200.Resources {
+			if !yield(r) {
+				return
+			}
+		}
+	})
+	fmt.Printf("ListScopesWithResponse: scope version %d, %d resources, verbs %v\n",
+		scopes.JSON200.ScopeVersion, len(resources), scopes.JSON200.ActionVerbs)
+	for _, r := range resources[:min(3, len(resources))] {
+		fmt.Printf("    %-12s %v\n", r, scopes.JSON200.Resources[r].Verbs)
 	}
 
-	// GET /v1/providers, the same endpoint the facade wraps as ListProviders.
-	providers, err := raw.ListProvidersWithResponse(ctx, nil)
+	// GET /sdk/oauth/provider-catalog, the endpoint the facade wraps as ListProviders.
+	catalog, err := raw.ListProviderCatalogWithResponse(ctx)
 	if err != nil {
 		return err
 	}
-	if providers.JSON200 == nil {
-		return fmt.Errorf("listProviders: vault answered %d", providers.StatusCode())
+	if catalog.JSON200 == nil {
+		return fmt.Errorf("listProviderCatalog: vault answered %d", catalog.StatusCode())
 	}
-	for _, p := range providers.JSON200.Providers {
-		fmt.Printf("ListProvidersWithResponse: %-10s %-15s %d scopes\n", p.ProviderID, p.Kind, len(p.Scopes))
+	ids := make([]string, 0, len(catalog.JSON200.Providers))
+	for id := range catalog.JSON200.Providers {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		p := catalog.JSON200.Providers[id]
+		fmt.Printf("ListProviderCatalogWithResponse: %-10s %-20q %d scopes, default %v\n",
+			id, p.DisplayName, len(p.AvailableScopes), p.DefaultScopes)
 	}
 
 	// A non-2xx answer is not an error here: it is a typed field of the response.
-	missing, err := raw.GetAgentWithResponse(ctx, uuid.New(), nil)
+	missing, err := raw.GetAgentWithResponse(ctx, uuid.NewString())
 	if err != nil {
 		return err
 	}
-	if missing.JSON404 == nil {
-		return fmt.Errorf("getAgent: expected 404, got %d", missing.StatusCode())
+	if missing.JSONDefault == nil {
+		return fmt.Errorf("getAgent: expected an error answer, got %d", missing.StatusCode())
 	}
-	fmt.Printf("GetAgentWithResponse(unknown id): HTTP %d, JSON404.Error.Code = %s, request id %s\n",
-		missing.StatusCode(), missing.JSON404.Error.Code, missing.JSON404.RequestID)
-
-	// Make one upstream call with the facade, then page through its audit rows with Raw.
-	resp, err := app.Request(ctx, http.MethodGet, env.UpstreamURL+"/user", facade.RequestParams{GrantID: env.GrantID, Reason: "raw-gen"})
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if err := app.Close(); err != nil { // drain the background audit post
-		return err
-	}
-	reader, err := facade.NewApp(os.Getenv("ALTER_API_KEY"), facade.WithCaller("raw-gen-audit"))
-	if err != nil {
-		return err
-	}
-	defer reader.Close()
-	params := &gen.ListAuditEventsParams{RunID: &runID, Limit: ptr(2)}
-	for page := 1; ; page++ {
-		events, err := reader.Raw().ListAuditEventsWithResponse(context.Background(), params)
-		if err != nil {
-			return err
-		}
-		if events.JSON200 == nil {
-			return fmt.Errorf("listAuditEvents: vault answered %d", events.StatusCode())
-		}
-		for _, e := range events.JSON200.Events {
-			fmt.Printf("ListAuditEventsWithResponse page %d: %-18s %-8s run %s\n", page, e.Operation, e.Outcome, *e.RunID)
-		}
-		if !events.JSON200.HasMore {
-			break
-		}
-		params.Cursor = events.JSON200.NextCursor
-	}
+	fmt.Printf("GetAgentWithResponse(unknown id): HTTP %d, error code %s, X-Request-ID %s\n",
+		missing.StatusCode(), errorCode(missing.JSONDefault), missing.HTTPResponse.Header.Get("X-Request-ID"))
 	return nil
 }
 
-func ptr[T any](v T) *T { return &v }
+// errorCode reads the machine code of a vault error body in either of its shapes: the agents
+// endpoints answer {"error": code, …}, the others {"detail": {"error": code, …}}.
+func errorCode(e *gen.Error) string {
+	if e.Error != nil {
+		return string(*e.Error)
+	}
+	if e.Detail != nil {
+		if b, err := e.Detail.AsErrorBody(); err == nil && b.Error != nil {
+			return string(*b.Error)
+		}
+	}
+	return "(none)"
+}

@@ -40,7 +40,7 @@ func (n *Notifier) Post(ctx context.Context, channel, text string) error {
 			GrantID: n.Grant,
 			JSON:    map[string]string{"channel": channel, "text": text},
 			Reason:  "notify " + channel,
-			Context: map[string]string{"channel": channel},
+			Context: auditContext(ctx, channel),
 		})
 	if errors.Is(err, facade.ErrReAuthRequired) {
 		return fmt.Errorf("%w: %w", ErrReconnectSlack, err)
@@ -49,4 +49,17 @@ func (n *Notifier) Post(ctx context.Context, channel, text string) error {
 		return fmt.Errorf("post to %s: %w", channel, err)
 	}
 	return resp.Body.Close()
+}
+
+// auditContext is the audit metadata of a post: the channel, plus the run, thread and tool call
+// of the ctx's trace, which a per-call Context replaces rather than extends.
+func auditContext(ctx context.Context, channel string) map[string]string {
+	m := map[string]string{"channel": channel}
+	t := facade.TraceFrom(ctx)
+	for k, v := range map[string]string{"run_id": t.RunID, "thread_id": t.ThreadID, "tool_call_id": t.ToolCallID} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return m
 }

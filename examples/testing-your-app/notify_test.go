@@ -51,22 +51,30 @@ func TestPostSendsTheMessageWithTheInjectedToken(t *testing.T) {
 	require.NoError(t, json.Unmarshal(reqs[0].Body, &body))
 	assert.Equal(t, map[string]string{"channel": "#deploys", "text": "v1.2.3 is live"}, body)
 
-	// What the vault recorded: the credential retrieval with our reason and context.
+	// What the vault recorded: the audit row of the upstream call, with our reason and context.
 	require.NoError(t, f.agent.Close()) // drains the background audit post of the upstream call
-	var retrieve, upstream *vaulttest.AuditRow
-	for _, r := range f.vault.AuditRows() {
-		switch r.Operation {
-		case "retrieveCredential":
-			retrieve = &r
-		case "upstreamCall":
-			upstream = &r
-		}
-	}
-	require.NotNil(t, retrieve)
-	assert.Equal(t, "notify #deploys", retrieve.Reason)
-	assert.Equal(t, "#deploys", retrieve.Context["channel"])
-	require.NotNil(t, upstream)
-	assert.Equal(t, http.StatusOK, upstream.ResponseStatus)
+	rows := f.vault.AuditRows()
+	require.Len(t, rows, 1)
+	assert.Equal(t, "recordApiCall", rows[0].Operation)
+	assert.Equal(t, "notify #deploys", rows[0].Reason)
+	assert.Equal(t, "#deploys", rows[0].Context["channel"])
+	assert.Equal(t, http.StatusOK, rows[0].ResponseStatus)
+	assert.Equal(t, f.grant, rows[0].GrantID)
+}
+
+func TestPostKeepsTheTraceInTheAuditRow(t *testing.T) {
+	f := newFixture(t)
+	n := &Notifier{Vault: f.agent, Grant: f.grant, SlackURL: f.slack.URL()}
+	ctx := facade.WithTrace(t.Context(), facade.Trace{RunID: "run-1", ToolCallID: "call-7"})
+
+	require.NoError(t, n.Post(ctx, "#deploys", "v1.2.3 is live"))
+
+	require.NoError(t, f.agent.Close())
+	rows := f.vault.AuditRows()
+	require.Len(t, rows, 1)
+	assert.Equal(t, "run-1", rows[0].RunID)
+	assert.Equal(t, "call-7", rows[0].ToolCallID)
+	assert.Equal(t, "#deploys", rows[0].Context["channel"])
 }
 
 func TestPostAsksToReconnectWhenTheGrantIsRevoked(t *testing.T) {
@@ -93,6 +101,6 @@ func TestPostReportsSlackErrors(t *testing.T) {
 
 	var provider *facade.ProviderAPIError
 	require.ErrorAs(t, err, &provider)
-	assert.Equal(t, http.StatusServiceUnavailable, provider.StatusCode)
+	assert.Equal(t, http.StatusServiceUnavailable, provider.Status)
 	assert.NotErrorIs(t, err, ErrReconnectSlack)
 }

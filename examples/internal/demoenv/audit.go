@@ -2,56 +2,54 @@ package demoenv
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
-	"github.com/altersdk/alter-go/facade"
-	"github.com/altersdk/alter-go/gen"
+	"github.com/altersdk/alter-go/vaulttest"
 )
 
-// raw is what PrintAudit needs from a client: facade.App and facade.Agent both have it.
-type raw interface {
-	Raw() *gen.ClientWithResponses
-	Close() error
-}
-
-// AuditRows reads every audit row carrying runID through the API, oldest first, following the
-// cursor. It uses a client of its own (the App key when set, else the agent key, which sees only
-// the agent's rows), so call it after closing the example's clients: Close drains the background
-// audit posts of upstream calls.
-func AuditRows(ctx context.Context, runID string) ([]gen.AuditEvent, error) {
-	var c raw
-	var err error
-	if key := os.Getenv(VarAppKey); key != "" {
-		c, err = facade.NewApp(key, facade.WithCaller("audit-reader"))
-	} else {
-		c, err = facade.NewAgent(os.Getenv(VarAgentKey))
+// AuditRows reads every audit row carrying runID, oldest first, from the vault's dev control API
+// (GET /_dev/audit). The real wire has no audit read endpoint for an SDK key (the rows are read in
+// the portal); vaulttest and cmd/altervault-dev serve this one to loopback clients. Call it after
+// closing the example's clients: Close drains the background audit posts of upstream calls.
+func AuditRows(ctx context.Context, runID string) ([]vaulttest.AuditRow, error) {
+	base := strings.TrimRight(os.Getenv(VarBaseURL), "/")
+	if base == "" {
+		return nil, fmt.Errorf("%s is not set: the audit rows are read from the dev vault's /_dev/audit", VarBaseURL)
 	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_dev/audit", nil)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = c.Close() }()
-	var rows []gen.AuditEvent
-	params := &gen.ListAuditEventsParams{RunID: &runID}
-	for {
-		resp, err := c.Raw().ListAuditEventsWithResponse(ctx, params)
-		if err != nil {
-			return nil, err
-		}
-		if resp.JSON200 == nil {
-			return nil, fmt.Errorf("listAuditEvents: vault answered %d: %s", resp.StatusCode(), firstLine(resp.Body))
-		}
-		rows = append(rows, resp.JSON200.Events...)
-		if !resp.JSON200.HasMore || resp.JSON200.NextCursor == nil {
-			return rows, nil
-		}
-		params.Cursor = resp.JSON200.NextCursor
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
 	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /_dev/audit: the vault answered %d: %s", resp.StatusCode, firstLine(body))
+	}
+	var all []vaulttest.AuditRow
+	if err := json.Unmarshal(body, &all); err != nil {
+		return nil, fmt.Errorf("GET /_dev/audit: %w", err)
+	}
+	var rows []vaulttest.AuditRow
+	for _, r := range all {
+		if r.RunID == runID {
+			rows = append(rows, r)
+		}
+	}
+	return rows, nil
 }
 
 // PrintAudit prints the audit rows of runID as a table: what the vault recorded about the run.
@@ -60,21 +58,12 @@ func PrintAudit(ctx context.Context, runID string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\naudit log of run %s (%d rows, read with Raw().ListAuditEventsWithResponse):\n", runID, len(rows))
-	table := [][]string{{"OPERATION", "OUTCOME", "CALLER", "PRINCIPAL", "GRANT", "PROVIDER", "THREAD/TOOL CALL", "DETAIL"}}
-	posts := 0
+	fmt.Printf("\naudit log of run %s (%d rows, read from the dev vault's GET /_dev/audit):\n", runID, len(rows))
+	table := [][]string{{"OPERATION", "CALLER", "PRINCIPAL", "USER", "GRANT", "PROVIDER", "THREAD/TOOL CALL", "DETAIL"}}
 	for _, r := range rows {
-		if r.Operation == "recordAPICall" { // the SDK's post that produced the upstreamCall row
-			posts++
-			continue
-		}
-		outcome := string(r.Outcome)
-		if r.ErrorCode != nil {
-			outcome += " (" + *r.ErrorCode + ")"
-		}
-		caller := deref(r.Caller)
-		if r.AgentID != nil {
-			switch agent := "agent " + Short(*r.AgentID); caller {
+		caller := r.Caller
+		if r.AgentID != (vaulttest.UUID{}) {
+			switch agent := "agent " + Short(r.AgentID); caller {
 			case "":
 				caller = agent
 			case r.AgentID.String():
@@ -83,22 +72,15 @@ func PrintAudit(ctx context.Context, runID string) error {
 				caller += " (" + agent + ")"
 			}
 		}
-		principal := "-"
-		if r.PrincipalType != nil {
-			principal = string(*r.PrincipalType) + ":" + shortID(deref(r.PrincipalID))
-		}
 		grant := "-"
-		if r.GrantID != nil {
-			grant = Short(*r.GrantID)
+		if r.GrantID != (vaulttest.UUID{}) {
+			grant = Short(r.GrantID)
 		}
-		trace := strings.Trim(deref(r.ThreadID)+"/"+deref(r.ToolCallID), "/")
-		table = append(table, []string{r.Operation, outcome, dash(caller), principal, grant, dash(deref(r.ProviderID)),
-			dash(trace), detail(r)})
+		trace := strings.Trim(r.ThreadID+"/"+r.ToolCallID, "/")
+		table = append(table, []string{r.Operation, dash(caller), dash(r.PrincipalType), dash(r.UserSub), grant,
+			dash(r.ProviderID), dash(trace), detail(r)})
 	}
 	printTable(table)
-	if posts > 0 {
-		fmt.Printf("  (+ %d recordAPICall rows: the SDK's background posts that wrote the upstreamCall rows)\n", posts)
-	}
 	return nil
 }
 
@@ -125,39 +107,24 @@ func printTable(rows [][]string) {
 	}
 }
 
-// detail is the most telling part of a row: the upstream call and its status, or the reason.
-func detail(r gen.AuditEvent) string {
+// detail is the most telling part of a row: the upstream call and its status, and the reason.
+func detail(r vaulttest.AuditRow) string {
 	var parts []string
-	if r.Method != nil && r.URL != nil {
-		target := *r.URL
+	if r.Method != "" && r.URL != "" {
+		target := r.URL
 		if u, err := url.Parse(target); err == nil && u.Host != "" {
 			target = u.Path // the host is the demo upstream's loopback address
 		}
-		s := *r.Method + " " + target
-		if r.ResponseStatus != nil {
-			s += fmt.Sprintf(" -> %d", *r.ResponseStatus)
+		s := r.Method + " " + target
+		if r.ResponseStatus != 0 {
+			s += fmt.Sprintf(" -> %d", r.ResponseStatus)
 		}
 		parts = append(parts, s)
 	}
-	if r.Reason != nil {
-		parts = append(parts, fmt.Sprintf("reason=%q", *r.Reason))
+	if r.Reason != "" {
+		parts = append(parts, fmt.Sprintf("reason=%q", r.Reason))
 	}
 	return dash(strings.Join(parts, " "))
-}
-
-// shortID abbreviates a principal id that is a UUID (an agent, the app) and keeps others (a user).
-func shortID(id string) string {
-	if u, err := uuid.Parse(id); err == nil {
-		return Short(u)
-	}
-	return id
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 func dash(s string) string {
@@ -173,4 +140,27 @@ func firstLine(b []byte) string {
 		s = s[:200]
 	}
 	return s
+}
+
+// SimulateRefreshRetries asks the dev vault (POST /_dev/grants/{id}/refresh-retries) to report,
+// on the next credential fetch of grantID, a provider token refresh that needed attempts tries:
+// what the real vault reports in retry_info when a refresh had to be retried.
+func SimulateRefreshRetries(ctx context.Context, grantID vaulttest.UUID, attempts int) error {
+	base := strings.TrimRight(os.Getenv(VarBaseURL), "/")
+	body := strings.NewReader(fmt.Sprintf(`{"attempts": %d}`, attempts))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/_dev/grants/"+grantID.String()+"/refresh-retries", body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("POST /_dev/grants/…/refresh-retries: the vault answered %d: %s", resp.StatusCode, firstLine(b))
+	}
+	return nil
 }

@@ -45,7 +45,7 @@ type Env struct {
 	GoogleGrantID       uuid.UUID // alice's Google grant, delegated to demo-agent
 	AgentGrantID        uuid.UUID // a Slack grant owned by demo-agent itself
 	ApprovalGrantID     uuid.UUID // a GitHub grant whose policy requires a human approval
-	ManagedSecretID     string    // "ms_stripe"
+	ManagedSecretID     string    // the "stripe" managed secret (a UUID)
 	MSGrantID           uuid.UUID // the managed secret granted to demo-agent
 }
 

@@ -67,10 +67,9 @@ func Identities(ctx context.Context, agentID uuid.UUID, sessionJWT func(context.
 	}
 	fmt.Println(me.Name)
 
-	// Agent code inside an end user's session: an App with the agent's UUID as caller.
-	inSession, err := facade.NewApp(os.Getenv("ALTER_API_KEY"),
-		facade.WithCaller(agentID.String()),
-		facade.WithUserTokenGetter(sessionJWT))
+	// Agent code inside an end user's session: the user's token only chooses among the users
+	// who delegated to the agent.
+	inSession, err := facade.NewAgent(os.Getenv("AGENT_API_KEY"), facade.WithUserTokenGetter(sessionJWT))
 	if err != nil {
 		return err
 	}
@@ -106,7 +105,7 @@ func Traced(ctx context.Context, agent *facade.Agent, grantID uuid.UUID) error {
 // Options shows every client option.
 func Options(logger *slog.Logger, providerClient *http.Client) (*facade.App, error) {
 	return facade.NewApp(os.Getenv("ALTER_API_KEY"),
-		facade.WithBaseURL("https://vault.internal.example/v1"), // else ALTER_BASE_URL, else the default
+		facade.WithBaseURL("https://vault.internal.example"), // else ALTER_BASE_URL, else the default
 		facade.WithCaller("email-research-bot"),
 		facade.WithCallerType(facade.CallerTypeAgent), // App only; default CallerTypeService
 		facade.WithTimeout(10*time.Second),            // per call, retries included; default 30 s
@@ -135,27 +134,27 @@ func HandleErrors(ctx context.Context, app *facade.App, grantID uuid.UUID) {
 	case errors.As(err, &scopeErr):
 		log.Printf("reconnect asking for %v", scopeErr.MissingScopes)
 	case errors.As(err, &providerErr):
-		log.Printf("GitHub answered %d", providerErr.StatusCode)
+		log.Printf("GitHub answered %d", providerErr.Status)
 	case errors.As(err, &policyErr):
 		log.Printf("denied by policy: %s", policyErr.PolicyError)
 	case errors.Is(err, facade.ErrTimeout), errors.Is(err, context.Canceled):
 		log.Printf("gave up: %v", err)
 	case errors.As(err, &apiErr):
-		log.Printf("vault error %s (HTTP %d, request %s)", apiErr.Code, apiErr.StatusCode, apiErr.RequestID)
+		log.Printf("vault error %s (request %s)", apiErr.Code, apiErr.RequestID)
 	default:
 		log.Printf("network: %v", err) // matches facade.ErrNetwork
 	}
 }
 
-// Retries shows RetryInfo and idempotency keys.
+// Retries shows RetryInfo and the caller's idempotency key.
 func Retries(ctx context.Context, app *facade.App, grantID uuid.UUID) error {
 	resp, err := app.Request(ctx, http.MethodGet, "https://api.github.com/user", facade.RequestParams{GrantID: grantID})
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	for _, a := range resp.RetryInfo.Attempts {
-		log.Printf("%s: status %d after waiting %v", a.Op, a.Status, a.Delay)
+	if ri := resp.RetryInfo; ri != nil { // the vault's report: refreshing the token took retries
+		log.Printf("token refresh: %d attempts, attempt %d succeeded", ri.TotalAttempts, ri.SuccessfulAttempt)
 	}
 
 	// Safe to repeat after a crash: the same key and body give the same agent and first key.
