@@ -2,7 +2,6 @@ package facade
 
 import (
 	"context"
-	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -11,8 +10,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/altersdk/alter-go/vaulttest"
 )
 
 // counts reports the running workers and the queued records of p.
@@ -22,8 +19,8 @@ func (p *auditPoster) counts() (workers, queued int) {
 	return p.workers, len(p.queue) - p.head
 }
 
-func job(n int) auditJob {
-	return auditJob{parent: context.Background(), body: []byte{byte(n)}, deadline: time.Now().Add(auditTimeout)}
+func job() auditJob {
+	return auditJob{parent: context.Background(), post: func(context.Context) {}, deadline: time.Now().Add(auditTimeout)}
 }
 
 // At most maxAuditWorkers posts run at once, the rest wait, every record is posted once, and
@@ -40,13 +37,20 @@ func TestAuditPosterBoundsWorkersAndLetsThemGo(t *testing.T) {
 			}
 			<-release
 			inFlight.Add(-1)
-			mu.Lock()
-			posted = append(posted, j.body[0])
-			mu.Unlock()
+			j.post(ctx)
 		})
+		mkjob := func(i int) auditJob {
+			j := job()
+			j.post = func(context.Context) {
+				mu.Lock()
+				posted = append(posted, byte(i))
+				mu.Unlock()
+			}
+			return j
+		}
 		const n = 100
 		for i := range n {
-			require.True(t, p.submit(job(i)))
+			require.True(t, p.submit(mkjob(i)))
 		}
 		synctest.Wait()
 		w, queued := p.counts()
@@ -66,7 +70,7 @@ func TestAuditPosterBoundsWorkersAndLetsThemGo(t *testing.T) {
 		require.Zero(t, w, "no worker waits for more")
 
 		// The next record starts a worker again.
-		require.True(t, p.submit(job(1)))
+		require.True(t, p.submit(mkjob(1)))
 		synctest.Wait()
 		require.Len(t, posted, n+1)
 		require.True(t, p.close(time.Second))
@@ -82,14 +86,14 @@ func TestAuditPosterClose(t *testing.T) {
 			time.Sleep(time.Second)
 			posted.Add(1)
 		})
-		for i := range 3 * maxAuditWorkers {
-			p.submit(job(i))
+		for range 3 * maxAuditWorkers {
+			p.submit(job())
 		}
 		start := time.Now()
 		require.True(t, p.close(5*time.Second), "three rounds of one-second posts drain in time")
 		require.Equal(t, 3*time.Second, time.Since(start))
 		require.Equal(t, int32(3*maxAuditWorkers), posted.Load())
-		require.False(t, p.submit(job(0)), "refused after close")
+		require.False(t, p.submit(job()), "refused after close")
 		require.True(t, p.close(time.Second), "idempotent")
 	})
 
@@ -101,8 +105,8 @@ func TestAuditPosterClose(t *testing.T) {
 				cancelled.Add(1)
 			}
 		})
-		p.submit(job(0))
-		p.submit(job(1))
+		p.submit(job())
+		p.submit(job())
 		start := time.Now()
 		require.False(t, p.close(5*time.Second))
 		require.Equal(t, 5*time.Second, time.Since(start))
@@ -122,7 +126,7 @@ func TestAuditPosterDeadline(t *testing.T) {
 			dl, _ := ctx.Deadline()
 			got <- seen{dl, ctx.Err()}
 		})
-		j := job(0)
+		j := job()
 		j.deadline = time.Now().Add(-time.Second)
 		p.submit(j)
 		s := <-got
@@ -145,11 +149,11 @@ func TestAuditPosterBurstsAndARecordAsTheWorkersFinish(t *testing.T) {
 		})
 		const rounds = 50
 		for i := range rounds {
-			for j := range maxAuditWorkers {
-				p.submit(job(j))
+			for range maxAuditWorkers {
+				p.submit(job())
 			}
 			time.Sleep(time.Second) // wakes with the workers' posts ending
-			p.submit(job(i))
+			p.submit(job())
 			time.Sleep(time.Second)
 			synctest.Wait()
 			w, queued := p.counts()
@@ -161,44 +165,18 @@ func TestAuditPosterBurstsAndARecordAsTheWorkersFinish(t *testing.T) {
 	})
 }
 
-// okUpstream answers 200 to every upstream call, in process.
-type okUpstream struct{}
-
-func (okUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
-	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: http.NoBody, Request: r}, nil
-}
-
-// A user's synctest test that makes calls and never closes its App still ends cleanly: no audit
-// worker outlives its posts (synctest.Test panics on a goroutine left blocked in the bubble).
-func TestNoAuditWorkerOutlivesItsPostsInASynctestBubble(t *testing.T) {
-	s := vaulttest.NewTestServer(t)
-	gid := s.AddOAuthGrant(vaulttest.OAuthGrant{Provider: "github", Credential: "cred-bubble-1234"})
-	synctest.Test(t, func(t *testing.T) {
-		app, err := NewApp(s.AppKey(), WithBaseURL(s.URL()), WithHTTPClient(&http.Client{Transport: handlerRT{s.Handler()}}),
-			WithProviderHTTPClient(&http.Client{Transport: okUpstream{}}))
-		require.NoError(t, err)
-		for range 3 {
-			resp, err := app.Request(bg, http.MethodGet, "https://api.example.com/x", RequestParams{GrantID: gid})
-			require.NoError(t, err)
-			require.NoError(t, resp.Body.Close())
-		}
-		synctest.Wait()
-		require.Equal(t, 3, s.CallCount("recordAPICall"))
-	})
-}
-
 // Under steady load the queue never empties; its array stays the size of what waits, not of
 // everything that went through it.
 func TestAuditPosterQueueStaysSmallUnderSteadyLoad(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
 		p := newAuditPoster(func(context.Context, auditJob) { <-release })
-		for i := range maxAuditWorkers + 10 { // every worker busy, 10 waiting
-			p.submit(job(i))
+		for range maxAuditWorkers + 10 { // every worker busy, 10 waiting
+			p.submit(job())
 		}
-		for i := range 10_000 {
+		for range 10_000 {
 			release <- struct{}{} // one post ends; its worker takes the next record
-			p.submit(job(i))
+			p.submit(job())
 		}
 		synctest.Wait()
 		p.mu.Lock()

@@ -10,77 +10,59 @@ import (
 	"github.com/google/uuid"
 )
 
-// The facade's own failures, built from the error types of errors.go.
+// The facade's own failures, built with the constructors of errors.go.
 
 // malformed reports a vault answer below 400 that is not the documented JSON.
 func malformed(op string, status int, h http.Header) error {
-	return &APIError{Op: op, StatusCode: status, Message: "malformed " + op + " response", RequestID: h.Get("X-Request-ID")}
-}
-
-// badToken reports a token answer that breaks the contract; it never holds the answer.
-func badToken(why string) error {
-	return &APIError{Op: "retrieveToken", StatusCode: http.StatusOK, Message: "malformed token response: " + why}
-}
-
-// errSigV4 refuses AWS credentials, which need SigV4 signing rather than a header.
-func errSigV4() error {
-	return &APIError{Op: "retrieveToken", StatusCode: http.StatusOK,
-		Message: "AWS SigV4 credentials are not supported by this SDK version; use ProxyRequest"}
-}
-
-// providerTransportError is a provider call that got no answer.
-func providerTransportError(err error, ctx context.Context, cred *credential, method, url string) error {
-	return networkError("provider "+method+" "+redactURL(url), sanitizeURLError(err))
-}
-
-// providerFailure maps a provider answer of 400 or more: a 403 whose Bearer challenge says
-// insufficient_scope is reported to the vault and is a *ScopeReauthRequiredError; so is another
-// 403 when the vault already flagged the grant's scopes; anything else is a *ProviderAPIError.
-func (c *client) providerFailure(ctx context.Context, cred *credential, method, url string, resp *http.Response, body []byte, pl placement) error {
-	challenge := strings.Join(resp.Header.Values("WWW-Authenticate"), ", ")
-	params := parseBearerChallenge(challenge)
-	gid, _ := uuid.Parse(cred.grantID)
-	pe := &ProviderAPIError{Method: method, URL: redactURL(url), StatusCode: resp.StatusCode,
-		Header: safeHeader(resp.Header), Body: []byte(captureText(body, "<response too large: %d bytes>", "<binary response: %d bytes>")),
-		GrantID: gid, ProviderID: cred.providerID}
-	if resp.StatusCode == http.StatusForbidden {
-		if params["error"] == "insufficient_scope" {
-			var missing []string
-			if s := params["scope"]; s != "" {
-				missing = strings.Fields(s)
-			}
-			c.reportScopeMismatch(ctx, cred, resp.StatusCode, challenge, append([]string(nil), missing...), url)
-			return &ScopeReauthRequiredError{ProviderAPIError: pe, RequiredScopes: missing, GrantedScopes: cred.scopes, MissingScopes: missing}
-		}
-		if cred.scopeMismatch {
-			return &ScopeReauthRequiredError{ProviderAPIError: pe, GrantedScopes: cred.scopes}
-		}
-	}
-	return pe
-}
-
-// safeHeader copies provider answer headers without those that can carry a credential.
-func safeHeader(h http.Header) http.Header {
-	out := http.Header{}
-	for k, vs := range h {
-		if !sensitiveHeaders[strings.ToLower(k)] {
-			out[k] = append([]string(nil), vs...)
-		}
-	}
-	return out
+	return unexpectedResponse(op, status, h, "Backend returned a malformed "+op+" response")
 }
 
 // unexpectedStatus is an answer below 400 that the operation does not define (a 3xx that was
 // not followed, a 2xx of another kind).
 func unexpectedStatus(op string, status int, h http.Header) error {
-	return &APIError{Op: op, StatusCode: status, Message: op + " returned " + http.StatusText(status), RequestID: h.Get("X-Request-ID")}
+	return unexpectedResponse(op, status, h, op+" returned an unexpected status")
+}
+
+// badToken reports a token answer that breaks the contract; it never holds the answer.
+func badToken(why string) error {
+	return unexpectedResponse("retrieveToken", http.StatusOK, http.Header{}, "Backend returned a malformed token response: "+why)
+}
+
+// errSigV4 refuses AWS credentials, which must be SigV4-signed rather than placed in a header:
+// sending the format string as a header would be garbage to AWS and expose the key id.
+func errSigV4() error {
+	return unexpectedResponse("retrieveToken", http.StatusOK, http.Header{},
+		"the grant holds AWS credentials (SigV4), which this SDK version cannot sign; use ProxyRequest")
+}
+
+// providerTransportError is a provider call that got no answer (its URL without the query,
+// which may hold an injected credential).
+func providerTransportError(err error, method, url string) error {
+	return networkError("provider "+method+" "+redactURL(url), sanitizeURLError(err))
+}
+
+// providerFailure maps a provider answer of 400 or more; a 403 whose Bearer challenge says
+// insufficient_scope is also reported to the vault, in the background.
+func (c *client) providerFailure(ctx context.Context, cred *credential, method, url string, resp *http.Response, body []byte) error {
+	challenge := strings.Join(resp.Header.Values("WWW-Authenticate"), ", ")
+	params := parseBearerChallenge(challenge)
+	gid, _ := uuid.Parse(cred.grantID)
+	if resp.StatusCode == http.StatusForbidden && params["error"] == "insufficient_scope" {
+		var missing []string
+		if s := params["scope"]; s != "" {
+			missing = strings.Fields(s)
+		}
+		c.reportScopeMismatch(ctx, cred, resp.StatusCode, challenge, missing, url)
+	}
+	return newProviderError(providerCall{Op: "request", Method: method, URL: url, GrantID: gid, ProviderID: cred.providerID,
+		ScopeMismatch: cred.scopeMismatch}, resp, captureText(body, "<response too large: %d bytes>", "<binary response: %d bytes>"), params)
 }
 
 // vaultStatus is the HTTP status of a vault error (0: not a vault answer).
 func vaultStatus(err error) int {
 	var ae *APIError
 	if errors.As(err, &ae) {
-		return ae.StatusCode
+		return ae.Status
 	}
 	return 0
 }
@@ -89,45 +71,62 @@ func vaultStatus(err error) int {
 func retryAfterOf(err error) time.Duration {
 	var ae *APIError
 	if errors.As(err, &ae) {
-		return ae.Details.RetryAfter
+		return ae.RetryAfter
 	}
 	return 0
 }
 
 func approvalDenied(id, reason string) error {
-	if reason == "" {
-		reason = "the approver denied the call"
-	}
-	return &APIError{Op: "awaitApproval", Code: "approval_denied", Message: reason, Details: ErrorDetails{ApprovalID: id}}
+	return approvalError(ErrApprovalDenied, "awaitApproval", id, reason, nil)
 }
 
 func approvalExpired(id string) error {
-	return &APIError{Op: "awaitApproval", Code: "approval_expired", Message: "the approval expired", Details: ErrorDetails{ApprovalID: id}}
+	return approvalError(ErrApprovalExpired, "awaitApproval", id, "", nil)
 }
 
 func approvalFailed(id, msg string) error {
-	if msg == "" {
-		msg = "the approved call failed"
-	}
-	return &APIError{Op: "awaitApproval", Code: "approval_execution_failed", Message: msg, Details: ErrorDetails{ApprovalID: id}}
+	return approvalError(ErrApprovalExecutionFailed, "awaitApproval", id, msg, nil)
 }
 
 func approvalTimeout(id string, after time.Duration, cause error) error {
-	return &approvalTimeoutError{id: id, after: after, cause: cause}
+	msg := "approval " + id + " still undecided after " + after.String()
+	if cause != nil {
+		msg += " (last transient failure: " + cause.Error() + ")"
+	}
+	if cause == nil {
+		cause = context.DeadlineExceeded
+	}
+	return approvalError(ErrApprovalTimeout, "awaitApproval", id, msg, cause)
 }
 
 func connectTimeout(op, reason string, timeout, retryAfter time.Duration) error {
-	return &ConnectError{Op: op, Status: reason, Timeout: timeout}
+	msg := op + ": the session expired"
+	if reason != "session_expired" {
+		msg = op + ": not finished after " + timeout.String()
+	}
+	return connectTimeoutError(op, reason, msg, retryAfter, context.DeadlineExceeded)
 }
 
 func connectFailure(op, code, msg string, retryAfterSeconds int) error {
-	return &ConnectError{Op: op, Status: "error", Code: code, Message: msg}
+	return connectPollError(op, code, msg, time.Duration(retryAfterSeconds)*time.Second)
 }
 
 func connectFlow(op, msg, code string) error {
-	return &ConnectError{Op: op, Status: "error", Code: code, Message: msg}
+	var details map[string]any
+	if code != "" {
+		details = map[string]any{"error_code": code}
+	}
+	return connectFlowError(op, msg, details)
 }
 
 func authFailure(code, msg string, retryAfterSeconds int) error {
-	return &ConnectError{Op: "authenticate", Status: "error", Code: code, Message: "Authentication failed: " + msg}
+	return authPollError("authenticate", code, msg, time.Duration(retryAfterSeconds)*time.Second)
+}
+
+// forAgent turns a GrantNotFoundError of an Agent's call into ErrAgentDelegationMissing.
+func (c *client) forAgent(err error) error {
+	if c.agent {
+		return asAgentDelegationMissing(err)
+	}
+	return err
 }

@@ -177,7 +177,7 @@ func (c *client) ProxyRequest(ctx context.Context, method, rawURL string, p Prox
 		return raw.ProxyRequestWithBody(ctx, contentJSON, bytes.NewReader(b))
 	})
 	if err != nil {
-		return ProxyOutcome{}, err
+		return ProxyOutcome{}, c.forAgent(err)
 	}
 	switch a.status {
 	case http.StatusAccepted:

@@ -130,7 +130,7 @@ func (c *client) Request(ctx context.Context, method, rawURL string, p RequestPa
 	c.lastRetry.Store(nil)
 	cred, err := c.retrieveToken(ctx, m, resolved, p, tok, ac)
 	if err != nil {
-		return nil, err
+		return nil, c.forAgent(err)
 	}
 	c.lastRetry.Store(cred.retryInfo)
 
@@ -171,10 +171,10 @@ func (c *client) Request(ctx context.Context, method, rawURL string, p RequestPa
 	c.audit(ctx, auditInput{cred: cred, method: m, url: resolved, req: req, pl: pl, reqJSON: isJSON, reqBody: body,
 		resp: resp, respBody: respBody, err: sendErr, latency: latency, reason: p.Reason, context: ac})
 	if sendErr != nil {
-		return nil, providerTransportError(sendErr, ctx, cred, m, resolved)
+		return nil, providerTransportError(sendErr, m, resolved)
 	}
 	if resp.StatusCode >= 400 {
-		return nil, c.providerFailure(ctx, cred, m, resolved, resp, respBody, pl)
+		return nil, c.providerFailure(ctx, cred, m, resolved, resp, respBody)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(respBody))
 	gid, _ := uuid.Parse(cred.grantID)
