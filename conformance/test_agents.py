@@ -111,7 +111,8 @@ async def test_agent_keys_deprecate_and_undeprecate(app: App) -> None:
     dep = await app.agents.deprecate_key(aid, kid)
     assert dep.deprecated_at is not None and dep.revoked_at is None
     async with Agent(api_key=created.api_key) as child:
-        assert (await child.me()).id == created.id, "a deprecated key keeps working"
+        with pytest.warns(UserWarning, match="X-Alter-Key-Deprecated"):
+            assert (await child.me()).id == created.id, "a deprecated key keeps working"
     undep = await app.agents.undeprecate_key(aid, kid)
     assert undep.deprecated_at is None
 

@@ -57,7 +57,9 @@ async def test_keys_rotate_an_agents_own_key(app: App) -> None:
         assert successor.id != created.key_id
         async with Agent(api_key=successor.api_key) as new:
             assert (await new.me()).id == created.id
-            assert (await old.me()).id == created.id, "the rotated key works during the overlap"
+            async with Agent(api_key=created.api_key) as rotated:
+                with pytest.warns(UserWarning, match="X-Alter-Key-Deprecated"):
+                    assert (await rotated.me()).id == created.id, "the rotated key works during the overlap"
             info = await new.keys.revoke(key_id=str(created.key_id))
             assert info.revoked_at is not None
             with pytest.raises(KeyRevokedError):
