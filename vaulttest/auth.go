@@ -23,8 +23,6 @@ type principal struct {
 	scopes       []string
 }
 
-func (p principal) isAgent() bool { return p.agent != nil }
-
 func (p principal) kind() string {
 	if p.agent != nil {
 		return "agent"

@@ -392,7 +392,7 @@ func (s *Server) logRequest(r *http.Request, c *call, status int) {
 	if op == "" {
 		op = "unknown"
 	}
-	req := Request{Operation: op, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: h,
+	req := Request{Operation: op, Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Header: h,
 		Body: c.body, Status: status, Time: c.start}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -122,7 +122,7 @@ type Policy struct {
 type Request struct {
 	Operation string      `json:"operation"`
 	Method    string      `json:"method"`
-	Path      string      `json:"path"`
+	Path      string      `json:"path"` // as sent (percent-escapes kept)
 	Query     string      `json:"query"`
 	Header    http.Header `json:"-"`
 	Body      []byte      `json:"-"`
