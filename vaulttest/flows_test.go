@@ -76,6 +76,10 @@ func TestApprovalFlow(t *testing.T) {
 	r := bot.get("/sdk/approvals/00000000-0000-4000-8000-000000000000")
 	assert.Equal(t, 404, r.status)
 
+	r = bot.post("/sdk/proxy", map[string]any{"method": "GET", "url": d.UpstreamURL + "/q", "grant_id": d.GrantID.String(),
+		"query_params": map[string]any{"q": strings.Repeat("x", 70_000)}})
+	expect(t, r, 422, "query_too_long")
+
 	// the agent's own policy holds every proxy call
 	careful := s.AddAgent("careful", AgentRequireApproval())
 	g := s.AddOAuthGrant(OAuthGrant{Provider: "notion", AgentOwner: careful.ID})
@@ -168,6 +172,10 @@ func TestConnectFlow(t *testing.T) {
 	assert.Equal(t, "reauth", poll(tok)["grants"].([]any)[0].(map[string]any)["operation"])
 
 	tok = open(base)
+	require.NoError(t, s.DeclineProvider(tok, "slack", "connect_denied"))
+	dp := poll(tok)["declined_providers"].([]any)
+	require.Len(t, dp, 1)
+	assert.Equal(t, "slack", dp[0].(map[string]any)["provider_id"])
 	resp, err = http.PostForm(s.RootURL()+"/connect/"+tok, url.Values{"decision": {"deny"}})
 	require.NoError(t, err)
 	resp.Body.Close()

@@ -16,7 +16,10 @@ import (
 	"github.com/google/uuid"
 )
 
-const maxUpstreamBody = 10 << 20
+const (
+	maxUpstreamBody = 10 << 20
+	maxProxyURL     = 65_536
+)
 
 // forbiddenProxyHeaders may not be forwarded by a proxy call (the SDK refuses them too).
 var forbiddenProxyHeaders = map[string]bool{"host": true, "authorization": true, "proxy-authorization": true,
@@ -79,6 +82,9 @@ func (s *Server) prepare(req proxyRequest, cred string, inj Injection) (*upstrea
 	}
 	u.RawQuery = q.Encode()
 	audit := u.String()
+	if len(audit) > maxProxyURL {
+		return nil, errf(http.StatusUnprocessableEntity, "query_too_long", "the URL is over %d characters once its query is encoded", maxProxyURL)
+	}
 	h := http.Header{}
 	for k, v := range req.Headers {
 		h.Set(k, v)

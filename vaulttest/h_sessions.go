@@ -153,7 +153,11 @@ func (s *Server) pollConnectSession(w http.ResponseWriter, r *http.Request) {
 	out := map[string]any{"status": sess.status}
 	switch sess.status {
 	case "pending":
-		out["declined_providers"] = []any{}
+		dp := []any{}
+		for _, d := range sess.declined {
+			dp = append(dp, map[string]any{"provider_id": d.provider, "error_code": d.code, "declined_at": rfc(d.at)})
+		}
+		out["declined_providers"] = dp
 	case "error":
 		out["error"] = map[string]any{"error_code": sess.errCode, "error_message": sess.errMsg}
 	case "completed":
@@ -234,6 +238,23 @@ func (s *Server) CompleteConnectSession(token, provider, account string) error {
 	sess.results = append(sess.results, g.id)
 	sess.operations = append(sess.operations, op)
 	sess.changed = notify(sess.changed)
+	return nil
+}
+
+// DeclineProvider records that the person turned provider down while the connect session stays
+// pending for the others (declined_providers in the poll answer); code is its error_code, for
+// example connect_denied.
+func (s *Server) DeclineProvider(token, provider, code string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess := s.sessionLocked(token, connectSession)
+	if sess == nil {
+		return errNotFound
+	}
+	if sess.status != "pending" {
+		return errState("session is " + sess.status)
+	}
+	sess.declined = append(sess.declined, declined{provider: provider, code: code, at: s.now()})
 	return nil
 }
 

@@ -294,7 +294,14 @@ type session struct {
 	operations []string
 	slug       string // managed-secret connect: the secret
 	label      string // the label the new grant gets
+	declined   []declined
 	changed    chan struct{}
+}
+
+// declined is a provider the person turned down in a multi-provider connect session.
+type declined struct {
+	provider, code string
+	at             time.Time
 }
 
 type approval struct {
