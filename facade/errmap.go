@@ -35,11 +35,31 @@ func errSigV4() error {
 		"the grant holds AWS credentials (SigV4), which this SDK version cannot sign; use ProxyRequest")
 }
 
-// providerTransportError is a provider call that got no answer (its URL without the query,
-// which may hold an injected credential).
-func providerTransportError(err error, method, url string) error {
-	return networkError("provider "+method+" "+redactURL(url), sanitizeURLError(err))
+// providerTransportError is a provider call that got no answer. Its text holds no injected
+// value, wherever in the chain a library echoed the request (a URL with its query, a header).
+func providerTransportError(err error, method, url string, pl placement) error {
+	return networkError("provider "+method+" "+redactURL(url), &redactedError{err: sanitizeURLError(err), secrets: pl.secrets})
 }
+
+// redactedError is err with the given values removed from its text; the chain is kept.
+type redactedError struct {
+	err     error
+	secrets []string
+}
+
+// Error implements error.
+func (e *redactedError) Error() string {
+	s := e.err.Error()
+	for _, v := range e.secrets {
+		if len(v) >= 4 {
+			s = strings.ReplaceAll(s, v, "[REDACTED]")
+		}
+	}
+	return s
+}
+
+// Unwrap returns the original error.
+func (e *redactedError) Unwrap() error { return e.err }
 
 // providerFailure maps a provider answer of 400 or more; a 403 whose Bearer challenge says
 // insufficient_scope is also reported to the vault, in the background.

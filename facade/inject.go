@@ -13,6 +13,7 @@ const sigV4Prefix = "AWS4-HMAC-SHA256"
 // placement records where a credential went, so the audit record and errors can leave it out.
 type placement struct {
 	headers []string // header names (as set) carrying a credential
+	secrets []string // every value placed (kept out of error text)
 }
 
 // inject applies the vault's injection rules to the provider request: the formatted credential
@@ -27,6 +28,7 @@ func inject(req *http.Request, cred *credential, query url.Values) (placement, e
 	value := strings.Replace(cred.injectionFormat, "{token}", cred.accessToken, 1)
 	req.Header.Set(cred.injectionHeader, value)
 	pl.headers = append(pl.headers, cred.injectionHeader)
+	pl.secrets = append(pl.secrets, cred.accessToken, value)
 	var q url.Values
 	for _, r := range cred.rules {
 		v := cred.accessToken // the raw token, not the formatted header value
@@ -36,6 +38,7 @@ func inject(req *http.Request, cred *credential, query url.Values) (placement, e
 		if v == "" {
 			continue // a missing value skips the rule
 		}
+		pl.secrets = append(pl.secrets, v)
 		switch r.target {
 		case "header":
 			req.Header.Set(r.key, v)

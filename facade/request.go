@@ -171,7 +171,7 @@ func (c *client) Request(ctx context.Context, method, rawURL string, p RequestPa
 	c.audit(ctx, auditInput{cred: cred, method: m, url: resolved, req: req, pl: pl, reqJSON: isJSON, reqBody: body,
 		resp: resp, respBody: respBody, err: sendErr, latency: latency, reason: p.Reason, context: ac})
 	if sendErr != nil {
-		return nil, providerTransportError(sendErr, m, resolved)
+		return nil, providerTransportError(sendErr, m, resolved, pl)
 	}
 	if resp.StatusCode >= 400 {
 		return nil, c.providerFailure(ctx, cred, m, resolved, resp, respBody)
