@@ -89,6 +89,18 @@ class Dev:
     def deny(self, approval_id: str, reason: str) -> None:
         self._ok(self.http.post(f"/_dev/approvals/{approval_id}/deny", json={"reason": reason}), 204)
 
+    def expire_approval(self, approval_id: str) -> None:
+        self._ok(self.http.post(f"/_dev/approvals/{approval_id}/expire", json={}), 204)
+
+    def fail_connect(self, session_token: str, code: str) -> None:
+        self._ok(self.http.post(f"/_dev/connect/{session_token}/fail", json={"code": code}), 204)
+
+    def expire_connect(self, session_token: str) -> None:
+        self._ok(self.http.post(f"/_dev/connect/{session_token}/expire", json={}), 204)
+
+    def deny_auth(self, session_token: str) -> None:
+        self._ok(self.http.post(f"/_dev/auth/{session_token}/deny", json={}), 204)
+
     def complete_connect(self, session_token: str, provider: str, account: str) -> None:
         r = self.http.post(f"/_dev/connect/{session_token}/complete", json={"provider": provider, "account": account})
         self._ok(r, 204)

@@ -7,14 +7,20 @@ import uuid
 import pytest
 from alter_sdk import (
     Agent,
+    AgentCannotMintSubagentsError,
     AgentDelegationMissingError,
     AmbiguousGrantError,
     App,
+    ApprovalTimeoutError,
     BackendError,
     GrantNotFoundError,
+    InsufficientScopeError,
     InvalidKeyError,
+    NetworkError,
     NoDelegatedGrantError,
+    PendingApproval,
     PolicyViolationError,
+    QuotaExceededError,
     RateLimitError,
     ReAuthRequiredError,
 )
@@ -104,3 +110,65 @@ async def test_policy_violation_agent_key_required(app: App, dev: Dev) -> None:
         # the delegation is untouched
         ids = {g.grant_id for g in (await agent.list_grants(limit=1000)).grants}
         assert env("ALTER_GRANT_ID") in ids
+
+
+async def test_approval_status_of_an_unknown_approval_is_an_untyped_backend_error(app: App) -> None:
+    # transport.md §4.3: approval status poll errors are not typed
+    with pytest.raises(BackendError) as ei:
+        await app.get_approval_status(str(uuid.uuid4()))
+    assert type(ei.value) is BackendError
+    assert ei.value.status_code == 404
+
+
+async def test_await_approval_times_out_while_pending(app: App, upstream: str) -> None:
+    pending = await app.proxy_request("GET", f"{upstream}/never-decided", grant_id=env("ALTER_APPROVAL_GRANT_ID"))
+    assert isinstance(pending, PendingApproval)
+    with pytest.raises(ApprovalTimeoutError) as ei:
+        await app.await_approval(str(pending.approval_id), timeout=0.5, poll_interval=0.1)
+    assert ei.value.approval_id == str(pending.approval_id)
+    assert (await app.get_approval_status(str(pending.approval_id))).status == "pending"
+
+
+async def test_dropped_connection_is_a_network_error(app: App, dev: Dev) -> None:
+    dev.fault("listScopes", 0, "", drop=True)
+    with pytest.raises(NetworkError):
+        await app.scopes.list()
+    assert (await app.scopes.list()).resources, "the fault was for one call only"
+
+
+async def test_quota_exceeded(app: App, dev: Dev) -> None:
+    dev.fault("listGrants", 429, "quota_exceeded", "monthly quota", retry_after=120)
+    with pytest.raises(QuotaExceededError) as ei:
+        await app.list_grants()
+    assert ei.value.retry_after == 120
+
+
+async def test_insufficient_scope_on_a_narrow_derived_key(app: App) -> None:
+    catalog = await app.scopes.list()
+    narrow = next(
+        f"{res}:{verb}" for res, rs in catalog.resources.items() for verb in rs.verbs if res not in ("grants", "keys")
+    )
+    minted = await app.keys.derive(scopes=[narrow], expires_in=600)
+    async with App(api_key=minted.api_key) as derived:
+        with pytest.raises(InsufficientScopeError) as ei:
+            await derived.list_grants()
+    err = ei.value
+    assert err.status_code == 403
+    assert err.missing and narrow not in err.missing
+    assert narrow in err.granted
+
+
+async def test_agent_key_cannot_create_agents() -> None:
+    async with App(api_key=env("AGENT_API_KEY")) as agent_as_app:
+        with pytest.raises(AgentCannotMintSubagentsError):
+            await agent_as_app.agents.create(name=unique("sub"), scopes={})
+
+
+async def test_operator_revoke_delegation_path_refuses_an_agent_key() -> None:
+    # DELETE /sdk/grants/{id}/delegations/{agent_id} with an agent key (endpoints.md E15)
+    async with App(api_key=env("AGENT_API_KEY")) as agent_as_app:
+        with pytest.raises(PolicyViolationError) as ei:
+            await agent_as_app.revoke_delegation(env("ALTER_GRANT_ID"), env("AGENT_ID"))
+    assert ei.value.policy_error == "use_self_revoke_path"
+    async with Agent(api_key=env("AGENT_API_KEY")) as agent:
+        assert env("ALTER_GRANT_ID") in {g.grant_id for g in (await agent.list_grants(limit=1000)).grants}

@@ -12,11 +12,12 @@ from alter_sdk import (
     ManagedSecretGrantItem,
     OAuthGrantItem,
     ReAuthRequiredError,
+    SiblingLabelConflictError,
     SystemPrincipal,
     UserPrincipal,
 )
 
-from support import Dev, bearer, connect_grant, echo, echo_header, env, is_uuid, new_agent, unique
+from support import Dev, audit_row, bearer, connect_grant, echo, echo_header, env, is_uuid, new_agent, unique
 
 SEEDED = (
     "ALTER_GRANT_ID",
@@ -174,3 +175,28 @@ async def test_create_managed_secret_grant_for_a_user(app: App, alice_token: str
 async def test_create_managed_secret_grant_unknown_secret(app: App) -> None:
     with pytest.raises(GrantNotFoundError):
         await app.create_managed_secret_grant("00000000-0000-4000-8000-0000000000ff", principal=SystemPrincipal(label="x"))
+
+
+async def test_mint_sibling_grant_shares_the_credential(app: App, dev: Dev, upstream: str) -> None:
+    source = await connect_grant(app, dev)
+    label = unique("sibling")
+    sibling = await app.mint_grant(source.grant_id, label=label)
+    assert is_uuid(sibling.grant_id) and sibling.grant_id != source.grant_id
+    assert sibling.provider_id == "github"
+    assert sibling.status == "active"
+    via_source = bearer(echo(await app.request("GET", upstream, grant_id=source.grant_id)))
+    via_sibling = bearer(echo(await app.request("GET", upstream, grant_id=sibling.grant_id)))
+    assert via_sibling == via_source, "a sibling grant is a second grant on the same credential"
+    with pytest.raises(SiblingLabelConflictError) as ei:
+        await app.mint_grant(source.grant_id, label=label)
+    assert ei.value.label == label
+
+
+async def test_request_by_provider_and_label_picks_the_sibling(app: App, dev: Dev, upstream: str) -> None:
+    source = await connect_grant(app, dev)
+    label = unique("lbl")
+    sibling = await app.mint_grant(source.grant_id, label=label)
+    url = f"{upstream}/by-label/{label}"
+    bearer(echo(await app.request("GET", url, provider="github", label=label)))
+    row = await audit_row(dev, url=url)
+    assert row["grant_id"] == sibling.grant_id

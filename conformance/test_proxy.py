@@ -7,6 +7,7 @@ from alter_sdk import (
     Agent,
     App,
     ApprovalDeniedError,
+    ApprovalExpiredError,
     ApprovalResult,
     PendingApproval,
     RestrictedGrantRequiresProxyError,
@@ -136,3 +137,22 @@ async def test_get_approval_status_long_poll_sees_the_decision(app: App, dev: De
     status = await app.get_approval_status(aid, wait=2)
     assert status.status in ("approved", "executing", "executed")
     assert str(status.approval_id) == aid
+
+
+async def test_proxy_approval_expired(app: App, dev: Dev, upstream: str) -> None:
+    pending = await _pending(app, upstream, "/expired")
+    aid = str(pending.approval_id)
+    dev.expire_approval(aid)
+    with pytest.raises(ApprovalExpiredError) as ei:
+        await app.await_approval(aid, timeout=FLOW_TIMEOUT, poll_interval=POLL)
+    assert ei.value.approval_id == aid
+    assert (await app.get_approval_status(aid)).status == "expired"
+
+
+async def test_agent_proxy_approval_through_await(agent: Agent, dev: Dev, upstream: str) -> None:
+    pending = await agent.proxy_request("GET", f"{upstream}/agent-approved", grant_id=env("ALTER_APPROVAL_GRANT_ID"))
+    assert isinstance(pending, PendingApproval)
+    dev.approve(str(pending.approval_id))
+    result = await agent.await_approval(str(pending.approval_id), timeout=FLOW_TIMEOUT, poll_interval=POLL)
+    assert result.status_code == 200
+    assert _seen(result)["path"] == "/agent-approved"

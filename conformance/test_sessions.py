@@ -3,10 +3,19 @@ verify_user_token."""
 
 from __future__ import annotations
 
+import asyncio
 import webbrowser
 
 import pytest
-from alter_sdk import Agent, App, ConnectDeniedError
+from alter_sdk import (
+    Agent,
+    AlterSDKError,
+    App,
+    ConnectConfigError,
+    ConnectDeniedError,
+    ConnectTimeoutError,
+    NoDelegatedGrantError,
+)
 
 from support import (
     FLOW_TIMEOUT,
@@ -15,12 +24,14 @@ from support import (
     bearer,
     connect_grant,
     echo,
+    env,
     is_uuid,
     logged,
     new_agent,
     new_user_token,
     submit_page_form,
     unique,
+    wait_for,
 )
 
 
@@ -120,3 +131,46 @@ async def test_verify_user_token_invalid_is_none(app: App, alice_token: str) -> 
     head, payload, sig = alice_token.split(".")
     tampered = f"{head}.{payload}.{sig[:-4]}AAAA"
     assert await app.verify_user_token(tampered) is None
+
+
+async def test_connect_session_failed_with_a_config_error(app: App, dev: Dev) -> None:
+    session = await app.create_connect_session(allowed_providers=["github"])
+    dev.fail_connect(session.session_token, "invalid_client")
+    with pytest.raises(ConnectConfigError) as ei:
+        await app.poll_connect_session(session.session_token, timeout=FLOW_TIMEOUT, poll_interval=POLL)
+    assert ei.value.details.get("error_code") == "invalid_client"
+
+
+async def test_connect_session_expired_after_pending(app: App, dev: Dev) -> None:
+    session = await app.create_connect_session(allowed_providers=["github"])
+    dev.clear_requests()
+    poll = asyncio.create_task(app.poll_connect_session(session.session_token, timeout=FLOW_TIMEOUT, poll_interval=POLL))
+    await wait_for(lambda: [e for e in logged(dev, "pollConnectSession") if e["status"] == 200], "a pending poll")
+    dev.expire_connect(session.session_token)
+    with pytest.raises(ConnectTimeoutError) as ei:
+        await poll
+    assert ei.value.details.get("reason") == "session_expired"
+
+
+async def test_connect_recovery_session_from_a_missing_delegation(agent: Agent, app: App, dev: Dev, upstream: str) -> None:
+    token = await new_user_token(app, dev, unique("erin"))
+    with pytest.raises(NoDelegatedGrantError) as ei:
+        await agent.request("GET", upstream, provider="google", user_token=token)
+    dev.clear_requests()
+    session = await app.create_connect_session_for_error(ei.value, user_token=token)
+    (e,) = logged(dev, "createConnectSession")
+    assert e["body"]["allowed_providers"] == ["google"]
+    assert e["body"]["agent"] == env("AGENT_ID")
+    dev.complete_connect(session.session_token, "google", "erin@example.com")
+    (result,) = await app.poll_connect_session(session.session_token, timeout=FLOW_TIMEOUT, poll_interval=POLL)
+    assert result.provider_id == "google"
+    # the user's new grant is delegated to the agent: the call that failed now works
+    bearer(echo(await agent.request("GET", f"{upstream}/recovered", provider="google", user_token=token)))
+
+
+async def test_auth_session_denied(app: App, dev: Dev) -> None:
+    session = await app.create_auth_session()
+    dev.deny_auth(session.session_token)
+    with pytest.raises(AlterSDKError) as ei:
+        await app.poll_auth_session(session.session_token, timeout=FLOW_TIMEOUT, poll_interval=POLL)
+    assert not isinstance(ei.value, ConnectTimeoutError)
