@@ -109,9 +109,3 @@ func errAgentNotFound(id string) *apiError {
 func writeInvalid(w http.ResponseWriter, r *http.Request, loc []any, msg string, input any) {
 	writeValidation(w, r, []fieldError{{Type: "value_error", Loc: loc, Msg: msg, Input: input}})
 }
-
-// writeText answers {"detail": text}, FastAPI's shape for HTTPException(detail=str).
-func writeText(w http.ResponseWriter, r *http.Request, status int, text string) {
-	callFrom(r.Context()).errCode = http.StatusText(status)
-	writeJSON(w, status, map[string]string{"detail": text})
-}

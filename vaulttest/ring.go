@@ -26,6 +26,4 @@ func (r *ring[T]) all() []T {
 	return append(out, r.buf[:r.start]...)
 }
 
-func (r *ring[T]) len() int { return len(r.buf) }
-
 func (r *ring[T]) reset() { r.buf, r.start = nil, 0 }
