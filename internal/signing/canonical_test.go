@@ -14,13 +14,13 @@ func TestCanonicalPathMatchesUrllib(t *testing.T) {
 		{"", ""},
 		{"?", ""},
 		{"?a", "?a="},
-		{"/a%zz/b%4", "/a%zz/b%4"},   // invalid escapes stay literal
-		{"/a%2541", "/a%41"},         // decoded once only
-		{"/a+b", "/a+b"},             // '+' is no space in the path
-		{"/%3F?x=1", "/??x=1"},       // a decoded '?' is path text
-		{"/%E2%82", "/\uFFFD"},       // truncated sequence: one replacement
-		{"/%E2%82a", "/\uFFFDa"},     //
-		{"/%E0%80", "/\uFFFD\uFFFD"}, // overlong lead: one replacement per byte
+		{"/a%zz/b%4", "/a%zz/b%4"},            // invalid escapes stay literal
+		{"/a%2541", "/a%41"},                  // decoded once only
+		{"/a+b", "/a+b"},                      // '+' is no space in the path
+		{"/%3F?x=1", "/??x=1"},                // a decoded '?' is path text
+		{"/%E2%82", "/\uFFFD"},                // truncated sequence: one replacement
+		{"/%E2%82a", "/\uFFFDa"},              //
+		{"/%E0%80", "/\uFFFD\uFFFD"},          // overlong lead: one replacement per byte
 		{"/%ED%A0%80", "/\uFFFD\uFFFD\uFFFD"}, // surrogate
 		{"/%F0%9F%98", "/\uFFFD"},
 		{"/%F0%9F%98%80", "/😀"},
