@@ -17,10 +17,10 @@ import (
 // absent and is sent exactly once: the proxied call (the vault performs the upstream request),
 // the audit record and the scope-mismatch report (a second row would be a false record),
 // creations, updates, revocations and session starts. The polls of Connect and Authenticate are
-// absent too: their loops already retry, and a completed session answers its grants once.
+// absent too: their loops already retry, and a completed session answers its grants once; so is
+// the approval status poll, whose await loop waits out transient failures itself.
 var retryable = map[string]bool{
 	"retrieveToken":       true, // credential fetch
-	"getApprovalStatus":   true,
 	"getApprovalResult":   true,
 	"verifyUserToken":     true,
 	"listGrants":          true,
