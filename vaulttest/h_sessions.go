@@ -344,7 +344,11 @@ func (s *Server) pollAuthSession(w http.ResponseWriter, r *http.Request) {
 		}
 		t.Stop()
 		s.mu.Lock()
-		sess = s.sessionLocked(req.SessionToken, authSession)
+		if sess = s.sessionLocked(req.SessionToken, authSession); sess == nil { // evicted while waiting
+			s.mu.Unlock()
+			writeError(w, r, errSessionNotFound())
+			return
+		}
 	}
 	st, sub, code, msg := sess.status, sess.userSub, sess.errCode, sess.errMsg
 	s.mu.Unlock()
