@@ -7,6 +7,7 @@ from alter_sdk import (
     Agent,
     AgentDelegationMissingError,
     App,
+    GrantNotDelegableError,
     GrantNotFoundError,
     GrantRevokedError,
     ManagedSecretGrantItem,
@@ -200,3 +201,24 @@ async def test_request_by_provider_and_label_picks_the_sibling(app: App, dev: De
     bearer(echo(await app.request("GET", url, provider="github", label=label)))
     row = await audit_row(dev, url=url)
     assert row["grant_id"] == sibling.grant_id
+
+
+async def test_onward_delegation_between_agents(app: App, dev: Dev, upstream: str) -> None:
+    first, second = await new_agent(app), await new_agent(app)
+    gid = (await connect_grant(app, dev, agent=str(first.id), delegable=True)).grant_id
+    async with Agent(api_key=first.api_key) as a, Agent(api_key=second.api_key) as b:
+        held = bearer(echo(await a.request("GET", upstream, grant_id=gid)))
+        with pytest.raises(AgentDelegationMissingError):
+            await b.request("GET", upstream, grant_id=gid)
+        res = await a.delegate(gid, str(second.id), delegable=False)
+        assert res.grant_kind == "oauth" and res.status == "active" and res.delegable is False
+        assert res.depth >= 1
+        assert bearer(echo(await b.request("GET", upstream, grant_id=res.grant_id))) == held
+
+
+async def test_delegating_a_non_delegable_grant(app: App, dev: Dev) -> None:
+    first, second = await new_agent(app), await new_agent(app)
+    gid = (await connect_grant(app, dev, agent=str(first.id), delegable=False)).grant_id
+    async with Agent(api_key=first.api_key) as a:
+        with pytest.raises(GrantNotDelegableError):
+            await a.delegate(gid, str(second.id))

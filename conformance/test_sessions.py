@@ -174,3 +174,17 @@ async def test_auth_session_denied(app: App, dev: Dev) -> None:
     with pytest.raises(AlterSDKError) as ei:
         await app.poll_auth_session(session.session_token, timeout=FLOW_TIMEOUT, poll_interval=POLL)
     assert not isinstance(ei.value, ConnectTimeoutError)
+
+
+async def test_resolve_identity_of_the_end_user(user_app: App) -> None:
+    ctx = await user_app.resolve_identity()
+    assert ctx.app_id
+    assert ctx.app_user_id
+    assert ctx.external_subject_id == "alice"
+
+
+async def test_resolve_identity_through_an_agent(agent: Agent, alice_token: str, user_app: App) -> None:
+    ctx = await agent.resolve_identity(user_token=alice_token)
+    assert ctx.agent_id == env("AGENT_ID")
+    assert ctx.external_subject_id == "alice"
+    assert ctx.app_user_id == (await user_app.resolve_identity()).app_user_id
