@@ -3,7 +3,9 @@ package facade
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"iter"
 	"net/http"
 	"time"
@@ -381,6 +383,16 @@ func (p UserPrincipal) GoString() string {
 
 // Format prints p without its token, whatever the verb.
 func (p UserPrincipal) Format(f fmt.State, verb rune) { formatRedacted(f, verb, p) }
+
+// LogValue implements slog.LogValuer without the token.
+func (p UserPrincipal) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("UserToken", redacted), slog.String("Label", p.Label))
+}
+
+// MarshalJSON encodes p without the token.
+func (p UserPrincipal) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct{ UserToken, Label string }{redacted, p.Label})
+}
 
 // CreateGrantResult is a created managed-secret grant.
 type CreateGrantResult struct {
