@@ -56,6 +56,7 @@ var expect = map[string][]string{
 		`Agent \(agent key\) [0-9a-f]{8}, Account "alice@home.example" -> facade.ErrNoDelegatedGrant`,
 		`App as agent [0-9a-f]{8}, Account "alice@work.example" -> upstream 200 \(delegated to the agent\)`,
 		`App as agent [0-9a-f]{8}, Account "alice@home.example" -> facade.ErrNoDelegatedGrant`,
+		`recordApiCall +agent [0-9a-f]{8} +agent +alice .* reason="agent inside alice's session"`,
 		`refused locally: GrantID and Provider together +-> facade.ErrInvalidInput \(field RequestParams.GrantID\)`,
 		`refused locally: Label without Provider +-> facade.ErrInvalidInput`,
 		`refused locally: a string that is not an Alter key +-> facade.ErrInvalidInput \(field apiKey\)`,
@@ -91,8 +92,8 @@ var expect = map[string][]string{
 		`approver: no human here: approving the approval page programmatically`,
 		`AwaitApproval: executed by the vault, upstream status 200; the upstream got Authorization: Bearer gho_…`,
 		`approver: no human here: denying on the approval page programmatically`,
-		`AwaitApproval: errors.Is\(err, facade.ErrApprovalDenied\)`,
-		`thread-incident .* POST /repos/octo-org/ops/issues -> 200`,
+		`AwaitApproval: errors.Is\(err, facade.ErrApprovalDenied\), an \*facade.ApprovalError for approval \S+ \(also matches ErrApproval: true\)`,
+		`approval +agent [0-9a-f]{8} +agent .* thread-incident +POST /repos/octo-org/ops/issues -> 200`,
 	},
 	"raw-gen": {
 		`ListScopesWithResponse: scope version \d+, \d+ resources, verbs \[`,

@@ -2,20 +2,21 @@
 # `make demo`: build cmd/altervault-dev (the in-memory vault as a server) and every example, start
 # the server on a free loopback port, load the `export …` block it prints, run each example
 # against it with a header, then stop the server (always: a trap on exit). Exits non-zero when an
-# example fails or the server saw a request or response that breaks openapi.yaml.
+# example fails, an exported key is not in a real Alter key format, or the server saw a request or
+# response that breaks openapi.yaml.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 GO=${GO:-go}
 EXAMPLES=(quickstart agent-runtime jwt-identity headless-connect agents-admin proxy-approval raw-gen testing-your-app)
 declare -A ABOUT=(
-	[quickstart]="an App calls an API with a user's grant; the vault writes the audit rows"
+	[quickstart]="an App calls an API with a user's grant; RetryInfo; the vault writes the audit rows"
 	[agent-runtime]="an Agent: Me, one traced run of several tool calls, RevokeDelegation"
 	[jwt-identity]="grants chosen through the end user's JWT: Provider, the ambiguity error, Account; identity rules"
 	[headless-connect]="Connect (the consent page is approved programmatically), then Request with the new grant"
 	[agents-admin]="App.Agents(): create, mint, deprecate, rotate, revoke with Force, delete"
 	[proxy-approval]="proxy mode with a human approval: pending -> approved -> AwaitApproval; then a denial"
-	[raw-gen]="the generated client through Raw(): scopes, providers, a typed 404, audit pages"
+	[raw-gen]="the generated client through Raw(): /sdk/scopes, the provider catalog, a typed 404"
 	[testing-your-app]="your code on top of the SDK, and its tests against vaulttest"
 )
 
@@ -59,6 +60,15 @@ if grep -Ev '^export [A-Z_][A-Z0-9_]*=[A-Za-z0-9_.:/@+=-]*$' "$work/env" >&2; th
 fi
 # shellcheck disable=SC1091
 source "$work/env"
+# The keys must be in the real formats, which the official SDK checks offline (scoped
+# alter_<type>_<22 base32>_<6 checksum>, or legacy alter_key_<40>); never print them.
+key_re='^alter_(rk|ak|dk|pk)_[a-z2-7]{22}_[a-z2-7]{6}$|^alter_key_[A-Za-z0-9_-]{40}$'
+for var in ALTER_API_KEY AGENT_API_KEY; do
+	if [[ ! "${!var:-}" =~ $key_re ]]; then
+		echo "demo: $var is not an Alter API key in a real format" >&2
+		exit 1
+	fi
+done
 sed 's/^/    /' "$work/server.log"
 echo "    exported: $(sed -E 's/^export ([A-Z0-9_]+)=.*/\1/' "$work/env" | tr '\n' ' ')"
 echo "    (keys and the user token are not printed; each example reads them from the environment)"

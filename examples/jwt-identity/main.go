@@ -84,15 +84,16 @@ func run(ctx context.Context) error {
 
 	// Agent code running inside alice's session. An Agent may send the user's token: it only
 	// chooses among the users who delegated to the agent, so the vault uses alice's grants that
-	// are delegated to it, and only those. (With only the App key: an App whose caller is the
-	// agent's UUID does the same.)
+	// are delegated to it, and only those. With only the App key, an App whose caller is the
+	// agent's UUID with caller type agent does the same (with caller type service, the default,
+	// the UUID would only be a label of the app, which reaches every grant of its users).
 	agent, err := facade.NewAgent(os.Getenv("AGENT_API_KEY"), facade.WithUserTokenGetter(userToken))
 	if err != nil {
 		return err
 	}
 	defer agent.Close()
 	asAgent, err := facade.NewApp(os.Getenv("ALTER_API_KEY"), facade.WithCaller(env.AgentID.String()),
-		facade.WithUserTokenGetter(userToken))
+		facade.WithCallerType(facade.CallerTypeAgent), facade.WithUserTokenGetter(userToken))
 	if err != nil {
 		return err
 	}

@@ -105,11 +105,12 @@ func run(ctx context.Context) error {
 		return err
 	}
 	_, err = agent.AwaitApproval(traced, outcome.Pending.ID, wait)
-	var apiErr *facade.APIError
-	if !errors.Is(err, facade.ErrApprovalDenied) || !errors.As(err, &apiErr) {
+	var denied *facade.ApprovalError
+	if !errors.Is(err, facade.ErrApprovalDenied) || !errors.As(err, &denied) {
 		return fmt.Errorf("expected ErrApprovalDenied, got %v", err)
 	}
-	fmt.Printf("AwaitApproval: errors.Is(err, facade.ErrApprovalDenied) (code %s)\n", apiErr.Code)
+	fmt.Printf("AwaitApproval: errors.Is(err, facade.ErrApprovalDenied), an *facade.ApprovalError for approval %s (also matches ErrApproval: %v)\n",
+		denied.ApprovalID, errors.Is(err, facade.ErrApproval))
 
 	if err := agent.Close(); err != nil {
 		return err
