@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"iter"
+	"log/slog"
 	"net/http"
 	"time"
 

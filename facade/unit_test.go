@@ -269,12 +269,18 @@ func TestAgentsNamespace(t *testing.T) {
 	for _, err := range []error{
 		func() error { _, err := ns.Create(bg, AgentCreateParams{}); return err }(),
 		func() error { _, err := ns.Create(bg, AgentCreateParams{Name: "b", Type: "x"}); return err }(),
-		func() error { _, err := ns.Create(bg, AgentCreateParams{Name: "b", IdempotencyKey: "a\nb"}); return err }(),
+		func() error {
+			_, err := ns.Create(bg, AgentCreateParams{Name: "b", IdempotencyKey: "a\nb"})
+			return err
+		}(),
 		func() error { _, err := ns.List(bg, AgentListParams{Limit: 1001}); return err }(),
 		func() error { _, err := ns.List(bg, AgentListParams{Offset: -1}); return err }(),
 		func() error { _, err := ns.Get(bg, uuid.Nil); return err }(),
 		func() error { _, _, err := ns.GetByName(bg, ""); return err }(),
-		func() error { _, err := ns.Update(bg, agentID, AgentUpdateParams{Scopes: map[string][]string{}}); return err }(),
+		func() error {
+			_, err := ns.Update(bg, agentID, AgentUpdateParams{Scopes: map[string][]string{}})
+			return err
+		}(),
 		func() error { _, err := ns.Update(bg, agentID, AgentUpdateParams{Status: "revoked"}); return err }(),
 		func() error { _, err := ns.Update(bg, agentID, AgentUpdateParams{GracePeriod: time.Hour}); return err }(),
 		func() error { _, err := ns.Delete(bg, uuid.Nil); return err }(),
