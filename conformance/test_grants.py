@@ -18,7 +18,7 @@ from alter_sdk import (
     UserPrincipal,
 )
 
-from support import Dev, audit_row, bearer, connect_grant, echo, echo_header, env, is_uuid, new_agent, unique
+from support import Dev, audit_row, bearer, connect_grant, echo, echo_header, env, is_uuid, new_agent, new_user_token, unique
 
 SEEDED = (
     "ALTER_GRANT_ID",
@@ -222,3 +222,26 @@ async def test_delegating_a_non_delegable_grant(app: App, dev: Dev) -> None:
     async with Agent(api_key=first.api_key) as a:
         with pytest.raises(GrantNotDelegableError):
             await a.delegate(gid, str(second.id))
+
+
+async def test_agent_list_grants_narrowed_by_a_user_token(agent: Agent, alice_token: str) -> None:
+    ids = {g.grant_id for g in await _all(agent, end_user_token=alice_token)}
+    assert {env("ALTER_GRANT_ID"), env("ALTER_GOOGLE_GRANT_ID")} <= ids
+    assert env("ALTER_APPROVAL_GRANT_ID") not in ids  # delegated to the agent, but ops' grant
+    assert env("ALTER_SECOND_GITHUB_GRANT_ID") not in ids  # alice's, but never delegated
+
+
+async def test_user_token_guards_direct_grant_ownership(user_app: App, upstream: str) -> None:
+    # transport.md §9.2: user-scope ownership of a direct grant is the server's check
+    with pytest.raises(GrantNotFoundError):
+        await user_app.request("GET", upstream, grant_id=env("ALTER_AGENT_GRANT_ID"))
+
+
+async def test_managed_secret_connect_session_for_a_user_without_a_grant(app: App, dev: Dev) -> None:
+    seeded = [g for g in await _all(app) if g.grant_id == env("ALTER_MS_GRANT_ID")]
+    slug = seeded[0].managed_secret_slug
+    token = await new_user_token(app, dev, unique("frank"))
+    session = await app.create_managed_secret_connect_session(provider=slug, user_token=token)
+    assert session.session_token and session.connect_url and session.expires_in > 0
+    assert session.path == "key_entry", "a user with no grant on the secret enters their own key"
+    assert session.existing_grant_id is None

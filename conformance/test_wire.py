@@ -71,7 +71,8 @@ async def test_context_header_is_compact_json(dev: Dev, user_app: App, upstream:
 
 async def test_actor_id_is_cached_and_sent_on_the_second_call(dev: Dev, upstream: str, alice_token: str) -> None:
     dev.clear_requests()
-    async with App(api_key=env("ALTER_API_KEY"), user_token_getter=lambda: alice_token) as app:
+    # alter_sdk/client.py:3039 (Case 1): app key + JWT + caller registers an actor
+    async with App(api_key=env("ALTER_API_KEY"), caller="sync-worker", user_token_getter=lambda: alice_token) as app:
         assert app.actor_id is None
         await app.request("GET", f"{upstream}/one", grant_id=env("ALTER_GRANT_ID"))
         actor = app.actor_id
@@ -144,3 +145,18 @@ async def test_request_log_bodies_are_what_the_sdk_sent(dev: Dev, app: App) -> N
     assert e["status"] == 200
     assert e["method"] == "POST" and e["path"] == "/sdk/grants/list"
     assert e["body"] == {"limit": 5, "offset": 0, "provider_id": "github"}
+
+
+async def test_managed_agent_uuid_caller_gets_no_actor_id(app: App, dev: Dev, alice_token: str, upstream: str) -> None:
+    # transport.md §9.4: an App key + managed-agent UUID caller skips actor registration
+    child = app.get_agent(env("AGENT_ID"))
+    try:
+        dev.clear_requests()
+        for path in ("/uuid-one", "/uuid-two"):
+            await child.request("GET", f"{upstream}{path}", provider="google", user_token=alice_token)
+        assert child.actor_id is None
+        calls = _token_calls(dev)
+        assert [c["status"] for c in calls] == [200, 200]
+        assert all(header(c, "X-Alter-Actor-ID") is None for c in calls)
+    finally:
+        await child.close()
