@@ -22,6 +22,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/altersdk/alter-go/facade"
+	"github.com/altersdk/alter-go/internal/apikey"
+	"github.com/altersdk/alter-go/internal/signing"
 )
 
 // The benchmarks compare the facade with the floor (floor.go) on the lean loopback servers
@@ -29,11 +31,13 @@ import (
 // which runs every pair through testing.Benchmark and prints the table; figures are reported,
 // never asserted (timings depend on the machine).
 
-const (
-	appKey   = "alter_key_app_bench_0123456789abcdef"
-	agentKey = "alter_key_agent_bench_0123456789abcdef"
-	// concurrency is the goroutine count of the parallel benchmarks and of the connection count.
-	concurrency = 64
+// concurrency is the goroutine count of the parallel benchmarks and of the connection count.
+const concurrency = 64
+
+// Keys in the real formats: the facade checks the shape offline.
+var (
+	appKey   = apikey.NewScoped("rk")
+	agentKey = apikey.NewScoped("ak")
 )
 
 // caller is one side of a comparison: the facade or the floor, on its own Lean.
@@ -51,7 +55,7 @@ type facadeCaller struct {
 }
 
 func newFacade(tb testing.TB, l *Lean) caller {
-	base := facade.WithBaseURL(l.Vault.URL + "/v1")
+	base := facade.WithBaseURL(l.Vault.URL)
 	app, err := facade.NewApp(appKey, base)
 	if err != nil {
 		tb.Fatal(err)
@@ -89,7 +93,7 @@ type floorCaller struct {
 }
 
 func newFloorCaller(_ testing.TB, l *Lean) caller {
-	return &floorCaller{app: NewFloor(l.Vault.URL+"/v1", appKey), agent: NewFloor(l.Vault.URL+"/v1", agentKey),
+	return &floorCaller{app: NewFloor(l.Vault.URL, appKey), agent: NewFloor(l.Vault.URL, agentKey),
 		l: l, url: l.Upstream.URL + "/items"}
 }
 
@@ -430,7 +434,7 @@ func mark(ok bool) string {
 }
 
 // TestFloorSendsWhatTheFacadeSends: the comparison is fair only if both put the same headers and
-// JSON fields on the wire. Runs in `make test`.
+// the same JSON shape on the wire, and both sign. Runs in `make test`.
 func TestFloorSendsWhatTheFacadeSends(t *testing.T) {
 	require := func(cond bool, format string, args ...any) {
 		t.Helper()
@@ -438,10 +442,15 @@ func TestFloorSendsWhatTheFacadeSends(t *testing.T) {
 			t.Fatalf(format, args...)
 		}
 	}
-	require(UserAgent == "alter-go/"+facade.Version, "floor User-Agent %q is not the facade's", UserAgent)
+	require(UserAgent == "alter-sdk-go/"+facade.Version, "floor User-Agent %q is not the facade's", UserAgent)
 	type seen struct {
 		headers []string
 		fields  []string
+		verr    error // the vault's signature check
+	}
+	keys := map[string]signing.Key{
+		"/sdk/token": signing.DeriveKey(appKey), "/sdk/oauth/audit/api-call": signing.DeriveKey(appKey),
+		"/sdk/agents/me": signing.DeriveKey(agentKey),
 	}
 	capture := func(mk newCaller) map[string]seen {
 		l := NewLean()
@@ -454,12 +463,19 @@ func TestFloorSendsWhatTheFacadeSends(t *testing.T) {
 				hs = append(hs, k)
 			}
 			slices.Sort(hs)
+			var verr error
+			if server == "vault" {
+				_, verr = signing.Verify(r, keys[r.URL.Path], body, time.Now(), time.Minute)
+			}
 			mu.Lock()
-			got[server+" "+r.Method+" "+r.URL.Path] = seen{hs, jsonKeys(body)}
+			// Every call is recorded: the token call before and after the actor id is known.
+			got[fmt.Sprintf("%s %s %s #%d", server, r.Method, r.URL.Path, countPrefix(got, server+" "+r.Method+" "+r.URL.Path+" #"))] = seen{hs, jsonShape(body), verr}
 			mu.Unlock()
 		})
 		c := mk(t, l)
-		require(c.request(context.Background()) == nil, "request failed")
+		for range 2 {
+			require(c.request(context.Background()) == nil, "request failed")
+		}
 		require(c.me(context.Background()) == nil, "me failed")
 		c.close()
 		mu.Lock()
@@ -467,25 +483,55 @@ func TestFloorSendsWhatTheFacadeSends(t *testing.T) {
 		return got
 	}
 	fa, fl := capture(newFacade), capture(newFloorCaller)
-	require(len(fa) == 4, "facade: %d distinct requests, want 4 (token, upstream, audit, me): %v", len(fa), fa)
+	require(len(fa) == 7, "facade: %d requests, want 7 (2× token, upstream, audit; me): %v", len(fa), fa)
+	require(len(fl) == len(fa), "floor: %d requests, facade %d: %v", len(fl), len(fa), fl)
 	for k, a := range fa {
 		f, ok := fl[k]
 		require(ok, "floor never sent %s", k)
 		require(slices.Equal(a.headers, f.headers), "%s headers:\nfacade %v\nfloor  %v", k, a.headers, f.headers)
-		require(slices.Equal(a.fields, f.fields), "%s JSON fields:\nfacade %v\nfloor  %v", k, a.fields, f.fields)
+		require(slices.Equal(a.fields, f.fields), "%s JSON:\nfacade %v\nfloor  %v", k, a.fields, f.fields)
+		require(a.verr == nil && f.verr == nil, "%s signature: facade %v, floor %v", k, a.verr, f.verr)
 	}
+	// The second token call names the actor the first answer gave, so it is signed with V2.
+	second := fa["vault POST /sdk/token #1"]
+	require(slices.Contains(second.headers, http.CanonicalHeaderKey(signing.HeaderActorID)) &&
+		slices.Contains(second.headers, http.CanonicalHeaderKey(signing.HeaderSignatureV2)),
+		"second token call without the cached actor id: %v", second.headers)
 }
 
-// jsonKeys lists the top-level keys of a JSON object (sorted), nil for anything else.
-func jsonKeys(b []byte) []string {
+// countPrefix counts the keys of m that start with p.
+func countPrefix[V any](m map[string]V, p string) int {
+	n := 0
+	for k := range m {
+		if strings.HasPrefix(k, p) {
+			n++
+		}
+	}
+	return n
+}
+
+// jsonShape lists every member of a JSON object with its JSON type, nested objects as dotted
+// paths, sorted: two bodies with the same shape have the same keys, and null where the other has
+// null. A body that is not an object has no shape (nil).
+func jsonShape(b []byte) []string {
 	var m map[string]any
 	if len(b) == 0 || json.Unmarshal(b, &m) != nil {
 		return nil
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	var out []string
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		for k, v := range m {
+			switch v := v.(type) {
+			case map[string]any:
+				out = append(out, prefix+k+":object")
+				walk(prefix+k+".", v)
+			default:
+				out = append(out, fmt.Sprintf("%s%s:%T", prefix, k, v))
+			}
+		}
 	}
-	slices.Sort(keys)
-	return keys
+	walk("", m)
+	slices.Sort(out)
+	return out
 }

@@ -7,31 +7,38 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
 	"github.com/altersdk/alter-go/internal/signing"
 )
 
-// UserAgent is what the facade sends (alter-go/<facade.Version>); the floor sends the same bytes
-// so that both put the same headers on the wire. bench_test.go checks they agree.
-const UserAgent = "alter-go/0.1.0"
+// UserAgent is what the facade sends (alter-sdk-go/<facade.Version>); the floor sends the same
+// bytes so that both put the same headers on the wire. bench_test.go checks they agree.
+const UserAgent = "alter-sdk-go/0.2.0"
 
-// Floor is a retrieve-mode call written by hand: what any program must do to speak the protocol,
-// with nothing else. It is the baseline the facade is measured against. It puts on the wire what
-// the facade puts there for the same call (no caller, no trace): on vault calls User-Agent,
-// x-api-key, the three signing headers, and on POSTs Content-Type and Idempotency-Key; the same
-// JSON fields in the token request and the audit record. It uses typed structs, not maps: the
-// floor is what a careful hand-written client costs.
+// Floor is a retrieve-mode call on the real vault wire written by hand with net/http: what any
+// program must do to speak the protocol, with nothing else. It is the baseline the facade is
+// measured against. It puts on the wire what the facade puts there for the same call (no caller,
+// no context): on vault calls User-Agent, x-api-key, the signing headers (V2 too once the vault
+// named the actor, whose id it then sends back as the reference client does) and, with a body,
+// Content-Type; the same JSON fields in the token request and the audit record. It uses typed
+// structs, not maps: the floor is what a careful hand-written client costs.
 type Floor struct {
 	baseURL  string
+	basePath string // sent, never signed
 	apiKey   string
 	key      signing.Key
 	vault    *http.Client
 	provider *http.Client
+	actor    atomic.Pointer[string] // X-Alter-Actor-ID, the first canonical one the vault sent
 	audits   sync.WaitGroup
 }
 
@@ -39,18 +46,36 @@ type Floor struct {
 // floor too.
 const callTimeout = 30 * time.Second
 
-// NewFloor returns a floor client; transports are sized like the facade's for a fair comparison.
+// auditTimeout bounds one background audit post, as in the facade.
+const auditTimeout = 10 * time.Second
+
+// maxCapture is the longest body an audit record carries as text.
+const maxCapture = 10000
+
+// NewFloor returns a floor client for the vault at baseURL (the host root, or a prefix that is
+// sent but not signed); transports are sized like the facade's for a fair comparison. Neither
+// client follows a redirect: that would resend the key or the credential to another host.
 func NewFloor(baseURL, apiKey string) *Floor {
+	base := strings.TrimRight(baseURL, "/")
+	var prefix string
+	if u, err := url.Parse(base); err == nil {
+		prefix = u.EscapedPath()
+	}
 	return &Floor{
-		baseURL:  strings.TrimSuffix(baseURL, "/"),
+		baseURL:  base,
+		basePath: prefix,
 		apiKey:   apiKey,
 		key:      signing.DeriveKey(apiKey),
-		vault:    &http.Client{Transport: newTransport()},
-		provider: &http.Client{Transport: newTransport()},
+		vault:    noRedirects(newTransport()),
+		provider: noRedirects(newTransport()),
 	}
 }
 
-// newTransport is the facade's: http.DefaultTransport with 256 idle connections, 64 per host.
+func noRedirects(rt http.RoundTripper) *http.Client {
+	return &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// newTransport is the facade's: http.DefaultTransport with 256 idle connections, 256 per host.
 func newTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 256
@@ -59,117 +84,155 @@ func newTransport() *http.Transport {
 	return t
 }
 
+// floorTokenRequest is the direct-mode body of POST /sdk/token, in wire order.
 type floorTokenRequest struct {
-	GrantID uuid.UUID `json:"grant_id"`
-	Method  string    `json:"method"`
-	URL     string    `json:"url"`
+	GrantID string      `json:"grant_id"`
+	Reason  *string     `json:"reason"` // always present: null without a reason
+	Request floorTarget `json:"request"`
 }
 
+type floorTarget struct {
+	Method string `json:"method"`
+	URL    string `json:"url"`
+}
+
+// floorToken is the part of the token answer a retrieve-mode call uses.
 type floorToken struct {
-	AccessToken     string    `json:"access_token"`
-	GrantID         uuid.UUID `json:"grant_id"`
-	ProviderID      string    `json:"provider_id"`
-	InjectionHeader string    `json:"injection_header"`
-	InjectionFormat string    `json:"injection_format"`
+	AccessToken     string  `json:"access_token"`
+	GrantID         string  `json:"grant_id"`
+	ProviderID      string  `json:"provider_id"`
+	TokenGeneration *string `json:"token_generation"`
+	InjectionHeader string  `json:"injection_header"`
+	InjectionFormat string  `json:"injection_format"`
 }
 
-type floorRetry struct {
-	Attempts int   `json:"attempts"`
-	Statuses []int `json:"statuses"`
-}
-
+// floorAudit is the body of POST /sdk/oauth/audit/api-call: every field always present, in wire
+// order.
 type floorAudit struct {
-	CredentialRequestID string            `json:"credential_request_id,omitempty"`
-	GrantID             uuid.UUID         `json:"grant_id"`
-	LatencyMs           int64             `json:"latency_ms"`
-	Method              string            `json:"method"`
-	ProviderID          string            `json:"provider_id"`
-	ResponseHeaders     map[string]string `json:"response_headers,omitempty"`
-	ResponseStatus      int               `json:"response_status"`
-	Retry               floorRetry        `json:"retry"`
-	Timestamp           time.Time         `json:"timestamp"`
-	URL                 string            `json:"url"`
+	GrantID         string            `json:"grant_id"`
+	ProviderID      string            `json:"provider_id"`
+	TokenGeneration *string           `json:"token_generation"`
+	Method          string            `json:"method"`
+	URL             string            `json:"url"`
+	RequestHeaders  map[string]string `json:"request_headers"`
+	RequestBody     json.RawMessage   `json:"request_body"` // nil: null (no body)
+	ResponseStatus  int               `json:"response_status"`
+	ResponseHeaders map[string]string `json:"response_headers"`
+	ResponseBody    string            `json:"response_body"`
+	LatencyMs       int64             `json:"latency_ms"`
+	Reason          *string           `json:"reason"`
+	Context         map[string]string `json:"context"`
 }
 
-// Request retrieves a credential for grantID, calls url with it, and posts the audit record in the
-// background. It returns the upstream status.
-func (f *Floor) Request(ctx context.Context, grantID uuid.UUID, method, url string) (int, error) {
+// sensitive headers never go into an audit record.
+var sensitive = map[string]bool{
+	"authorization": true, "cookie": true, "set-cookie": true, "x-api-key": true, "x-auth-token": true,
+	"x-amz-date": true, "x-amz-content-sha256": true, "x-amz-security-token": true,
+}
+
+// Request retrieves a credential for grantID, calls rawURL with it, reads the answer, and posts
+// the audit record in the background. It returns the upstream status.
+func (f *Floor) Request(ctx context.Context, grantID uuid.UUID, method, rawURL string) (int, error) {
 	// The same per-call deadline the facade applies by default (WithTimeout, 30 s): a client
 	// without one is not a floor anyone should ship, and net/http does measurably more work
-	// for a request whose context can end (2–12 µs a call on loopback).
+	// for a request whose context can end.
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	body, err := json.Marshal(floorTokenRequest{GrantID: grantID, Method: method, URL: url})
+	body, err := json.Marshal(floorTokenRequest{GrantID: grantID.String(), Request: floorTarget{Method: method, URL: rawURL}})
 	if err != nil {
 		return 0, err
 	}
-	var tok floorToken
-	h, err := f.vaultCall(ctx, http.MethodPost, "/tokens", body, &tok)
+	tok := floorToken{InjectionHeader: "Authorization", InjectionFormat: "Bearer {token}"} // the wire's defaults
+	if err := f.vaultCall(ctx, http.MethodPost, "/sdk/token", body, &tok); err != nil {
+		return 0, err
+	}
+	if tok.AccessToken == "" || !strings.Contains(tok.InjectionFormat, "{token}") {
+		return 0, fmt.Errorf("vault POST /sdk/token: unusable credential answer")
+	}
+	up, err := http.NewRequestWithContext(ctx, method, rawURL, nil)
 	if err != nil {
 		return 0, err
 	}
+	up.Header.Set(tok.InjectionHeader, strings.Replace(tok.InjectionFormat, "{token}", tok.AccessToken, 1))
+	up.Header.Set("User-Agent", UserAgent)
 	start := time.Now()
-	up, err := http.NewRequestWithContext(ctx, method, url, nil)
-	if err != nil {
-		return 0, err
-	}
-	up.Header.Set(tok.InjectionHeader, strings.ReplaceAll(tok.InjectionFormat, "{token}", tok.AccessToken))
 	resp, err := f.provider.Do(up)
 	if err != nil {
 		return 0, err
 	}
+	respBody, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return 0, err
+	}
 	latency := time.Since(start)
-	// Like the facade: response headers without credentials (none here), flattened.
-	rh := make(map[string]string, len(resp.Header))
+
+	// What was sent, without the credential; what came back, names lower-cased.
+	reqHeaders := make(map[string]string, len(up.Header))
+	for k, vs := range up.Header {
+		if lk := strings.ToLower(k); !sensitive[lk] && !strings.EqualFold(k, tok.InjectionHeader) {
+			reqHeaders[k] = strings.Join(vs, ", ")
+		}
+	}
+	respHeaders := make(map[string]string, len(resp.Header))
 	for k, vs := range resp.Header {
-		if k != "Set-Cookie" {
-			rh[k] = strings.Join(vs, ", ")
+		if lk := strings.ToLower(k); !sensitive[lk] {
+			respHeaders[lk] = strings.Join(vs, ", ")
 		}
 	}
 	audit, err := json.Marshal(floorAudit{
-		CredentialRequestID: h.Get("X-Request-Id"), GrantID: tok.GrantID, LatencyMs: latency.Milliseconds(),
-		Method: method, ProviderID: tok.ProviderID, ResponseHeaders: rh, ResponseStatus: resp.StatusCode,
-		Retry: floorRetry{Attempts: 1, Statuses: []int{resp.StatusCode}}, Timestamp: start.UTC(), URL: url,
+		GrantID: tok.GrantID, ProviderID: tok.ProviderID, TokenGeneration: tok.TokenGeneration,
+		Method: method, URL: rawURL, RequestHeaders: reqHeaders, ResponseStatus: resp.StatusCode,
+		ResponseHeaders: respHeaders, ResponseBody: capture(respBody), LatencyMs: latency.Milliseconds(),
 	})
 	if err != nil {
 		return 0, err
 	}
 	f.audits.Go(func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
 		defer cancel()
-		_, _ = f.vaultCall(ctx, http.MethodPost, "/audit/api-calls", audit, nil)
+		_ = f.vaultCall(ctx, http.MethodPost, "/sdk/oauth/audit/api-call", audit, nil)
 	})
-	// The caller of the facade reads and closes the body; the floor does it here.
-	_, _ = io.Copy(io.Discard, resp.Body)
-	_ = resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// capture is a body as the audit record stores it: the text when short and UTF-8, else a size
+// note.
+func capture(b []byte) string {
+	switch {
+	case len(b) > maxCapture:
+		return "<response too large: " + strconv.Itoa(len(b)) + " bytes>"
+	case !utf8.Valid(b):
+		return "<binary response: " + strconv.Itoa(len(b)) + " bytes>"
+	}
+	return string(b)
 }
 
 // floorMe is the whole AgentInfo answer, decoded like the facade decodes it.
 type floorMe struct {
-	ID          uuid.UUID           `json:"id"`
-	Name        string              `json:"name"`
-	DisplayName *string             `json:"display_name,omitempty"`
-	Type        string              `json:"type"`
-	Status      string              `json:"status"`
-	Scopes      map[string][]string `json:"scopes"`
-	Metadata    map[string]string   `json:"metadata"`
-	Policy      *struct {
-		RequireApproval    *bool             `json:"require_approval,omitempty"`
-		ApprovalTTLSeconds *int              `json:"approval_ttl_seconds,omitempty"`
-		Attributes         map[string]string `json:"attributes,omitempty"`
-	} `json:"policy,omitempty"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
-	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	ID              uuid.UUID           `json:"id"`
+	Name            string              `json:"name"`
+	DisplayName     *string             `json:"display_name"`
+	Type            string              `json:"type"`
+	Status          string              `json:"status"`
+	Scopes          map[string][]string `json:"scopes"`
+	ScopesPending   map[string][]string `json:"scopes_pending"`
+	ScopesAppliesAt *time.Time          `json:"scopes_applies_at"`
+	Policy          map[string]any      `json:"policy"`
+	Metadata        map[string]any      `json:"metadata"`
+	RateLimit       *int                `json:"rate_limit_per_minute"`
+	Version         int                 `json:"version"`
+	ParentAgentID   *uuid.UUID          `json:"parent_agent_id"`
+	CreatedAt       time.Time           `json:"created_at"`
+	LastUsedAt      *time.Time          `json:"last_used_at"`
 }
 
-// Me is GET /me by hand.
+// Me is GET /sdk/agents/me by hand.
 func (f *Floor) Me(ctx context.Context) (uuid.UUID, error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout) // as in Request
 	defer cancel()
 	var me floorMe
-	_, err := f.vaultCall(ctx, http.MethodGet, "/me", nil, &me)
+	err := f.vaultCall(ctx, http.MethodGet, "/sdk/agents/me", nil, &me)
 	return me.ID, err
 }
 
@@ -180,36 +243,49 @@ func (f *Floor) Close() {
 	f.provider.CloseIdleConnections()
 }
 
-func (f *Floor) vaultCall(ctx context.Context, method, path string, body []byte, out any) (http.Header, error) {
+// vaultCall sends one signed vault request and decodes a success answer into out (nil: not
+// read).
+func (f *Floor) vaultCall(ctx context.Context, method, path string, body []byte, out any) error {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, f.baseURL+path, rd)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	req.Header.Set("User-Agent", UserAgent)
-	req.Header.Set(signing.HeaderAPIKey, f.apiKey)
+	req.GetBody = nil // a replay by net/http would reuse the nonce
+	h := req.Header
+	h.Set("User-Agent", UserAgent)
+	h.Set(signing.HeaderAPIKey, f.apiKey)
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", uuid.NewString())
+		h.Set("Content-Type", "application/json")
 	}
-	signing.Sign(req, f.key, body, time.Now())
+	if a := f.actor.Load(); a != nil {
+		h.Set(signing.HeaderActorID, *a)
+	}
+	signing.Sign(req, f.key, body, time.Now(), f.basePath)
 	resp, err := f.vault.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	if f.actor.Load() == nil {
+		if v := resp.Header.Get(signing.HeaderActorID); v != "" {
+			if id, err := uuid.Parse(v); err == nil && id.String() == v {
+				f.actor.CompareAndSwap(nil, &v)
+			}
+		}
 	}
 	if resp.StatusCode >= 300 {
-		return nil, fmt.Errorf("vault %s %s: status %d", method, path, resp.StatusCode)
+		return fmt.Errorf("vault %s %s: status %d", method, path, resp.StatusCode)
 	}
 	if out == nil {
-		return resp.Header, nil
+		return nil
 	}
-	return resp.Header, json.Unmarshal(b, out)
+	return json.Unmarshal(b, out)
 }

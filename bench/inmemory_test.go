@@ -15,8 +15,8 @@ import (
 // the client code itself, so the difference between facade and floor here is what the SDK adds to
 // a call, measured with far less noise than on loopback (where 2 cores run client and servers).
 
-// memTransport answers like Lean: /v1/tokens, /v1/audit/api-calls, /v1/me, and any other path as
-// the upstream.
+// memTransport answers like Lean: /sdk/token, /sdk/oauth/audit/api-call, /sdk/agents/me, and
+// any other path as the upstream.
 type memTransport struct{ l *Lean }
 
 func (m memTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -26,12 +26,12 @@ func (m memTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	status, body := http.StatusOK, []byte(`{"ok":true,"items":[1,2,3]}`)
 	switch r.URL.Path {
-	case "/v1/tokens":
+	case "/sdk/token":
 		body = m.l.tokenBody
-	case "/v1/me":
+	case "/sdk/agents/me":
 		body = m.l.meBody
-	case "/v1/audit/api-calls":
-		status, body = http.StatusAccepted, []byte(`{"audit_id":"`+m.l.AgentID.String()+`"}`)
+	case "/sdk/oauth/audit/api-call":
+		body = nil
 	}
 	h := make(http.Header, 3)
 	h.Set("Content-Type", "application/json")
@@ -41,16 +41,17 @@ func (m memTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		ContentLength: int64(len(body)), Request: r}, nil
 }
 
-const memBase = "http://vault.invalid/v1"
+// memBase is a loopback URL (plain http is allowed only there); nothing dials it.
+const memBase = "http://127.0.0.1:9"
 
 func memFacade(b *testing.B, l *Lean) (*facade.App, *facade.Agent) {
 	hc := &http.Client{Transport: memTransport{l}}
-	app, err := facade.NewApp("alter_key_app_bench", facade.WithBaseURL(memBase),
+	app, err := facade.NewApp(appKey, facade.WithBaseURL(memBase),
 		facade.WithHTTPClient(hc), facade.WithProviderHTTPClient(hc))
 	if err != nil {
 		b.Fatal(err)
 	}
-	agent, err := facade.NewAgent("alter_key_agent_bench", facade.WithBaseURL(memBase), facade.WithHTTPClient(hc))
+	agent, err := facade.NewAgent(agentKey, facade.WithBaseURL(memBase), facade.WithHTTPClient(hc))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -59,12 +60,12 @@ func memFacade(b *testing.B, l *Lean) (*facade.App, *facade.Agent) {
 
 func memFloor(l *Lean, key string) *Floor {
 	f := NewFloor(memBase, key)
-	f.vault = &http.Client{Transport: memTransport{l}}
+	f.vault = noRedirects(memTransport{l})
 	f.provider = f.vault
 	return f
 }
 
-const memUpstream = "http://api.invalid/items"
+const memUpstream = "https://api.invalid/items"
 
 func BenchmarkRequestFacadeInMemory(b *testing.B) {
 	l := &Lean{}
@@ -88,7 +89,7 @@ func BenchmarkRequestFacadeInMemory(b *testing.B) {
 func BenchmarkRequestFloorInMemory(b *testing.B) {
 	l := &Lean{}
 	l.init()
-	f := memFloor(l, "alter_key_app_bench")
+	f := memFloor(l, appKey)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -118,7 +119,7 @@ func BenchmarkMeFacadeInMemory(b *testing.B) {
 func BenchmarkMeFloorInMemory(b *testing.B) {
 	l := &Lean{}
 	l.init()
-	f := memFloor(l, "alter_key_agent_bench")
+	f := memFloor(l, agentKey)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

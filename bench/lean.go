@@ -11,9 +11,11 @@ import (
 	"github.com/google/uuid"
 )
 
-// Lean is a minimal vault and upstream pair on loopback. The vault answers the three operations
-// of a retrieve-mode call with fixed, spec-shaped bodies; the upstream answers a small JSON body.
-// Both count the TCP connections they accept.
+// Lean is a minimal vault and upstream pair on loopback. The vault answers, at the host root, the
+// three operations the benchmarks make (POST /sdk/token, POST /sdk/oauth/audit/api-call and
+// GET /sdk/agents/me) with fixed, spec-shaped bodies, without checking signatures (that is the
+// emulator's cost, not the client's; TestFloorSendsWhatTheFacadeSends verifies them); the
+// upstream answers a small JSON body. Both count the TCP connections they accept.
 type Lean struct {
 	Vault, Upstream *httptest.Server
 	GrantID         uuid.UUID
@@ -56,19 +58,18 @@ func (l *Lean) Connections() (vault, upstream int64) {
 func NewLean() *Lean {
 	l := &Lean{}
 	l.init()
-	auditBody := []byte(`{"audit_id":"` + uuid.NewString() + `"}`)
 	actor := l.AgentID.String()
 
 	vault := http.NewServeMux()
-	vault.HandleFunc("POST /v1/tokens", func(w http.ResponseWriter, r *http.Request) {
+	vault.HandleFunc("POST /sdk/token", func(w http.ResponseWriter, r *http.Request) {
 		l.seen("vault", r)
 		writeJSON(w, actor, http.StatusOK, l.tokenBody)
 	})
-	vault.HandleFunc("POST /v1/audit/api-calls", func(w http.ResponseWriter, r *http.Request) {
+	vault.HandleFunc("POST /sdk/oauth/audit/api-call", func(w http.ResponseWriter, r *http.Request) {
 		l.seen("vault", r)
-		writeJSON(w, actor, http.StatusAccepted, auditBody)
+		writeJSON(w, actor, http.StatusOK, nil)
 	})
-	vault.HandleFunc("GET /v1/me", func(w http.ResponseWriter, r *http.Request) {
+	vault.HandleFunc("GET /sdk/agents/me", func(w http.ResponseWriter, r *http.Request) {
 		l.seen("vault", r)
 		writeJSON(w, actor, http.StatusOK, l.meBody)
 	})
@@ -88,16 +89,19 @@ func NewLean() *Lean {
 func (l *Lean) init() {
 	l.GrantID, l.AgentID = uuid.New(), uuid.New()
 	l.tokenBody, _ = json.Marshal(map[string]any{
-		"access_token": "lean-credential", "token_type": "Bearer", "grant_id": l.GrantID,
-		"provider_id": "github", "injection_header": "Authorization", "injection_format": "Bearer {token}",
-		"scopes": []string{"repo"},
+		"access_token": leanCredential, "token_type": "Bearer", "grant_id": l.GrantID,
+		"provider_id": "github", "token_generation": uuid.NewString(), "scopes": []string{"repo"},
+		"injection_header": "Authorization", "injection_format": "Bearer {token}",
 	})
 	l.meBody, _ = json.Marshal(map[string]any{
-		"id": l.AgentID, "name": "lean-agent", "type": "agent", "status": "active",
-		"scopes": map[string][]string{}, "metadata": map[string]string{},
-		"created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+		"id": l.AgentID, "name": "lean-agent", "display_name": nil, "type": "agent", "status": "active",
+		"scopes": map[string][]string{}, "policy": map[string]any{}, "metadata": map[string]any{},
+		"rate_limit_per_minute": nil, "version": 1, "created_at": "2026-01-01T00:00:00Z",
 	})
 }
+
+// leanCredential is the credential the lean vault hands out.
+const leanCredential = "lean-credential"
 
 // Close stops both servers.
 func (l *Lean) Close() {
@@ -122,5 +126,7 @@ func writeJSON(w http.ResponseWriter, actor string, status int, body []byte) {
 	h.Set("X-Request-Id", "req-lean")
 	h.Set("X-Alter-Actor-Id", actor)
 	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	if body != nil {
+		_, _ = w.Write(body)
+	}
 }
