@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/altersdk/alter-go/gen"
+	"github.com/altersdk/alter-go/internal/apikey"
 	"github.com/altersdk/alter-go/internal/signing"
 )
 
@@ -67,7 +68,7 @@ func newConn(apiKey string, cfg *config) (*conn, error) {
 	if apiKey == "" {
 		return nil, inputErr("apiKey", "empty; pass the key (e.g. os.Getenv(\"ALTER_API_KEY\"))", nil)
 	}
-	if !validAPIKey(apiKey) {
+	if !apikey.Valid(apiKey) {
 		return nil, inputErr("apiKey", "not an Alter API key (alter_key_… or alter_<rk|ak|dk|pk>_…)", nil)
 	}
 	base, prefix, err := resolveBaseURL(cfg.baseURL, cfg.baseURLSet)

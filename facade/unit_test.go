@@ -66,16 +66,17 @@ func TestBaseURLPrefixIsSentNotSigned(t *testing.T) {
 }
 
 func TestConstructorChecks(t *testing.T) {
-	for _, k := range []string{"", "alter_rk_abcdefghijklmnopqrstuv_iwpykm", "not-a-key"} {
+	for _, k := range []string{"", "alter_rk_abcdefghijklmnopqrstuv_iwpykm", "alter_RK_abcdefghijklmnopqrstuv_iwpykn", "not-a-key"} {
 		_, err := NewApp(k, WithBaseURL(testBase))
-		if k == "" || !strings.HasPrefix(k, "alter_") {
-			require.ErrorIs(t, err, ErrInvalidInput, k)
-		}
-		if err != nil && k != "" {
+		require.ErrorIs(t, err, ErrInvalidInput, k)
+		if k != "" {
 			require.NotContains(t, err.Error(), k, "a key is never echoed")
 		}
 	}
-	_, err := NewAgent(agentKey, WithCallerType(CallerTypeService))
+	legacy, err := NewAgent("alter_key_"+strings.Repeat("a", 40), WithBaseURL(testBase))
+	require.NoError(t, err, "the legacy format is accepted")
+	require.NoError(t, legacy.Close())
+	_, err = NewAgent(agentKey, WithCallerType(CallerTypeService))
 	require.ErrorIs(t, err, ErrInvalidInput)
 	for _, o := range []Option{WithTimeout(0), WithCaller(""), WithCaller(strings.Repeat("a", 256)), WithCaller("é"),
 		WithCallerType("robot"), WithHTTPClient(nil), WithProviderHTTPClient(nil), WithBaseURL("ftp://x")} {
