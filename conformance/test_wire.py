@@ -3,13 +3,14 @@ the actor-id cache, the user token in the body, the rate-limit snapshot."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from datetime import datetime, timedelta, timezone
 
-from alter_sdk import App
+from alter_sdk import Agent, App
 
-from support import Dev, env, header, is_uuid, logged, unique
+from support import Dev, audit_row, env, header, is_uuid, logged, new_agent, unique
 
 
 def _token_calls(dev: Dev) -> list[dict]:
@@ -160,3 +161,62 @@ async def test_managed_agent_uuid_caller_gets_no_actor_id(app: App, dev: Dev, al
         assert all(header(c, "X-Alter-Actor-ID") is None for c in calls)
     finally:
         await child.close()
+
+
+async def test_concurrent_calls_are_each_signed_and_accepted(user_app: App, dev: Dev, upstream: str) -> None:
+    dev.clear_requests()
+    resps = await asyncio.gather(
+        *(user_app.request("GET", f"{upstream}/c/{i}", grant_id=env("ALTER_GRANT_ID")) for i in range(16))
+    )
+    assert [r.status_code for r in resps] == [200] * 16
+    calls = _token_calls(dev)
+    assert len(calls) == 16 and all(c["status"] == 200 for c in calls)
+    assert len({header(c, "X-Alter-Nonce") for c in calls}) == 16
+
+
+async def test_non_ascii_reason_and_context_survive_signing(user_app: App, dev: Dev, upstream: str) -> None:
+    url = f"{upstream}/unicode"
+    reason = "héllo ✓ 𝄞 <&>"
+    ctx = {"run_id": "rün-1", "note": "naïve / “quoted”"}
+    await user_app.request("GET", url, grant_id=env("ALTER_GRANT_ID"), reason=reason, context=ctx)
+    row = await audit_row(dev, url=url)
+    assert row["reason"] == reason
+    assert row["context"] == ctx
+
+
+async def test_unsorted_query_on_the_wire_verifies(app: App, dev: Dev) -> None:
+    # agents.update sends ?grace_seconds=…&expected_version=… unsorted; the signature covers the sorted form
+    created = await new_agent(app)
+    dev.clear_requests()
+    updated = await app.agents.update(
+        str(created.id), scopes={"github": ["repo", "read:user"]}, expected_version=created.version, grace_seconds=0
+    )
+    assert updated.version > created.version
+    (e,) = logged(dev, "updateAgent")
+    assert e["status"] == 200
+    assert e["query"] == f"grace_seconds=0&expected_version={created.version}"
+
+
+async def test_force_query_on_key_revocation_verifies(app: App, dev: Dev) -> None:
+    created = await new_agent(app)
+    dev.clear_requests()
+    await app.agents.revoke_key(str(created.id), str(created.key_id), force=True)
+    (e,) = logged(dev, "revokeAgentKey")
+    assert e["status"] == 200 and e["query"] == "force=true"
+
+
+async def test_large_context_within_the_sdk_limit(user_app: App, dev: Dev, upstream: str) -> None:
+    url = f"{upstream}/big-context"
+    ctx = {f"k{i:02d}": "v" * 190 for i in range(20)}  # 20 keys, about 4 KB: the SDK's limits (transport.md §2.4)
+    await user_app.request("GET", url, grant_id=env("ALTER_GRANT_ID"), context=ctx)
+    row = await audit_row(dev, url=url)
+    assert row["context"] == ctx
+
+
+async def test_agent_trace_context_reaches_the_audit_row(dev: Dev, upstream: str) -> None:
+    async with Agent(api_key=env("AGENT_API_KEY"), caller="planner") as agent:
+        async with agent.trace(run_id="run-trace", thread_id="thread-9", role="writer"):
+            url = f"{upstream}/traced"
+            await agent.request("GET", url, grant_id=env("ALTER_GOOGLE_GRANT_ID"))
+    row = await audit_row(dev, url=url)
+    assert row["context"] == {"agent": "planner", "run_id": "run-trace", "thread_id": "thread-9", "role": "writer"}
