@@ -7,10 +7,13 @@ import uuid
 import pytest
 from alter_sdk import (
     Agent,
+    AgentConcurrentUpdateError,
     AgentInactiveError,
     AgentNameExistsError,
     AgentNotFoundError,
     App,
+    IdempotencyKeyBodyMismatchError,
+    KeyAlreadyRevokedError,
     KeyRevokedError,
     LastActiveKeyError,
     MeRequiresAgentKeyError,
@@ -162,3 +165,49 @@ async def test_get_agent_unknown_uuid(app: App, upstream: str, alice_token: str)
             await child.request("GET", upstream, provider="google", user_token=alice_token)
     finally:
         await child.close()
+
+
+async def test_a_paused_agent_may_still_call_me(app: App) -> None:
+    # endpoints.md E20: the backend lets paused agents call /sdk/agents/me
+    created = await new_agent(app)
+    await app.agents.suspend(str(created.id))
+    async with Agent(api_key=created.api_key) as child:
+        me = await child.me()
+    assert me.id == created.id and me.status == "inactive"
+
+
+async def test_agents_delete_is_idempotent(app: App) -> None:
+    created = await new_agent(app)
+    first = await app.agents.delete(str(created.id))
+    again = await app.agents.delete(str(created.id))
+    assert first.status == again.status == "revoked"
+
+
+async def test_stale_expected_version_is_a_concurrent_update(app: App) -> None:
+    created = await new_agent(app)
+    await app.agents.update(str(created.id), display_name="first")
+    with pytest.raises(AgentConcurrentUpdateError):
+        await app.agents.update(str(created.id), scopes={"github": ["repo"]}, expected_version=created.version)
+
+
+async def test_idempotency_key_reused_with_another_body(app: App) -> None:
+    key = unique("idem-mismatch")
+    await app.agents.create(name=unique("a"), scopes={}, idempotency_key=key)
+    with pytest.raises(IdempotencyKeyBodyMismatchError):
+        await app.agents.create(name=unique("b"), scopes={}, idempotency_key=key)
+
+
+async def test_redeprecating_keeps_the_first_deprecation_time(app: App) -> None:
+    created = await new_agent(app)
+    aid, kid = str(created.id), str(created.key_id)
+    first = await app.agents.deprecate_key(aid, kid)
+    again = await app.agents.deprecate_key(aid, kid)
+    assert again.deprecated_at == first.deprecated_at
+
+
+async def test_deprecating_a_revoked_key(app: App) -> None:
+    created = await new_agent(app)
+    aid, kid = str(created.id), str(created.key_id)
+    await app.agents.revoke_key(aid, kid, force=True)
+    with pytest.raises(KeyAlreadyRevokedError):
+        await app.agents.deprecate_key(aid, kid)

@@ -245,3 +245,12 @@ async def test_managed_secret_connect_session_for_a_user_without_a_grant(app: Ap
     assert session.session_token and session.connect_url and session.expires_in > 0
     assert session.path == "key_entry", "a user with no grant on the secret enters their own key"
     assert session.existing_grant_id is None
+
+
+async def test_revoking_a_delegation_twice_is_idempotent(app: App, dev: Dev, upstream: str) -> None:
+    gid, created, child = await _delegated(app, dev, upstream)
+    try:
+        await app.revoke_delegation(gid, str(created.id))
+        assert await app.revoke_delegation(gid, str(created.id)) is None
+    finally:
+        await child.close()
