@@ -66,10 +66,10 @@ func devBody(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 func devResult(w http.ResponseWriter, err error) {
-	switch {
-	case err == nil:
+	switch err {
+	case nil:
 		w.WriteHeader(http.StatusNoContent)
-	case err == errNotFound:
+	case errNotFound:
 		devError(w, http.StatusNotFound, err.Error())
 	default:
 		devError(w, http.StatusConflict, err.Error())

@@ -110,9 +110,9 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, c *call) boo
 		}
 		e := errf(f.Status, code, "%s", msg)
 		if f.Status == http.StatusTooManyRequests && code == "rate_limit_exceeded" {
-			e.with("scope", "api_key", "limit", s.cfg.rateLimit, "window_seconds", 60)
+			e = e.with("scope", "api_key", "limit", s.cfg.rateLimit, "window_seconds", 60)
 			if retry > 0 {
-				e.with("retry_after", retry)
+				e = e.with("retry_after", retry)
 			}
 		}
 		writeError(w, r, e)

@@ -140,7 +140,7 @@ func (s *Server) resolveGrant(c *call, a addressing) (*grant, *apiError) {
 		e := errf(http.StatusNotFound, "no_delegated_grant", "no %s grant is delegated to this agent", provider).
 			with("provider_id", provider, "agent_id", c.p.agent.id.String())
 		if u := s.users[sub]; u != nil {
-			e.with("app_user_id", u.appUserID.String())
+			e = e.with("app_user_id", u.appUserID.String())
 		}
 		return nil, e
 	}
