@@ -1,10 +1,13 @@
 package facade
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -852,14 +855,14 @@ func parseErrorBody(status int, body []byte) errorBody {
 // decodeJSONValue decodes one JSON value keeping the int/float distinction of the wire: an
 // integer literal becomes an int (float64 when it does not fit), anything else a float64.
 func decodeJSONValue(body []byte) (any, error) {
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err == nil {
-		return nil, errors.New("trailing data")
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("trailing data after the JSON value")
 	}
 	return normalizeNumbers(v), nil
 }
@@ -913,7 +916,12 @@ func countOf(v any) (int, bool) {
 	case int:
 		return t, t >= 0
 	case float64:
-		if t >= 0 && t == float64(int64(t)) && t < 1<<53 {
+		// Integral floats (60.0) count; one past any sane clamp is kept as the largest int so
+		// the clamp, not an overflow, decides.
+		if t >= 0 && t == math.Trunc(t) && !math.IsInf(t, 0) {
+			if t >= float64(math.MaxInt) {
+				return math.MaxInt, true
+			}
 			return int(t), true
 		}
 	}
@@ -1067,8 +1075,8 @@ func decodeSharedError(op string, status int, h http.Header, body []byte) error 
 		if code == "jwt_validation_error" {
 			return base(ErrReAuthRequired, "user_token validation failed")
 		}
-		if kind, fallback, ok := keyErrorClass(code); ok {
-			return base(kind, fallback)
+		if c, ok := keyErrorClasses[code]; ok {
+			return base(c.kind, c.fallback)
 		}
 		return base(ErrBackend, "Unauthorized — check your API key")
 	case http.StatusTooManyRequests:
@@ -1118,25 +1126,19 @@ func serverError(op string, status int, h http.Header, data map[string]any, code
 	return e
 }
 
-// keyErrorClass is the class of a 401 naming the key or the agent.
-func keyErrorClass(code string) (error, string, bool) {
-	switch code {
-	case "invalid_key":
-		return ErrInvalidKey, "Invalid API key", true
-	case "key_revoked":
-		return ErrKeyRevoked, "API key has been revoked", true
-	case "key_expired":
-		return ErrKeyExpired, "API key has expired", true
-	case "key_rotated_grace_expired":
-		return ErrKeyRotationExpired, "API key rotation grace period has expired", true
-	case "key_not_active":
-		return ErrKeyInactive, "API key is not active", true
-	case "agent_inactive":
-		return ErrAgentInactive, "Agent is inactive", true
-	case "agent_revoked":
-		return ErrAgentRevoked, "Agent is revoked", true
-	}
-	return nil, "", false
+// keyErrorClasses are the classes of a 401 naming the key or the agent, with their default
+// text.
+var keyErrorClasses = map[string]struct {
+	kind     error
+	fallback string
+}{
+	"invalid_key":               {ErrInvalidKey, "Invalid API key"},
+	"key_revoked":               {ErrKeyRevoked, "API key has been revoked"},
+	"key_expired":               {ErrKeyExpired, "API key has expired"},
+	"key_rotated_grace_expired": {ErrKeyRotationExpired, "API key rotation grace period has expired"},
+	"key_not_active":            {ErrKeyInactive, "API key is not active"},
+	"agent_inactive":            {ErrAgentInactive, "Agent is inactive"},
+	"agent_revoked":             {ErrAgentRevoked, "Agent is revoked"},
 }
 
 func forbiddenError(op string, status int, h http.Header, data map[string]any, code string) error {
@@ -1577,7 +1579,16 @@ func connectTimeoutError(op, reason, message string, retryAfter time.Duration, c
 // cause (a timeout's ctx error or last transient failure) may be nil.
 func approvalError(kind error, op, approvalID, message string, cause error) error {
 	if message == "" {
-		message = strings.TrimPrefix(kind.Error(), "alter: ")
+		switch kind {
+		case ErrApprovalDenied:
+			message = "approver denied the request"
+		case ErrApprovalExpired:
+			message = "approval window elapsed without a decision"
+		case ErrApprovalExecutionFailed:
+			message = "backend proxy execution failed"
+		default:
+			message = "approval still pending"
+		}
 	}
 	details := map[string]any{}
 	if approvalID != "" {
