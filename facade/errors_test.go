@@ -574,7 +574,7 @@ func TestApprovalPollUntyped(t *testing.T) {
 	assert.Equal(t, "GET /sdk/approvals/{approval_id} returned 503 (x)", asAPI(t, err).Message)
 }
 
-func TestAgentDelegationMissing(t *testing.T) {
+func TestAsAgentDelegationMissing(t *testing.T) {
 	nf := decodeVaultError("proxyRequest", surfaceProxy, 404, nil, []byte(body("grant_not_found", `"provider_id":"github"`)))
 	err := asAgentDelegationMissing(nf)
 	assert.ErrorIs(t, err, ErrAgentDelegationMissing)
