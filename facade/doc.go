@@ -1,14 +1,16 @@
 // Package facade is the Go SDK for Alter Vault: the credential and authorization layer for apps
 // and AI agents that call third-party APIs. Provider credentials never reach application code:
 // the SDK fetches a credential from the vault, injects it into the outgoing call, and the vault
-// writes the audit trail.
+// writes the audit trail. It speaks the vault's wire as the official Python SDK (alter-sdk
+// 0.29.0) does: every call under /sdk/, the x-api-key header plus an HMAC signature, the
+// X-Alter-* identity headers, the end user's token in the JSON body.
 //
 // # Clients
 //
 // An [App] is a backend service authenticated with an App key; an [Agent] is a managed agent,
 // authenticated with its own agent key ([NewAgent]) or with the App key and the agent's UUID
-// ([App.GetAgent]). Both are safe for concurrent use, immutable after construction, and must be
-// closed:
+// ([App.GetAgent]). The key's format is checked offline by the constructors. Both are safe for
+// concurrent use, immutable after construction, and must be closed:
 //
 //	app, err := facade.NewApp(os.Getenv("ALTER_API_KEY"),
 //		facade.WithCaller("email-research-bot"),
@@ -16,57 +18,50 @@
 //	if err != nil { … }
 //	defer app.Close()
 //
-// What the type system can forbid, it forbids: App has no Me, Agent has no agents namespace and
-// cannot revoke grants. The identity rules it cannot express are checked before any network
-// call, each with its own error (an Agent never sends an end-user token: [ErrAgentUserToken];
-// GrantID and Provider are exclusive: [ErrGrantAndProvider]; …), all matching [ErrInvalidInput].
+// The vault URL is WithBaseURL, else ALTER_BASE_URL, else [DefaultBaseURL]. Every call is
+// bounded by one deadline, [WithTimeout] (default 30 s), retries included.
 //
 // # Calling APIs
 //
-// [App.Request] (retrieve mode) gets the credential and makes the upstream call with a separate
-// HTTP client that never carries the vault key and drops the credential on cross-host
-// redirects. [App.ProxyRequest] (proxy mode) lets the vault make the call, possibly after a
-// human approval ([App.AwaitApproval]).
+// [App.Request] (retrieve mode) gets the credential and makes the provider call with a separate
+// HTTP client that never carries the vault key and never follows a redirect (a 3xx is returned
+// as the answer). [App.ProxyRequest] (proxy mode) lets the vault make the call, possibly after
+// a human approval ([App.AwaitApproval]). An Agent may pass a per-call UserToken to choose among
+// the users who delegated to it.
 //
 //	resp, err := app.Request(ctx, http.MethodGet, "https://api.github.com/repos/{owner}/{repo}",
 //		facade.RequestParams{Provider: "github", PathParams: map[string]string{"owner": o, "repo": r}})
 //
 // # Headless connect, grants and agents
 //
-// [App.Connect] (and [Agent.Connect], for a grant bound to the agent) creates a Connect session,
-// opens its page in the default browser (ConnectParams.NoBrowser or a failing opener prints the
-// URL instead; ConnectParams.OpenURL replaces the opener) and polls until the person finishes.
-// A denial, a misconfiguration or a timeout is a [*ConnectError] matching [ErrConnectDenied],
-// [ErrConnectConfig] or [ErrConnectTimeout], all [ErrConnectFlow]. [App.Authenticate] signs an
-// end user in the same way. A web backend that sends people to the connect page itself uses
-// [App.CreateConnectSession] and [App.PollConnectSession] instead. [App.ListGrants] / [App.AllGrants] page through grants of both kinds;
-// [App.Agents] administers managed agents and their keys. Plaintext keys and user tokens come back
-// as [Secret], which never prints, logs or marshals its value:
-//
-//	res, err := app.Connect(ctx, facade.ConnectParams{Providers: []string{"github"}})
-//	created, err := app.Agents().Create(ctx, facade.AgentCreateParams{Name: "email-bot"})
-//	store(created.APIKey.Reveal())
+// [App.Connect] (and [Agent.Connect]) creates a Connect session, opens its page in the default
+// browser (ConnectParams.NoBrowser or a failing opener prints the URL instead) and polls until
+// the person finishes. A web backend that sends people to the page itself uses
+// CreateConnectSession and PollConnectSession. [App.Authenticate] signs an end user in the same
+// way. ListGrants / AllGrants page through grants of both kinds; [App.Agents] administers
+// managed agents and their keys. Plaintext keys and user tokens come back as [Secret], which
+// never prints, logs or marshals its value.
 //
 // # Tracing
 //
 // [WithTrace] puts run, thread and tool-call ids on a context; every vault call made under it
-// carries them into the audit log. Traces nest; inner non-empty fields win.
+// carries them in X-Alter-Context, and the vault copies them into the audit rows. A per-call
+// Context replaces the Trace for that call.
 //
 // # Errors
 //
-// Every failure is an error for errors.Is and errors.As: the Err… sentinels name the categories
-// of the vault's error hierarchy ([ErrReAuthRequired] matches an expired, revoked or deleted
-// grant…), [*APIError] carries code, message, HTTP status, request id and details, and
-// [*PolicyViolationError], [*AmbiguousGrantError], [*ProviderAPIError],
-// [*ScopeReauthRequiredError], [*NetworkError] and [*InputError] add their class fields. No error
-// string contains an API key, a user token or a credential.
+// Every failure is an error for errors.Is and errors.As: the Err… sentinels follow the vault's
+// error classes ([ErrReAuthRequired] matches an expired, revoked or deleted grant…), [*APIError]
+// carries the code, message, status and request id, and the typed errors add their class
+// fields. Every timeout matches [ErrTimeout] and context.DeadlineExceeded. No error string
+// contains an API key, a user token or a credential.
 //
 // # Retries
 //
-// Vault and upstream calls are retried per [RetryPolicy] with exponential backoff and full
-// jitter, honouring Retry-After, only when it is safe; every vault POST carries an
-// Idempotency-Key reused by its retries. [WithTimeout] bounds a whole call, retries included.
-// Each call's attempts are reported in [RetryInfo].
+// Only what is safe to repeat is retried ([RetryPolicy]): reads and the credential fetch, after
+// a transport failure, a 429 or a 502/503/504, honouring Retry-After, each try signed afresh;
+// never the proxied call, the audit record or a call with side effects. [RetryInfo] is the
+// vault's own report on refreshing a credential.
 //
 // # Testing
 //

@@ -367,3 +367,30 @@ func TestShowFallsBackToPrinting(t *testing.T) {
 	app.show(bg, opener{open: func(context.Context, string) error { return fmt.Errorf("no display") }, out: &out}, "authorize", "https://c/x")
 	require.Equal(t, "Open this URL to authorize: https://c/x\n", out.String())
 }
+
+func TestKeysNamespace(t *testing.T) {
+	v := newFakeVault(t, agentKey)
+	v.on("POST /sdk/keys/derive", ok(mintedAns))
+	ag := newTestAgent(t, v)
+	k, err := ag.Keys().Derive(bg, DeriveKeyParams{Scopes: []string{"grants:read"}, ExpiresIn: time.Second,
+		CIDRAllowlist: []string{"10.0.0.0/8"}, Metadata: map[string]any{"ci": true}})
+	require.NoError(t, err)
+	require.Equal(t, "alter_dk_x", k.APIKey.Reveal())
+	require.Equal(t, "dk", k.Type)
+	require.Equal(t, agentID, k.ParentKeyID)
+	require.Equal(t, "key", k.RateLimitSource)
+	compactEq(t, `{"scopes":["grants:read"],"expires_in":1,"cidr_allowlist":["10.0.0.0/8"],"metadata":{"ci":true}}`, v.last("POST /sdk/keys/derive").Body)
+	for _, err := range []error{
+		func() error { _, err := ag.Keys().Derive(bg, DeriveKeyParams{ExpiresIn: time.Second}); return err }(),
+		func() error {
+			_, err := ag.Keys().Derive(bg, DeriveKeyParams{Scopes: []string{"keys:derive"}, ExpiresIn: time.Second})
+			return err
+		}(),
+		func() error { _, err := ag.Keys().Derive(bg, DeriveKeyParams{Scopes: []string{"a"}}); return err }(),
+		func() error { _, err := ag.Keys().Rotate(bg, uuid.Nil, 1); return err }(),
+		func() error { _, err := ag.Keys().Rotate(bg, keyID, 31); return err }(),
+		func() error { _, err := ag.Keys().Revoke(bg, uuid.Nil, RevokeKeyParams{}); return err }(),
+	} {
+		require.ErrorIs(t, err, ErrInvalidInput)
+	}
+}

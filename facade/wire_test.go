@@ -5,21 +5,23 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 )
 
 const (
-	gidStr   = "11111111-2222-3333-4444-555555555555"
-	agentStr = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
-	keyStr   = "99999999-8888-7777-6666-555555555555"
-	actorStr = "12345678-1234-1234-1234-123456789abc"
-	apprStr  = "0a0a0a0a-0b0b-0c0c-0d0d-0e0e0e0e0e0e"
-	tokenAns = `{"access_token":"cred-secret-123","grant_id":"` + gidStr + `","provider_id":"github"}`
-	agentAns = `{"id":"` + agentStr + `","name":"bot","type":"agent","status":"active","version":3,"created_at":"2026-01-01T00:00:00Z","scopes":{"github":["repo"]}}`
-	keyAns   = `{"key_id":"` + keyStr + `","key_prefix":"alter_ak_abc","name":"bot-1","created_at":"2026-01-01T00:00:00Z"}`
-	gates    = `"gates":[{"approval_id":"` + apprStr + `","status":"pending","expires_at":"2026-01-01T00:00:00Z"}]`
+	gidStr    = "11111111-2222-3333-4444-555555555555"
+	agentStr  = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+	keyStr    = "99999999-8888-7777-6666-555555555555"
+	actorStr  = "12345678-1234-1234-1234-123456789abc"
+	apprStr   = "0a0a0a0a-0b0b-0c0c-0d0d-0e0e0e0e0e0e"
+	tokenAns  = `{"access_token":"cred-secret-123","grant_id":"` + gidStr + `","provider_id":"github"}`
+	agentAns  = `{"id":"` + agentStr + `","name":"bot","type":"agent","status":"active","version":3,"created_at":"2026-01-01T00:00:00Z","scopes":{"github":["repo"]}}`
+	keyAns    = `{"key_id":"` + keyStr + `","key_prefix":"alter_ak_abc","name":"bot-1","created_at":"2026-01-01T00:00:00Z"}`
+	mintedAns = `{"api_key":"alter_dk_x","id":"` + keyStr + `","name":"ci","key_prefix":"alter_dk_ab","key_type":"dk","scopes":["grants:read"],"scope_version":1,"created_at":"2026-01-01T00:00:00Z","parent_key_id":"` + agentStr + `","rate_limit_source":"key"}`
+	gates     = `"gates":[{"approval_id":"` + apprStr + `","status":"pending","expires_at":"2026-01-01T00:00:00Z"}]`
 )
 
 var (
@@ -188,6 +190,24 @@ func wireCases() []wireCase {
 		{name: "revokeAgentKey", route: "DELETE /sdk/agents/" + agentStr + "/keys/" + keyStr, answer: ok(keyAns),
 			do: func(ctx context.Context, app *App, _ *Agent) error {
 				_, err := app.Agents().RevokeKey(ctx, agentID, keyID, RevokeKeyParams{Force: true})
+				return err
+			},
+			query: "force=true", context: true, actor: true},
+		{name: "deriveKey", route: "POST /sdk/keys/derive", answer: ok(mintedAns),
+			do: func(ctx context.Context, app *App, _ *Agent) error {
+				_, err := app.Keys().Derive(ctx, DeriveKeyParams{Scopes: []string{"grants:read"}, ExpiresIn: 90 * time.Minute, Name: "ci"})
+				return err
+			},
+			body: `{"scopes":["grants:read"],"expires_in":5400,"name":"ci"}`, context: true, actor: true},
+		{name: "rotateKey", route: "POST /sdk/keys/" + keyStr + "/rotate", answer: ok(mintedAns),
+			do: func(ctx context.Context, app *App, _ *Agent) error {
+				_, err := app.Keys().Rotate(ctx, keyID, DefaultKeyOverlapDays)
+				return err
+			},
+			body: `{"overlap_days":7}`, context: true, actor: true},
+		{name: "revokeKey", route: "DELETE /sdk/keys/" + keyStr, answer: ok(strings.Replace(mintedAns, `"api_key":"alter_dk_x",`, "", 1)),
+			do: func(ctx context.Context, app *App, _ *Agent) error {
+				_, err := app.Keys().Revoke(ctx, keyID, RevokeKeyParams{Force: true})
 				return err
 			},
 			query: "force=true", context: true, actor: true},

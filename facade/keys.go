@@ -1,0 +1,154 @@
+package facade
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/altersdk/alter-go/gen"
+)
+
+// Keys is the scoped API keys namespace (Keys on an App or an Agent): derive short-lived
+// narrower keys, rotate and revoke keys.
+type Keys struct{ c *client }
+
+// Keys returns the scoped API keys namespace.
+func (c *client) Keys() *Keys { return &Keys{c: c} }
+
+// DefaultKeyOverlapDays is how long a rotated key keeps working next to its successor, unless
+// Rotate is told otherwise.
+const DefaultKeyOverlapDays = 7
+
+// APIKeyInfo describes an API key, without its plaintext.
+type APIKeyInfo struct {
+	ID                    uuid.UUID
+	Name                  string
+	Prefix                string   // first characters of the plaintext, for recognition
+	Type                  string   // "rk", "ak", "dk" or "pk"
+	Scopes                []string // the Alter scopes it holds
+	ScopeVersion          int
+	CIDRAllowlist         []string  // networks it may be used from (nil: any)
+	RateLimitRPM          int       // the key's own rate limit (0: none set)
+	EffectiveRateLimitRPM int       // the limit that applies (0: not reported)
+	RateLimitSource       string    // where that limit comes from ("key", "organization", …)
+	ExpiresAt             time.Time // zero: does not expire
+	DeprecatedAt          time.Time // zero unless deprecated
+	RevokedAt             time.Time // zero unless revoked
+	ParentKeyID           uuid.UUID // the key it was derived from (uuid.Nil: none)
+	CreatedAt             time.Time
+	LastUsedAt            time.Time
+}
+
+// MintedKey is a new key and its plaintext, shown once.
+type MintedKey struct {
+	APIKeyInfo
+	APIKey Secret // store it now (Reveal)
+}
+
+// DeriveKeyParams describe a derived key: a subset of the calling key's scopes, for a while.
+type DeriveKeyParams struct {
+	Scopes        []string       // required; a subset of the caller's (not keys:derive)
+	ExpiresIn     time.Duration  // required; sent in whole seconds (rounded up)
+	CIDRAllowlist []string       // a subset of the caller's networks (nil: the caller's)
+	Name          string         // default: the vault's derived-<date> name
+	Metadata      map[string]any // stored with the key
+}
+
+func keysCall(op string, body []byte) *call {
+	return &call{op: op, surface: surfaceShared, body: body, actor: true, ctxHeader: true}
+}
+
+// Derive mints a derived key (POST /sdk/keys/derive).
+func (k *Keys) Derive(ctx context.Context, p DeriveKeyParams) (MintedKey, error) {
+	if len(p.Scopes) == 0 {
+		return MintedKey{}, inputErr("DeriveKeyParams.Scopes", "required", nil)
+	}
+	for _, s := range p.Scopes {
+		if strings.TrimSpace(s) == "" || s == "keys:derive" {
+			return MintedKey{}, inputErr("DeriveKeyParams.Scopes", "blank scope, or keys:derive (a derived key cannot derive)", nil)
+		}
+	}
+	if p.ExpiresIn <= 0 {
+		return MintedKey{}, inputErr("DeriveKeyParams.ExpiresIn", "must be positive", nil)
+	}
+	req := gen.DeriveKeyRequest{Scopes: p.Scopes, ExpiresIn: int((p.ExpiresIn + time.Second - 1) / time.Second), Name: optStr(p.Name)}
+	if p.CIDRAllowlist != nil {
+		req.CidrAllowlist = &p.CIDRAllowlist
+	}
+	if p.Metadata != nil {
+		req.Metadata = &p.Metadata
+	}
+	b, err := jsonBody("DeriveKeyParams", req)
+	if err != nil {
+		return MintedKey{}, err
+	}
+	return k.minted(ctx, keysCall("deriveKey", b), func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.DeriveKeyWithBody(ctx, contentJSON, bytes.NewReader(b))
+	})
+}
+
+// Rotate mints the successor of a key; the old one keeps working for overlapDays (0–30).
+func (k *Keys) Rotate(ctx context.Context, keyID uuid.UUID, overlapDays int) (MintedKey, error) {
+	if keyID == uuid.Nil {
+		return MintedKey{}, inputErr("keyID", "must be the key's UUID, not uuid.Nil", nil)
+	}
+	if overlapDays < 0 || overlapDays > 30 {
+		return MintedKey{}, inputErr("overlapDays", "must be between 0 and 30", nil)
+	}
+	b, err := jsonBody("overlapDays", gen.RotateKeyRequest{OverlapDays: overlapDays})
+	if err != nil {
+		return MintedKey{}, err
+	}
+	return k.minted(ctx, keysCall("rotateKey", b), func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.RotateKeyWithBody(ctx, keyID.String(), contentJSON, bytes.NewReader(b))
+	})
+}
+
+// Revoke revokes a key and the keys derived from it; Force allows revoking the last one.
+func (k *Keys) Revoke(ctx context.Context, keyID uuid.UUID, p RevokeKeyParams) (APIKeyInfo, error) {
+	if keyID == uuid.Nil {
+		return APIKeyInfo{}, inputErr("keyID", "must be the key's UUID, not uuid.Nil", nil)
+	}
+	params := &gen.RevokeKeyParams{}
+	if p.Force {
+		params.Force = &p.Force
+	}
+	var out gen.APIKeyInfo
+	if err := k.c.sendJSON(ctx, keysCall("revokeKey", nil), &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		return raw.RevokeKey(ctx, keyID.String(), params)
+	}); err != nil {
+		return APIKeyInfo{}, err
+	}
+	return keyInfoFrom(out), nil
+}
+
+func (k *Keys) minted(ctx context.Context, d *call, do func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error)) (MintedKey, error) {
+	var out gen.MintedKey
+	if err := k.c.sendJSON(ctx, d, &out, do); err != nil {
+		return MintedKey{}, err
+	}
+	info := keyInfoFrom(gen.APIKeyInfo{CidrAllowlist: out.CidrAllowlist, CreatedAt: out.CreatedAt, DeprecatedAt: out.DeprecatedAt,
+		EffectiveRateLimitRpm: out.EffectiveRateLimitRpm, ExpiresAt: out.ExpiresAt, ID: out.ID, KeyPrefix: out.KeyPrefix,
+		KeyType: out.KeyType, LastUsedAt: out.LastUsedAt, Name: out.Name, ParentKeyID: out.ParentKeyID, RateLimitRpm: out.RateLimitRpm,
+		RateLimitSource: out.RateLimitSource, RevokedAt: out.RevokedAt, ScopeVersion: out.ScopeVersion, Scopes: out.Scopes})
+	return MintedKey{APIKeyInfo: info, APIKey: Secret(out.APIKey)}, nil
+}
+
+func keyInfoFrom(g gen.APIKeyInfo) APIKeyInfo {
+	k := APIKeyInfo{ID: g.ID, Name: g.Name, Prefix: g.KeyPrefix, Type: string(g.KeyType), Scopes: g.Scopes,
+		ScopeVersion: g.ScopeVersion, CIDRAllowlist: g.CidrAllowlist, RateLimitRPM: derefInt(g.RateLimitRpm),
+		EffectiveRateLimitRPM: derefInt(g.EffectiveRateLimitRpm), ExpiresAt: derefTime(g.ExpiresAt),
+		DeprecatedAt: derefTime(g.DeprecatedAt), RevokedAt: derefTime(g.RevokedAt), CreatedAt: g.CreatedAt,
+		LastUsedAt: derefTime(g.LastUsedAt)}
+	if g.RateLimitSource != nil {
+		k.RateLimitSource = string(*g.RateLimitSource)
+	}
+	if g.ParentKeyID != nil {
+		k.ParentKeyID = *g.ParentKeyID
+	}
+	return k
+}
