@@ -51,7 +51,9 @@
 // or 404 no_delegated_grant (agent) when nothing matches and 409 ambiguous_grant with the
 // candidates when several do; without a user, the app resolves among its own (system) grants. A
 // bad user JWT is 401 jwt_validation_error. X-Alter-Scope-Constraints narrows the key's scopes
-// (400 constraint_not_narrowing for a scope the key lacks).
+// (400 constraint_not_narrowing for a scope the key lacks). X-Alter-Request-Rule is checked on
+// token and proxy calls: a json_match rule with effect deny whose "when" method matches refuses
+// the call (403); other rule types are accepted without evaluation.
 //
 // # Scopes and limits
 //

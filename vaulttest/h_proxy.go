@@ -250,7 +250,11 @@ func (s *Server) proxyRequest(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	g, e := s.resolveGrant(c, req.addressing)
+	e := checkRule(r, req.Method)
+	var g *grant
+	if e == nil {
+		g, e = s.resolveGrant(c, req.addressing)
+	}
 	if e == nil {
 		e = s.usable(c, g, false)
 	}

@@ -264,7 +264,11 @@ func (s *Server) retrieveToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, e)
 		return
 	}
-	g, e := s.resolveGrant(c, req.addressing)
+	e := checkRule(r, req.Request.Method)
+	var g *grant
+	if e == nil {
+		g, e = s.resolveGrant(c, req.addressing)
+	}
 	if e == nil {
 		e = s.usable(c, g, true)
 	}
