@@ -33,7 +33,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer func() { _ = app.Close() }()
 	agents := app.Agents()
 
 	runID := demoenv.RunID("agents-admin")
@@ -71,7 +71,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer oldKey.Close()
+	defer func() { _ = oldKey.Close() }()
 	if err := whoAmI(ctx, "first key", oldKey); err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer newKey.Close()
+	defer func() { _ = newKey.Close() }()
 	if err := whoAmI(ctx, "new key", newKey); err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer func() { _ = app.Close() }()
 
 	runID := demoenv.RunID("headless-connect")
 	traced := facade.WithTrace(ctx, facade.Trace{RunID: runID})

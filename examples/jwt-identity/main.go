@@ -41,7 +41,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer func() { _ = app.Close() }()
 
 	runID := demoenv.RunID("jwt-identity")
 	traced := facade.WithTrace(ctx, facade.Trace{RunID: runID})
@@ -91,13 +91,13 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer agent.Close()
+	defer func() { _ = agent.Close() }()
 	asAgent, err := facade.NewApp(os.Getenv("ALTER_API_KEY"), facade.WithCaller(env.AgentID.String()),
 		facade.WithCallerType(facade.CallerTypeAgent), facade.WithUserTokenGetter(userToken))
 	if err != nil {
 		return err
 	}
-	defer asAgent.Close()
+	defer func() { _ = asAgent.Close() }()
 	clients := []struct {
 		name string
 		c    interface {

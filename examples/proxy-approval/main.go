@@ -39,7 +39,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer agent.Close()
+	defer func() { _ = agent.Close() }()
 
 	runID := demoenv.RunID("proxy-approval")
 	traced := facade.WithTrace(ctx, facade.Trace{RunID: runID, ThreadID: "thread-incident"})

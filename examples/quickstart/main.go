@@ -36,7 +36,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer func() { _ = app.Close() }()
 
 	// Every vault call made under this ctx carries the run id into the audit log.
 	runID := demoenv.RunID("quickstart")

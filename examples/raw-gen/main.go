@@ -37,7 +37,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer func() { _ = app.Close() }()
 	raw := app.Raw()
 	ctx = facade.WithTrace(ctx, facade.Trace{RunID: demoenv.RunID("raw-gen")}) // honoured by Raw calls too
 

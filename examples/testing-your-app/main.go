@@ -34,7 +34,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer agent.Close()
+	defer func() { _ = agent.Close() }()
 
 	runID := demoenv.RunID("testing-your-app")
 	n := &Notifier{Vault: agent, Grant: env.AgentGrantID, SlackURL: env.UpstreamURL}
