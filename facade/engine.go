@@ -139,6 +139,7 @@ func (v *vaultDoer) Do(req *http.Request) (*http.Response, error) {
 			cancel()
 			return nil, err
 		}
+		c.observe(resp.Header, true)
 		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 		return resp, nil
 	}

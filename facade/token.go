@@ -63,10 +63,10 @@ func parseCredential(body []byte) (*credential, error) {
 	}
 	c := &credential{tokenType: "Bearer", injectionHeader: "Authorization", injectionFormat: "Bearer {token}"}
 	var ok bool
-	if c.accessToken, ok = jsonString(m, "access_token", true); !ok || c.accessToken == "" || strings.ContainsAny(c.accessToken, "\r\n\x00") {
+	if c.accessToken, ok = jsonString(m, "access_token"); !ok || c.accessToken == "" || strings.ContainsAny(c.accessToken, "\r\n\x00") {
 		return nil, badToken("invalid access_token")
 	}
-	gid, ok := jsonString(m, "grant_id", true)
+	gid, ok := jsonString(m, "grant_id")
 	if id, err := uuid.Parse(gid); !ok || err != nil || id.String() != gid {
 		return nil, badToken("invalid grant_id")
 	}
@@ -172,9 +172,9 @@ func (c *credential) parseInjection(m map[string]json.RawMessage) error {
 			if r == nil || len(r) != 3 {
 				return badToken("invalid additional_injections")
 			}
-			target, ok1 := jsonString(r, "target", true)
-			key, ok2 := jsonString(r, "key", true)
-			src, ok3 := jsonString(r, "value_source", true)
+			target, ok1 := jsonString(r, "target")
+			key, ok2 := jsonString(r, "key")
+			src, ok3 := jsonString(r, "value_source")
 			switch {
 			case !ok1 || !ok2 || !ok3, target != "header" && target != "query_param",
 				len(key) > 100 || !injectionKeyRE.MatchString(key),
@@ -224,11 +224,11 @@ func parseRetryInfo(raw json.RawMessage) *RetryInfo {
 	return ri
 }
 
-// jsonString reads m[k] as a JSON string; required says absence is a failure.
-func jsonString(m map[string]json.RawMessage, k string, required bool) (string, bool) {
+// jsonString reads the required m[k] as a JSON string.
+func jsonString(m map[string]json.RawMessage, k string) (string, bool) {
 	v, present := m[k]
 	if !present {
-		return "", !required
+		return "", false
 	}
 	return rawString(v)
 }

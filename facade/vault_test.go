@@ -246,3 +246,20 @@ func TestVaultAdministration(t *testing.T) {
 	require.True(t, errors.As(err, &api))
 	require.Equal(t, http.StatusForbidden, api.Status, "a revoked grant")
 }
+
+// Sign-in through the emulator: the page is "opened", the person signs in, the token returned
+// verifies.
+func TestVaultAuthenticate(t *testing.T) {
+	e := newEnv(t)
+	res, err := e.app.Authenticate(bg, AuthenticateParams{PollInterval: 10 * time.Millisecond, Timeout: 10 * time.Second,
+		OpenURL: func(_ context.Context, u string) error {
+			go func() { _ = e.s.CompleteAuthSession(lastSegment(u), "carol") }()
+			return nil
+		}})
+	require.NoError(t, err)
+	require.Equal(t, "carol", res.UserInfo.Sub)
+	sub, valid, err := e.app.VerifyUserToken(bg, res.UserToken.Reveal())
+	require.NoError(t, err)
+	require.True(t, valid)
+	require.Equal(t, "carol", sub)
+}
