@@ -229,3 +229,20 @@ func TestKeyDeprecated(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, app.KeyDeprecated())
 }
+
+// A provider call that outlasts the deadline is a timeout like any other; its audit record says
+// so.
+func TestProviderTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		v := newFakeVault(t, appKey)
+		v.on("POST /sdk/token", ok(tokenAns))
+		app := newTestApp(t, v, WithTimeout(3*time.Second), WithProviderHTTPClient(&http.Client{Transport: slowRT{time.Hour}}))
+		start := time.Now()
+		_, err := app.Request(bg, "GET", "https://api.example.com/x", RequestParams{GrantID: gid})
+		require.Equal(t, 3*time.Second, time.Since(start))
+		require.ErrorIs(t, err, ErrTimeout)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.NoError(t, app.Close())
+		require.Equal(t, "<transport error: timeout after 3000ms>", v.last("POST /sdk/oauth/audit/api-call").JSON(t)["response_body"])
+	})
+}

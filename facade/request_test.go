@@ -1,10 +1,12 @@
 package facade
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -197,7 +199,9 @@ func TestRequestProviderErrors(t *testing.T) {
 			require.Equal(t, tc.status, pe.Status)
 			require.Empty(t, pe.Header.Get("Authorization"))
 			require.Equal(t, `{"error":"nope"}`, pe.Body)
-			for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err), fmt.Sprintf("%v", pe.Header), pe.URL} {
+			var logs bytes.Buffer
+			slog.New(slog.NewJSONHandler(&logs, nil)).Error("call failed", "err", err, "provider_error", pe)
+			for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err), fmt.Sprintf("%v", pe.Header), pe.URL, logs.String()} {
 				noSecrets(t, s, "cred-secret-123", appKey)
 			}
 			require.NoError(t, app.Close())
