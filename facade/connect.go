@@ -44,6 +44,16 @@ type ConnectParams struct {
 	OpenURL func(ctx context.Context, url string) error
 	// Out receives the URL when no browser is opened (default os.Stderr).
 	Out io.Writer
+	// OnDeclined is told, once per provider, when the person declines a provider while the
+	// session goes on (nil: not told).
+	OnDeclined func(DeclinedProvider)
+}
+
+// DeclinedProvider is a provider the person declined on the connect page.
+type DeclinedProvider struct {
+	Provider   string // provider id
+	ErrorCode  string // why, e.g. "access_denied"
+	DeclinedAt time.Time
 }
 
 // ConnectResult is one grant produced by a Connect session.
@@ -183,19 +193,28 @@ func (c *client) Connect(ctx context.Context, p ConnectParams) ([]ConnectResult,
 		return nil, err
 	}
 	c.show(ctx, opener{p.NoBrowser, p.OpenURL, p.Out}, "authorize", sess.URL)
-	return c.pollConnect(ctx, sess.Token, timeout, interval)
+	return c.pollConnect(ctx, sess.Token, timeout, interval, p.OnDeclined)
 }
 
 // pollConnect polls a session until it ends: first a poll, then a sleep of the interval
 // (capped by the time left). A 429 is waited out (Retry-After, at least the interval) within
 // the budget.
-func (c *client) pollConnect(ctx context.Context, token string, timeout, interval time.Duration) ([]ConnectResult, error) {
+func (c *client) pollConnect(ctx context.Context, token string, timeout, interval time.Duration, onDeclined func(DeclinedProvider)) ([]ConnectResult, error) {
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	deadline, _ := pctx.Deadline()
 	sawPending := false
+	told := map[string]bool{}
+	declined := func(ds []DeclinedProvider) {
+		for _, d := range ds {
+			if onDeclined != nil && !told[d.Provider] {
+				told[d.Provider] = true
+				onDeclined(d)
+			}
+		}
+	}
 	for {
-		res, done, err := c.connectState(pctx, token, sawPending)
+		res, done, err := c.connectState(pctx, token, sawPending, declined)
 		switch {
 		case err != nil && ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled):
 			return nil, ctx.Err()
@@ -237,11 +256,11 @@ func (c *client) PollConnectSession(ctx context.Context, token string) (results 
 	if token == "" {
 		return nil, false, inputErr("token", "required", nil)
 	}
-	return c.connectState(ctx, token, true)
+	return c.connectState(ctx, token, true, nil)
 }
 
 // connectState is one POST /sdk/oauth/connect/session/poll.
-func (c *client) connectState(ctx context.Context, token string, sawPending bool) ([]ConnectResult, bool, error) {
+func (c *client) connectState(ctx context.Context, token string, sawPending bool, declined func([]DeclinedProvider)) ([]ConnectResult, bool, error) {
 	b, err := jsonBody("token", gen.ConnectPollRequest{SessionToken: token})
 	if err != nil {
 		return nil, false, err
@@ -259,6 +278,15 @@ func (c *client) connectState(ctx context.Context, token string, sawPending bool
 	}
 	switch st.Status {
 	case gen.ConnectPollStatusPending:
+		if declined != nil {
+			var ds []DeclinedProvider
+			for _, d := range st.DeclinedProviders {
+				if d.ProviderID != "" && d.ErrorCode != "" { // malformed entries are skipped
+					ds = append(ds, DeclinedProvider{Provider: d.ProviderID, ErrorCode: d.ErrorCode, DeclinedAt: parseTime(d.DeclinedAt)})
+				}
+			}
+			declined(ds)
+		}
 		return nil, false, nil
 	case gen.ConnectPollStatusCompleted:
 		return connectResults(d.op, a, st)

@@ -124,18 +124,22 @@ func TestConnectInVirtualTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		v := newFakeVault(t, appKey)
 		v.on("POST /sdk/oauth/connect/session", ok(sessionAns))
-		v.on("POST /sdk/oauth/connect/session/poll", ok(`{"status":"pending"}`),
+		v.on("POST /sdk/oauth/connect/session/poll", ok(`{"status":"pending","declined_providers":[{"provider_id":"gitlab","error_code":"access_denied"},{"provider_id":""}]}`),
+			ok(`{"status":"pending","declined_providers":[{"provider_id":"gitlab","error_code":"access_denied"}]}`),
 			reply{status: 429, header: http.Header{"Retry-After": {"5"}}, body: `{"detail":{"error":"rate_limit_exceeded"}}`},
 			ok(`{"status":"completed","grants":[{"grant_id":"`+gidStr+`","provider_id":"github","scopes":["repo"],"operation":"reauth",`+
 				`"delegation":{"agent_id":"`+agentStr+`","delegable":true}}]}`))
 		app := newTestApp(t, v, WithUserTokenGetter(func(context.Context) (string, error) { return "user.jwt", nil }))
 		var opened string
+		var declined []DeclinedProvider
 		start := time.Now()
 		res, err := app.Connect(bg, ConnectParams{Providers: []string{"github"}, PollInterval: time.Second,
-			OpenURL: func(_ context.Context, u string) error { opened = u; return nil }})
+			OpenURL:    func(_ context.Context, u string) error { opened = u; return nil },
+			OnDeclined: func(d DeclinedProvider) { declined = append(declined, d) }})
 		require.NoError(t, err)
 		require.Equal(t, "https://connect/x", opened)
-		require.Equal(t, 6*time.Second, time.Since(start), "1 s after the pending, 5 s after the 429")
+		require.Equal(t, []DeclinedProvider{{Provider: "gitlab", ErrorCode: "access_denied"}}, declined, "told once, malformed entries skipped")
+		require.Equal(t, 7*time.Second, time.Since(start), "1 s after each pending, 5 s after the 429")
 		require.Len(t, res, 1)
 		require.Equal(t, gid, res[0].GrantID)
 		require.Equal(t, "reauth", res[0].Operation)
