@@ -90,15 +90,15 @@ func artifactDir(t *testing.T) string {
 	return t.ArtifactDir()
 }
 
-// person clicks through the connect page in the browser: pick provider, type the account, then
-// click #approve or #deny. It runs in its own goroutine, as a person would, while Connect polls.
+// person completes one of the vault's pages in the browser: fills the form fields (by element
+// id: "provider", "account" on the connect page, "user" on the sign-in page), then clicks
+// #approve or #deny. It runs in its own goroutine, as a person would, while the SDK polls.
 type person struct {
-	browser  context.Context
-	provider string
-	account  string
-	button   string // "approve" or "deny"
-	shot     string // where to save a PNG of the filled-in page ("" = none)
-	done     chan error
+	browser context.Context
+	fields  [][2]string // element id, value; in order
+	button  string      // "approve" or "deny"
+	shot    string      // where to save a PNG of the filled-in page ("" = none)
+	done    chan error
 }
 
 func (p *person) open(_ context.Context, url string) error {
@@ -110,13 +110,11 @@ func (p *person) open(_ context.Context, url string) error {
 func (p *person) click(url string) error {
 	ctx, cancel := context.WithTimeout(p.browser, 60*time.Second)
 	defer cancel()
-	err := chromedp.Do(ctx,
-		chromedp.Navigate(url),
-		chromedp.WaitVisible(chromedp.ID("approve")),
-		chromedp.SetValue(chromedp.ID("provider"), p.provider),
-		chromedp.SetValue(chromedp.ID("account"), p.account),
-	)
-	if err != nil {
+	actions := []chromedp.Action[chromedp.Void]{chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("approve"))}
+	for _, f := range p.fields {
+		actions = append(actions, chromedp.SetValue(chromedp.ID(f[0]), f[1]))
+	}
+	if err := chromedp.Do(ctx, actions...); err != nil {
 		return err
 	}
 	if p.shot != "" {
@@ -155,7 +153,8 @@ func TestConnectInRealBrowser(t *testing.T) {
 
 	dir := artifactDir(t)
 	shot := filepath.Join(dir, "connect-page.png")
-	p := &person{browser: browser, provider: "github", account: "octocat@example.com", button: "approve", shot: shot}
+	p := &person{browser: browser, fields: [][2]string{{"provider", "github"}, {"account", "octocat@example.com"}},
+		button: "approve", shot: shot}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	res, err := app.Connect(ctx, facade.ConnectParams{Providers: []string{"slack", "github"}, OpenURL: p.open,
@@ -186,12 +185,60 @@ func TestConnectInRealBrowser(t *testing.T) {
 	require.NotContains(t, ups[0].Header.Get("X-Api-Key"), s.AppKey(), "the vault key never goes upstream")
 
 	// Deny.
-	d := &person{browser: browser, provider: "slack", account: "someone", button: "deny"}
+	d := &person{browser: browser, fields: [][2]string{{"provider", "slack"}, {"account", "someone"}}, button: "deny"}
 	_, err = app.Connect(ctx, facade.ConnectParams{OpenURL: d.open, PollInterval: 100 * time.Millisecond, Timeout: time.Minute, Out: io.Discard})
 	require.NoError(t, <-d.done, "browser")
 	require.ErrorIs(t, err, facade.ErrConnectDenied)
 	require.ErrorIs(t, err, facade.ErrConnectFlow)
 	var ce *facade.ConnectError
 	require.ErrorAs(t, err, &ce)
-	require.Equal(t, "connect_denied", ce.Code)
+	require.Equal(t, facade.ErrorCode("connect_denied"), ce.Code)
+}
+
+// TestSignInInRealBrowser: App.Authenticate opens the emulator's sign-in page in headless
+// Chromium, the person signs in as bob, and Authenticate returns a JWT for bob that the vault
+// verifies (POST /sdk/auth/verify-token) and that selects bob's grant by provider. A person who
+// denies gives ErrConnectDenied.
+func TestSignInInRealBrowser(t *testing.T) {
+	browser := newBrowser(t)
+	s := vaulttest.NewTestServer(t)
+	up := vaulttest.NewEchoUpstream()
+	defer up.Close()
+	s.AddUser("bob")
+	s.AddOAuthGrant(vaulttest.OAuthGrant{Provider: "github", Account: "bob@example.com", UserSub: "bob", Credential: "bob-credential"})
+	app, err := facade.NewApp(s.AppKey(), facade.WithBaseURL(s.URL()))
+	require.NoError(t, err)
+	defer app.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	p := &person{browser: browser, fields: [][2]string{{"user", "bob"}}, button: "approve",
+		shot: filepath.Join(artifactDir(t), "sign-in-page.png")}
+	res, err := app.Authenticate(ctx, facade.AuthenticateParams{OpenURL: p.open, PollInterval: 100 * time.Millisecond,
+		Timeout: time.Minute, Out: io.Discard})
+	require.NoError(t, <-p.done, "browser")
+	require.NoError(t, err)
+	require.Equal(t, "bob", res.UserInfo.Sub)
+	tok := res.UserToken.Reveal()
+	require.NotEmpty(t, tok)
+	sub, valid, err := app.VerifyUserToken(ctx, tok)
+	require.NoError(t, err)
+	require.True(t, valid)
+	require.Equal(t, "bob", sub)
+
+	// The token picks bob's grant: the upstream sees bob's credential.
+	resp, err := app.Request(ctx, "GET", up.URL()+"/user", facade.RequestParams{Provider: "github", UserToken: tok})
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	require.NoError(t, resp.Body.Close())
+	ups := up.Requests()
+	require.Len(t, ups, 1)
+	require.Equal(t, "Bearer bob-credential", ups[0].Header.Get("Authorization"))
+
+	d := &person{browser: browser, button: "deny"}
+	_, err = app.Authenticate(ctx, facade.AuthenticateParams{OpenURL: d.open, PollInterval: 100 * time.Millisecond,
+		Timeout: time.Minute, Out: io.Discard})
+	require.NoError(t, <-d.done, "browser")
+	require.ErrorIs(t, err, facade.ErrConnectDenied)
+	require.ErrorIs(t, err, facade.ErrConnectFlow)
 }

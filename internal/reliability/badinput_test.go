@@ -14,7 +14,9 @@ import (
 )
 
 // Every case is refused locally: a typed error (ErrInvalidInput, plus the rule's own sentinel
-// where there is one) and no request reached the vault or the upstream.
+// where there is one) and no request reached the vault or the upstream. The cases are what
+// alter-sdk 0.29.0 refuses locally plus what Go can refuse before any I/O (a header value
+// net/http would not send); what 0.29.0 leaves to the vault is the vault's.
 func TestBadInputRefusedBeforeNetwork(t *testing.T) {
 	e := newEnv(t, nil)
 	gid, _ := e.grant(t, vaulttest.OAuthGrant{})
@@ -57,9 +59,7 @@ func TestBadInputRefusedBeforeNetwork(t *testing.T) {
 	cases := []tc{
 		// Keys.
 		{"empty key", func() error { return newApp("") }, facade.ErrMissingAPIKey},
-		{"blank key", func() error { return newApp(" \t ") }, facade.ErrMissingAPIKey},
-		{"agent key to NewApp", func() error { return newApp(agentKey) }, facade.ErrWrongKeyKind},
-		{"App key to NewAgent", func() error { return newAgent(appKey) }, facade.ErrWrongKeyKind},
+		{"blank key", func() error { return newApp(" \t ") }, nil},
 		{"key with CRLF", func() error { return newApp(appKey + "\r\nX-Injected: 1") }, nil},
 		{"key with NUL", func() error { return newAgent(agentKey + "\x00") }, nil},
 		// Options.
@@ -78,8 +78,6 @@ func TestBadInputRefusedBeforeNetwork(t *testing.T) {
 		// UUIDs.
 		{"GetAgent nil UUID", func() error { _, err := e.app.GetAgent(uuid.Nil); return err }, nil},
 		{"Agents.Get nil UUID", func() error { _, err := e.app.Agents().Get(bg, uuid.Nil); return err }, nil},
-		{"Agents.GetByName traversal", func() error { _, _, err := e.app.Agents().GetByName(bg, "../admin"); return err }, nil},
-		{"approval id traversal", func() error { _, err := e.app.GetApprovalStatus(bg, "apr_../../admin"); return err }, nil},
 		// Upstream URLs.
 		{"URL empty", func() error { return req("GET", "", facade.RequestParams{}) }, nil},
 		{"URL relative", func() error { return req("GET", "/repos/x", facade.RequestParams{}) }, nil},
@@ -88,63 +86,22 @@ func TestBadInputRefusedBeforeNetwork(t *testing.T) {
 		{"URL mailto", func() error { return req("GET", "mailto:a@b.example", facade.RequestParams{}) }, nil},
 		{"URL without host", func() error { return req("GET", "http:///x", facade.RequestParams{}) }, nil},
 		{"URL with CRLF", func() error { return req("GET", up+"/x\r\nHost: evil", facade.RequestParams{}) }, nil},
-		{"URL with userinfo", func() error {
-			return req("GET", "http://user:pw@"+strings.TrimPrefix(up, "http://")+"/x", facade.RequestParams{})
-		}, nil},
 		{"placeholder in host", func() error {
 			return req("GET", "http://{host}/x", facade.RequestParams{PathParams: map[string]string{"host": "evil.example"}})
 		}, nil},
 		// Header injection (CR/LF and other control characters).
-		{"Reason CRLF", func() error { return req("GET", up+"/x", facade.RequestParams{Reason: crlf}) }, nil},
-		{"Context value LF", func() error {
-			return req("GET", up+"/x", facade.RequestParams{Context: map[string]string{"tool": "a\nb"}})
-		}, nil},
-		{"Context key CR", func() error {
-			return req("GET", up+"/x", facade.RequestParams{Context: map[string]string{"to\rol": "a"}})
-		}, nil},
-		{"Trace run id CRLF", func() error {
-			_, err := get2(e.app, facade.WithTrace(bg, facade.Trace{RunID: crlf}), "GET", up+"/x", facade.RequestParams{GrantID: gid})
-			return err
-		}, nil},
-		{"Trace tool call id NUL", func() error {
-			_, err := agent.Me(facade.WithTrace(bg, facade.Trace{ToolCallID: "t\x00"}))
-			return err
-		}, nil},
-		{"Trace thread id on a vault-only call", func() error {
-			_, err := e.app.ListProviders(facade.WithTrace(bg, facade.Trace{ThreadID: crlf}))
-			return err
-		}, nil},
 		{"upstream header value CRLF", func() error {
 			return req("GET", up+"/x", facade.RequestParams{Header: http.Header{"X-Note": {crlf}}})
 		}, nil},
 		{"upstream header name with space", func() error {
 			return req("GET", up+"/x", facade.RequestParams{Header: http.Header{"X Note": {"v"}}})
 		}, nil},
-		{"proxy idempotency key CRLF", func() error {
-			_, err := e.app.ProxyRequest(bg, "POST", up+"/x", facade.ProxyParams{GrantID: gid, IdempotencyKey: crlf})
-			return err
-		}, nil},
 		{"agent create idempotency key CRLF", func() error {
 			_, err := e.app.Agents().Create(bg, facade.AgentCreateParams{Name: "x", IdempotencyKey: crlf})
 			return err
 		}, nil},
-		{"user token CRLF", func() error {
-			return req("GET", up+"/x", facade.RequestParams{Provider: "github", UserToken: user.Token + "\r\nX-Injected: 1"})
-		}, nil},
-		// Path parameters that would change the path.
-		{"path param ..", func() error {
-			return req("GET", up+"/repos/{id}", facade.RequestParams{PathParams: map[string]string{"id": ".."}})
-		}, nil},
-		{"path param .", func() error {
-			return req("GET", up+"/repos/{id}", facade.RequestParams{PathParams: map[string]string{"id": "."}})
-		}, nil},
-		{"path param empty", func() error {
-			return req("GET", up+"/repos/{id}", facade.RequestParams{PathParams: map[string]string{"id": ""}})
-		}, nil},
+		// Path parameters.
 		{"path param missing", func() error { return req("GET", up+"/repos/{id}", facade.RequestParams{}) }, nil},
-		{"path param unused", func() error {
-			return req("GET", up+"/repos", facade.RequestParams{PathParams: map[string]string{"id": "1"}})
-		}, nil},
 		// Grant selection and identity rules.
 		{"GrantID and Provider", func() error {
 			return req("GET", up+"/x", facade.RequestParams{GrantID: gid, Provider: "github", UserToken: user.Token})
@@ -153,34 +110,23 @@ func TestBadInputRefusedBeforeNetwork(t *testing.T) {
 			_, err := get2(e.app, bg, "GET", up+"/x", facade.RequestParams{})
 			return err
 		}, facade.ErrNoGrantSelector},
-		{"Account without Provider", func() error {
-			return req("GET", up+"/x", facade.RequestParams{GrantID: gid, Account: "a@example.com"})
-		}, facade.ErrAccountWithoutProvider},
-		{"Provider without a user token", func() error { return req("GET", up+"/x", facade.RequestParams{Provider: "github"}) }, facade.ErrUserTokenRequired},
-		{"Agent with a user token", func() error {
-			_, err := get2(agent, bg, "GET", up+"/x", facade.RequestParams{GrantID: gid, UserToken: user.Token})
+		{"proxy Account without Provider", func() error {
+			_, err := e.app.ProxyRequest(bg, "GET", up+"/x", facade.ProxyParams{GrantID: gid, Account: "a@example.com"})
 			return err
-		}, facade.ErrAgentUserToken},
-		{"Agent selecting by Provider", func() error {
-			_, err := get2(agent, bg, "GET", up+"/x", facade.RequestParams{Provider: "github"})
-			return err
-		}, facade.ErrUserTokenRequired},
+		}, nil},
+		{"Label without Provider", func() error {
+			return req("GET", up+"/x", facade.RequestParams{GrantID: gid, Label: "work"})
+		}, nil},
+		{"AppUserID without Provider", func() error {
+			return req("GET", up+"/x", facade.RequestParams{GrantID: gid, AppUserID: "u-1"})
+		}, nil},
 		// Methods.
 		{"method empty", func() error { return req("", up+"/x", facade.RequestParams{}) }, nil},
 		{"method with a space", func() error { return req("GE T", up+"/x", facade.RequestParams{}) }, nil},
-		{"method CONNECT", func() error { return req("CONNECT", up+"/x", facade.RequestParams{}) }, nil},
 		{"method with CRLF", func() error { return req("GET\r\n", up+"/x", facade.RequestParams{}) }, nil},
 		// Bodies.
 		{"JSON and Body", func() error { return req("POST", up+"/x", facade.RequestParams{JSON: 1, Body: []byte("x")}) }, nil},
 		{"JSON not marshallable", func() error { return req("POST", up+"/x", facade.RequestParams{JSON: make(chan int)}) }, nil},
-		{"proxy body over 1 MiB", func() error {
-			_, err := e.app.ProxyRequest(bg, "POST", up+"/x", facade.ProxyParams{GrantID: gid, Body: make([]byte, 1<<20+1)})
-			return err
-		}, nil},
-		{"proxy JSON body over 1 MiB", func() error {
-			_, err := e.app.ProxyRequest(bg, "POST", up+"/x", facade.ProxyParams{GrantID: gid, JSON: strings.Repeat("a", 1<<20)})
-			return err
-		}, nil},
 	}
 	// Credential headers are refused in proxy mode, in any case.
 	for _, h := range []string{"Authorization", "authorization", "COOKIE", "x-api-key", "X-Amz-Security-Token"} {
@@ -192,6 +138,8 @@ func TestBadInputRefusedBeforeNetwork(t *testing.T) {
 	require.GreaterOrEqual(t, len(cases), 30)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			e.s.ResetRequests()
+			upBefore := len(e.up.Requests())
 			err := c.call()
 			require.ErrorIs(t, err, facade.ErrInvalidInput)
 			var ie *facade.InputError
@@ -200,7 +148,7 @@ func TestBadInputRefusedBeforeNetwork(t *testing.T) {
 				require.ErrorIs(t, err, c.rule)
 			}
 			require.Empty(t, e.s.Requests(), "no vault request")
-			require.Empty(t, e.up.Requests(), "no upstream request")
+			require.Len(t, e.up.Requests(), upBefore, "no upstream request")
 		})
 	}
 }
@@ -225,6 +173,51 @@ func TestPathParamsNeverTraverse(t *testing.T) {
 		require.True(t, strings.HasPrefix(got[len(got)-1].Path, "/repos/"), v)
 		require.Equal(t, "GET", got[len(got)-1].Method, "lowercase methods are normalised")
 	}
+}
+
+// Ids given to vault calls are escaped into one path segment or a query value: a traversal is
+// data the vault answers (404 here), never another route.
+func TestVaultIDsNeverTraverse(t *testing.T) {
+	e := newEnv(t, nil)
+	_, err := e.app.GetApprovalStatus(bg, "apr_../../admin")
+	require.ErrorIs(t, err, facade.ErrBackend)
+	_, found, err := e.app.Agents().GetByName(bg, "../admin")
+	require.NoError(t, err)
+	require.False(t, found)
+	var paths []string
+	for _, r := range e.s.Requests() {
+		paths = append(paths, r.Path+"?"+r.Query)
+	}
+	require.Equal(t, []string{"/sdk/approvals/apr_..%2F..%2Fadmin?", "/sdk/agents?name=..%2Fadmin"}, paths)
+}
+
+// Audit context values with control characters are JSON-escaped into X-Alter-Context: the
+// header carries no raw CR, LF or NUL, and the vault reads back the exact values.
+func TestContextControlCharsEscapedOnTheWire(t *testing.T) {
+	e := newEnv(t, nil)
+	gid, _ := e.grant(t, vaulttest.OAuthGrant{})
+	ctx := facade.WithTrace(bg, facade.Trace{RunID: "x\r\nX-Injected: 1", ToolCallID: "t\x00"})
+	resp, err := get(e.app, ctx, e.up.URL()+"/x", facade.RequestParams{GrantID: gid})
+	require.NoError(t, err)
+	require.NotNil(t, resp)
+	require.NoError(t, e.app.Close())
+	rs := requestsFor(e.s, "retrieveToken")
+	require.Len(t, rs, 1)
+	h := rs[0].Header.Values("X-Alter-Context")
+	require.Len(t, h, 1)
+	require.NotContains(t, h[0], "\r")
+	require.NotContains(t, h[0], "\n")
+	require.NotContains(t, h[0], "\x00")
+	require.Empty(t, rs[0].Header.Get("X-Injected"))
+	var rows int
+	for _, r := range e.s.AuditRows() {
+		if r.Operation == "recordApiCall" {
+			rows++
+			require.Equal(t, "x\r\nX-Injected: 1", r.RunID)
+			require.Equal(t, "t\x00", r.ToolCallID)
+		}
+	}
+	require.Equal(t, 1, rows)
 }
 
 func get2(c interface {

@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/altersdk/alter-go/facade"
@@ -28,20 +30,36 @@ import (
 // with vaulttest's handler served in memory.
 const maxRowTime = 3 * time.Second
 
-// sameAttempts checks that every request of op carried the same Idempotency-Key and body
-// (a retried POST is the same request, so the vault applies it once) and a fresh nonce.
+// sameAttempts checks that op reached the vault n times, every try with the same body (a retry
+// repeats the call, it does not make another) and signed afresh (its own nonce), and that the
+// facade generated no Idempotency-Key (0.29.0 sends one only where the caller gives it).
+//
+// The count is CallCount's: the request log of a dropped connection may be written after the
+// client saw the drop (port-findings.md), so the log holds n entries, or n-1 when the last try
+// was dropped.
 func sameAttempts(t *testing.T, s *vaulttest.Server, op string, n int) {
 	t.Helper()
+	require.Equal(t, n, s.CallCount(op), op)
 	rs := requestsFor(s, op)
-	require.Len(t, rs, n, op)
+	require.GreaterOrEqual(t, len(rs), n-1, op)
+	require.LessOrEqual(t, len(rs), n, op)
+	n = len(rs)
 	nonces := map[string]bool{}
 	for _, r := range rs {
-		require.NotEmpty(t, r.Header.Get("Idempotency-Key"))
-		require.Equal(t, rs[0].Header.Get("Idempotency-Key"), r.Header.Get("Idempotency-Key"), "%s: one key for every attempt", op)
+		require.Empty(t, r.Header.Get("Idempotency-Key"), "%s: no generated Idempotency-Key", op)
 		require.Equal(t, string(rs[0].Body), string(r.Body), "%s: same body", op)
 		nonces[r.Header.Get(signing.HeaderNonce)] = true
 	}
 	require.Len(t, nonces, n, "%s: every attempt signed afresh", op)
+}
+
+// apiStatus is the vault status an error carries (0: not a vault answer).
+func apiStatus(err error) int {
+	var ae *facade.APIError
+	if errors.As(err, &ae) {
+		return ae.Status
+	}
+	return 0
 }
 
 func TestFaultMatrix(t *testing.T) {
@@ -51,128 +69,118 @@ func TestFaultMatrix(t *testing.T) {
 		fault   vaulttest.Fault
 		path    string // upstream path; default /items
 		opts    []facade.Option
+		setup   func(e *env, gid uuid.UUID)
 		want    func(t *testing.T, e *env, resp *facade.Response, err error)
 		elapsed time.Duration // upper bound; default maxRowTime
 	}
 	rows := []row{
-		{name: "429 with Retry-After, then success", op: "retrieveCredential",
-			fault: vaulttest.Fault{Status: 429, Code: "rate_limited", RetryAfter: time.Second},
+		{name: "429 with Retry-After, then success", op: "retrieveToken",
+			fault: vaulttest.Fault{Status: 429, Code: "rate_limit_exceeded", RetryAfter: time.Second},
 			want: func(t *testing.T, e *env, resp *facade.Response, err error) {
 				require.NoError(t, err)
-				require.Equal(t, []string{"retrieveCredential", "retrieveCredential", "upstream"}, ops(resp.RetryInfo))
-				require.Equal(t, []int{429, 200, 200}, statuses(resp.RetryInfo))
-				require.Equal(t, 20*time.Millisecond, resp.RetryInfo.Attempts[1].Delay, "Retry-After (1 s) honoured, capped by MaxRetryAfter")
-				require.Equal(t, 1, resp.RetryInfo.Retries())
-				sameAttempts(t, e.s, "retrieveCredential", 2)
+				require.Nil(t, resp.RetryInfo, "RetryInfo is the vault's refresh report: none here")
+				sameAttempts(t, e.s, "retrieveToken", 2)
 				require.Len(t, e.up.Requests(), 1)
 			}},
-		{name: "429 on every attempt", op: "retrieveCredential",
-			fault: vaulttest.Fault{Times: 10, Status: 429, Code: "rate_limited", RetryAfter: 2 * time.Second},
+		{name: "429 on every attempt", op: "retrieveToken",
+			fault: vaulttest.Fault{Times: 10, Status: 429, Code: "rate_limit_exceeded", RetryAfter: 2 * time.Second},
 			want: func(t *testing.T, e *env, _ *facade.Response, err error) {
-				require.ErrorIs(t, err, facade.ErrRateLimited)
-				var ae *facade.APIError
-				require.ErrorAs(t, err, &ae)
-				require.Equal(t, 429, ae.StatusCode)
-				require.Equal(t, "rate_limited", ae.Code)
-				require.Equal(t, 2*time.Second, ae.Details.RetryAfter)
-				require.Equal(t, 4, e.s.CallCount("retrieveCredential"), "MaxAttempts")
-				sameAttempts(t, e.s, "retrieveCredential", 4)
+				require.ErrorIs(t, err, facade.ErrRateLimit)
+				require.ErrorIs(t, err, facade.ErrBackend)
+				var rl *facade.RateLimitError
+				require.ErrorAs(t, err, &rl)
+				require.Equal(t, 429, rl.Status)
+				require.Equal(t, facade.ErrorCode("rate_limit_exceeded"), rl.Code)
+				require.Equal(t, 2*time.Second, rl.RetryAfter)
+				sameAttempts(t, e.s, "retrieveToken", 4) // MaxAttempts
 				require.Empty(t, e.up.Requests())
 			}},
-		{name: "503 burst, then success", op: "retrieveCredential",
+		{name: "503 burst, then success", op: "retrieveToken",
 			fault: vaulttest.Fault{Times: 3, Status: 503, Code: "service_unavailable"},
-			want: func(t *testing.T, e *env, resp *facade.Response, err error) {
+			want: func(t *testing.T, e *env, _ *facade.Response, err error) {
 				require.NoError(t, err)
-				require.Equal(t, []int{503, 503, 503, 200, 200}, statuses(resp.RetryInfo))
-				for _, a := range resp.RetryInfo.Attempts[1:4] {
-					require.Less(t, a.Delay, 10*time.Millisecond, "full-jitter backoff below the ceiling")
-				}
-				sameAttempts(t, e.s, "retrieveCredential", 4)
+				sameAttempts(t, e.s, "retrieveToken", 4)
 				require.Len(t, e.up.Requests(), 1)
 			}},
-		{name: "503 burst longer than the attempts", op: "retrieveCredential",
+		{name: "503 burst longer than the attempts", op: "retrieveToken",
 			fault: vaulttest.Fault{Times: 4, Status: 503, Code: "service_unavailable"},
 			want: func(t *testing.T, e *env, _ *facade.Response, err error) {
-				require.ErrorIs(t, err, facade.ErrServer)
 				require.ErrorIs(t, err, facade.ErrBackend)
-				sameAttempts(t, e.s, "retrieveCredential", 4)
+				require.Equal(t, 503, apiStatus(err))
+				sameAttempts(t, e.s, "retrieveToken", 4)
 				require.Empty(t, e.up.Requests())
 			}},
-		{name: "connection dropped before a response, then success", op: "retrieveCredential",
-			fault: vaulttest.Fault{Drop: true},
-			want: func(t *testing.T, e *env, resp *facade.Response, err error) {
+		{name: "409 token_refresh_in_progress, then success", setup: func(e *env, gid uuid.UUID) { e.s.SetGrantRefreshing(gid, 1) },
+			want: func(t *testing.T, e *env, _ *facade.Response, err error) {
 				require.NoError(t, err)
-				require.Equal(t, []int{0, 200, 200}, statuses(resp.RetryInfo))
-				require.Error(t, resp.RetryInfo.Attempts[0].Err)
-				sameAttempts(t, e.s, "retrieveCredential", 2)
+				sameAttempts(t, e.s, "retrieveToken", 2)
+				require.Len(t, e.up.Requests(), 1)
 			}},
-		{name: "connection dropped on every attempt", op: "retrieveCredential",
+		{name: "connection dropped before a response, then success", op: "retrieveToken",
+			fault: vaulttest.Fault{Drop: true},
+			want: func(t *testing.T, e *env, _ *facade.Response, err error) {
+				require.NoError(t, err)
+				sameAttempts(t, e.s, "retrieveToken", 2)
+			}},
+		{name: "connection dropped on every attempt", op: "retrieveToken",
 			fault: vaulttest.Fault{Times: 10, Drop: true},
 			want: func(t *testing.T, e *env, _ *facade.Response, err error) {
 				require.ErrorIs(t, err, facade.ErrNetwork)
 				var ne *facade.NetworkError
 				require.ErrorAs(t, err, &ne)
-				require.Equal(t, "retrieveCredential", ne.Op)
-				sameAttempts(t, e.s, "retrieveCredential", 4)
+				require.Equal(t, "retrieveToken", ne.Op)
+				sameAttempts(t, e.s, "retrieveToken", 4)
 				require.Empty(t, e.up.Requests())
 			}},
-		{name: "answer slower than WithTimeout", op: "retrieveCredential",
+		{name: "answer slower than WithTimeout", op: "retrieveToken",
 			fault: vaulttest.Fault{Delay: 10 * time.Second}, opts: []facade.Option{facade.WithTimeout(150 * time.Millisecond)},
 			elapsed: 2 * time.Second,
 			want: func(t *testing.T, e *env, _ *facade.Response, err error) {
 				require.ErrorIs(t, err, facade.ErrTimeout)
 				require.ErrorIs(t, err, context.DeadlineExceeded)
-				require.Equal(t, 1, e.s.CallCount("retrieveCredential"), "no time left for a retry")
+				require.Equal(t, 1, e.s.CallCount("retrieveToken"), "no time left for a retry")
 				require.Empty(t, e.up.Requests())
 			}},
-		{name: "malformed JSON", op: "retrieveCredential", fault: vaulttest.Fault{Malformed: true},
+		{name: "malformed JSON", op: "retrieveToken", fault: vaulttest.Fault{Malformed: true},
 			want: func(t *testing.T, e *env, _ *facade.Response, err error) {
-				require.ErrorIs(t, err, facade.ErrUnexpectedResponse)
-				var ae *facade.APIError
-				require.ErrorAs(t, err, &ae)
-				require.Equal(t, 200, ae.StatusCode)
-				require.Equal(t, 1, e.s.CallCount("retrieveCredential"), "a 200 is final, not retried")
+				require.ErrorIs(t, err, facade.ErrBackend)
+				require.Equal(t, 200, apiStatus(err))
+				require.Equal(t, 1, e.s.CallCount("retrieveToken"), "a 200 is final, not retried")
 				require.Empty(t, e.up.Requests(), "no credential, no upstream call")
 			}},
-		{name: "non-JSON 502 once, then success", op: "retrieveCredential", fault: vaulttest.Fault{NonJSON: true},
-			want: func(t *testing.T, e *env, resp *facade.Response, err error) {
-				require.NoError(t, err)
-				require.Equal(t, []int{502, 200, 200}, statuses(resp.RetryInfo))
-				sameAttempts(t, e.s, "retrieveCredential", 2)
-			}},
-		{name: "non-JSON 502 on every attempt", op: "retrieveCredential", fault: vaulttest.Fault{Times: 10, NonJSON: true},
+		{name: "non-JSON 502 once, then success", op: "retrieveToken", fault: vaulttest.Fault{NonJSON: true},
 			want: func(t *testing.T, e *env, _ *facade.Response, err error) {
-				require.ErrorIs(t, err, facade.ErrUnexpectedResponse)
-				require.ErrorIs(t, err, facade.ErrServer)
+				require.NoError(t, err)
+				sameAttempts(t, e.s, "retrieveToken", 2)
+			}},
+		{name: "non-JSON 502 on every attempt", op: "retrieveToken", fault: vaulttest.Fault{Times: 10, NonJSON: true},
+			want: func(t *testing.T, e *env, _ *facade.Response, err error) {
+				require.ErrorIs(t, err, facade.ErrBackend)
 				var ae *facade.APIError
 				require.ErrorAs(t, err, &ae)
-				require.Equal(t, 502, ae.StatusCode)
+				require.Equal(t, 502, ae.Status)
 				require.Empty(t, ae.Code)
-				require.Contains(t, string(ae.Body), "<html>")
-				sameAttempts(t, e.s, "retrieveCredential", 4)
+				require.Contains(t, ae.Message, "non-JSON")
+				sameAttempts(t, e.s, "retrieveToken", 4)
 			}},
-		{name: "upstream 500", path: "/status/500",
+		{name: "upstream 500: not retried, audited", path: "/status/500",
 			want: func(t *testing.T, e *env, _ *facade.Response, err error) {
 				require.ErrorIs(t, err, facade.ErrProviderAPI)
 				var pe *facade.ProviderAPIError
 				require.ErrorAs(t, err, &pe)
-				require.Equal(t, 500, pe.StatusCode)
+				require.Equal(t, 500, pe.Status)
 				require.Len(t, e.up.Requests(), 1, "a 500 may have been applied: not retried")
 				require.NoError(t, e.app.Close()) // drains the audit post
-				sameAttempts(t, e.s, "recordAPICall", 1)
+				sameAttempts(t, e.s, "recordApiCall", 1)
 			}},
-		{name: "audit post dropped: retried, recorded once", op: "recordAPICall", fault: vaulttest.Fault{Drop: true},
+		{name: "audit post dropped: not retried, logged", op: "recordApiCall", fault: vaulttest.Fault{Drop: true},
 			want: func(t *testing.T, e *env, _ *facade.Response, err error) {
-				require.NoError(t, err)
+				require.NoError(t, err, "an audit failure never fails the call")
 				require.NoError(t, e.app.Close())
-				sameAttempts(t, e.s, "recordAPICall", 2)
-				n := 0
+				sameAttempts(t, e.s, "recordApiCall", 1) // a second post could be a second row
 				for _, r := range e.s.AuditRows() {
-					if r.Operation == "recordAPICall" && r.Outcome == "success" {
-						n++
-					}
+					require.NotEqual(t, "recordApiCall", r.Operation)
 				}
-				require.Equal(t, 1, n)
 			}},
 	}
 	for _, r := range rows {
@@ -181,6 +189,9 @@ func TestFaultMatrix(t *testing.T) {
 			gid, _ := e.grant(t, vaulttest.OAuthGrant{})
 			if r.op != "" {
 				e.s.InjectFault(r.op, r.fault)
+			}
+			if r.setup != nil {
+				r.setup(e, gid)
 			}
 			path := r.path
 			if path == "" {
@@ -198,36 +209,57 @@ func TestFaultMatrix(t *testing.T) {
 	}
 }
 
-// Me is a GET: retried on a 503 burst like the POSTs.
+// The vault's token-refresh report reaches the caller: Response.RetryInfo and LastRetryInfo.
+func TestFaultRefreshReport(t *testing.T) {
+	e := newEnv(t, nil)
+	gid, _ := e.grant(t, vaulttest.OAuthGrant{})
+	require.NoError(t, e.s.SetGrantRefreshRetries(gid, 3))
+	resp, err := get(e.app, bg, e.up.URL()+"/items", facade.RequestParams{GrantID: gid})
+	require.NoError(t, err)
+	ri := resp.RetryInfo
+	require.NotNil(t, ri)
+	require.Equal(t, 3, ri.TotalAttempts)
+	require.Equal(t, 3, ri.SuccessfulAttempt)
+	require.Len(t, ri.Errors, 2)
+	require.Equal(t, ri, e.app.LastRetryInfo())
+	resp, err = get(e.app, bg, e.up.URL()+"/items", facade.RequestParams{GrantID: gid})
+	require.NoError(t, err)
+	require.Nil(t, resp.RetryInfo, "the next answer had nothing to report")
+	require.Nil(t, e.app.LastRetryInfo())
+}
+
+// Me is a read: retried on a 503 burst like the credential fetch.
 func TestFaultMeRetriedOnBurst(t *testing.T) {
 	e := newEnv(t, nil, fastRetries)
 	ag := e.s.AddAgent("soak-agent")
-	agent, err := e.app.GetAgent(ag.ID)
+	agent, err := facade.NewAgent(ag.APIKey, facade.WithBaseURL(e.s.URL()), fastRetries)
 	require.NoError(t, err)
-	e.s.InjectFault("getMe", vaulttest.Fault{Times: 2, Status: 503, Code: "service_unavailable"})
+	defer agent.Close()
+	e.s.InjectFault("getAgentMe", vaulttest.Fault{Times: 2, Status: 503, Code: "service_unavailable"})
 	info, err := agent.Me(bg)
 	require.NoError(t, err)
 	require.Equal(t, ag.ID, info.ID)
-	require.Equal(t, 3, e.s.CallCount("getMe"))
-	require.Equal(t, []int{503, 503, 200}, statuses(agent.LastRetryInfo()))
+	sameAttempts(t, e.s, "getAgentMe", 3)
 }
 
-// A proxied POST whose connection drops is retried with the same Idempotency-Key: the upstream
-// is called once.
-func TestFaultProxyDropAppliedOnce(t *testing.T) {
+// A proxied call is never retried (the vault performs the upstream request): a dropped
+// connection is a network error after one try, and the upstream was not called twice.
+func TestFaultProxyNotRetried(t *testing.T) {
 	e := newEnv(t, nil, fastRetries)
 	gid, _ := e.grant(t, vaulttest.OAuthGrant{})
 	e.s.InjectFault("proxyRequest", vaulttest.Fault{Drop: true})
-	out, err := e.app.ProxyRequest(bg, http.MethodPost, e.up.URL()+"/orders", facade.ProxyParams{GrantID: gid, JSON: map[string]int{"n": 1}})
-	require.NoError(t, err)
-	require.Equal(t, 200, out.Result.StatusCode)
-	sameAttempts(t, e.s, "proxyRequest", 2)
-	require.Len(t, e.up.Requests(), 1, "the upstream POST happened once")
+	_, err := e.app.ProxyRequest(bg, http.MethodPost, e.up.URL()+"/orders", facade.ProxyParams{GrantID: gid, JSON: map[string]int{"n": 1}})
+	require.ErrorIs(t, err, facade.ErrNetwork)
+	sameAttempts(t, e.s, "proxyRequest", 1)
+	require.Empty(t, e.up.Requests())
+	e.s.InjectFault("proxyRequest", vaulttest.Fault{Status: 503, Code: "service_unavailable"})
+	_, err = e.app.ProxyRequest(bg, http.MethodPost, e.up.URL()+"/orders", facade.ProxyParams{GrantID: gid, JSON: map[string]int{"n": 1}})
+	require.Equal(t, 503, apiStatus(err))
+	require.Equal(t, 2, e.s.CallCount("proxyRequest"), "a 503 on a proxied call is not retried either")
 }
 
 // loseFirst forwards the first request of path to the vault, then throws the answer away and
-// reports a reset: the vault applied the call, the client never learnt it. The retry must be a
-// replay, not a second creation.
+// reports a reset: the vault applied the call, the client never learnt it.
 type loseFirst struct {
 	path string
 	next http.RoundTripper
@@ -244,16 +276,26 @@ func (l *loseFirst) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// A creation whose answer is lost is not retried by the SDK (it has side effects); the caller
+// who repeats it with its own Idempotency-Key gets the same agent back, once.
 func TestFaultCreateAgentAnswerLostAppliedOnce(t *testing.T) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	defer tr.CloseIdleConnections()
-	lf := &loseFirst{path: "/agents", next: tr}
+	lf := &loseFirst{path: "/sdk/agents", next: tr}
 	e := newEnv(t, nil, fastRetries, facade.WithHTTPClient(&http.Client{Transport: lf}))
-	res, err := e.app.Agents().Create(bg, facade.AgentCreateParams{Name: "once-only"})
-	require.NoError(t, err)
+	p := facade.AgentCreateParams{Name: "once-only", IdempotencyKey: "create-once-only"}
+	_, err := e.app.Agents().Create(bg, p)
+	require.ErrorIs(t, err, facade.ErrNetwork)
 	require.True(t, lf.lost.Load())
-	require.True(t, res.Replayed, "the retry was answered from the idempotency store")
-	sameAttempts(t, e.s, "createAgent", 2)
+	require.Equal(t, 1, e.s.CallCount("createAgent"), "a creation is sent once")
+	res, err := e.app.Agents().Create(bg, p)
+	require.NoError(t, err)
+	require.True(t, res.Replayed, "the repeat was answered from the idempotency store")
+	rs := requestsFor(e.s, "createAgent")
+	require.Len(t, rs, 2)
+	for _, r := range rs {
+		require.Equal(t, "create-once-only", r.Header.Get("Idempotency-Key"), "the caller's key, as given")
+	}
 	n := 0
 	for a, err := range e.app.Agents().All(bg, facade.AgentListParams{}) {
 		require.NoError(t, err)
@@ -292,32 +334,31 @@ func TestFaultTimingInVirtualTime(t *testing.T) {
 	t.Run("429 Retry-After 3 s waited exactly", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			app := newApp(t)
-			s.InjectFault("retrieveCredential", vaulttest.Fault{Status: 429, Code: "rate_limited", RetryAfter: 3 * time.Second})
+			s.InjectFault("retrieveToken", vaulttest.Fault{Status: 429, Code: "rate_limit_exceeded", RetryAfter: 3 * time.Second})
+			before := s.CallCount("retrieveToken")
 			start := time.Now()
-			resp, err := get(app, bg, url, facade.RequestParams{GrantID: gid})
+			_, err := get(app, bg, url, facade.RequestParams{GrantID: gid})
 			require.NoError(t, err)
 			require.Equal(t, 3*time.Second, time.Since(start))
-			require.Equal(t, 3*time.Second, resp.RetryInfo.Attempts[1].Delay)
+			require.Equal(t, 2, s.CallCount("retrieveToken")-before)
 		})
 	})
 	t.Run("503 burst: full-jitter backoff below 500 ms then 1 s", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			app := newApp(t)
-			s.InjectFault("retrieveCredential", vaulttest.Fault{Times: 2, Status: 503, Code: "service_unavailable"})
+			s.InjectFault("retrieveToken", vaulttest.Fault{Times: 2, Status: 503, Code: "service_unavailable"})
+			before := s.CallCount("retrieveToken")
 			start := time.Now()
-			resp, err := get(app, bg, url, facade.RequestParams{GrantID: gid})
+			_, err := get(app, bg, url, facade.RequestParams{GrantID: gid})
 			require.NoError(t, err)
-			a := resp.RetryInfo.Attempts
-			require.Equal(t, []int{503, 503, 200, 200}, statuses(resp.RetryInfo))
-			require.Less(t, a[1].Delay, 500*time.Millisecond)
-			require.Less(t, a[2].Delay, time.Second)
-			require.Equal(t, a[1].Delay+a[2].Delay, time.Since(start), "only the backoff takes time")
+			require.Less(t, time.Since(start), 1500*time.Millisecond, "two waits below 500 ms and 1 s")
+			require.Equal(t, 3, s.CallCount("retrieveToken")-before)
 		})
 	})
 	t.Run("ctx cancelled during a 30 s vault backoff returns within 50 ms", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			app := newApp(t)
-			s.InjectFault("retrieveCredential", vaulttest.Fault{Status: 503, Code: "service_unavailable", RetryAfter: 30 * time.Second})
+			s.InjectFault("retrieveToken", vaulttest.Fault{Status: 503, Code: "service_unavailable", RetryAfter: 30 * time.Second})
 			ctx, cancel := context.WithCancel(bg)
 			time.AfterFunc(10*time.Millisecond, cancel)
 			start := time.Now()
@@ -326,26 +367,27 @@ func TestFaultTimingInVirtualTime(t *testing.T) {
 			require.LessOrEqual(t, time.Since(start), 50*time.Millisecond)
 		})
 	})
-	t.Run("ctx cancelled during a 30 s upstream backoff returns within 50 ms", func(t *testing.T) {
+	t.Run("an upstream 503 with Retry-After is the caller's, at once", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			app := newApp(t)
 			upStatus.Store(503)
 			defer upStatus.Store(0)
-			ctx, cancel := context.WithCancel(bg)
-			time.AfterFunc(10*time.Millisecond, cancel)
 			start := time.Now()
-			_, err := get(app, ctx, url, facade.RequestParams{GrantID: gid})
-			require.ErrorIs(t, err, context.Canceled)
-			require.LessOrEqual(t, time.Since(start), 50*time.Millisecond)
+			_, err := get(app, bg, url, facade.RequestParams{GrantID: gid})
+			var pe *facade.ProviderAPIError
+			require.ErrorAs(t, err, &pe)
+			require.Equal(t, 503, pe.Status)
+			require.Zero(t, time.Since(start), "provider calls are never retried")
 		})
 	})
 	t.Run("a Retry-After longer than the time left answers at once", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			app := newApp(t, facade.WithTimeout(2*time.Second))
-			s.InjectFault("retrieveCredential", vaulttest.Fault{Status: 503, Code: "service_unavailable", RetryAfter: 30 * time.Second})
+			s.InjectFault("retrieveToken", vaulttest.Fault{Status: 503, Code: "service_unavailable", RetryAfter: 30 * time.Second})
 			start := time.Now()
 			_, err := get(app, bg, url, facade.RequestParams{GrantID: gid})
-			require.ErrorIs(t, err, facade.ErrServer)
+			require.ErrorIs(t, err, facade.ErrBackend)
+			require.Equal(t, 503, apiStatus(err))
 			require.Zero(t, time.Since(start))
 		})
 	})
@@ -360,7 +402,7 @@ func TestAuditPostsBoundedAndDrainedInVirtualTime(t *testing.T) {
 	gid := s.AddOAuthGrant(vaulttest.OAuthGrant{Provider: "github", Credential: "cred-virtual"})
 	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, `{}`) })
 	const calls = 60
-	s.InjectFault("recordAPICall", vaulttest.Fault{Times: calls, Delay: time.Hour})
+	s.InjectFault("recordApiCall", vaulttest.Fault{Times: calls, Delay: time.Hour})
 	synctest.Test(t, func(t *testing.T) {
 		var logBuf lockedBuffer
 		app, err := facade.NewApp(s.AppKey(), facade.WithBaseURL(s.URL()),
@@ -373,10 +415,10 @@ func TestAuditPostsBoundedAndDrainedInVirtualTime(t *testing.T) {
 			require.NoError(t, err)
 		}
 		synctest.Wait()
-		require.Equal(t, 48, s.CallCount("recordAPICall"), "only the posts holding a slot reached the vault")
+		require.Equal(t, 48, s.CallCount("recordApiCall"), "only the posts holding a slot reached the vault")
 		start := time.Now()
 		require.NoError(t, app.Close())
 		require.Equal(t, 5*time.Second, time.Since(start), "Close waits 5 s for stuck posts, then cancels them")
-		require.Equal(t, calls, strings.Count(logBuf.String(), "audit record of an upstream call not posted"))
+		require.Equal(t, calls, strings.Count(logBuf.String(), "audit record not recorded"))
 	})
 }

@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/altersdk/alter-go/facade"
+	"github.com/altersdk/alter-go/internal/apikey"
 )
 
 // FuzzRequestInputs feeds arbitrary methods, URL templates, path parameter values, headers and
@@ -19,7 +21,7 @@ import (
 // reaches a real network). Invariants: no panic; a refused call (ErrInvalidInput) made no
 // request at all; any other outcome is a success whose upstream request stayed on the
 // template's host, kept its path shape (a parameter is exactly one segment) and carries no
-// CR, LF or NUL in a header.
+// CR, LF or NUL in a header; no error shows the credential.
 func FuzzRequestInputs(f *testing.F) {
 	f.Add("GET", "https://api.example.test/repos/{p}/issues", "../admin", "X-Note", "ok", "why")
 	f.Add("post", "http://h.example.test/{p}", "a/b", "Content-Type", "application/json", "")
@@ -36,15 +38,14 @@ func FuzzRequestInputs(f *testing.F) {
 	vault := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
-		if strings.HasSuffix(r.URL.Path, "/tokens") {
+		if r.URL.Path == "/sdk/token" {
 			mu.Lock()
 			tokens++
 			mu.Unlock()
 			_, _ = io.WriteString(w, tokenBody)
 			return
 		}
-		w.WriteHeader(http.StatusAccepted)
-		_, _ = io.WriteString(w, `{"audit_id":"`+uuid.NewString()+`"}`)
+		w.WriteHeader(http.StatusOK) // the audit post
 	})
 	up := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
@@ -52,7 +53,8 @@ func FuzzRequestInputs(f *testing.F) {
 		mu.Unlock()
 		_, _ = io.WriteString(w, "{}")
 	})
-	app, err := facade.NewApp("alter_key_app_fuzz", facade.WithBaseURL("http://vault.test/v1"),
+	// A loopback base URL (plain http is allowed only there); nothing dials it.
+	app, err := facade.NewApp(apikey.NewScoped("rk"), facade.WithBaseURL("http://127.0.0.1:9"),
 		facade.WithHTTPClient(&http.Client{Transport: handlerTransport{vault}}),
 		facade.WithProviderHTTPClient(&http.Client{Transport: handlerTransport{up}}),
 		facade.WithRetryPolicy(facade.RetryPolicy{MaxAttempts: 1}))
@@ -73,6 +75,9 @@ func FuzzRequestInputs(f *testing.F) {
 			p.Header = http.Header{hName: {hValue}}
 		}
 		resp, err := app.Request(bg, method, tmpl, p)
+		if err != nil && strings.Contains(fmt.Sprintf("%v %+v %#v", err, err, err), "fuzz-cred") {
+			t.Fatalf("the error shows the credential: %v", err)
+		}
 		mu.Lock()
 		nTok, got := tokens, upstream
 		mu.Unlock()

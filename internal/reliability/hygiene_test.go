@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/altersdk/alter-go/facade"
+	"github.com/altersdk/alter-go/internal/apikey"
 	"github.com/altersdk/alter-go/vaulttest"
 )
 
@@ -40,7 +41,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	bearer, cred := e.grant(t, vaulttest.OAuthGrant{UserSub: "alice"})
 	qGrant, qCred := e.grant(t, vaulttest.OAuthGrant{Provider: "google", Injection: vaulttest.Injection{
 		Header: "Authorization", Format: "Bearer {token}",
-		Additional: []vaulttest.AdditionalInjection{{Target: "query", Key: "key", ValueSource: "access_token"}}}})
+		Additional: []vaulttest.AdditionalInjection{{Target: "query_param", Key: "key", ValueSource: "token"}}}})
 	basic, basicCred := e.grant(t, vaulttest.OAuthGrant{Provider: "jira", Credential: "svc:pa55-" + uuid.NewString(), Injection: vaulttest.BasicInjection()})
 	agentGrant, agentCred := e.grant(t, vaulttest.OAuthGrant{Provider: "slack", AgentOwner: ag.ID})
 	revoked, revokedCred := e.grant(t, vaulttest.OAuthGrant{Provider: "notion"})
@@ -68,10 +69,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 		return r, nil
 	}
 
-	// Successes, with retries on the way.
-	e.s.InjectFault("retrieveCredential", vaulttest.Fault{Status: 503, Code: "service_unavailable"})
-	e.s.InjectFault("retrieveCredential", vaulttest.Fault{Status: 429, Code: "rate_limited", RetryAfter: time.Second})
-	e.s.InjectFault("retrieveCredential", vaulttest.Fault{Drop: true})
+	// Successes, with retries on the way and a refresh report.
+	e.s.InjectFault("retrieveToken", vaulttest.Fault{Status: 503, Code: "service_unavailable"})
+	e.s.InjectFault("retrieveToken", vaulttest.Fault{Status: 429, Code: "rate_limit_exceeded", RetryAfter: time.Second})
+	e.s.InjectFault("retrieveToken", vaulttest.Fault{Drop: true})
+	require.NoError(t, e.s.SetGrantRefreshRetries(qGrant, 3))
 	for _, g := range []uuid.UUID{bearer, qGrant, basic} {
 		keep(closeResp(app.Request(bg, "GET", up+"/x", facade.RequestParams{GrantID: g, Reason: "hygiene"})))
 	}
@@ -88,7 +90,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	created, err := app.Agents().Create(bg, facade.AgentCreateParams{Name: "hygiene-created"})
 	keep(created, err)
 	secrets = append(secrets, created.APIKey.Reveal())
-	minted, err := app.Agents().MintKey(bg, created.ID, facade.MintKeyParams{Name: "second"})
+	minted, err := app.Agents().MintKey(bg, created.ID)
 	keep(minted, err)
 	secrets = append(secrets, minted.APIKey.Reveal())
 	values = append(values, app, agent, app.LastRetryInfo(), agent.LastRetryInfo(),
@@ -104,28 +106,34 @@ func TestSecretsNeverLeak(t *testing.T) {
 	keep(closeResp(app.Request(bg, "GET", up+"/x", facade.RequestParams{Provider: "github", UserToken: user.Token + "x"})))
 	keep(closeResp(agent.Request(bg, "GET", up+"/x", facade.RequestParams{GrantID: agentGrant, UserToken: user.Token})))
 	keep(closeResp(app.Request(bg, "GET", up+"/x", facade.RequestParams{GrantID: bearer, Header: http.Header{"X-Bad": {user.Token + "\n"}}})))
-	e.s.InjectFault("retrieveCredential", vaulttest.Fault{Times: 4, NonJSON: true}) // = MaxAttempts: nothing left queued
+	e.s.InjectFault("retrieveToken", vaulttest.Fault{Times: 4, NonJSON: true}) // = MaxAttempts: nothing left queued
 	keep(closeResp(app.Request(bg, "GET", up+"/x", facade.RequestParams{GrantID: bearer})))
-	e.s.InjectFault("retrieveCredential", vaulttest.Fault{Malformed: true})
+	e.s.InjectFault("retrieveToken", vaulttest.Fault{Malformed: true})
 	keep(closeResp(app.Request(bg, "GET", up+"/x", facade.RequestParams{GrantID: bearer})))
-	e.s.InjectFault("getMe", vaulttest.Fault{Delay: time.Second})
+	e.s.InjectFault("getAgentMe", vaulttest.Fault{Delay: time.Second})
 	ctx, cancel := context.WithTimeout(bg, 50*time.Millisecond)
 	_, err = agent.Me(ctx)
 	cancel()
 	keep(nil, err)
-	e.s.InjectFault("recordAPICall", vaulttest.Fault{Status: 500, Code: "internal_error"}) // final: not retried
+	e.s.InjectFault("recordApiCall", vaulttest.Fault{Status: 500, Code: "internal_error"}) // audit posts are never retried
 	keep(closeResp(app.Request(bg, "GET", up+"/x", facade.RequestParams{GrantID: bearer})))
-	for _, k := range []string{e.s.AppKey(), "alter_key_app_" + uuid.NewString()} {
-		bad, err := facade.NewApp(k+"x", facade.WithBaseURL(e.s.URL()), facade.WithLogger(logger))
-		require.NoError(t, err)
-		_, err = bad.ListProviders(bg)
-		keep(nil, err)
-		values = append(values, bad)
-		_ = bad.Close()
-	}
-	_, err = facade.NewApp(ag.APIKey, facade.WithBaseURL(e.s.URL()))
+	// A well-formed key the vault does not know (401 invalid_key), malformed keys (refused
+	// offline), a key with CR LF.
+	unknown := apikey.NewScoped("rk")
+	secrets = append(secrets, unknown)
+	bad, err := facade.NewApp(unknown, facade.WithBaseURL(e.s.URL()), facade.WithLogger(logger))
+	require.NoError(t, err)
+	_, err = bad.ListProviders(bg)
+	require.ErrorIs(t, err, facade.ErrInvalidKey)
 	keep(nil, err)
-	_, err = facade.NewAgent(e.s.AppKey() + "\r\n")
+	values = append(values, bad)
+	_ = bad.Close()
+	for _, k := range []string{e.s.AppKey() + "x", "alter_key_" + uuid.NewString(), e.s.AppKey() + "\r\n"} {
+		_, err = facade.NewApp(k, facade.WithBaseURL(e.s.URL()))
+		require.ErrorIs(t, err, facade.ErrInvalidInput)
+		keep(nil, err)
+	}
+	_, err = facade.NewAgent(ag.APIKey + "\r\n")
 	keep(nil, err)
 	require.NoError(t, app.Close()) // drains the (failing) audit posts: their errors are logged
 	require.NoError(t, agent.Close())
@@ -147,7 +155,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	log := logBuf.String()
 	require.Contains(t, log, "alter: retrying", "the workload retried")
-	require.Contains(t, log, "audit record of an upstream call not posted", "the workload failed an audit post")
+	require.Contains(t, log, "audit record not recorded", "the workload failed an audit post")
 	noSecret(t, log, secrets, "debug log")
 }
 
@@ -161,7 +169,8 @@ func noSecret(t *testing.T, s string, secrets []string, where string) {
 	}
 }
 
-// The credential is dropped when a redirect leaves the upstream's origin, whatever carries it.
+// A redirect is never followed (0.29.0 follows none): the 3xx is the answer, so the credential,
+// whatever carries it, never reaches the host the Location names.
 func TestCredentialNotForwardedOnCrossHostRedirect(t *testing.T) {
 	e := newEnv(t, nil)
 	other := vaulttest.NewEchoUpstream() // same IP, another port: another origin
@@ -169,28 +178,19 @@ func TestCredentialNotForwardedOnCrossHostRedirect(t *testing.T) {
 	for _, inj := range []vaulttest.Injection{vaulttest.BearerInjection(), vaulttest.HeaderInjection("X-API-Key"),
 		vaulttest.BasicInjection(),
 		{Header: "Authorization", Format: "Bearer {token}", Additional: []vaulttest.AdditionalInjection{
-			{Target: "header", Key: "X-Extra-Token", ValueSource: "access_token"},
-			{Target: "query", Key: "api_key", ValueSource: "access_token"}}}} {
+			{Target: "header", Key: "X-Extra-Token", ValueSource: "token"},
+			{Target: "query_param", Key: "api_key", ValueSource: "token"}}}} {
 		gid, cred := e.grant(t, vaulttest.OAuthGrant{Injection: inj, Credential: "u:p-" + uuid.NewString()})
 		before := len(other.Requests())
 		resp, err := e.app.Request(bg, "GET", e.up.URL()+"/redirect", facade.RequestParams{GrantID: gid,
 			Query: url.Values{"to": {other.URL() + "/landed"}}})
 		require.NoError(t, err)
-		body, _ := io.ReadAll(resp.Body)
+		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		got := other.Requests()
-		require.Len(t, got, before+1)
-		landed := got[len(got)-1]
-		require.Equal(t, "/landed", landed.Path)
+		require.Equal(t, http.StatusFound, resp.StatusCode, "the 3xx comes back as it is")
+		require.Equal(t, other.URL()+"/landed", resp.Header.Get("Location"))
+		require.Len(t, other.Requests(), before, "nothing reached the other host")
 		b64 := base64.StdEncoding.EncodeToString([]byte(cred))
-		for k, vs := range landed.Header {
-			for _, v := range vs {
-				require.NotContains(t, v, cred, k)
-				require.NotContains(t, v, b64, k)
-			}
-		}
-		require.NotContains(t, string(body), cred, "the other host's echo (headers and query)")
-		require.NotContains(t, string(body), b64)
 		// The first hop, same origin, did carry it.
 		first := e.up.Requests()
 		found := false

@@ -67,20 +67,6 @@ func get(app interface {
 	return resp, err
 }
 
-func ops(ri facade.RetryInfo) (out []string) {
-	for _, a := range ri.Attempts {
-		out = append(out, a.Op)
-	}
-	return out
-}
-
-func statuses(ri facade.RetryInfo) (out []int) {
-	for _, a := range ri.Attempts {
-		out = append(out, a.Status)
-	}
-	return out
-}
-
 // requestsFor lists the vault requests of one operation.
 func requestsFor(s *vaulttest.Server, op string) (out []vaulttest.Request) {
 	for _, r := range s.Requests() {
@@ -92,7 +78,7 @@ func requestsFor(s *vaulttest.Server, op string) (out []vaulttest.Request) {
 }
 
 // fastRetries keeps real-socket fault tests fast: backoff ceilings of milliseconds and
-// Retry-After capped at 20 ms (the capped value shows up exactly in Attempt.Delay).
+// Retry-After capped at 20 ms (the exact waits are checked in virtual time).
 var fastRetries = facade.WithRetryPolicy(facade.RetryPolicy{MaxAttempts: 4, InitialBackoff: 2 * time.Millisecond,
 	MaxBackoff: 10 * time.Millisecond, MaxRetryAfter: 20 * time.Millisecond})
 
