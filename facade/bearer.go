@@ -1,10 +1,6 @@
 package facade
 
-import (
-	"errors"
-	"net/url"
-	"strings"
-)
+import "strings"
 
 // parseBearerChallenge reads the auth-params of an RFC 6750 Bearer challenge (the first
 // challenge only), names lower-cased, quoted values unescaped. It stops at the first thing it
@@ -91,22 +87,4 @@ func isKeyByte(c byte, first bool) bool {
 		return letter
 	}
 	return letter || c >= '0' && c <= '9' || c == '-'
-}
-
-// sanitizeURLError drops the query (which may carry an injected credential) from a *url.Error.
-func sanitizeURLError(err error) error {
-	var ue *url.Error
-	if !errors.As(err, &ue) {
-		return err
-	}
-	return &url.Error{Op: ue.Op, URL: redactURL(ue.URL), Err: ue.Err}
-}
-
-// redactURL returns scheme://host/path of u: no userinfo, query or fragment.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(invalid URL)"
-	}
-	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}).String()
 }
