@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -200,5 +201,63 @@ func TestCredentialNotForwardedOnCrossHostRedirect(t *testing.T) {
 			}
 		}
 		require.True(t, found)
+	}
+}
+
+// A provider that echoes the request (its credential) back in its error answer, in headers and
+// body: the typed provider error still holds no credential, under any verb, in slog, or in its
+// fields (issue #12: ProviderAPIError.Header kept echoed auth headers).
+func TestProviderErrorsHideEchoedCredential(t *testing.T) {
+	e := newEnv(t, nil)
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var seen []string
+		for k, vs := range r.Header {
+			for _, v := range vs {
+				seen = append(seen, k+": "+v)
+				w.Header().Add("X-Echo-"+k, v)
+			}
+		}
+		w.Header().Set("X-Echo-Query", r.URL.RawQuery)
+		if r.URL.Path == "/401" {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		}
+		st := map[string]int{"/400": 400, "/401": 401, "/403": 403, "/500": 500}[r.URL.Path]
+		w.WriteHeader(st)
+		_, _ = io.WriteString(w, strings.Join(seen, "\n")+"\nquery: "+r.URL.RawQuery)
+	}))
+	defer echo.Close()
+	var logBuf lockedBuffer
+	logger := slog.New(slog.NewJSONHandler(&logBuf, nil))
+	for _, inj := range []vaulttest.Injection{vaulttest.BearerInjection(), vaulttest.HeaderInjection("X-API-Key"),
+		{Header: "Authorization", Format: "Bearer {token}", Additional: []vaulttest.AdditionalInjection{
+			{Target: "query_param", Key: "api_key", ValueSource: "token"}}}} {
+		gid, cred := e.grant(t, vaulttest.OAuthGrant{Injection: inj})
+		for _, path := range []string{"/400", "/401", "/403", "/500"} {
+			_, err := e.app.Request(bg, http.MethodGet, echo.URL+path, facade.RequestParams{GrantID: gid})
+			require.ErrorIs(t, err, facade.ErrProviderAPI, path)
+			for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
+				leak(t, fmt.Sprintf(verb, err), []string{cred}, inj.Header+path+" error "+verb)
+			}
+			logger.Error("call failed", "err", err)
+			var pe *facade.ProviderAPIError
+			require.ErrorAs(t, err, &pe)
+			for k, vs := range pe.Header {
+				leak(t, k+": "+strings.Join(vs, ", "), []string{cred}, inj.Header+path+" ProviderAPIError.Header")
+			}
+			leak(t, pe.URL, []string{cred}, inj.Header+path+" ProviderAPIError.URL")
+			leak(t, pe.Body, []string{cred}, inj.Header+path+" ProviderAPIError.Body")
+			leak(t, fmt.Sprint(pe.Details), []string{cred}, inj.Header+path+" ProviderAPIError.Details")
+		}
+		leak(t, logBuf.String(), []string{cred}, "slog")
+	}
+}
+
+// leak is noSecret that lets the test go on, so one run lists every place that leaks.
+func leak(t *testing.T, s string, secrets []string, where string) {
+	t.Helper()
+	for _, sec := range secrets {
+		if sec != "" && strings.Contains(s, sec) {
+			t.Errorf("%s contains a secret (%d bytes): %.200s", where, len(sec), strings.ReplaceAll(s, sec, "<SECRET>"))
+		}
 	}
 }
