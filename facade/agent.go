@@ -20,7 +20,7 @@ func NewAgent(apiKey string, opts ...Option) (*Agent, error) {
 		return nil, err
 	}
 	if cfg.callerTypeSet {
-		return nil, inputErr("WithCallerType", "an Agent is always of caller type agent; WithCallerType is App-only", nil)
+		return nil, inputErr("WithCallerType", "an Agent is always of caller type agent; WithCallerType is App-only", ErrCallerTypeOnAgent)
 	}
 	s, err := newConn(apiKey, cfg)
 	if err != nil {

@@ -66,7 +66,7 @@ func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastRe
 
 func newConn(apiKey string, cfg *config) (*conn, error) {
 	if apiKey == "" {
-		return nil, inputErr("apiKey", "empty; pass the key (e.g. os.Getenv(\"ALTER_API_KEY\"))", nil)
+		return nil, inputErr("apiKey", "empty; pass the key (e.g. os.Getenv(\"ALTER_API_KEY\"))", ErrMissingAPIKey)
 	}
 	if !apikey.Valid(apiKey) {
 		return nil, inputErr("apiKey", "not an Alter API key (alter_key_… or alter_<rk|ak|dk|pk>_…)", nil)

@@ -49,22 +49,16 @@ type redactedError struct {
 }
 
 // Error implements error.
-func (e *redactedError) Error() string {
-	s := e.err.Error()
-	for _, v := range e.secrets {
-		if len(v) >= 4 {
-			s = strings.ReplaceAll(s, v, "[REDACTED]")
-		}
-	}
-	return s
-}
+func (e *redactedError) Error() string { return redact(e.err.Error(), e.secrets) }
 
 // Unwrap returns the original error.
 func (e *redactedError) Unwrap() error { return e.err }
 
 // providerFailure maps a provider answer of 400 or more; a 403 whose Bearer challenge says
-// insufficient_scope is also reported to the vault, in the background.
-func (c *client) providerFailure(ctx context.Context, cred *credential, method, url string, resp *http.Response, body []byte) error {
+// insufficient_scope is also reported to the vault, in the background. A provider that echoes
+// the request (debug endpoints, some error pages) would hand the credential back: every value
+// placed is cut from the error's headers and body.
+func (c *client) providerFailure(ctx context.Context, cred *credential, method, url string, resp *http.Response, body []byte, pl placement) error {
 	challenge := strings.Join(resp.Header.Values("WWW-Authenticate"), ", ")
 	params := parseBearerChallenge(challenge)
 	gid, _ := uuid.Parse(cred.grantID)
@@ -75,8 +69,26 @@ func (c *client) providerFailure(ctx context.Context, cred *credential, method, 
 		}
 		c.reportScopeMismatch(ctx, cred, resp.StatusCode, challenge, missing, url)
 	}
+	clean := *resp
+	clean.Header = make(http.Header, len(resp.Header))
+	for k, vs := range resp.Header {
+		for _, v := range vs {
+			clean.Header.Add(k, redact(v, pl.secrets))
+		}
+	}
+	text := redact(captureText(body, "<response too large: %d bytes>", "<binary response: %d bytes>"), pl.secrets)
 	return newProviderError(providerCall{Op: "request", Method: method, URL: url, GrantID: gid, ProviderID: cred.providerID,
-		ScopeMismatch: cred.scopeMismatch}, resp, captureText(body, "<response too large: %d bytes>", "<binary response: %d bytes>"), params)
+		ScopeMismatch: cred.scopeMismatch}, &clean, text, params)
+}
+
+// redact replaces every placed value found in s.
+func redact(s string, secrets []string) string {
+	for _, v := range secrets {
+		if len(v) >= 4 {
+			s = strings.ReplaceAll(s, v, "[REDACTED]")
+		}
+	}
+	return s
 }
 
 // vaultStatus is the HTTP status of a vault error (0: not a vault answer).

@@ -107,7 +107,7 @@ func (c *client) ProxyRequest(ctx context.Context, method, rawURL string, p Prox
 		return ProxyOutcome{}, err
 	}
 	if p.Account != "" && p.Provider == "" {
-		return ProxyOutcome{}, inputErr("ProxyParams.Account", "Account needs Provider", nil)
+		return ProxyOutcome{}, inputErr("ProxyParams.Account", "Account needs Provider", ErrAccountWithoutProvider)
 	}
 	if method == "" {
 		return ProxyOutcome{}, inputErr("method", "required", nil)
@@ -135,10 +135,10 @@ func (c *client) ProxyRequest(ctx context.Context, method, rawURL string, p Prox
 		h := make(map[string]string, len(p.Header))
 		for k, vs := range p.Header {
 			if !validToken(k) {
-				return ProxyOutcome{}, inputErr("ProxyParams.Header", "a header name is not an HTTP token", nil)
+				return ProxyOutcome{}, inputErr("ProxyParams.Header", "a header name is not an HTTP token", ErrForbiddenHeader)
 			}
 			if forbiddenProxyHeaders[strings.ToLower(strings.TrimSpace(k))] {
-				return ProxyOutcome{}, inputErr("ProxyParams.Header", k+" may not be forwarded: the vault injects the credential", nil)
+				return ProxyOutcome{}, inputErr("ProxyParams.Header", k+" may not be forwarded: the vault injects the credential", ErrForbiddenHeader)
 			}
 			h[k] = strings.Join(vs, ", ")
 		}

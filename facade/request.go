@@ -103,6 +103,9 @@ func (c *client) Request(ctx context.Context, method, rawURL string, p RequestPa
 	case p.Body != nil:
 		body = p.Body
 	}
+	if err := checkHeader("RequestParams.Header", p.Header); err != nil {
+		return nil, err
+	}
 	resolved, err := expandURL(rawURL, p.PathParams)
 	if err != nil {
 		return nil, err
@@ -174,7 +177,7 @@ func (c *client) Request(ctx context.Context, method, rawURL string, p RequestPa
 		return nil, providerTransportError(sendErr, m, resolved, pl)
 	}
 	if resp.StatusCode >= 400 {
-		return nil, c.providerFailure(ctx, cred, m, resolved, resp, respBody)
+		return nil, c.providerFailure(ctx, cred, m, resolved, resp, respBody, pl)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(respBody))
 	gid, _ := uuid.Parse(cred.grantID)
@@ -235,9 +238,9 @@ func (e *tokenGetterError) Unwrap() error { return e.err }
 func checkSelectors(params string, grantID uuid.UUID, provider, label, appUserID string) error {
 	switch {
 	case grantID != uuid.Nil && provider != "":
-		return inputErr(params+".GrantID", "set GrantID or Provider, not both", nil)
+		return inputErr(params+".GrantID", "set GrantID or Provider, not both", ErrGrantAndProvider)
 	case grantID == uuid.Nil && provider == "":
-		return inputErr(params+".GrantID", "set GrantID or Provider", nil)
+		return inputErr(params+".GrantID", "set GrantID or Provider", ErrNoGrantSelector)
 	case label != "" && provider == "":
 		return inputErr(params+".Label", "Label needs Provider", nil)
 	case appUserID != "" && provider == "":
@@ -253,6 +256,25 @@ func checkMethod(m string) (string, error) {
 		return "", inputErr("method", "must be an HTTP method such as GET or POST", nil)
 	}
 	return u, nil
+}
+
+// checkHeader refuses provider headers net/http cannot send (a name that is not a token, a
+// value with CR, LF or another control character), before anything is sent. The value never
+// appears in the error: it may be a secret.
+func checkHeader(field string, h http.Header) error {
+	for k, vs := range h {
+		if !validToken(k) {
+			return inputErr(field, "a header name is not an HTTP token", nil)
+		}
+		for _, v := range vs {
+			for i := 0; i < len(v); i++ {
+				if c := v[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+					return inputErr(field+"["+k+"]", "the value contains CR, LF or another control character", nil)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func validToken(k string) bool {

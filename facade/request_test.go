@@ -185,8 +185,9 @@ func TestRequestProviderErrors(t *testing.T) {
 					w.Header()[k] = vs
 				}
 				w.Header().Set("Authorization", r.Header.Get("Authorization")) // an echoing provider
+				w.Header().Set("X-Echo", r.Header.Get("Authorization"))
 				w.WriteHeader(tc.status)
-				_, _ = w.Write([]byte(`{"error":"nope"}`))
+				_, _ = w.Write([]byte(`{"error":"nope","seen":"` + r.Header.Get("Authorization") + `"}`))
 			})
 			v := newFakeVault(t, appKey)
 			v.on("POST /sdk/token", ok(tokenWith(tc.token+`,"additional_injections":[{"target":"query_param","key":"k","value_source":"token"}]`)))
@@ -198,7 +199,8 @@ func TestRequestProviderErrors(t *testing.T) {
 			require.True(t, errors.As(err, &pe))
 			require.Equal(t, tc.status, pe.Status)
 			require.Empty(t, pe.Header.Get("Authorization"))
-			require.Equal(t, `{"error":"nope"}`, pe.Body)
+			require.Equal(t, `{"error":"nope","seen":"Bearer [REDACTED]"}`, pe.Body)
+			require.Equal(t, "Bearer [REDACTED]", pe.Header.Get("X-Echo"))
 			var logs bytes.Buffer
 			slog.New(slog.NewJSONHandler(&logs, nil)).Error("call failed", "err", err, "provider_error", pe)
 			for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err), fmt.Sprintf("%v", pe.Header), pe.URL, logs.String()} {

@@ -77,7 +77,9 @@ func TestConstructorChecks(t *testing.T) {
 	require.NoError(t, err, "the legacy format is accepted")
 	require.NoError(t, legacy.Close())
 	_, err = NewAgent(agentKey, WithCallerType(CallerTypeService))
-	require.ErrorIs(t, err, ErrInvalidInput)
+	require.ErrorIs(t, err, ErrCallerTypeOnAgent)
+	_, err = NewApp("")
+	require.ErrorIs(t, err, ErrMissingAPIKey)
 	for _, o := range []Option{WithTimeout(0), WithCaller(""), WithCaller(strings.Repeat("a", 256)), WithCaller("é"),
 		WithCallerType("robot"), WithHTTPClient(nil), WithProviderHTTPClient(nil), WithBaseURL("ftp://x")} {
 		_, err := NewApp(appKey, o)
