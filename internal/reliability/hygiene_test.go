@@ -201,7 +201,42 @@ func TestCredentialNotForwardedOnCrossHostRedirect(t *testing.T) {
 			}
 		}
 		require.True(t, found)
+		for k, vs := range first[len(first)-1].Header { // nothing of the vault call goes to the provider
+			require.False(t, strings.HasPrefix(strings.ToLower(k), "x-alter-"), "vault header %s on a provider call", k)
+			noSecret(t, strings.Join(vs, ", "), []string{e.s.AppKey()}, "provider header "+k)
+		}
 	}
+}
+
+// A vault answer that redirects (a proxy in front of it, a misconfigured base URL) is not
+// followed: the API key and the signed body never reach the host the Location names.
+func TestAPIKeyNotForwardedOnVaultRedirect(t *testing.T) {
+	e := newEnv(t, nil)
+	gid, _ := e.grant(t, vaulttest.OAuthGrant{})
+	other := vaulttest.NewEchoUpstream()
+	defer other.Close()
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/sdk/token" || r.URL.Path == "/sdk/agents/me" {
+			http.Redirect(w, r, other.URL()+r.URL.Path, http.StatusTemporaryRedirect)
+			return
+		}
+		e.s.Handler().ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	app, err := facade.NewApp(e.s.AppKey(), facade.WithBaseURL(front.URL), fastRetries)
+	require.NoError(t, err)
+	defer app.Close()
+	_, err = app.Request(bg, http.MethodGet, e.up.URL()+"/x", facade.RequestParams{GrantID: gid})
+	require.ErrorIs(t, err, facade.ErrBackend, "a 3xx from the vault is an unexpected answer")
+	noSecret(t, fmt.Sprintf("%v %+v %#v", err, err, err), []string{e.s.AppKey()}, "error")
+	ag := e.s.AddAgent("redirected")
+	agent, err := facade.NewAgent(ag.APIKey, facade.WithBaseURL(front.URL))
+	require.NoError(t, err)
+	defer agent.Close()
+	_, err = agent.Me(bg)
+	require.Error(t, err)
+	require.Empty(t, other.Requests(), "nothing reached the redirect target")
+	require.Empty(t, e.up.Requests(), "no credential, no provider call")
 }
 
 // A provider that echoes the request (its credential) back in its error answer, in headers and
