@@ -113,7 +113,7 @@ func TestBadInputRefusedBeforeNetwork(t *testing.T) {
 		{"proxy Account without Provider", func() error {
 			_, err := e.app.ProxyRequest(bg, "GET", up+"/x", facade.ProxyParams{GrantID: gid, Account: "a@example.com"})
 			return err
-		}, nil},
+		}, facade.ErrAccountWithoutProvider},
 		{"Label without Provider", func() error {
 			return req("GET", up+"/x", facade.RequestParams{GrantID: gid, Label: "work"})
 		}, nil},
