@@ -25,8 +25,9 @@ test:
 
 # Fuzz targets run by `make fuzz`, as <package dir>:<target> (go test -fuzz takes one at a time).
 # Every fuzz target of the repo (grep -rn '^func Fuzz' --include=*_test.go), listed so CI is deterministic.
-FUZZ_TARGETS := facade:FuzzRetryAfter facade:FuzzExpandURL facade:FuzzDecodeError facade:FuzzAuthParams \
-	vaulttest:FuzzHandler internal/signing:FuzzVerifyNeverPanics internal/reliability:FuzzRequestInputs
+FUZZ_TARGETS := facade:FuzzRetryAfter facade:FuzzExpandURL facade:FuzzBearerChallenge facade:FuzzParseCredential \
+	facade:FuzzDecodeVaultError vaulttest:FuzzHandler internal/signing:FuzzCanonicalPath \
+	internal/signing:FuzzVerifyNeverPanics internal/apikey:FuzzValid internal/reliability:FuzzRequestInputs
 FUZZTIME ?= 2s
 
 ## fuzz: run each fuzz target for FUZZTIME (seeds and testdata/fuzz regressions also run in `go test`)
