@@ -752,10 +752,6 @@ var ErrInvalidInput = errors.New("alter: invalid input")
 // Rules of the identity model and of the request shape, each its own sentinel (in
 // InputError.Rule) so callers and tests can tell them apart.
 var (
-	// ErrAgentUserToken: the end-user token is not allowed on this Agent call.
-	ErrAgentUserToken = errors.New("alter: end-user token not allowed here")
-	// ErrWrongKeyKind: an agent key given to NewApp, or an App key given to NewAgent.
-	ErrWrongKeyKind = errors.New("alter: wrong kind of API key for this constructor")
 	// ErrMissingAPIKey: the API key is empty.
 	ErrMissingAPIKey = errors.New("alter: missing API key")
 	// ErrCallerTypeOnAgent: WithCallerType passed to NewAgent (an Agent is always "agent").
@@ -764,8 +760,6 @@ var (
 	ErrGrantAndProvider = errors.New("alter: GrantID and Provider are mutually exclusive")
 	// ErrNoGrantSelector: neither GrantID nor Provider was set.
 	ErrNoGrantSelector = errors.New("alter: GrantID or Provider is required")
-	// ErrUserTokenRequired: Provider was set but no end-user token is available.
-	ErrUserTokenRequired = errors.New("alter: Provider needs an end-user token")
 	// ErrAccountWithoutProvider: Account was set without Provider.
 	ErrAccountWithoutProvider = errors.New("alter: Account needs Provider")
 	// ErrForbiddenHeader: a proxied call tried to forward a credential header.

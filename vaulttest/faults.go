@@ -79,6 +79,9 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, c *call) boo
 		c.errCode = "dropped"
 		if hj, ok := unwrapHijacker(w); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
+				// Logged before the close: a client that saw the drop must find the request logged.
+				s.logRequest(r, c, 0)
+				c.logged = true
 				_ = conn.Close()
 				return true
 			}

@@ -31,6 +31,7 @@ type call struct {
 	key        *apiKey
 	p          principal
 	overLimit  *apiError // the key is over its rate window
+	logged     bool      // the request log entry is written (a dropped connection logs before closing)
 }
 
 type ctxKey struct{}
@@ -223,7 +224,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeError(rec, r, errf(http.StatusInternalServerError, "", "internal error"))
 			}
 		}
-		s.logRequest(r, c, rec.status)
+		if !c.logged {
+			s.logRequest(r, c, rec.status)
+		}
 		s.cfg.logger.Debug("vaulttest", "op", c.op, "method", r.Method, "path", r.URL.Path, "status", rec.status, "code", c.errCode)
 	}()
 
