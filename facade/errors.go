@@ -144,6 +144,31 @@ func classIs(kind, target error) bool {
 	return false
 }
 
+// classOr is classIs for an error whose class may be unset: then it matches root alone.
+func classOr(kind, root, target error) bool {
+	if kind == nil {
+		return target == root
+	}
+	return classIs(kind, target)
+}
+
+// timeoutClassIs is classIs for a class whose timeout member (timeoutKind) also matches
+// ErrTimeout and context.DeadlineExceeded.
+func timeoutClassIs(kind, timeoutKind, target error) bool {
+	if kind == timeoutKind && (target == ErrTimeout || target == context.DeadlineExceeded) {
+		return true
+	}
+	return classIs(kind, target)
+}
+
+// withCause is what an error embedding e unwraps to: e, and the cause when there is one.
+func withCause(e *APIError, cause error) []error {
+	if cause != nil {
+		return []error{e, cause}
+	}
+	return []error{e}
+}
+
 // Error classes, matched with errors.Is. They mirror alter-sdk 0.29.0's exception tree: an
 // error matches its own class and every class above it (a grant_expired answer matches
 // ErrGrantExpired, ErrReAuthRequired and ErrBackend). The roots are ErrBackend, ErrConnectFlow,
@@ -309,31 +334,32 @@ func (e *APIError) Class() error { return e.kind }
 
 // Error implements error: "alter: <op>: <message> (<status> <code>)".
 func (e *APIError) Error() string {
-	var b strings.Builder
-	b.WriteString("alter: ")
-	if e.Op != "" {
-		b.WriteString(e.Op)
-		b.WriteString(": ")
-	}
-	b.WriteString(scrub(e.Message))
+	b := errorHead(e.Op, e.Message)
 	switch {
 	case e.Status != 0 && e.Code != "":
-		fmt.Fprintf(&b, " (%d %s)", e.Status, scrub(string(e.Code)))
+		fmt.Fprintf(b, " (%d %s)", e.Status, scrub(string(e.Code)))
 	case e.Status != 0:
-		fmt.Fprintf(&b, " (%d)", e.Status)
+		fmt.Fprintf(b, " (%d)", e.Status)
 	case e.Code != "":
-		fmt.Fprintf(&b, " (%s)", scrub(string(e.Code)))
+		fmt.Fprintf(b, " (%s)", scrub(string(e.Code)))
 	}
 	return b.String()
 }
 
-// Is matches the error's class and every class above it.
-func (e *APIError) Is(target error) bool {
-	if e.kind == nil {
-		return target == ErrBackend
+// errorHead starts an error text: "alter: <op>: <message>" (no "<op>: " when op is empty).
+func errorHead(op, message string) *strings.Builder {
+	b := new(strings.Builder)
+	b.WriteString("alter: ")
+	if op != "" {
+		b.WriteString(op)
+		b.WriteString(": ")
 	}
-	return classIs(e.kind, target)
+	b.WriteString(scrub(message))
+	return b
 }
+
+// Is matches the error's class and every class above it.
+func (e *APIError) Is(target error) bool { return classOr(e.kind, ErrBackend, target) }
 
 // GoString keeps %#v to the error text: Details may hold identifiers not meant for logs.
 func (e *APIError) GoString() string { return goString("APIError", e) }
@@ -594,36 +620,20 @@ func (e *ApprovalError) GoString() string { return goString("ApprovalError", e) 
 // Is matches the class of the failure; a timeout also matches ErrTimeout and
 // context.DeadlineExceeded.
 func (e *ConnectError) Is(target error) bool {
-	if e.kind == ErrConnectTimeout && (target == ErrTimeout || target == context.DeadlineExceeded) {
-		return true
-	}
-	return classIs(e.kind, target)
+	return timeoutClassIs(e.kind, ErrConnectTimeout, target)
 }
 
 // Unwrap returns the cause of a timeout (e.g. the ctx error), else the embedded *APIError.
-func (e *ConnectError) Unwrap() []error {
-	if e.cause != nil {
-		return []error{e.APIError, e.cause}
-	}
-	return []error{e.APIError}
-}
+func (e *ConnectError) Unwrap() []error { return withCause(e.APIError, e.cause) }
 
 // Is matches the class of the outcome; a timeout also matches ErrTimeout and
 // context.DeadlineExceeded.
 func (e *ApprovalError) Is(target error) bool {
-	if e.kind == ErrApprovalTimeout && (target == ErrTimeout || target == context.DeadlineExceeded) {
-		return true
-	}
-	return classIs(e.kind, target)
+	return timeoutClassIs(e.kind, ErrApprovalTimeout, target)
 }
 
 // Unwrap returns the embedded *APIError and the cause of a timeout, if any.
-func (e *ApprovalError) Unwrap() []error {
-	if e.cause != nil {
-		return []error{e.APIError, e.cause}
-	}
-	return []error{e.APIError}
-}
+func (e *ApprovalError) Unwrap() []error { return withCause(e.APIError, e.cause) }
 
 // ProviderAPIError is a provider answer of 400 or more in retrieve mode (the vault was not
 // involved in the answer). It never holds the injected credential: URL has no query, Header
@@ -645,32 +655,21 @@ type ProviderAPIError struct {
 
 // Error implements error.
 func (e *ProviderAPIError) Error() string {
-	var b strings.Builder
-	b.WriteString("alter: ")
-	if e.Op != "" {
-		b.WriteString(e.Op)
-		b.WriteString(": ")
-	}
-	b.WriteString(scrub(e.Message))
+	b := errorHead(e.Op, e.Message)
 	if e.Method != "" || e.URL != "" {
-		fmt.Fprintf(&b, " (%s %s", e.Method, scrub(e.URL))
+		fmt.Fprintf(b, " (%s %s", e.Method, scrub(e.URL))
 		if e.Status != 0 {
-			fmt.Fprintf(&b, " answered %d", e.Status)
+			fmt.Fprintf(b, " answered %d", e.Status)
 		}
 		b.WriteString(")")
 	} else if e.Status != 0 {
-		fmt.Fprintf(&b, " (%d)", e.Status)
+		fmt.Fprintf(b, " (%d)", e.Status)
 	}
 	return b.String()
 }
 
 // Is matches ErrProviderAPI and the error's own class.
-func (e *ProviderAPIError) Is(target error) bool {
-	if e.kind == nil {
-		return target == ErrProviderAPI
-	}
-	return classIs(e.kind, target)
-}
+func (e *ProviderAPIError) Is(target error) bool { return classOr(e.kind, ErrProviderAPI, target) }
 
 // GoString implements fmt.GoStringer without headers or body.
 func (e *ProviderAPIError) GoString() string { return goString("ProviderAPIError", e) }
