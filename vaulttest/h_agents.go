@@ -81,8 +81,7 @@ type idemEntry struct {
 func (s *Server) createAgent(w http.ResponseWriter, r *http.Request) {
 	c := callFrom(r.Context())
 	var req agentCreate
-	if e := decode(r, &req); e != nil {
-		writeError(w, r, e)
+	if !decode(w, r, &req) {
 		return
 	}
 	ik := r.Header.Get("Idempotency-Key")
@@ -196,8 +195,7 @@ type agentUpdate struct {
 
 func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request, ref string) {
 	var req agentUpdate
-	if e := decode(r, &req); e != nil {
-		writeError(w, r, e)
+	if !decode(w, r, &req) {
 		return
 	}
 	q := r.URL.Query()

@@ -31,8 +31,7 @@ type auditPost struct {
 func (s *Server) recordAPICall(w http.ResponseWriter, r *http.Request) {
 	c := callFrom(r.Context())
 	var req auditPost
-	if e := decode(r, &req); e != nil {
-		writeError(w, r, e)
+	if !decode(w, r, &req) {
 		return
 	}
 	id, err := uuid.Parse(req.GrantID)
@@ -74,8 +73,7 @@ type scopeMismatchReport struct {
 func (s *Server) reportScopeMismatch(w http.ResponseWriter, r *http.Request, grantID string) {
 	c := callFrom(r.Context())
 	var req scopeMismatchReport
-	if e := decode(r, &req); e != nil {
-		writeError(w, r, e)
+	if !decode(w, r, &req) {
 		return
 	}
 	id, err := uuid.Parse(grantID)

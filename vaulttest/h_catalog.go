@@ -156,8 +156,7 @@ func (s *Server) emitSpans(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Spans []map[string]any `json:"spans"`
 	}
-	if e := decode(r, &req); e != nil {
-		writeError(w, r, e)
+	if !decode(w, r, &req) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"accepted": len(req.Spans)})

@@ -105,17 +105,15 @@ type listGrantsRequest struct {
 func (s *Server) listGrants(w http.ResponseWriter, r *http.Request) {
 	c := callFrom(r.Context())
 	req := listGrantsRequest{Limit: 100}
-	if e := decode(r, &req); e != nil {
-		writeError(w, r, e)
+	if !decode(w, r, &req) {
 		return
 	}
 	if req.Limit < 1 || req.Limit > 1000 || req.Offset < 0 {
 		writeInvalid(w, r, []any{"body", "limit"}, "limit must be 1..1000 and offset ≥ 0", req.Limit)
 		return
 	}
-	sub, e := s.endUser(req.UserToken)
-	if e != nil {
-		writeError(w, r, e)
+	sub, ok := s.endUserOf(w, r, req.UserToken)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -154,13 +152,11 @@ func (s *Server) revokeGrant(w http.ResponseWriter, r *http.Request, grantID str
 		Reason    *string `json:"reason"`
 		UserToken *string `json:"user_token"`
 	}
-	if e := decode(r, &req); e != nil {
-		writeError(w, r, e)
+	if !decode(w, r, &req) {
 		return
 	}
-	sub, e := s.endUser(req.UserToken)
-	if e != nil {
-		writeError(w, r, e)
+	sub, ok := s.endUserOf(w, r, req.UserToken)
+	if !ok {
 		return
 	}
 	id, _ := uuid.Parse(grantID)
@@ -223,8 +219,7 @@ func (s *Server) delegateGrant(w http.ResponseWriter, r *http.Request, grantID s
 		ToAgentID string `json:"to_agent_id"`
 		Delegable *bool  `json:"delegable"`
 	}
-	if e := decode(r, &req); e != nil {
-		writeError(w, r, e)
+	if !decode(w, r, &req) {
 		return
 	}
 	if c.p.agent == nil {
@@ -266,8 +261,7 @@ func (s *Server) mintGrant(w http.ResponseWriter, r *http.Request, sourceID stri
 		Label     string   `json:"label"`
 		GrantTags []string `json:"grant_tags"`
 	}
-	if e := decode(r, &req); e != nil {
-		writeError(w, r, e)
+	if !decode(w, r, &req) {
 		return
 	}
 	if c.p.agent != nil {
@@ -316,8 +310,7 @@ type msGrantRequest struct {
 func (s *Server) createManagedSecretGrant(w http.ResponseWriter, r *http.Request, msRef string) {
 	c := callFrom(r.Context())
 	var req msGrantRequest
-	if e := decode(r, &req); e != nil {
-		writeError(w, r, e)
+	if !decode(w, r, &req) {
 		return
 	}
 	if c.p.agent != nil {

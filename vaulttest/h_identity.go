@@ -71,8 +71,7 @@ func (s *Server) identityContext(r *http.Request, req identityRequest) (map[stri
 
 func (s *Server) resolveIdentity(w http.ResponseWriter, r *http.Request) {
 	var req identityRequest
-	if e := decode(r, &req); e != nil {
-		writeError(w, r, e)
+	if !decode(w, r, &req) {
 		return
 	}
 	out, e := s.identityContext(r, req)
@@ -100,8 +99,7 @@ func signingKey() *ecdsa.PrivateKey {
 
 func (s *Server) assertIdentity(w http.ResponseWriter, r *http.Request) {
 	var req identityRequest
-	if e := decode(r, &req); e != nil {
-		writeError(w, r, e)
+	if !decode(w, r, &req) {
 		return
 	}
 	if !audienceRE.MatchString(req.Audience) || len(req.Audience) > 512 {

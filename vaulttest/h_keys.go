@@ -61,8 +61,7 @@ const maxDerivedTTL = 24 * time.Hour
 func (s *Server) deriveKey(w http.ResponseWriter, r *http.Request) {
 	c := callFrom(r.Context())
 	var req deriveRequest
-	if e := decode(r, &req); e != nil {
-		writeError(w, r, e)
+	if !decode(w, r, &req) {
 		return
 	}
 	if len(req.Scopes) == 0 || slices.Contains(req.Scopes, "keys:derive") {
@@ -117,8 +116,7 @@ func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, ref string) {
 	req := struct {
 		OverlapDays int `json:"overlap_days"`
 	}{OverlapDays: 7}
-	if e := decode(r, &req); e != nil {
-		writeError(w, r, e)
+	if !decode(w, r, &req) {
 		return
 	}
 	s.mu.Lock()

@@ -28,14 +28,12 @@ type msConnectRequest struct {
 func (s *Server) createManagedSecretConnectSession(w http.ResponseWriter, r *http.Request) {
 	c := callFrom(r.Context())
 	var req msConnectRequest
-	if e := decode(r, &req); e != nil {
-		writeError(w, r, e)
+	if !decode(w, r, &req) {
 		return
 	}
 	tok := req.UserToken
-	sub, e := s.endUser(&tok)
-	if e != nil {
-		writeError(w, r, e)
+	sub, ok := s.endUserOf(w, r, &tok)
+	if !ok {
 		return
 	}
 	slug := str(req.Provider)

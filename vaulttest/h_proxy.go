@@ -239,8 +239,7 @@ func principalRow(c *call) AuditRow {
 func (s *Server) proxyRequest(w http.ResponseWriter, r *http.Request) {
 	c := callFrom(r.Context())
 	var req proxyRequest
-	if e := decode(r, &req); e != nil {
-		writeError(w, r, e)
+	if !decode(w, r, &req) {
 		return
 	}
 	for k := range req.Headers {

@@ -68,13 +68,11 @@ type connectRequest struct {
 func (s *Server) createConnectSession(w http.ResponseWriter, r *http.Request) {
 	c := callFrom(r.Context())
 	var req connectRequest
-	if e := decode(r, &req); e != nil {
-		writeError(w, r, e)
+	if !decode(w, r, &req) {
 		return
 	}
-	sub, e := s.endUser(req.UserToken)
-	if e != nil {
-		writeError(w, r, e)
+	sub, ok := s.endUserOf(w, r, req.UserToken)
+	if !ok {
 		return
 	}
 	for _, p := range req.AllowedProviders {
@@ -139,8 +137,7 @@ func errSessionNotFound() *apiError {
 
 func (s *Server) pollConnectSession(w http.ResponseWriter, r *http.Request) {
 	var req sessionTokenBody
-	if e := decode(r, &req); e != nil {
-		writeError(w, r, e)
+	if !decode(w, r, &req) {
 		return
 	}
 	s.mu.Lock()
@@ -317,8 +314,7 @@ func (s *Server) createAuthSession(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) pollAuthSession(w http.ResponseWriter, r *http.Request) {
 	var req sessionTokenBody
-	if e := decode(r, &req); e != nil {
-		writeError(w, r, e)
+	if !decode(w, r, &req) {
 		return
 	}
 	if req.WaitMS < 0 || req.WaitMS > maxAuthWaitMS {
@@ -392,8 +388,7 @@ func (s *Server) verifyUserToken(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Token string `json:"token"`
 	}
-	if e := decode(r, &req); e != nil {
-		writeError(w, r, e)
+	if !decode(w, r, &req) {
 		return
 	}
 	sub := s.verifyToken(req.Token)

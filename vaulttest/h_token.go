@@ -11,16 +11,18 @@ import (
 	"github.com/google/uuid"
 )
 
-// decode reads the JSON body into v; the contract validator has already checked its shape.
-func decode(r *http.Request, v any) *apiError {
+// decode reads the JSON body into v (the contract validator has already checked its shape);
+// false when it is malformed, and the 422 is written.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	body := callFrom(r.Context()).body
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil
+		return true
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return errf(http.StatusUnprocessableEntity, "", "malformed JSON body: %s", clip(err.Error()))
+		writeError(w, r, errf(http.StatusUnprocessableEntity, "", "malformed JSON body: %s", clip(err.Error())))
+		return false
 	}
-	return nil
+	return true
 }
 
 // addressing is how token and proxy calls name a grant.
@@ -50,6 +52,16 @@ func (s *Server) endUser(tok *string) (string, *apiError) {
 		return "", errf(http.StatusUnauthorized, "jwt_validation_error", "the user token is invalid or expired")
 	}
 	return sub, nil
+}
+
+// endUserOf is endUser for a handler: false when the token is bad, and the 401 is written.
+func (s *Server) endUserOf(w http.ResponseWriter, r *http.Request, tok *string) (string, bool) {
+	sub, e := s.endUser(tok)
+	if e != nil {
+		writeError(w, r, e)
+		return "", false
+	}
+	return sub, true
 }
 
 // reaches reports whether the principal may use g: the app reaches every grant of the app, an
@@ -260,8 +272,7 @@ type tokenRequest struct {
 func (s *Server) retrieveToken(w http.ResponseWriter, r *http.Request) {
 	c := callFrom(r.Context())
 	var req tokenRequest
-	if e := decode(r, &req); e != nil {
-		writeError(w, r, e)
+	if !decode(w, r, &req) {
 		return
 	}
 	e := checkRule(r, req.Request.Method)
