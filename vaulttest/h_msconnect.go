@@ -98,28 +98,24 @@ func (s *Server) createManagedSecretConnectSession(w http.ResponseWriter, r *htt
 // operator's credential is used. The grant is delegated to the session's agent, if any, and
 // its id returned.
 func (s *Server) CompleteManagedSecretSession(token, secret string) (uuid.UUID, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess := s.sessionLocked(token, msConnectSession)
-	if sess == nil {
-		return uuid.Nil, errNotFound
-	}
-	if sess.status != "pending" {
-		return uuid.Nil, errState("session is " + sess.status)
-	}
-	ms := s.secretBySlug[sess.slug]
-	if ms == nil {
-		return uuid.Nil, errState("the managed secret is gone")
-	}
-	g := s.newMSGrantLocked(ms, "user", sess.userSub, uuid.Nil, sess.label)
-	if secret != "" {
-		g.credential, g.credentialKind = secret, "end_user"
-	}
-	if sess.agent != uuid.Nil {
-		g.delegated[sess.agent] = &delegation{at: s.now(), delegable: sess.delegable}
-	}
-	sess.status = "completed"
-	sess.results = append(sess.results, g.id)
-	sess.changed = notify(sess.changed)
-	return g.id, nil
+	var id uuid.UUID
+	err := s.changeSession(token, msConnectSession, func(sess *session) error {
+		ms := s.secretBySlug[sess.slug]
+		if ms == nil {
+			return errState("the managed secret is gone")
+		}
+		g := s.newMSGrantLocked(ms, "user", sess.userSub, uuid.Nil, sess.label)
+		if secret != "" {
+			g.credential, g.credentialKind = secret, "end_user"
+		}
+		if sess.agent != uuid.Nil {
+			g.delegated[sess.agent] = &delegation{at: s.now(), delegable: sess.delegable}
+		}
+		sess.status = "completed"
+		sess.results = append(sess.results, g.id)
+		sess.changed = notify(sess.changed)
+		id = g.id
+		return nil
+	})
+	return id, err
 }

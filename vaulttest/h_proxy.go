@@ -338,8 +338,22 @@ func (s *Server) approvalByIDLocked(v string) *approval {
 	return ap
 }
 
-func errApprovalNotFound(id string) *apiError {
-	return errf(http.StatusNotFound, "", "no such approval").with("approval_id", id)
+// approvalLocked finds an approval or writes the 404.
+func (s *Server) approvalLocked(w http.ResponseWriter, r *http.Request, id string) *approval {
+	ap := s.approvalByIDLocked(id)
+	if ap == nil {
+		writeError(w, r, errf(http.StatusNotFound, "", "no such approval").with("approval_id", id))
+	}
+	return ap
+}
+
+// pendingApprovalLocked finds a pending approval; errNotFound or a state error when there is none.
+func (s *Server) pendingApprovalLocked(id string) (*approval, error) {
+	ap := s.approvalByIDLocked(id)
+	if ap == nil {
+		return nil, errNotFound
+	}
+	return ap, pendingErr("approval", ap.status)
 }
 
 // maxApprovalWait is the long-poll cap of GET /sdk/approvals/{id}?wait=N.
@@ -357,23 +371,13 @@ func (s *Server) getApprovalStatus(w http.ResponseWriter, r *http.Request, id st
 		wait = n
 	}
 	s.mu.Lock()
-	ap := s.approvalByIDLocked(id)
+	ap := s.approvalLocked(w, r, id)
 	if ap == nil {
 		s.mu.Unlock()
-		writeError(w, r, errApprovalNotFound(id))
 		return
 	}
 	if ap.status == "pending" && wait > 0 {
-		ch := ap.changed
-		s.mu.Unlock()
-		t := time.NewTimer(time.Duration(wait) * time.Second)
-		select {
-		case <-ch:
-		case <-t.C:
-		case <-r.Context().Done():
-		}
-		t.Stop()
-		s.mu.Lock()
+		s.awaitLocked(r.Context(), ap.changed, time.Duration(wait)*time.Second)
 		s.expireLocked(ap)
 	}
 	out := approvalStatus(ap)
@@ -402,10 +406,9 @@ func approvalStatus(ap *approval) map[string]any {
 
 func (s *Server) getApprovalResult(w http.ResponseWriter, r *http.Request, id string) {
 	s.mu.Lock()
-	ap := s.approvalByIDLocked(id)
+	ap := s.approvalLocked(w, r, id)
 	if ap == nil {
 		s.mu.Unlock()
-		writeError(w, r, errApprovalNotFound(id))
 		return
 	}
 	st, res, msg, apID := ap.status, ap.result, ap.execErr, ap.id
@@ -443,14 +446,10 @@ func (s *Server) PendingApprovals() []string {
 // when the upstream cannot be reached or answers 5xx); the call is audited.
 func (s *Server) Approve(approvalID string) error {
 	s.mu.Lock()
-	ap := s.approvalByIDLocked(approvalID)
-	if ap == nil {
+	ap, err := s.pendingApprovalLocked(approvalID)
+	if err != nil {
 		s.mu.Unlock()
-		return errNotFound
-	}
-	if ap.status != "pending" {
-		s.mu.Unlock()
-		return errState("approval is " + ap.status)
+		return err
 	}
 	now := s.now()
 	ap.status, ap.decidedAt = "executing", &now
@@ -491,12 +490,9 @@ func (s *Server) Expire(approvalID string) error { return s.decide(approvalID, "
 func (s *Server) decide(id, st, reason string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ap := s.approvalByIDLocked(id)
-	if ap == nil {
-		return errNotFound
-	}
-	if ap.status != "pending" {
-		return errState("approval is " + ap.status)
+	ap, err := s.pendingApprovalLocked(id)
+	if err != nil {
+		return err
 	}
 	ap.status, ap.decision = st, reason
 	if st == "denied" {

@@ -1,6 +1,7 @@
 package vaulttest
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"time"
@@ -21,6 +22,46 @@ func (s *Server) putSessionLocked(sess *session) {
 		delete(s.sessions, s.sessionOrder[0])
 		s.sessionOrder = s.sessionOrder[1:]
 	}
+}
+
+// awaitLocked lets go of the lock until ch closes (a change), d has passed or ctx ends.
+func (s *Server) awaitLocked(ctx context.Context, ch <-chan struct{}, d time.Duration) {
+	s.mu.Unlock()
+	t := time.NewTimer(d)
+	select {
+	case <-ch:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	t.Stop()
+	s.mu.Lock()
+}
+
+// changeSession runs change on the pending session of that kind under the lock; errNotFound or a
+// state error when there is none.
+func (s *Server) changeSession(token string, kind sessionKind, change func(*session) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess := s.sessionLocked(token, kind)
+	if err := sess.pendingErr(); err != nil {
+		return err
+	}
+	return change(sess)
+}
+
+// pendingErr is nil for a pending session, else the error of the Go and dev API.
+func (sess *session) pendingErr() error {
+	if sess == nil {
+		return errNotFound
+	}
+	return pendingErr("session", sess.status)
+}
+
+func pendingErr(what, status string) error {
+	if status != "pending" {
+		return errState(what + " is " + status)
+	}
+	return nil
 }
 
 func (s *Server) sessionLocked(token string, kind sessionKind) *session {
@@ -186,15 +227,14 @@ func (s *Server) CompleteConnectSession(token, provider, account string) error {
 	if def == nil {
 		return errState("unknown provider " + provider)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess := s.sessionLocked(token, connectSession)
-	if sess == nil {
-		return errNotFound
-	}
-	if sess.status != "pending" {
-		return errState("session is " + sess.status)
-	}
+	return s.changeSession(token, connectSession, func(sess *session) error {
+		return s.completeConnectLocked(sess, def, account)
+	})
+}
+
+// completeConnectLocked makes or re-authorizes the grant of a pending connect session.
+func (s *Server) completeConnectLocked(sess *session, def *providerDef, account string) error {
+	provider := def.id
 	if len(sess.allowed) > 0 && !slices.Contains(sess.allowed, provider) {
 		return errState("provider not allowed by the session")
 	}
@@ -242,17 +282,10 @@ func (s *Server) CompleteConnectSession(token, provider, account string) error {
 // pending for the others (declined_providers in the poll answer); code is its error_code, for
 // example connect_denied.
 func (s *Server) DeclineProvider(token, provider, code string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess := s.sessionLocked(token, connectSession)
-	if sess == nil {
-		return errNotFound
-	}
-	if sess.status != "pending" {
-		return errState("session is " + sess.status)
-	}
-	sess.declined = append(sess.declined, declined{provider: provider, code: code, at: s.now()})
-	return nil
+	return s.changeSession(token, connectSession, func(sess *session) error {
+		sess.declined = append(sess.declined, declined{provider: provider, code: code, at: s.now()})
+		return nil
+	})
 }
 
 // DenyConnectSession ends a connect session in error connect_denied.
@@ -274,11 +307,8 @@ func (s *Server) ExpireSession(token string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sess := s.sessions[token]
-	if sess == nil {
-		return errNotFound
-	}
-	if sess.status != "pending" {
-		return errState("session is " + sess.status)
+	if err := sess.pendingErr(); err != nil {
+		return err
 	}
 	sess.status = "expired"
 	sess.changed = notify(sess.changed)
@@ -286,18 +316,11 @@ func (s *Server) ExpireSession(token string) error {
 }
 
 func (s *Server) endSession(token string, kind sessionKind, code, msg string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess := s.sessionLocked(token, kind)
-	if sess == nil {
-		return errNotFound
-	}
-	if sess.status != "pending" {
-		return errState("session is " + sess.status)
-	}
-	sess.status, sess.errCode, sess.errMsg = "error", code, msg
-	sess.changed = notify(sess.changed)
-	return nil
+	return s.changeSession(token, kind, func(sess *session) error {
+		sess.status, sess.errCode, sess.errMsg = "error", code, msg
+		sess.changed = notify(sess.changed)
+		return nil
+	})
 }
 
 // Auth sessions (end-user sign-in).
@@ -330,16 +353,7 @@ func (s *Server) pollAuthSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sess.status == "pending" && req.WaitMS > 0 {
-		ch := sess.changed
-		s.mu.Unlock()
-		t := time.NewTimer(time.Duration(req.WaitMS) * time.Millisecond)
-		select {
-		case <-ch:
-		case <-t.C:
-		case <-r.Context().Done():
-		}
-		t.Stop()
-		s.mu.Lock()
+		s.awaitLocked(r.Context(), sess.changed, time.Duration(req.WaitMS)*time.Millisecond)
 		if sess = s.sessionLocked(req.SessionToken, authSession); sess == nil { // evicted while waiting
 			s.mu.Unlock()
 			writeError(w, r, errSessionNotFound())
@@ -364,19 +378,12 @@ func (s *Server) CompleteAuthSession(token, sub string) error {
 	if sub == "" {
 		return errState("a subject is required")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess := s.sessionLocked(token, authSession)
-	if sess == nil {
-		return errNotFound
-	}
-	if sess.status != "pending" {
-		return errState("session is " + sess.status)
-	}
-	sess.status, sess.userSub = "completed", sub
-	s.userLocked(sub)
-	sess.changed = notify(sess.changed)
-	return nil
+	return s.changeSession(token, authSession, func(sess *session) error {
+		sess.status, sess.userSub = "completed", sub
+		s.userLocked(sub)
+		sess.changed = notify(sess.changed)
+		return nil
+	})
 }
 
 // DenyAuthSession ends an auth session in error connect_denied (the person cancelled).
