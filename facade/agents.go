@@ -185,12 +185,9 @@ func (n *Agents) Create(ctx context.Context, p AgentCreateParams) (AgentCreateRe
 
 // List returns a page of the app's agents (revoked ones only with IncludeRevoked).
 func (n *Agents) List(ctx context.Context, p AgentListParams) (AgentPage, error) {
-	if err := checkPage(p.Limit, p.Offset); err != nil {
+	limit, err := pageLimit(p.Limit, p.Offset)
+	if err != nil {
 		return AgentPage{}, err
-	}
-	limit := p.Limit
-	if limit == 0 {
-		limit = 100
 	}
 	return n.list(ctx, &gen.ListAgentsParams{IncludeRevoked: &p.IncludeRevoked, Limit: &limit, Offset: &p.Offset})
 }
@@ -198,12 +195,12 @@ func (n *Agents) List(ctx context.Context, p AgentListParams) (AgentPage, error)
 // All iterates over every agent matching p. It stops after the first error, which it yields
 // with a zero AgentInfo.
 func (n *Agents) All(ctx context.Context, p AgentListParams) iter.Seq2[AgentInfo, error] {
-	return allPages(func(offset int) ([]AgentInfo, bool, error) {
-		p.Offset = offset
-		pg, err := n.List(ctx, p)
-		return pg.Agents, pg.HasMore, err
-	}, p.Offset)
+	return allPages(ctx, p, p.Offset, n.List)
 }
+
+func (p AgentListParams) at(offset int) AgentListParams { p.Offset = offset; return p }
+
+func (pg AgentPage) items() ([]AgentInfo, bool) { return pg.Agents, pg.HasMore }
 
 func (n *Agents) list(ctx context.Context, params *gen.ListAgentsParams) (AgentPage, error) {
 	var out gen.AgentList
@@ -426,27 +423,40 @@ func checkNoCRLF(field, v string) error {
 	return nil
 }
 
-func checkPage(limit, offset int) error {
+// pageLimit checks a page request and returns the page size to send (0 asks for 100).
+func pageLimit(limit, offset int) (int, error) {
 	if limit < 0 || limit > 1000 {
-		return inputErr("Limit", "must be between 1 and 1000 (0 for the default)", nil)
+		return 0, inputErr("Limit", "must be between 1 and 1000 (0 for the default)", nil)
 	}
 	if offset < 0 {
-		return inputErr("Offset", "must not be negative", nil)
+		return 0, inputErr("Offset", "must not be negative", nil)
 	}
-	return nil
+	if limit == 0 {
+		return 100, nil
+	}
+	return limit, nil
 }
 
-// allPages walks offset-paginated pages. An empty page ends the walk even if the vault said
-// has_more, so a misbehaving server cannot make it loop forever.
-func allPages[T any](page func(offset int) ([]T, bool, error), offset int) iter.Seq2[T, error] {
+// pageRequest is the parameters of an offset-paginated list: at moves them to another offset.
+type pageRequest[P any] interface{ at(offset int) P }
+
+// page is one answer of an offset-paginated list: its items, and whether more follow.
+type page[T any] interface{ items() (items []T, more bool) }
+
+// allPages walks offset-paginated pages of list from offset. An empty page ends the walk even if
+// the vault said has_more, so a misbehaving server cannot make it loop forever.
+func allPages[P pageRequest[P], Pg page[T], T any](
+	ctx context.Context, p P, offset int, list func(context.Context, P) (Pg, error),
+) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		for {
-			items, more, err := page(offset)
+			pg, err := list(ctx, p.at(offset))
 			if err != nil {
 				var zero T
 				yield(zero, err)
 				return
 			}
+			items, more := pg.items()
 			for _, it := range items {
 				if !yield(it, nil) {
 					return

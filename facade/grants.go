@@ -147,16 +147,13 @@ type GrantPage struct {
 // ListGrants returns a page of the grants this client can see, OAuth and managed-secret: an
 // App's own, or those delegated to or owned by an Agent.
 func (c *client) ListGrants(ctx context.Context, p ListGrantsParams) (GrantPage, error) {
-	if err := checkPage(p.Limit, p.Offset); err != nil {
+	limit, err := pageLimit(p.Limit, p.Offset)
+	if err != nil {
 		return GrantPage{}, err
 	}
 	tok, err := c.userToken(ctx, p.UserToken, !c.agent)
 	if err != nil {
 		return GrantPage{}, err
-	}
-	limit := p.Limit
-	if limit == 0 {
-		limit = 100
 	}
 	req := gen.GrantListRequest{Limit: limit, Offset: p.Offset, ProviderID: optStr(p.Provider), Status: optStr(p.Status),
 		Account: optStr(p.Account), Label: optStr(p.Label), UserToken: optStr(tok)}
@@ -185,12 +182,12 @@ func (c *client) ListGrants(ctx context.Context, p ListGrantsParams) (GrantPage,
 // AllGrants iterates over every grant matching p, fetching pages of p.Limit from p.Offset. It
 // stops after the first error, which it yields with a zero Grant.
 func (c *client) AllGrants(ctx context.Context, p ListGrantsParams) iter.Seq2[Grant, error] {
-	return allPages(func(offset int) ([]Grant, bool, error) {
-		p.Offset = offset
-		pg, err := c.ListGrants(ctx, p)
-		return pg.Grants, pg.HasMore, err
-	}, p.Offset)
+	return allPages(ctx, p, p.Offset, c.ListGrants)
 }
+
+func (p ListGrantsParams) at(offset int) ListGrantsParams { p.Offset = offset; return p }
+
+func (pg GrantPage) items() ([]Grant, bool) { return pg.Grants, pg.HasMore }
 
 func grantFrom(it gen.GrantListItem) (Grant, error) {
 	kind, err := it.Discriminator()
