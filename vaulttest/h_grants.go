@@ -212,6 +212,17 @@ func (s *Server) dropDelegation(w http.ResponseWriter, r *http.Request, grantID,
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// liveGrantLocked finds a grant that is not deleted and that p reaches, or writes grant_not_found.
+func (s *Server) liveGrantLocked(w http.ResponseWriter, r *http.Request, p principal, ref string) *grant {
+	id, _ := uuid.Parse(ref)
+	g := s.grants[id]
+	if g == nil || g.state == GrantDeleted || !reaches(p, g) {
+		writeError(w, r, errGrantNotFound(ref))
+		return nil
+	}
+	return g
+}
+
 // delegateGrant is an agent's onward delegation of a grant it holds with delegable: true.
 func (s *Server) delegateGrant(w http.ResponseWriter, r *http.Request, grantID string) {
 	c := callFrom(r.Context())
@@ -226,12 +237,10 @@ func (s *Server) delegateGrant(w http.ResponseWriter, r *http.Request, grantID s
 		writeError(w, r, errf(http.StatusForbidden, "agent_key_required", "onward delegation is made by the agent holding the grant"))
 		return
 	}
-	id, _ := uuid.Parse(grantID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g := s.grants[id]
-	if g == nil || g.state == GrantDeleted || !reaches(c.p, g) {
-		writeError(w, r, errGrantNotFound(grantID))
+	g := s.liveGrantLocked(w, r, c.p, grantID)
+	if g == nil {
 		return
 	}
 	d := g.delegated[c.p.agent.id]
@@ -268,12 +277,10 @@ func (s *Server) mintGrant(w http.ResponseWriter, r *http.Request, sourceID stri
 		writeError(w, r, errf(http.StatusForbidden, "agents_cannot_mint", "only an app can mint grants"))
 		return
 	}
-	id, _ := uuid.Parse(sourceID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	src := s.grants[id]
-	if src == nil || src.state == GrantDeleted {
-		writeError(w, r, errGrantNotFound(sourceID))
+	src := s.liveGrantLocked(w, r, c.p, sourceID) // the app reaches every grant
+	if src == nil {
 		return
 	}
 	for _, oid := range s.grantOrder {

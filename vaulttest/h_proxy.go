@@ -249,16 +249,8 @@ func (s *Server) proxyRequest(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	e := checkRule(r, req.Method)
-	var g *grant
-	if e == nil {
-		g, e = s.resolveGrant(c, req.addressing)
-	}
-	if e == nil {
-		e = s.usable(c, g, false)
-	}
-	if e != nil {
-		writeError(w, r, e)
+	g := s.usableGrant(w, r, c, req.Method, req.addressing, false)
+	if g == nil {
 		return
 	}
 	cred, inj := s.credential(g)

@@ -240,6 +240,24 @@ func (s *Server) usable(c *call, g *grant, retrieve bool) *apiError {
 	return nil
 }
 
+// usableGrant resolves the grant of a token or proxy call (method: the upstream call's) and
+// checks it, or writes why it cannot be used.
+func (s *Server) usableGrant(w http.ResponseWriter, r *http.Request, c *call, method string, a addressing, retrieve bool) *grant {
+	e := checkRule(r, method)
+	var g *grant
+	if e == nil {
+		g, e = s.resolveGrant(c, a)
+	}
+	if e == nil {
+		e = s.usable(c, g, retrieve)
+	}
+	if e != nil {
+		writeError(w, r, e)
+		return nil
+	}
+	return g
+}
+
 // credential returns the secret and injection of a grant, with a {token_base64} format resolved
 // the way the real vault hands Basic credentials out: already encoded.
 func (s *Server) credential(g *grant) (string, Injection) {
@@ -275,16 +293,8 @@ func (s *Server) retrieveToken(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	e := checkRule(r, req.Request.Method)
-	var g *grant
-	if e == nil {
-		g, e = s.resolveGrant(c, req.addressing)
-	}
-	if e == nil {
-		e = s.usable(c, g, true)
-	}
-	if e != nil {
-		writeError(w, r, e)
+	g := s.usableGrant(w, r, c, req.Request.Method, req.addressing, true)
+	if g == nil {
 		return
 	}
 	cred, inj := s.credential(g)

@@ -240,52 +240,47 @@ func (s *Server) newMSGrantLocked(ms *managedSecret, pt, sub string, agentID uui
 
 // SetGrantState moves a grant to a state.
 func (s *Server) SetGrantState(id uuid.UUID, st GrantState) {
+	s.withGrant(id, func(g *grant) { g.state = st })
+}
+
+// withGrant runs change on the grant under the lock; false when there is no such grant.
+func (s *Server) withGrant(id uuid.UUID, change func(*grant)) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if g := s.grants[id]; g != nil {
-		g.state = st
+	g := s.grants[id]
+	if g != nil {
+		change(g)
 	}
+	return g != nil
 }
 
 // SetGrantRefreshing makes the next n uses of the grant fail with 409 token_refresh_in_progress.
 func (s *Server) SetGrantRefreshing(id uuid.UUID, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if g := s.grants[id]; g != nil {
-		g.refreshing = n
-	}
+	s.withGrant(id, func(g *grant) { g.refreshing = n })
 }
 
 // SetGrantRefreshRetries makes the next token answer for the grant report a provider refresh
 // that took attempts tries (retry_info; attempts-1 failures, then success).
 func (s *Server) SetGrantRefreshRetries(id uuid.UUID, attempts int) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g := s.grants[id]
-	if g == nil {
+	var err error
+	if !s.withGrant(id, func(g *grant) {
+		if attempts < 1 {
+			err = errState("attempts must be at least 1")
+			return
+		}
+		g.refreshRetries = attempts
+	}) {
 		return errNotFound
 	}
-	if attempts < 1 {
-		return errState("attempts must be at least 1")
-	}
-	g.refreshRetries = attempts
-	return nil
+	return err
 }
 
 // SetGrantPolicy sets a grant's policy.
 func (s *Server) SetGrantPolicy(id uuid.UUID, p Policy) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if g := s.grants[id]; g != nil {
-		g.policy = p
-	}
+	s.withGrant(id, func(g *grant) { g.policy = p })
 }
 
 // Delegate delegates an existing grant to an agent.
 func (s *Server) Delegate(grantID, agentID uuid.UUID) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if g := s.grants[grantID]; g != nil {
-		g.delegated[agentID] = &delegation{at: s.now()}
-	}
+	s.withGrant(grantID, func(g *grant) { g.delegated[agentID] = &delegation{at: s.now()} })
 }
