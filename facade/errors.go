@@ -942,6 +942,18 @@ func strList(v any) []string {
 	return out
 }
 
+// objList is the objects of a JSON list; other items are skipped.
+func objList(v any) []map[string]any {
+	l, _ := v.([]any)
+	out := make([]map[string]any, 0, len(l))
+	for _, x := range l {
+		if m, ok := x.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // messageOr is the server's message when it is a non-empty string, else the class's default.
 func messageOr(m map[string]any, fallback string) string {
 	if s := str(m, "message"); s != "" {
@@ -1206,12 +1218,7 @@ func conflictError(op string, status int, h http.Header, data map[string]any, co
 		e := base(ErrCredentialIDRequired, "This managed-secret provider holds several developer credentials; pass the credential id to choose the one the grant serves.")
 		out := &CredentialIDRequiredError{APIError: e, Credentials: []CredentialChoice{}}
 		if nested, ok := data["details"].(map[string]any); ok {
-			list, _ := nested["credentials"].([]any)
-			for _, x := range list {
-				m, ok := x.(map[string]any)
-				if !ok {
-					continue
-				}
+			for _, m := range objList(nested["credentials"]) {
 				id, okID := m["id"].(string)
 				label, okLabel := m["label"].(string)
 				if okID && okLabel {
@@ -1250,12 +1257,7 @@ func ambiguousGrant(e *APIError) error {
 		AccountIdentifiers: strList(d["account_identifiers"]), AppUserIDs: strList(d["app_user_ids"]),
 		GrantIDs: strList(d["grant_ids"]), Candidates: []GrantCandidate{},
 		AccountWasProvided: isTrue(d, "account_was_provided"), CandidatesTruncated: isTrue(d, "candidates_truncated")}
-	list, _ := d["candidates"].([]any)
-	for _, x := range list {
-		m, ok := x.(map[string]any)
-		if !ok {
-			continue
-		}
+	for _, m := range objList(d["candidates"]) {
 		gid, ok := m["grant_id"].(string)
 		if !ok {
 			continue

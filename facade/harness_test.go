@@ -145,18 +145,21 @@ const testBase = "http://127.0.0.1:8900"
 
 func newTestApp(t *testing.T, v *fakeVault, opts ...Option) *App {
 	t.Helper()
-	app, err := NewApp(appKey, append([]Option{WithBaseURL(testBase), WithHTTPClient(&http.Client{Transport: v})}, opts...)...)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, app.Close()) })
-	return app
+	return newTestClient(t, NewApp, appKey, v, opts)
 }
 
 func newTestAgent(t *testing.T, v *fakeVault, opts ...Option) *Agent {
 	t.Helper()
-	ag, err := NewAgent(agentKey, append([]Option{WithBaseURL(testBase), WithHTTPClient(&http.Client{Transport: v})}, opts...)...)
+	return newTestClient(t, NewAgent, agentKey, v, opts)
+}
+
+// newTestClient makes an App or Agent with key that talks to v, closed when the test ends.
+func newTestClient[C interface{ Close() error }](t *testing.T, newClient func(string, ...Option) (C, error), key string, v *fakeVault, opts []Option) C {
+	t.Helper()
+	c, err := newClient(key, append([]Option{WithBaseURL(testBase), WithHTTPClient(&http.Client{Transport: v})}, opts...)...)
 	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, ag.Close()) })
-	return ag
+	t.Cleanup(func() { require.NoError(t, c.Close()) })
+	return c
 }
 
 // headerSet is the set of header names of a request, lower-cased, without the ones every

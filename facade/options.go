@@ -108,24 +108,23 @@ func WithBaseURL(u string) Option {
 // facade uses a copy that never follows redirects, and signs and retries around it; its
 // Timeout, if any, applies per try.
 func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) error {
-		if hc == nil {
-			return inputErr("WithHTTPClient", "nil client", nil)
-		}
-		c.httpClient = hc
-		return nil
-	}
+	return httpClientOption("WithHTTPClient", hc, func(c *config) **http.Client { return &c.httpClient })
 }
 
 // WithProviderHTTPClient sets the client used for provider calls in retrieve mode (Request). It
 // never carries the vault key. The facade uses a copy that never follows redirects (a 3xx is
 // returned as the answer), so an injected credential never reaches another host.
 func WithProviderHTTPClient(hc *http.Client) Option {
+	return httpClientOption("WithProviderHTTPClient", hc, func(c *config) **http.Client { return &c.providerClient })
+}
+
+// httpClientOption is the option named name that puts hc, which must not be nil, in field.
+func httpClientOption(name string, hc *http.Client, field func(*config) **http.Client) Option {
 	return func(c *config) error {
 		if hc == nil {
-			return inputErr("WithProviderHTTPClient", "nil client", nil)
+			return inputErr(name, "nil client", nil)
 		}
-		c.providerClient = hc
+		*field(c) = hc
 		return nil
 	}
 }

@@ -3,7 +3,6 @@ package facade
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -96,7 +95,7 @@ func (c *client) Request(ctx context.Context, method, rawURL string, p RequestPa
 	case p.JSON != nil && p.Body != nil:
 		return nil, inputErr("RequestParams.JSON", "set JSON or Body, not both", nil)
 	case p.JSON != nil:
-		if body, err = providerJSON(p.JSON); err != nil {
+		if body, err = compactJSON(p.JSON); err != nil {
 			return nil, inputErr("RequestParams.JSON", "cannot be marshalled: "+err.Error(), nil)
 		}
 		isJSON = true
@@ -364,17 +363,6 @@ func atoiPort(p string) (int, error) {
 }
 
 var errBadPort = inputErr("url", "bad port", nil)
-
-// providerJSON encodes a provider body compactly, without HTML escaping, in UTF-8.
-func providerJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
 
 func optStr(s string) *string {
 	if s == "" {

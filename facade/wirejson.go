@@ -11,14 +11,22 @@ import (
 // order, <, > and & kept as they are, and every non-ASCII character (and DEL) escaped as \uXXXX,
 // so the body and the X-Alter-Context header are pure ASCII.
 func marshalWire(v any) ([]byte, error) {
+	b, err := compactJSON(v)
+	if err != nil {
+		return nil, err
+	}
+	return asciiEscape(b), nil
+}
+
+// compactJSON encodes v compactly, keys in struct order, without HTML escaping, in UTF-8.
+func compactJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	return asciiEscape(b), nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // asciiEscape rewrites the non-ASCII bytes of encoded JSON as \u escapes. Outside strings encoded
