@@ -151,24 +151,47 @@ func (s *Server) devRefreshRetries(w http.ResponseWriter, r *http.Request) {
 	devResult(w, s.SetGrantRefreshRetries(id, req.Attempts))
 }
 
+// devAction is one {decision} a dev endpoint takes.
+type devAction struct {
+	decision string
+	do       func() error
+}
+
+// devDecide decodes the optional body into req, then runs the action the {decision} path
+// segment names.
+func devDecide(w http.ResponseWriter, r *http.Request, req any, actions ...devAction) {
+	if !devBody(w, r, req) {
+		return
+	}
+	names := make([]string, len(actions))
+	for i, a := range actions {
+		if a.decision == r.PathValue("decision") {
+			devResult(w, a.do())
+			return
+		}
+		names[i] = a.decision
+	}
+	last := len(names) - 1
+	devError(w, http.StatusNotFound, "decision must be "+strings.Join(names[:last], ", ")+" or "+names[last])
+}
+
+// or is v, or def when v is empty.
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
 func (s *Server) devApproval(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Reason string `json:"reason"`
 	}
-	if !devBody(w, r, &req) {
-		return
-	}
 	id := r.PathValue("id")
-	switch r.PathValue("decision") {
-	case "approve":
-		devResult(w, s.Approve(id))
-	case "deny":
-		devResult(w, s.Deny(id, req.Reason))
-	case "expire":
-		devResult(w, s.Expire(id))
-	default:
-		devError(w, http.StatusNotFound, "decision must be approve, deny or expire")
-	}
+	devDecide(w, r, &req,
+		devAction{"approve", func() error { return s.Approve(id) }},
+		devAction{"deny", func() error { return s.Deny(id, req.Reason) }},
+		devAction{"expire", func() error { return s.Expire(id) }})
 }
 
 func (s *Server) devConnect(w http.ResponseWriter, r *http.Request) {
@@ -177,12 +200,8 @@ func (s *Server) devConnect(w http.ResponseWriter, r *http.Request) {
 		Account  string `json:"account"`
 		Code     string `json:"code"`
 	}
-	if !devBody(w, r, &req) {
-		return
-	}
 	tok := r.PathValue("token")
-	switch r.PathValue("decision") {
-	case "complete":
+	complete := func() error {
 		if req.Provider == "" {
 			s.mu.Lock()
 			if sess := s.sessions[tok]; sess != nil && len(sess.allowed) > 0 {
@@ -190,45 +209,24 @@ func (s *Server) devConnect(w http.ResponseWriter, r *http.Request) {
 			}
 			s.mu.Unlock()
 		}
-		if req.Account == "" {
-			req.Account = "user@example.com"
-		}
-		devResult(w, s.CompleteConnectSession(tok, req.Provider, req.Account))
-	case "deny":
-		devResult(w, s.DenyConnectSession(tok))
-	case "fail":
-		if req.Code == "" {
-			req.Code = "connect_config_error"
-		}
-		devResult(w, s.FailConnectSession(tok, req.Code))
-	case "expire":
-		devResult(w, s.ExpireSession(tok))
-	default:
-		devError(w, http.StatusNotFound, "decision must be complete, deny, fail or expire")
+		return s.CompleteConnectSession(tok, req.Provider, or(req.Account, "user@example.com"))
 	}
+	devDecide(w, r, &req,
+		devAction{"complete", complete},
+		devAction{"deny", func() error { return s.DenyConnectSession(tok) }},
+		devAction{"fail", func() error { return s.FailConnectSession(tok, or(req.Code, "connect_config_error")) }},
+		devAction{"expire", func() error { return s.ExpireSession(tok) }})
 }
 
 func (s *Server) devAuth(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Sub string `json:"sub"`
 	}
-	if !devBody(w, r, &req) {
-		return
-	}
 	tok := r.PathValue("token")
-	switch r.PathValue("decision") {
-	case "complete":
-		if req.Sub == "" {
-			req.Sub = "alice"
-		}
-		devResult(w, s.CompleteAuthSession(tok, req.Sub))
-	case "deny":
-		devResult(w, s.DenyAuthSession(tok))
-	case "expire":
-		devResult(w, s.ExpireSession(tok))
-	default:
-		devError(w, http.StatusNotFound, "decision must be complete, deny or expire")
-	}
+	devDecide(w, r, &req,
+		devAction{"complete", func() error { return s.CompleteAuthSession(tok, or(req.Sub, "alice")) }},
+		devAction{"deny", func() error { return s.DenyAuthSession(tok) }},
+		devAction{"expire", func() error { return s.ExpireSession(tok) }})
 }
 
 func (s *Server) devMSConnect(w http.ResponseWriter, r *http.Request) {

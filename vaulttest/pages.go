@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+	"sync"
 )
 
 // The connect, managed-secret connect, sign-in and approval pages: plain HTML forms a person
@@ -39,14 +40,15 @@ type pageData struct {
 
 func (s *Server) pageMux() *http.ServeMux {
 	m := http.NewServeMux()
-	m.HandleFunc("GET /connect/{token}", s.connectPage)
-	m.HandleFunc("POST /connect/{token}", s.connectPage)
-	m.HandleFunc("GET /ms-connect/{token}", s.msConnectPage)
-	m.HandleFunc("POST /ms-connect/{token}", s.msConnectPage)
-	m.HandleFunc("GET /auth/{token}", s.authPage)
-	m.HandleFunc("POST /auth/{token}", s.authPage)
-	m.HandleFunc("GET /approvals/{id}", s.approvalPage)
-	m.HandleFunc("POST /approvals/{id}", s.approvalPage)
+	for path, p := range map[string]formPage{
+		"/connect/{id}":    s.connectPage(),
+		"/ms-connect/{id}": s.msConnectPage(),
+		"/auth/{id}":       s.authPage(),
+		"/approvals/{id}":  s.approvalPage(),
+	} {
+		m.Handle("GET "+path, p)
+		m.Handle("POST "+path, p)
+	}
 	m.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not Found"})
 	})
@@ -59,130 +61,122 @@ func render(w http.ResponseWriter, status int, d pageData) {
 	_ = pageTmpl.Execute(w, d)
 }
 
-// finish renders the outcome of a form post.
-func finish(w http.ResponseWriter, title string, err error) {
-	if err != nil {
-		render(w, http.StatusConflict, pageData{Title: title, Done: "Could not finish: " + err.Error()})
-		return
-	}
-	render(w, http.StatusOK, pageData{Title: title, Done: "Done. You can close this window."})
+// formPage is one page: GET shows the form of the session or approval {id}, POST approves or
+// denies it and shows the outcome.
+type formPage struct {
+	title    string                           // of the not-found and outcome pages
+	missing  string                           // the not-found text
+	failed   string                           // the outcome text before the error
+	finished string                           // the outcome text of a success
+	form     func(id string) (pageData, bool) // under the lock; false when there is no such id
+	approve  func(id string, r *http.Request) error
+	deny     func(id string) error
+	mu       *sync.Mutex
 }
 
-func (s *Server) connectPage(w http.ResponseWriter, r *http.Request) {
-	tok := r.PathValue("token")
-	s.mu.Lock()
-	sess := s.sessionLocked(tok, connectSession)
-	var allowed []string
-	if sess != nil {
-		allowed = sess.allowed
-	}
-	s.mu.Unlock()
-	if sess == nil {
-		render(w, http.StatusNotFound, pageData{Title: "Connect", Done: "This session does not exist."})
-		return
-	}
-	if r.Method == http.MethodPost {
-		_ = r.ParseForm()
-		if r.PostFormValue("decision") == "deny" {
-			finish(w, "Connect", s.DenyConnectSession(tok))
-			return
-		}
-		finish(w, "Connect", s.CompleteConnectSession(tok, r.PostFormValue("provider"), strings.TrimSpace(r.PostFormValue("account"))))
-		return
-	}
-	if len(allowed) == 0 {
-		for _, p := range providerCatalog {
-			allowed = append(allowed, p.id)
-		}
-	}
-	render(w, http.StatusOK, pageData{Title: "Connect an account", Intro: "Pick a provider and the account to authorize.",
-		Action: "/connect/" + tok, Providers: allowed, ApproveLabel: "Approve"})
-}
-
-func (s *Server) msConnectPage(w http.ResponseWriter, r *http.Request) {
-	tok := r.PathValue("token")
-	s.mu.Lock()
-	sess := s.sessionLocked(tok, msConnectSession)
-	var lines []string
-	if sess != nil {
-		lines = []string{"Secret: " + sess.slug, "Signed in as: " + sess.userSub}
-	}
-	s.mu.Unlock()
-	if sess == nil {
-		render(w, http.StatusNotFound, pageData{Title: "Connect a secret", Done: "This session does not exist."})
-		return
-	}
-	if r.Method == http.MethodPost {
-		_ = r.ParseForm()
-		if r.PostFormValue("decision") == "deny" {
-			finish(w, "Connect a secret", s.endSession(tok, msConnectSession, "connect_denied", "the person declined"))
-			return
-		}
-		_, err := s.CompleteManagedSecretSession(tok, strings.TrimSpace(r.PostFormValue("secret")))
-		finish(w, "Connect a secret", err)
-		return
-	}
-	render(w, http.StatusOK, pageData{Title: "Connect a secret", Intro: "Allow the app to use this secret for you.",
-		Action: "/ms-connect/" + tok, AskSecret: true, Lines: lines, ApproveLabel: "Confirm"})
-}
-
-func (s *Server) authPage(w http.ResponseWriter, r *http.Request) {
-	tok := r.PathValue("token")
-	s.mu.Lock()
-	sess := s.sessionLocked(tok, authSession)
-	s.mu.Unlock()
-	if sess == nil {
-		render(w, http.StatusNotFound, pageData{Title: "Sign in", Done: "This session does not exist."})
-		return
-	}
-	if r.Method == http.MethodPost {
-		_ = r.ParseForm()
-		if r.PostFormValue("decision") == "deny" {
-			finish(w, "Sign in", s.DenyAuthSession(tok))
-			return
-		}
-		user := strings.TrimSpace(r.PostFormValue("user"))
-		if user == "" {
-			user = "alice"
-		}
-		finish(w, "Sign in", s.CompleteAuthSession(tok, user))
-		return
-	}
-	render(w, http.StatusOK, pageData{Title: "Sign in", Intro: "Sign in to the app.", Action: "/auth/" + tok, AskUser: true, ApproveLabel: "Sign in"})
-}
-
-func (s *Server) approvalPage(w http.ResponseWriter, r *http.Request) {
+func (p formPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	s.mu.Lock()
-	ap := s.approvalByIDLocked(id)
-	var lines []string
-	if ap != nil {
-		lines = []string{ap.req.method + " " + redactURL(ap.req.auditURL)}
-		if ap.reason != "" {
-			lines = append(lines, "Reason: "+ap.reason)
-		}
-	}
-	s.mu.Unlock()
-	if ap == nil {
-		render(w, http.StatusNotFound, pageData{Title: "Approval", Done: "This approval does not exist."})
+	p.mu.Lock()
+	form, ok := p.form(id)
+	p.mu.Unlock()
+	if !ok {
+		render(w, http.StatusNotFound, pageData{Title: p.title, Done: p.missing})
 		return
 	}
-	if r.Method == http.MethodPost {
-		_ = r.ParseForm()
-		var err error
-		if r.PostFormValue("decision") == "deny" {
-			err = s.Deny(id, "denied on the approval page")
-		} else {
-			err = s.Approve(id)
-		}
-		if err != nil {
-			render(w, http.StatusConflict, pageData{Title: "Approval", Done: "Could not decide: " + err.Error()})
-			return
-		}
-		render(w, http.StatusOK, pageData{Title: "Approval", Done: "Recorded."})
+	if r.Method != http.MethodPost {
+		render(w, http.StatusOK, form)
 		return
 	}
-	render(w, http.StatusOK, pageData{Title: "Approve this call?", Intro: "An agent wants to make this call.", Action: "/approvals/" + id, Lines: lines, ApproveLabel: "Approve"})
+	_ = r.ParseForm()
+	var err error
+	if r.PostFormValue("decision") == "deny" {
+		err = p.deny(id)
+	} else {
+		err = p.approve(id, r)
+	}
+	if err != nil {
+		render(w, http.StatusConflict, pageData{Title: p.title, Done: p.failed + err.Error()})
+		return
+	}
+	render(w, http.StatusOK, pageData{Title: p.title, Done: p.finished})
+}
+
+// sessionPage is a page of a session of that kind; form builds its GET page.
+func (s *Server) sessionPage(title string, kind sessionKind, form func(tok string, sess *session) pageData) formPage {
+	return formPage{title: title, missing: "This session does not exist.", failed: "Could not finish: ",
+		finished: "Done. You can close this window.", mu: &s.mu,
+		form: func(tok string) (pageData, bool) {
+			sess := s.sessionLocked(tok, kind)
+			if sess == nil {
+				return pageData{}, false
+			}
+			return form(tok, sess), true
+		}}
+}
+
+func (s *Server) connectPage() formPage {
+	p := s.sessionPage("Connect", connectSession, func(tok string, sess *session) pageData {
+		allowed := sess.allowed
+		if len(allowed) == 0 {
+			for _, p := range providerCatalog {
+				allowed = append(allowed, p.id)
+			}
+		}
+		return pageData{Title: "Connect an account", Intro: "Pick a provider and the account to authorize.",
+			Action: "/connect/" + tok, Providers: allowed, ApproveLabel: "Approve"}
+	})
+	p.approve = func(tok string, r *http.Request) error {
+		return s.CompleteConnectSession(tok, r.PostFormValue("provider"), strings.TrimSpace(r.PostFormValue("account")))
+	}
+	p.deny = s.DenyConnectSession
+	return p
+}
+
+func (s *Server) msConnectPage() formPage {
+	p := s.sessionPage("Connect a secret", msConnectSession, func(tok string, sess *session) pageData {
+		return pageData{Title: "Connect a secret", Intro: "Allow the app to use this secret for you.",
+			Action: "/ms-connect/" + tok, AskSecret: true, ApproveLabel: "Confirm",
+			Lines: []string{"Secret: " + sess.slug, "Signed in as: " + sess.userSub}}
+	})
+	p.approve = func(tok string, r *http.Request) error {
+		_, err := s.CompleteManagedSecretSession(tok, strings.TrimSpace(r.PostFormValue("secret")))
+		return err
+	}
+	p.deny = func(tok string) error {
+		return s.endSession(tok, msConnectSession, "connect_denied", "the person declined")
+	}
+	return p
+}
+
+func (s *Server) authPage() formPage {
+	p := s.sessionPage("Sign in", authSession, func(tok string, _ *session) pageData {
+		return pageData{Title: "Sign in", Intro: "Sign in to the app.", Action: "/auth/" + tok, AskUser: true, ApproveLabel: "Sign in"}
+	})
+	p.approve = func(tok string, r *http.Request) error {
+		return s.CompleteAuthSession(tok, or(strings.TrimSpace(r.PostFormValue("user")), "alice"))
+	}
+	p.deny = s.DenyAuthSession
+	return p
+}
+
+func (s *Server) approvalPage() formPage {
+	return formPage{title: "Approval", missing: "This approval does not exist.", failed: "Could not decide: ",
+		finished: "Recorded.", mu: &s.mu,
+		form: func(id string) (pageData, bool) {
+			ap := s.approvalByIDLocked(id)
+			if ap == nil {
+				return pageData{}, false
+			}
+			lines := []string{ap.req.method + " " + redactURL(ap.req.auditURL)}
+			if ap.reason != "" {
+				lines = append(lines, "Reason: "+ap.reason)
+			}
+			return pageData{Title: "Approve this call?", Intro: "An agent wants to make this call.",
+				Action: "/approvals/" + id, Lines: lines, ApproveLabel: "Approve"}, true
+		},
+		approve: func(id string, _ *http.Request) error { return s.Approve(id) },
+		deny:    func(id string) error { return s.Deny(id, "denied on the approval page") },
+	}
 }
 
 // redactURL drops the query, which may carry values the approver need not see.
