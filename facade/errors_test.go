@@ -96,9 +96,7 @@ func TestSharedMapper403(t *testing.T) {
 				`"scope_version":4`, `"current_scope_version":5.0`, `"scope_version_mismatch":1`,
 				`"required_any_of":true`, `"documentation_url":"https://d"`),
 			is: []error{ErrInsufficientScope, ErrBackend}, isNot: []error{ErrPolicyViolation}, msg: "Insufficient scope",
-			check: func(t *testing.T, err error) {
-				var e *InsufficientScopeError
-				require.ErrorAs(t, err, &e)
+			check: errAs(func(t *testing.T, e *InsufficientScopeError) {
 				assert.Equal(t, []string{"a", "b"}, e.Required)
 				assert.Equal(t, []string{}, e.Granted)
 				assert.Equal(t, []string{"b"}, e.Missing)
@@ -110,45 +108,37 @@ func TestSharedMapper403(t *testing.T) {
 				assert.Equal(t, "https://d", e.DocumentationURL)
 				assert.Equal(t, ErrorCodeInsufficientScope, e.Code)
 				assert.Equal(t, 403, e.Status)
-			}},
+			})},
 		{name: "grant_expired", status: 403,
 			body: body("grant_expired", `"message":"ttl"`, `"provider_id":"github"`, `"agent_id":7`, `"app_user_id":"u"`,
 				`"details":{"policy":"p","error":"nested"}`),
 			is: []error{ErrGrantExpired, ErrReAuthRequired, ErrBackend}, msg: "ttl",
-			check: func(t *testing.T, err error) {
-				var e *GrantExpiredError
-				require.ErrorAs(t, err, &e)
+			check: errAs(func(t *testing.T, e *GrantExpiredError) {
 				assert.Equal(t, "github", e.ProviderID)
 				assert.Empty(t, e.AgentID, "a non-string is dropped")
 				assert.Equal(t, "u", e.AppUserID)
 				assert.Equal(t, "p", e.Details["policy"], "nested details merged")
 				assert.Equal(t, "grant_expired", e.Details["error"], "the top level wins")
-			}},
+			})},
 		{name: "grant_expired default message", status: 403, body: body("grant_expired", `"message":""`),
 			msg: "Grant expired per TTL policy"},
 		{name: "grant_revoked", status: 403, body: body("grant_revoked", `"grant_id":"g1"`),
 			is: []error{ErrGrantRevoked, ErrReAuthRequired, ErrBackend}, msg: "Grant has been revoked. User must re-authorize.",
-			check: func(t *testing.T, err error) {
-				var e *GrantRevokedError
-				require.ErrorAs(t, err, &e)
+			check: errAs(func(t *testing.T, e *GrantRevokedError) {
 				assert.Equal(t, "g1", e.GrantID)
-			}},
+			})},
 		{name: "credential_revoked", status: 403, body: body("credential_revoked", `"grant_id":"g1"`, `"provider_id":"google"`, `"app_user_id":"u1"`),
 			is: []error{ErrCredentialRevoked, ErrReAuthRequired, ErrBackend},
-			check: func(t *testing.T, err error) {
-				var e *CredentialRevokedError
-				require.ErrorAs(t, err, &e)
+			check: errAs(func(t *testing.T, e *CredentialRevokedError) {
 				assert.Equal(t, CredentialRevokedError{APIError: e.APIError, GrantID: "g1", ProviderID: "google", AppUserID: "u1"}, *e)
-			}},
+			})},
 		{name: "restricted_grant_requires_proxy", status: 403, body: body("restricted_grant_requires_proxy"),
 			is: []error{ErrRestrictedGrantRequiresProxy, ErrBackend}, isNot: []error{ErrPolicyViolation}},
 		{name: "grant_not_delegable", status: 403, body: body("grant_not_delegable", `"detail_reason":"ceiling_off"`),
 			is: []error{ErrGrantNotDelegable, ErrBackend},
-			check: func(t *testing.T, err error) {
-				var e *GrantNotDelegableError
-				require.ErrorAs(t, err, &e)
+			check: errAs(func(t *testing.T, e *GrantNotDelegableError) {
 				assert.Equal(t, "ceiling_off", e.DetailReason)
-			}},
+			})},
 		{name: "scope_mismatch is a provider error", status: 403,
 			body: body("scope_mismatch", `"details":{"grant_id":"0b6f0f38-7c29-4a53-9a59-2f1f5b1e2d11","provider_id":"github"}`),
 			is:   []error{ErrScopeReauthRequired, ErrProviderAPI}, isNot: []error{ErrBackend, ErrPolicyViolation},
@@ -176,21 +166,17 @@ func TestSharedMapper403(t *testing.T) {
 				require.ErrorAs(t, err, &pv)
 			}},
 		{name: "step_up_required bool age", status: 403, body: body("step_up_required", `"max_session_age_seconds":true`),
-			check: func(t *testing.T, err error) {
-				var e *StepUpRequiredError
-				require.ErrorAs(t, err, &e)
+			check: errAs(func(t *testing.T, e *StepUpRequiredError) {
 				assert.Nil(t, e.MaxSessionAgeSeconds)
-			}},
+			})},
 		{name: "redact_discharge_failed", status: 403, body: body("redact_discharge_failed"),
 			is: []error{ErrRedactDischargeFailed, ErrPolicyViolation, ErrBackend}, isNot: []error{ErrStepUpRequired}},
 		{name: "other 403", status: 403, body: body("ip_not_allowed", `"details":{"rule":"r"}`),
 			is: []error{ErrPolicyViolation, ErrBackend}, isNot: []error{ErrStepUpRequired}, msg: "Access denied by policy",
-			check: func(t *testing.T, err error) {
-				var e *PolicyViolationError
-				require.ErrorAs(t, err, &e)
+			check: errAs(func(t *testing.T, e *PolicyViolationError) {
 				assert.Equal(t, "ip_not_allowed", e.PolicyError)
 				assert.Equal(t, "r", e.Details["rule"])
-			}},
+			})},
 		{name: "403 without code", status: 403, body: `{"message":"no"}`, is: []error{ErrPolicyViolation}, msg: "no"},
 	})
 }
@@ -201,28 +187,22 @@ func TestSharedMapper409(t *testing.T) {
 		"binding_hosts_required", "provider_contract_repair_required"} {
 		cases = append(cases, vaultCase{name: code, status: 409, body: body(code),
 			is: []error{ErrConnectConfig, ErrConnectFlow}, isNot: []error{ErrBackend},
-			check: func(t *testing.T, err error) {
-				var e *ConnectError
-				require.ErrorAs(t, err, &e)
+			check: errAs(func(t *testing.T, e *ConnectError) {
 				assert.Equal(t, 409, e.Status)
-			}})
+			})})
 	}
 	cases = append(cases,
 		vaultCase{name: "token_refresh_in_progress", status: 409, body: body("token_refresh_in_progress", `"grant_id":"g"`),
 			is: []error{ErrTokenRefreshInProgress, ErrBackend},
-			check: func(t *testing.T, err error) {
-				var e *TokenRefreshInProgressError
-				require.ErrorAs(t, err, &e)
+			check: errAs(func(t *testing.T, e *TokenRefreshInProgressError) {
 				assert.Equal(t, "g", e.GrantID)
-			}},
+			})},
 		vaultCase{name: "ambiguous_grant", status: 409,
 			body: body("ambiguous_grant", `"provider_id":"github"`, `"account_identifiers":["a@x",1]`, `"app_user_ids":["u"]`,
 				`"grant_ids":["g1","g2"]`, `"account_was_provided":"true"`, `"candidates_truncated":true`,
 				`"candidates":[{"grant_id":"g1","label":"work","account_identifier":"a@x","account_display_name":"A"},{"grant_id":2},"x",{"grant_id":"g2","label":5}]`),
 			is: []error{ErrAmbiguousGrant, ErrBackend},
-			check: func(t *testing.T, err error) {
-				var e *AmbiguousGrantError
-				require.ErrorAs(t, err, &e)
+			check: errAs(func(t *testing.T, e *AmbiguousGrantError) {
 				assert.Equal(t, "github", e.ProviderID)
 				assert.Equal(t, []string{"a@x"}, e.AccountIdentifiers)
 				assert.Equal(t, []string{"u"}, e.AppUserIDs)
@@ -230,31 +210,25 @@ func TestSharedMapper409(t *testing.T) {
 				assert.False(t, e.AccountWasProvided, `"true" is not true`)
 				assert.True(t, e.CandidatesTruncated)
 				assert.Equal(t, []GrantCandidate{{GrantID: "g1", Label: "work", AccountIdentifier: "a@x", AccountDisplayName: "A"}, {GrantID: "g2"}}, e.Candidates)
-			}},
+			})},
 		vaultCase{name: "sibling_label_conflict", status: 409, body: body("sibling_label_conflict", `"label":"work"`),
 			is: []error{ErrSiblingLabelConflict, ErrBackend},
-			check: func(t *testing.T, err error) {
-				var e *SiblingLabelConflictError
-				require.ErrorAs(t, err, &e)
+			check: errAs(func(t *testing.T, e *SiblingLabelConflictError) {
 				assert.Equal(t, "work", e.Label)
-			}},
+			})},
 		vaultCase{name: "credential_id_required", status: 409,
 			body: body("credential_id_required", `"details":{"credentials":[{"id":"c1","label":"prod"},{"id":"c2"},7]}`),
 			is:   []error{ErrCredentialIDRequired, ErrBackend},
-			check: func(t *testing.T, err error) {
-				var e *CredentialIDRequiredError
-				require.ErrorAs(t, err, &e)
+			check: errAs(func(t *testing.T, e *CredentialIDRequiredError) {
 				assert.Equal(t, []CredentialChoice{{ID: "c1", Label: "prod"}}, e.Credentials)
-			}},
+			})},
 		vaultCase{name: "end_user_credential_not_assignable", status: 409, body: body("end_user_credential_not_assignable"),
 			is: []error{ErrEndUserCredentialNotAssignable, ErrBackend}},
 		vaultCase{name: "no_delegated_grant 409", status: 409, body: body("no_delegated_grant", `"provider_id":"github"`, `"agent_id":"a"`, `"app_user_id":"u"`),
 			is: []error{ErrNoDelegatedGrant, ErrBackend},
-			check: func(t *testing.T, err error) {
-				var e *NoDelegatedGrantError
-				require.ErrorAs(t, err, &e)
+			check: errAs(func(t *testing.T, e *NoDelegatedGrantError) {
 				assert.Equal(t, []string{"github", "a", "u"}, []string{e.ProviderID, e.AgentID, e.AppUserID})
-			}},
+			})},
 		vaultCase{name: "other 409", status: 409, body: body("identity_provider_inactive"), is: []error{ErrBackend},
 			isNot: []error{ErrConnectFlow, ErrAgent}, msg: "Conflict (HTTP 409)"},
 		vaultCase{name: "410 any", status: 410, body: `oops`, is: []error{ErrGrantDeleted, ErrReAuthRequired, ErrBackend},
@@ -278,11 +252,9 @@ func TestSharedMapper404And400And401(t *testing.T) {
 		{name: "404 grant_not_found", status: 404, body: body("grant_not_found", `"provider_id":"github"`),
 			is: []error{ErrGrantNotFound, ErrBackend}, isNot: []error{ErrAgentDelegationMissing},
 			msg: "OAuth grant not found for the given grant_id",
-			check: func(t *testing.T, err error) {
-				var e *GrantNotFoundError
-				require.ErrorAs(t, err, &e)
+			check: errAs(func(t *testing.T, e *GrantNotFoundError) {
 				assert.Equal(t, "github", e.ProviderID)
-			}},
+			})},
 		{name: "404 other", status: 404, body: body("provider_spec_not_found"), is: []error{ErrGrantNotFound}},
 		{name: "404 html", status: 404, body: "<html>nope</html>", is: []error{ErrGrantNotFound},
 			check: func(t *testing.T, err error) {
@@ -319,53 +291,45 @@ func TestSharedMapper429And5xxAndOthers(t *testing.T) {
 		{name: "429 html", status: 429, header: http.Header{"Retry-After": {"7"}}, body: "<html>slow down</html>",
 			is:  []error{ErrRateLimit, ErrBackend},
 			msg: "Rate limited by an intermediary (HTTP 429 with a non-JSON body); retry after the indicated delay.",
-			check: func(t *testing.T, err error) {
-				var e *RateLimitError
-				require.ErrorAs(t, err, &e)
+			check: errAs(func(t *testing.T, e *RateLimitError) {
 				assert.Equal(t, map[string]any{"status_code": 429}, e.Details)
 				assert.Equal(t, 7*time.Second, e.RetryAfter)
 				assert.Nil(t, e.Limit)
 				assert.Nil(t, e.WindowSeconds)
 				assert.Empty(t, e.Scope)
-			}},
+			})},
 		{name: "429 empty body", status: 429, body: "", is: []error{ErrRateLimit},
 			check: func(t *testing.T, err error) { assert.Zero(t, asAPI(t, err).RetryAfter) }},
 		{name: "429 html ignores body retry", status: 429, body: `{"retry_after":5`, is: []error{ErrRateLimit},
 			check: func(t *testing.T, err error) { assert.Zero(t, asAPI(t, err).RetryAfter) }},
 		{name: "429 quota", status: 429, body: body("quota_exceeded", `"retry_after":99999999`),
 			is: []error{ErrQuotaExceeded, ErrBackend}, isNot: []error{ErrRateLimit},
-			check: func(t *testing.T, err error) {
-				var e *QuotaExceededError
-				require.ErrorAs(t, err, &e)
+			check: errAs(func(t *testing.T, e *QuotaExceededError) {
 				assert.Equal(t, 2678400*time.Second, e.RetryAfter)
-			}},
+			})},
 		{name: "429 quota header wins", status: 429, header: http.Header{"Retry-After": {"120"}}, body: body("quota_exceeded", `"retry_after":5`),
 			check: func(t *testing.T, err error) { assert.Equal(t, 120*time.Second, asAPI(t, err).RetryAfter) }},
 		{name: "429 rate limit", status: 429, body: body("rate_limit_exceeded", `"retry_after":99999`, `"scope":"app"`, `"limit":100`, `"window_seconds":60.0`),
 			is: []error{ErrRateLimit, ErrBackend}, isNot: []error{ErrQuotaExceeded},
 			msg: "Rate limit exceeded — retry after the window resets.",
-			check: func(t *testing.T, err error) {
-				var e *RateLimitError
-				require.ErrorAs(t, err, &e)
+			check: errAs(func(t *testing.T, e *RateLimitError) {
 				assert.Equal(t, 3600*time.Second, e.RetryAfter)
 				assert.Equal(t, "app", e.Scope)
 				require.NotNil(t, e.Limit)
 				assert.Equal(t, 100, *e.Limit)
 				require.NotNil(t, e.WindowSeconds)
 				assert.Equal(t, 60, *e.WindowSeconds)
-			}},
+			})},
 		{name: "429 rate limit header 00060", status: 429, header: http.Header{"Retry-After": {"00060"}}, body: body("rate_limit_exceeded", `"retry_after":5`),
 			check: func(t *testing.T, err error) { assert.Equal(t, 60*time.Second, asAPI(t, err).RetryAfter) }},
 		{name: "429 rate limit bad numbers", status: 429, header: http.Header{"Retry-After": {"+5"}},
 			body: body("rate_limit_exceeded", `"retry_after":true`, `"limit":-1`, `"window_seconds":60.5`, `"scope":1`),
-			check: func(t *testing.T, err error) {
-				var e *RateLimitError
-				require.ErrorAs(t, err, &e)
+			check: errAs(func(t *testing.T, e *RateLimitError) {
 				assert.Zero(t, e.RetryAfter)
 				assert.Nil(t, e.Limit)
 				assert.Nil(t, e.WindowSeconds)
 				assert.Empty(t, e.Scope)
-			}},
+			})},
 		{name: "429 other", status: 429, body: body("billing_quota_exceeded"), is: []error{ErrBackend},
 			isNot: []error{ErrRateLimit, ErrQuotaExceeded}, msg: "Unexpected backend error (HTTP 429)"},
 		{name: "503 caller_agent_resolution_error", status: 503, header: http.Header{"Retry-After": {"2"}},
@@ -482,11 +446,9 @@ func TestAgentsMapper(t *testing.T) {
 			is: []error{ErrBackend}, isNot: []error{ErrAgentConcurrentUpdate, ErrAgent}},
 		{name: "insufficient_scope any status", surface: surfaceAgents, status: 401, body: body("insufficient_scope", `"missing":["agents:write"]`),
 			is: []error{ErrInsufficientScope},
-			check: func(t *testing.T, err error) {
-				var e *InsufficientScopeError
-				require.ErrorAs(t, err, &e)
+			check: errAs(func(t *testing.T, e *InsufficientScopeError) {
 				assert.Equal(t, []string{"agents:write"}, e.Missing)
-			}},
+			})},
 		{name: "429 html", surface: surfaceAgents, status: 429, header: http.Header{"Retry-After": {"3"}}, body: "<p>",
 			is: []error{ErrRateLimit},
 			check: func(t *testing.T, err error) {
@@ -535,12 +497,10 @@ func TestProxySurface(t *testing.T) {
 	runVaultCases(t, []vaultCase{
 		{name: "approval_denied", surface: surfaceProxy, status: 403, body: body("approval_denied", `"message":"no way"`, `"approval_id":"ap1"`),
 			is: []error{ErrApprovalDenied, ErrApproval}, isNot: []error{ErrBackend, ErrPolicyViolation}, msg: "no way",
-			check: func(t *testing.T, err error) {
-				var e *ApprovalError
-				require.ErrorAs(t, err, &e)
+			check: errAs(func(t *testing.T, e *ApprovalError) {
 				assert.Equal(t, "ap1", e.ApprovalID)
 				assert.Equal(t, 403, e.Details["status_code"])
-			}},
+			})},
 		{name: "approval_expired top level", surface: surfaceProxy, status: 410, body: `{"error":"approval_expired"}`,
 			is: []error{ErrApprovalExpired, ErrApproval}, isNot: []error{ErrGrantDeleted}, msg: "/sdk/proxy returned 410"},
 		{name: "approval_execution_failed", surface: surfaceProxy, status: 502, body: body("approval_execution_failed"),
@@ -572,6 +532,16 @@ func TestApprovalPollUntyped(t *testing.T) {
 	assert.Equal(t, map[string]any{"status_code": 500}, asAPI(t, err).Details)
 	err = decodeVaultError("getApprovalStatus", surfaceApprovalPoll, 503, nil, []byte(`{"error":"x","message":7}`))
 	assert.Equal(t, "GET /sdk/approvals/{approval_id} returned 503 (x)", asAPI(t, err).Message)
+}
+
+// errAs is a case check that err is an E, then check on it.
+func errAs[E error](check func(*testing.T, E)) func(*testing.T, error) {
+	return func(t *testing.T, err error) {
+		t.Helper()
+		var e E
+		require.ErrorAs(t, err, &e)
+		check(t, e)
+	}
 }
 
 func TestAsAgentDelegationMissing(t *testing.T) {
