@@ -547,9 +547,9 @@ func errAs[E error](check func(*testing.T, E)) func(*testing.T, error) {
 func TestAsAgentDelegationMissing(t *testing.T) {
 	nf := decodeVaultError("proxyRequest", surfaceProxy, 404, nil, []byte(body("grant_not_found", `"provider_id":"github"`)))
 	err := asAgentDelegationMissing(nf)
-	assert.ErrorIs(t, err, ErrAgentDelegationMissing)
-	assert.ErrorIs(t, err, ErrGrantNotFound)
-	assert.ErrorIs(t, err, ErrBackend)
+	for _, target := range []error{ErrAgentDelegationMissing, ErrGrantNotFound, ErrBackend} {
+		assert.ErrorIs(t, err, target)
+	}
 	var e *GrantNotFoundError
 	require.ErrorAs(t, err, &e)
 	assert.Equal(t, "github", e.ProviderID)
