@@ -139,13 +139,7 @@ func (s *Server) createAgent(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, offset := 100, 0
-	if v := q.Get("limit"); v != "" {
-		limit, _ = strconv.Atoi(v)
-	}
-	if v := q.Get("offset"); v != "" {
-		offset, _ = strconv.Atoi(v)
-	}
+	limit, offset := pageQuery(q)
 	if limit < 1 || limit > 1000 || offset < 0 {
 		writeInvalid(w, r, []any{"query", "limit"}, "limit must be 1..1000 and offset ≥ 0", q.Get("limit"))
 		return
@@ -177,6 +171,27 @@ func (s *Server) agentLocked(w http.ResponseWriter, r *http.Request, ref string)
 	return ag
 }
 
+// activeAgentLocked finds an agent that is not revoked or writes agent_not_found / agent_revoked.
+func (s *Server) activeAgentLocked(w http.ResponseWriter, r *http.Request, ref string) *agent {
+	ag := s.agentLocked(w, r, ref)
+	if ag != nil && ag.status == "revoked" {
+		writeError(w, r, errf(http.StatusUnauthorized, "agent_revoked", "the agent is revoked").with("hint", "create a new agent"))
+		return nil
+	}
+	return ag
+}
+
+// liveKeys counts the agent's keys that are not revoked.
+func (s *Server) liveKeys(ag *agent) int {
+	live := 0
+	for _, kid := range ag.keys {
+		if s.keysByID[kid].revokedAt == nil {
+			live++
+		}
+	}
+	return live
+}
+
 func (s *Server) getAgent(w http.ResponseWriter, r *http.Request, ref string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -201,12 +216,8 @@ func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request, ref string)
 	q := r.URL.Query()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ag := s.agentLocked(w, r, ref)
+	ag := s.activeAgentLocked(w, r, ref)
 	if ag == nil {
-		return
-	}
-	if ag.status == "revoked" {
-		writeError(w, r, errf(http.StatusUnauthorized, "agent_revoked", "the agent is revoked").with("hint", "create a new agent"))
 		return
 	}
 	if req.Scopes != nil {
@@ -306,21 +317,11 @@ func (s *Server) deleteAgent(w http.ResponseWriter, r *http.Request, ref string)
 func (s *Server) mintAgentKey(w http.ResponseWriter, r *http.Request, ref string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ag := s.agentLocked(w, r, ref)
+	ag := s.activeAgentLocked(w, r, ref)
 	if ag == nil {
 		return
 	}
-	if ag.status == "revoked" {
-		writeError(w, r, errf(http.StatusUnauthorized, "agent_revoked", "the agent is revoked").with("hint", "create a new agent"))
-		return
-	}
-	live := 0
-	for _, kid := range ag.keys {
-		if s.keysByID[kid].revokedAt == nil {
-			live++
-		}
-	}
-	if live >= maxAgentKeys {
+	if s.liveKeys(ag) >= maxAgentKeys {
 		writeError(w, r, errf(http.StatusConflict, "agent_key_limit_reached", "an agent has at most %d live keys", maxAgentKeys).with("hint", "revoke a key first"))
 		return
 	}
@@ -359,15 +360,22 @@ func (s *Server) agentKeyLocked(w http.ResponseWriter, r *http.Request, agentRef
 	return k
 }
 
+// unrevokedAgentKeyLocked is agentKeyLocked for a key that is not revoked, else key_revoked with
+// msg.
+func (s *Server) unrevokedAgentKeyLocked(w http.ResponseWriter, r *http.Request, agentRef, keyRef, msg string) *apiKey {
+	k := s.agentKeyLocked(w, r, agentRef, keyRef)
+	if k != nil && k.revokedAt != nil {
+		writeError(w, r, errf(http.StatusConflict, "key_revoked", "%s", msg))
+		return nil
+	}
+	return k
+}
+
 func (s *Server) setDeprecated(w http.ResponseWriter, r *http.Request, agentRef, keyRef string, dep bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := s.agentKeyLocked(w, r, agentRef, keyRef)
+	k := s.unrevokedAgentKeyLocked(w, r, agentRef, keyRef, "the key is revoked")
 	if k == nil {
-		return
-	}
-	if k.revokedAt != nil {
-		writeError(w, r, errf(http.StatusConflict, "key_revoked", "the key is revoked"))
 		return
 	}
 	switch {
@@ -384,21 +392,11 @@ func (s *Server) revokeAgentKey(w http.ResponseWriter, r *http.Request, agentRef
 	force := r.URL.Query().Get("force") == "true"
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := s.agentKeyLocked(w, r, agentRef, keyRef)
+	k := s.unrevokedAgentKeyLocked(w, r, agentRef, keyRef, "the key is already revoked")
 	if k == nil {
 		return
 	}
-	if k.revokedAt != nil {
-		writeError(w, r, errf(http.StatusConflict, "key_revoked", "the key is already revoked"))
-		return
-	}
-	live := 0
-	for _, kid := range s.agents[k.agentID].keys {
-		if s.keysByID[kid].revokedAt == nil {
-			live++
-		}
-	}
-	if live <= 1 && !force {
+	if s.liveKeys(s.agents[k.agentID]) <= 1 && !force {
 		writeError(w, r, errf(http.StatusConflict, "last_active_key", "this is the agent's last live key").with("hint", "pass force=true"))
 		return
 	}

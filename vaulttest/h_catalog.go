@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -115,13 +114,7 @@ func (s *Server) listProviderOperations(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	q := r.URL.Query()
-	limit, offset := 100, 0
-	if v := q.Get("limit"); v != "" {
-		limit, _ = strconv.Atoi(v)
-	}
-	if v := q.Get("offset"); v != "" {
-		offset, _ = strconv.Atoi(v)
-	}
+	limit, offset := pageQuery(q)
 	ops := []map[string]any{}
 	for _, op := range specOps(*p) {
 		if search := q.Get("search"); search == "" || strings.Contains(op["operation_id"].(string), search) {

@@ -2,7 +2,9 @@ package vaulttest
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -135,6 +137,18 @@ func (s *Server) listGrants(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	page, more := pageOf(all, req.Limit, req.Offset)
 	writeJSON(w, http.StatusOK, map[string]any{"grants": page, "total": len(all), "limit": req.Limit, "offset": req.Offset, "has_more": more})
+}
+
+// pageQuery reads the limit (default 100) and offset (default 0) query parameters.
+func pageQuery(q url.Values) (limit, offset int) {
+	limit, offset = 100, 0
+	if v := q.Get("limit"); v != "" {
+		limit, _ = strconv.Atoi(v)
+	}
+	if v := q.Get("offset"); v != "" {
+		offset, _ = strconv.Atoi(v)
+	}
+	return limit, offset
 }
 
 // pageOf returns the rows of all in the page (never nil) and whether more follow.

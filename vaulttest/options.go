@@ -64,48 +64,37 @@ func WithAddr(addr string) Option { return func(c *config) { c.addr = addr } }
 // WithSignatureWindow sets how far X-Alter-Timestamp may be from the vault's clock, either way
 // (default ±300 s). Nonces are remembered for the same window.
 func WithSignatureWindow(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.signatureWindow = d
-		}
-	}
+	return positive(d, func(c *config) *time.Duration { return &c.signatureWindow })
 }
 
 // WithReplayCapacity bounds the nonce memory to n entries (default 100 000).
 func WithReplayCapacity(n int) Option {
-	return func(c *config) {
-		if n > 0 {
-			c.replayCapacity = n
-		}
-	}
+	return positive(n, func(c *config) *int { return &c.replayCapacity })
 }
 
 // WithMaxAuditRows keeps only the newest n audit rows (default 10 000).
 func WithMaxAuditRows(n int) Option {
-	return func(c *config) {
-		if n > 0 {
-			c.maxAuditRows = n
-		}
-	}
+	return positive(n, func(c *config) *int { return &c.maxAuditRows })
 }
 
 // WithMaxRequests keeps only the newest n entries of the request log (default 10 000). CallCount
 // counts every request regardless.
 func WithMaxRequests(n int) Option {
-	return func(c *config) {
-		if n > 0 {
-			c.maxRequests = n
-		}
-	}
+	return positive(n, func(c *config) *int { return &c.maxRequests })
 }
 
 // WithRateLimit sets the per-key budget of requests per minute (default 100 000); the answers
 // report it in X-RateLimit-Limit/-Remaining/-Reset, and a key over it gets 429
 // rate_limit_exceeded with Retry-After.
 func WithRateLimit(perMinute int) Option {
+	return positive(perMinute, func(c *config) *int { return &c.rateLimit })
+}
+
+// positive is an option that sets the field to v when v > 0; otherwise the default stays.
+func positive[T int | time.Duration](v T, field func(*config) *T) Option {
 	return func(c *config) {
-		if perMinute > 0 {
-			c.rateLimit = perMinute
+		if v > 0 {
+			*field(c) = v
 		}
 	}
 }
