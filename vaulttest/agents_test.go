@@ -9,8 +9,7 @@ import (
 )
 
 func TestAgentsAndKeys(t *testing.T) {
-	s := NewTestServer(t)
-	app := newClient(t, s, s.AppKey())
+	s, app := newApp(t)
 	create := map[string]any{"name": "scribe", "type": "agent", "scopes": map[string]any{"github": []string{"repo"}}, "metadata": map[string]any{}}
 	idem := newClient(t, s, s.AppKey(), "Idempotency-Key", "k1")
 	first := idem.post("/sdk/agents", create)
@@ -74,8 +73,7 @@ func TestAgentsAndKeys(t *testing.T) {
 }
 
 func TestScopedKeys(t *testing.T) {
-	s := NewTestServer(t)
-	app := newClient(t, s, s.AppKey())
+	s, app := newApp(t)
 	expect(t, app.post("/sdk/keys/derive", map[string]any{"scopes": []string{"keys:derive"}, "expires_in": 60}), 400, "invalid_scope_for_derived_key")
 	narrow := s.AddAppKey(KeyScopes("keys:derive", "providers:read"))
 	nc := newClient(t, s, narrow.APIKey)
@@ -139,8 +137,7 @@ func TestGrantsListAndRevoke(t *testing.T) {
 }
 
 func TestBadBodies(t *testing.T) {
-	s := NewTestServer(t)
-	app := newClient(t, s, s.AppKey())
+	s, app := newApp(t)
 	for _, b := range []string{`{`, `[]`, `{"grant_id": 1}`, `null`} {
 		r := app.post("/sdk/token", []byte(b))
 		assert.Equal(t, 422, r.status, "%s → %s", b, r.body)

@@ -15,8 +15,7 @@ import (
 )
 
 func TestSignatureRefusals(t *testing.T) {
-	s := NewTestServer(t)
-	app := newClient(t, s, s.AppKey())
+	s, app := newApp(t)
 	body := []byte(`{"token":"x"}`)
 
 	t.Run("bad body hash", func(t *testing.T) {
@@ -76,8 +75,7 @@ func TestSignatureRefusals(t *testing.T) {
 
 func TestSignatureWindowOption(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
-	s := NewTestServer(t, WithClock(func() time.Time { return now }), WithSignatureWindow(10*time.Second))
-	app := newClient(t, s, s.AppKey())
+	s, app := newApp(t, WithClock(func() time.Time { return now }), WithSignatureWindow(10*time.Second))
 	r := app.send(app.request("GET", "/sdk/scopes", nil, func(r *http.Request) {
 		signing.Sign(r, signing.DeriveKey(s.AppKey()), nil, now.Add(-11*time.Second), "")
 	}))
@@ -129,8 +127,7 @@ func TestKeyStates(t *testing.T) {
 
 func TestRateLimitHeaders(t *testing.T) {
 	now := time.Unix(1_800_000_030, 0)
-	s := NewTestServer(t, WithClock(func() time.Time { return now }), WithRateLimit(2))
-	app := newClient(t, s, s.AppKey())
+	_, app := newApp(t, WithClock(func() time.Time { return now }), WithRateLimit(2))
 	r := app.get("/sdk/scopes")
 	assert.Equal(t, "2", r.header.Get("X-RateLimit-Limit"))
 	assert.Equal(t, "1", r.header.Get("X-RateLimit-Remaining"))

@@ -15,8 +15,7 @@ import (
 // TestRequestValidation: a request that breaks openapi.yaml is a client error, answered 422 with
 // FastAPI's detail list, and is not an emulator violation.
 func TestRequestValidation(t *testing.T) {
-	s := NewTestServer(t)
-	app := newClient(t, s, s.AppKey())
+	s, app := newApp(t)
 	r := app.post("/sdk/token", map[string]any{"reason": 5})
 	require.Equal(t, 422, r.status, "%s", r.body)
 	var body struct {
@@ -42,8 +41,7 @@ func TestRequestValidation(t *testing.T) {
 }
 
 func TestRoutingAnswers(t *testing.T) {
-	s := NewTestServer(t)
-	app := newClient(t, s, s.AppKey())
+	_, app := newApp(t)
 	r := app.get("/sdk/nope")
 	assert.Equal(t, 404, r.status)
 	assert.JSONEq(t, `{"detail":"Not Found"}`, string(r.body))
@@ -78,8 +76,7 @@ func TestResponseValidation(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
-	s := NewTestServer(t)
-	app := newClient(t, s, s.AppKey())
+	s, app := newApp(t)
 	s.InjectFault("listScopes", Fault{Status: 503, RetryAfter: 1500 * 1e6, Times: 2})
 	for range 2 {
 		r := app.get("/sdk/scopes")

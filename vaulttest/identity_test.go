@@ -128,8 +128,7 @@ func TestIdentityRules(t *testing.T) {
 }
 
 func TestInjections(t *testing.T) {
-	s := NewTestServer(t)
-	app := newClient(t, s, s.AppKey())
+	s, app := newApp(t)
 	basic := s.AddOAuthGrant(OAuthGrant{Provider: "notion", Credential: "u:p", Injection: BasicInjection()})
 	r := app.post("/sdk/token", tokenBody("grant_id", basic.String())).obj(t)
 	assert.Equal(t, "dTpw", r["access_token"])

@@ -27,6 +27,13 @@ type client struct {
 	hdr map[string]string
 }
 
+// newApp starts a test vault and a client holding its App key.
+func newApp(t testing.TB, opts ...Option) (*Server, *client) {
+	t.Helper()
+	s := NewTestServer(t, opts...)
+	return s, newClient(t, s, s.AppKey())
+}
+
 func newClient(t testing.TB, s *Server, key string, kv ...string) *client {
 	c := &client{t: t, s: s, key: key, hdr: map[string]string{}}
 	for i := 0; i+1 < len(kv); i += 2 {
