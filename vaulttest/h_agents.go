@@ -192,12 +192,28 @@ func (s *Server) liveKeys(ag *agent) int {
 	return live
 }
 
-func (s *Server) getAgent(w http.ResponseWriter, r *http.Request, ref string) {
+// withAgent runs h under the lock on the agent ref names; find (agentLocked or
+// activeAgentLocked) writes why there is none.
+func (s *Server) withAgent(w http.ResponseWriter, r *http.Request, ref string,
+	find func(http.ResponseWriter, *http.Request, string) *agent, h func(*agent)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ag := s.agentLocked(w, r, ref); ag != nil {
-		writeJSON(w, http.StatusOK, s.agentInfoLocked(ag))
+	if ag := find(w, r, ref); ag != nil {
+		h(ag)
 	}
+}
+
+// withAgentKey runs h under the lock on an agent's key that is not revoked (unrevokedAgentKeyLocked).
+func (s *Server) withAgentKey(w http.ResponseWriter, r *http.Request, agentRef, keyRef, revokedMsg string, h func(*apiKey)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k := s.unrevokedAgentKeyLocked(w, r, agentRef, keyRef, revokedMsg); k != nil {
+		h(k)
+	}
+}
+
+func (s *Server) getAgent(w http.ResponseWriter, r *http.Request, ref string) {
+	s.withAgent(w, r, ref, s.agentLocked, func(ag *agent) { writeJSON(w, http.StatusOK, s.agentInfoLocked(ag)) })
 }
 
 type agentUpdate struct {
@@ -295,54 +311,42 @@ func supersetJSON(next, old any) bool {
 
 // deleteAgent revokes the agent and all its keys; idempotent.
 func (s *Server) deleteAgent(w http.ResponseWriter, r *http.Request, ref string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ag := s.agentLocked(w, r, ref)
-	if ag == nil {
-		return
-	}
-	if ag.status != "revoked" {
-		now := s.now()
-		ag.status = "revoked"
-		ag.version++
-		for _, kid := range ag.keys {
-			if k := s.keysByID[kid]; k.revokedAt == nil {
-				k.revokedAt = &now
+	s.withAgent(w, r, ref, s.agentLocked, func(ag *agent) {
+		if ag.status != "revoked" {
+			now := s.now()
+			ag.status = "revoked"
+			ag.version++
+			for _, kid := range ag.keys {
+				if k := s.keysByID[kid]; k.revokedAt == nil {
+					k.revokedAt = &now
+				}
 			}
 		}
-	}
-	writeJSON(w, http.StatusOK, s.agentInfoLocked(ag))
+		writeJSON(w, http.StatusOK, s.agentInfoLocked(ag))
+	})
 }
 
 func (s *Server) mintAgentKey(w http.ResponseWriter, r *http.Request, ref string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ag := s.activeAgentLocked(w, r, ref)
-	if ag == nil {
-		return
-	}
-	if s.liveKeys(ag) >= maxAgentKeys {
-		writeError(w, r, errf(http.StatusConflict, "agent_key_limit_reached", "an agent has at most %d live keys", maxAgentKeys).with("hint", "revoke a key first"))
-		return
-	}
-	k := s.newAgentKeyLocked(ag)
-	out := agentKeyJSON(k)
-	out["api_key"] = k.plaintext
-	writeJSON(w, http.StatusOK, out)
+	s.withAgent(w, r, ref, s.activeAgentLocked, func(ag *agent) {
+		if s.liveKeys(ag) >= maxAgentKeys {
+			writeError(w, r, errf(http.StatusConflict, "agent_key_limit_reached", "an agent has at most %d live keys", maxAgentKeys).with("hint", "revoke a key first"))
+			return
+		}
+		k := s.newAgentKeyLocked(ag)
+		out := agentKeyJSON(k)
+		out["api_key"] = k.plaintext
+		writeJSON(w, http.StatusOK, out)
+	})
 }
 
 func (s *Server) listAgentKeys(w http.ResponseWriter, r *http.Request, ref string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ag := s.agentLocked(w, r, ref)
-	if ag == nil {
-		return
-	}
-	items := make([]map[string]any, 0, len(ag.keys))
-	for _, kid := range ag.keys {
-		items = append(items, agentKeyJSON(s.keysByID[kid]))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	s.withAgent(w, r, ref, s.agentLocked, func(ag *agent) {
+		items := make([]map[string]any, 0, len(ag.keys))
+		for _, kid := range ag.keys {
+			items = append(items, agentKeyJSON(s.keysByID[kid]))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	})
 }
 
 // agentKeyLocked finds an agent's key or writes agent_not_found / key_not_found.
@@ -372,35 +376,27 @@ func (s *Server) unrevokedAgentKeyLocked(w http.ResponseWriter, r *http.Request,
 }
 
 func (s *Server) setDeprecated(w http.ResponseWriter, r *http.Request, agentRef, keyRef string, dep bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := s.unrevokedAgentKeyLocked(w, r, agentRef, keyRef, "the key is revoked")
-	if k == nil {
-		return
-	}
-	switch {
-	case dep && k.deprecatedAt == nil:
-		now := s.now()
-		k.deprecatedAt = &now
-	case !dep:
-		k.deprecatedAt = nil
-	}
-	writeJSON(w, http.StatusOK, agentKeyJSON(k))
+	s.withAgentKey(w, r, agentRef, keyRef, "the key is revoked", func(k *apiKey) {
+		switch {
+		case dep && k.deprecatedAt == nil:
+			now := s.now()
+			k.deprecatedAt = &now
+		case !dep:
+			k.deprecatedAt = nil
+		}
+		writeJSON(w, http.StatusOK, agentKeyJSON(k))
+	})
 }
 
 func (s *Server) revokeAgentKey(w http.ResponseWriter, r *http.Request, agentRef, keyRef string) {
 	force := r.URL.Query().Get("force") == "true"
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := s.unrevokedAgentKeyLocked(w, r, agentRef, keyRef, "the key is already revoked")
-	if k == nil {
-		return
-	}
-	if s.liveKeys(s.agents[k.agentID]) <= 1 && !force {
-		writeError(w, r, errf(http.StatusConflict, "last_active_key", "this is the agent's last live key").with("hint", "pass force=true"))
-		return
-	}
-	now := s.now()
-	k.revokedAt = &now
-	writeJSON(w, http.StatusOK, agentKeyJSON(k))
+	s.withAgentKey(w, r, agentRef, keyRef, "the key is already revoked", func(k *apiKey) {
+		if s.liveKeys(s.agents[k.agentID]) <= 1 && !force {
+			writeError(w, r, errf(http.StatusConflict, "last_active_key", "this is the agent's last live key").with("hint", "pass force=true"))
+			return
+		}
+		now := s.now()
+		k.revokedAt = &now
+		writeJSON(w, http.StatusOK, agentKeyJSON(k))
+	})
 }

@@ -9,17 +9,12 @@ import (
 )
 
 type msConnectRequest struct {
+	connectFields
 	Provider         *string `json:"provider"`
 	TemplateSlug     *string `json:"template_slug"`
-	Agent            *string `json:"agent"`
 	DelegatedAgentID *string `json:"delegated_agent_id"`
 	UserToken        string  `json:"user_token"`
 	Delegable        bool    `json:"delegable"`
-	Direct           bool    `json:"direct"`
-	RequestedGrant   *struct {
-		Label string `json:"label"`
-	} `json:"requested_grant"`
-	RepairGrantID *string `json:"repair_grant_id"`
 }
 
 // createManagedSecretConnectSession opens the page where the signed-in user approves the use of
@@ -64,9 +59,7 @@ func (s *Server) createManagedSecretConnectSession(w http.ResponseWriter, r *htt
 		}
 		sess.agent = ag.id
 	}
-	if req.RequestedGrant != nil {
-		sess.label = req.RequestedGrant.Label
-	}
+	sess.label = req.label()
 	path, existing := "key_entry", any(nil)
 	if req.RepairGrantID != nil {
 		path = "repair"

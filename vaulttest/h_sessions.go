@@ -92,18 +92,31 @@ func (s *Server) agentByRefLocked(ref string) *agent {
 	return nil
 }
 
-type connectRequest struct {
-	AllowedProviders []string            `json:"allowed_providers"`
-	ReturnURL        *string             `json:"return_url"`
-	Direct           bool                `json:"direct"`
-	RequiredScopes   map[string][]string `json:"required_scopes"`
-	RequestedGrant   *struct {
+// connectFields are the body fields of both connect sessions, OAuth and managed secret.
+type connectFields struct {
+	Direct         bool `json:"direct"`
+	RequestedGrant *struct {
 		Label string `json:"label"`
 	} `json:"requested_grant"`
 	RepairGrantID *string `json:"repair_grant_id"`
 	Agent         *string `json:"agent"`
-	Delegable     *bool   `json:"delegable"`
-	UserToken     *string `json:"user_token"`
+}
+
+// label is the label the session's new grant gets.
+func (f connectFields) label() string {
+	if f.RequestedGrant == nil {
+		return ""
+	}
+	return f.RequestedGrant.Label
+}
+
+type connectRequest struct {
+	connectFields
+	AllowedProviders []string            `json:"allowed_providers"`
+	ReturnURL        *string             `json:"return_url"`
+	RequiredScopes   map[string][]string `json:"required_scopes"`
+	Delegable        *bool               `json:"delegable"`
+	UserToken        *string             `json:"user_token"`
 }
 
 func (s *Server) createConnectSession(w http.ResponseWriter, r *http.Request) {
@@ -157,9 +170,7 @@ func (s *Server) createConnectSession(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if req.RequestedGrant != nil {
-		sess.label = req.RequestedGrant.Label
-	}
+	sess.label = req.label()
 	s.putSessionLocked(sess)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"session_token": sess.token, "connect_url": s.root + "/connect/" + sess.token,
