@@ -2,6 +2,7 @@ package facade
 
 import (
 	"context"
+	"io"
 	"net/http"
 
 	"github.com/altersdk/alter-go/gen"
@@ -36,9 +37,10 @@ func NewAgent(apiKey string, opts ...Option) (*Agent, error) {
 // Me describes the calling agent (also through App.GetAgent). An App key gets an error matching
 // ErrMeRequiresAgentKey.
 func (a *Agent) Me(ctx context.Context) (AgentInfo, error) {
-	var out gen.AgentInfo
-	err := a.sendJSON(ctx, &call{op: "getAgentMe", surface: surfaceAgents, actor: true, ctxHeader: true}, &out,
-		func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) { return raw.GetAgentMe(ctx) })
+	out, err := sendJSON[gen.AgentInfo](ctx, a.client, &call{op: "getAgentMe", surface: surfaceAgents, actor: true, ctxHeader: true}, nil,
+		func(ctx context.Context, raw gen.ClientInterface, _ io.Reader) (*http.Response, error) {
+			return raw.GetAgentMe(ctx)
+		})
 	if err != nil {
 		return AgentInfo{}, err
 	}

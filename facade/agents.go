@@ -1,8 +1,8 @@
 package facade
 
 import (
-	"bytes"
 	"context"
+	"io"
 	"iter"
 	"net/http"
 	"strings"
@@ -132,8 +132,8 @@ type AgentUpdateParams struct {
 }
 
 // agentCall is the descriptor of an agents-namespace call.
-func agentCall(op string, body []byte) *call {
-	return &call{op: op, surface: surfaceAgents, body: body, actor: true, ctxHeader: true}
+func agentCall(op, field string) *call {
+	return &call{op: op, surface: surfaceAgents, field: field, actor: true, ctxHeader: true}
 }
 
 // Create creates a managed agent and its first key. The key's plaintext is in the result only.
@@ -165,15 +165,11 @@ func (n *Agents) Create(ctx context.Context, p AgentCreateParams) (AgentCreateRe
 	if p.Policy != nil {
 		req.Policy = &p.Policy
 	}
-	b, err := jsonBody("AgentCreateParams", req)
-	if err != nil {
-		return AgentCreateResult{}, err
-	}
 	params := &gen.CreateAgentParams{IdempotencyKey: optStr(p.IdempotencyKey)}
-	var out gen.AgentCreateResult
-	if err := n.c.sendJSON(ctx, agentCall("createAgent", b), &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.CreateAgentWithBody(ctx, params, contentJSON, bytes.NewReader(b))
-	}); err != nil {
+	out, err := sendJSON[gen.AgentCreateResult](ctx, n.c, agentCall("createAgent", "AgentCreateParams"), req, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+		return raw.CreateAgentWithBody(ctx, params, contentJSON, body)
+	})
+	if err != nil {
 		return AgentCreateResult{}, err
 	}
 	info := agentInfoFrom(gen.AgentInfo{ID: out.ID, Name: out.Name, DisplayName: out.DisplayName, Type: out.Type,
@@ -203,10 +199,10 @@ func (p AgentListParams) at(offset int) AgentListParams { p.Offset = offset; ret
 func (pg AgentPage) items() ([]AgentInfo, bool) { return pg.Agents, pg.HasMore }
 
 func (n *Agents) list(ctx context.Context, params *gen.ListAgentsParams) (AgentPage, error) {
-	var out gen.AgentList
-	if err := n.c.sendJSON(ctx, agentCall("listAgents", nil), &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+	out, err := sendJSON[gen.AgentList](ctx, n.c, agentCall("listAgents", ""), nil, func(ctx context.Context, raw gen.ClientInterface, _ io.Reader) (*http.Response, error) {
 		return raw.ListAgents(ctx, params)
-	}); err != nil {
+	})
+	if err != nil {
 		return AgentPage{}, err
 	}
 	pg := AgentPage{Agents: make([]AgentInfo, 0, len(out.Items)), Total: out.Total, Limit: out.Limit, Offset: out.Offset, HasMore: out.HasMore}
@@ -221,7 +217,7 @@ func (n *Agents) Get(ctx context.Context, agentID uuid.UUID) (AgentInfo, error) 
 	if err := checkAgentID(agentID); err != nil {
 		return AgentInfo{}, err
 	}
-	return n.info(ctx, agentCall("getAgent", nil), func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+	return n.info(ctx, agentCall("getAgent", ""), nil, func(ctx context.Context, raw gen.ClientInterface, _ io.Reader) (*http.Response, error) {
 		return raw.GetAgent(ctx, agentID.String())
 	})
 }
@@ -280,12 +276,8 @@ func (n *Agents) Update(ctx context.Context, agentID uuid.UUID, p AgentUpdatePar
 	if p.ExpectedVersion > 0 {
 		params.ExpectedVersion = &p.ExpectedVersion
 	}
-	b, err := jsonBody("AgentUpdateParams", req)
-	if err != nil {
-		return AgentInfo{}, err
-	}
-	return n.info(ctx, agentCall("updateAgent", b), func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.UpdateAgentWithBody(ctx, agentID.String(), params, contentJSON, bytes.NewReader(b))
+	return n.info(ctx, agentCall("updateAgent", "AgentUpdateParams"), req, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+		return raw.UpdateAgentWithBody(ctx, agentID.String(), params, contentJSON, body)
 	})
 }
 
@@ -294,31 +286,31 @@ func (n *Agents) Delete(ctx context.Context, agentID uuid.UUID) (AgentInfo, erro
 	if err := checkAgentID(agentID); err != nil {
 		return AgentInfo{}, err
 	}
-	return n.info(ctx, agentCall("deleteAgent", nil), func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+	return n.info(ctx, agentCall("deleteAgent", ""), nil, func(ctx context.Context, raw gen.ClientInterface, _ io.Reader) (*http.Response, error) {
 		return raw.DeleteAgent(ctx, agentID.String())
 	})
 }
 
-func (n *Agents) info(ctx context.Context, d *call, do func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error)) (AgentInfo, error) {
-	var out gen.AgentInfo
-	if err := n.c.sendJSON(ctx, d, &out, do); err != nil {
+func (n *Agents) info(ctx context.Context, d *call, model any, do genCall) (AgentInfo, error) {
+	out, err := sendJSON[gen.AgentInfo](ctx, n.c, d, model, do)
+	if err != nil {
 		return AgentInfo{}, err
 	}
 	return agentInfoFrom(out), nil
 }
 
-// emptyObject is the body of the calls that send {}.
-var emptyObject = []byte("{}")
+// emptyObject is the request model of the calls that send {}.
+var emptyObject = struct{}{}
 
 // MintKey creates a new key for an agent; its plaintext is in the result only.
 func (n *Agents) MintKey(ctx context.Context, agentID uuid.UUID) (AgentKeyMintResult, error) {
 	if err := checkAgentID(agentID); err != nil {
 		return AgentKeyMintResult{}, err
 	}
-	var out gen.AgentKeyMintResult
-	if err := n.c.sendJSON(ctx, agentCall("mintAgentKey", emptyObject), &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.MintAgentKeyWithBody(ctx, agentID.String(), contentJSON, bytes.NewReader(emptyObject))
-	}); err != nil {
+	out, err := sendJSON[gen.AgentKeyMintResult](ctx, n.c, agentCall("mintAgentKey", ""), emptyObject, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+		return raw.MintAgentKeyWithBody(ctx, agentID.String(), contentJSON, body)
+	})
+	if err != nil {
 		return AgentKeyMintResult{}, err
 	}
 	k := agentKeyFrom(gen.AgentKey{KeyID: out.KeyID, KeyPrefix: out.KeyPrefix, Name: out.Name, CreatedAt: out.CreatedAt,
@@ -331,10 +323,10 @@ func (n *Agents) ListKeys(ctx context.Context, agentID uuid.UUID) ([]AgentKey, e
 	if err := checkAgentID(agentID); err != nil {
 		return nil, err
 	}
-	var out gen.AgentKeyList
-	if err := n.c.sendJSON(ctx, agentCall("listAgentKeys", nil), &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+	out, err := sendJSON[gen.AgentKeyList](ctx, n.c, agentCall("listAgentKeys", ""), nil, func(ctx context.Context, raw gen.ClientInterface, _ io.Reader) (*http.Response, error) {
 		return raw.ListAgentKeys(ctx, agentID.String())
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	keys := make([]AgentKey, 0, len(out.Items))
@@ -350,8 +342,8 @@ func (n *Agents) DeprecateKey(ctx context.Context, agentID, keyID uuid.UUID) (Ag
 	if err := checkKeyID(agentID, keyID); err != nil {
 		return AgentKey{}, err
 	}
-	return n.key(ctx, agentCall("deprecateAgentKey", emptyObject), func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.DeprecateAgentKeyWithBody(ctx, agentID.String(), keyID.String(), contentJSON, bytes.NewReader(emptyObject))
+	return n.key(ctx, agentCall("deprecateAgentKey", ""), emptyObject, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+		return raw.DeprecateAgentKeyWithBody(ctx, agentID.String(), keyID.String(), contentJSON, body)
 	})
 }
 
@@ -360,8 +352,8 @@ func (n *Agents) UndeprecateKey(ctx context.Context, agentID, keyID uuid.UUID) (
 	if err := checkKeyID(agentID, keyID); err != nil {
 		return AgentKey{}, err
 	}
-	return n.key(ctx, agentCall("undeprecateAgentKey", emptyObject), func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.UndeprecateAgentKeyWithBody(ctx, agentID.String(), keyID.String(), contentJSON, bytes.NewReader(emptyObject))
+	return n.key(ctx, agentCall("undeprecateAgentKey", ""), emptyObject, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+		return raw.UndeprecateAgentKeyWithBody(ctx, agentID.String(), keyID.String(), contentJSON, body)
 	})
 }
 
@@ -374,14 +366,14 @@ func (n *Agents) RevokeKey(ctx context.Context, agentID, keyID uuid.UUID, p Revo
 	if p.Force {
 		params.Force = &p.Force
 	}
-	return n.key(ctx, agentCall("revokeAgentKey", nil), func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+	return n.key(ctx, agentCall("revokeAgentKey", ""), nil, func(ctx context.Context, raw gen.ClientInterface, _ io.Reader) (*http.Response, error) {
 		return raw.RevokeAgentKey(ctx, agentID.String(), keyID.String(), params)
 	})
 }
 
-func (n *Agents) key(ctx context.Context, d *call, do func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error)) (AgentKey, error) {
-	var out gen.AgentKey
-	if err := n.c.sendJSON(ctx, d, &out, do); err != nil {
+func (n *Agents) key(ctx context.Context, d *call, model any, do genCall) (AgentKey, error) {
+	out, err := sendJSON[gen.AgentKey](ctx, n.c, d, model, do)
+	if err != nil {
 		return AgentKey{}, err
 	}
 	return agentKeyFrom(out), nil

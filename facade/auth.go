@@ -1,7 +1,6 @@
 package facade
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -72,9 +71,9 @@ func (a *App) Authenticate(ctx context.Context, p AuthenticateParams) (AuthResul
 	if err != nil {
 		return AuthResult{}, err
 	}
-	d := &call{op: "createAuthSession", surface: surfaceShared, body: emptyObject, actor: true}
-	ans, err := a.send(ctx, d, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.CreateAuthSessionWithBody(ctx, contentJSON, bytes.NewReader(emptyObject))
+	d := &call{op: "createAuthSession", surface: surfaceShared, actor: true}
+	ans, err := a.post(ctx, d, emptyObject, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+		return raw.CreateAuthSessionWithBody(ctx, contentJSON, body)
 	})
 	if err != nil {
 		return AuthResult{}, err
@@ -118,18 +117,13 @@ func (a *App) Authenticate(ctx context.Context, p AuthenticateParams) (AuthResul
 // authState is one POST /sdk/auth/poll, long-polling up to wait.
 func (a *App) authState(ctx context.Context, token string, wait time.Duration) (AuthResult, bool, error) {
 	req := gen.AuthPollRequest{SessionToken: token}
-	d := &call{op: "pollAuthSession", surface: surfaceShared, actor: true}
+	d := &call{op: "pollAuthSession", surface: surfaceShared, actor: true, field: "token"}
 	if ms := int(wait / time.Millisecond); ms > 0 {
 		req.WaitMs = &ms
 		d.timeout = wait + longPollSlack
 	}
-	b, err := jsonBody("token", req)
-	if err != nil {
-		return AuthResult{}, false, err
-	}
-	d.body = b
-	ans, err := a.send(ctx, d, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.PollAuthSessionWithBody(ctx, contentJSON, bytes.NewReader(b))
+	ans, err := a.post(ctx, d, req, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+		return raw.PollAuthSessionWithBody(ctx, contentJSON, body)
 	})
 	if err != nil {
 		return AuthResult{}, false, err
@@ -176,13 +170,9 @@ func (a *App) VerifyUserToken(ctx context.Context, token string) (sub string, va
 	if strings.TrimSpace(token) == "" {
 		return "", false, nil
 	}
-	b, err := jsonBody("token", gen.VerifyTokenRequest{Token: token})
-	if err != nil {
-		return "", false, err
-	}
-	d := &call{op: "verifyUserToken", surface: surfaceShared, body: b, actor: true}
-	ans, err := a.send(ctx, d, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.VerifyUserTokenWithBody(ctx, contentJSON, bytes.NewReader(b))
+	d := &call{op: "verifyUserToken", surface: surfaceShared, actor: true, field: "token"}
+	ans, err := a.post(ctx, d, gen.VerifyTokenRequest{Token: token}, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+		return raw.VerifyUserTokenWithBody(ctx, contentJSON, body)
 	})
 	if err != nil {
 		if vaultStatus(err) != 0 {

@@ -2,6 +2,7 @@ package facade
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"sort"
 
@@ -35,11 +36,11 @@ type ProviderScope struct {
 
 // ListProviders returns the active OAuth providers of the catalog, sorted by id.
 func (c *client) ListProviders(ctx context.Context) ([]ProviderInfo, error) {
-	var out gen.OAuthProviderCatalog
 	d := &call{op: "listProviderCatalog", surface: surfaceShared, actor: true, ctxHeader: true}
-	if err := c.sendJSON(ctx, d, &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+	out, err := sendJSON[gen.OAuthProviderCatalog](ctx, c, d, nil, func(ctx context.Context, raw gen.ClientInterface, _ io.Reader) (*http.Response, error) {
 		return raw.ListProviderCatalog(ctx)
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	ps := make([]ProviderInfo, 0, len(out.Providers))
@@ -68,11 +69,11 @@ type ScopeCatalog struct {
 
 // ListScopes returns the catalog of API key scopes.
 func (c *client) ListScopes(ctx context.Context) (ScopeCatalog, error) {
-	var out gen.ScopeCatalog
 	d := &call{op: "listScopes", surface: surfaceShared, actor: true, ctxHeader: true}
-	if err := c.sendJSON(ctx, d, &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+	out, err := sendJSON[gen.ScopeCatalog](ctx, c, d, nil, func(ctx context.Context, raw gen.ClientInterface, _ io.Reader) (*http.Response, error) {
 		return raw.ListScopes(ctx)
-	}); err != nil {
+	})
+	if err != nil {
 		return ScopeCatalog{}, err
 	}
 	sc := ScopeCatalog{Version: out.ScopeVersion, Verbs: out.ActionVerbs, Deprecated: out.Deprecated, Resources: map[string][]string{}}

@@ -1,7 +1,6 @@
 package facade
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -155,20 +154,12 @@ func (c *client) CreateConnectSession(ctx context.Context, p ConnectSessionParam
 		return ConnectSession{}, err
 	}
 	req.GrantPolicy = gp
-	tok, err := c.userToken(ctx, p.UserToken, true)
+	d := &call{op: "createConnectSession", surface: surfaceShared, actor: true, field: "ConnectSessionParams",
+		user: &endUser{into: &req.UserToken, perCall: p.UserToken, getter: true}}
+	out, err := sendJSON[gen.ConnectSession](ctx, c, d, &req, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+		return raw.CreateConnectSessionWithBody(ctx, contentJSON, body)
+	})
 	if err != nil {
-		return ConnectSession{}, err
-	}
-	req.UserToken = optStr(tok)
-	b, err := jsonBody("ConnectSessionParams", req)
-	if err != nil {
-		return ConnectSession{}, err
-	}
-	var out gen.ConnectSession
-	d := &call{op: "createConnectSession", surface: surfaceShared, body: b, actor: true}
-	if err := c.sendJSON(ctx, d, &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.CreateConnectSessionWithBody(ctx, contentJSON, bytes.NewReader(b))
-	}); err != nil {
 		return ConnectSession{}, err
 	}
 	if out.SessionToken == "" || out.ConnectURL == "" || out.ExpiresAt == "" {
@@ -261,13 +252,9 @@ func (c *client) PollConnectSession(ctx context.Context, token string) (results 
 
 // connectState is one POST /sdk/oauth/connect/session/poll.
 func (c *client) connectState(ctx context.Context, token string, sawPending bool, declined func([]DeclinedProvider)) ([]ConnectResult, bool, error) {
-	b, err := jsonBody("token", gen.ConnectPollRequest{SessionToken: token})
-	if err != nil {
-		return nil, false, err
-	}
-	d := &call{op: "pollConnectSession", surface: surfaceShared, body: b, actor: true}
-	a, err := c.send(ctx, d, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.PollConnectSessionWithBody(ctx, contentJSON, bytes.NewReader(b))
+	d := &call{op: "pollConnectSession", surface: surfaceShared, actor: true, field: "token"}
+	a, err := c.post(ctx, d, gen.ConnectPollRequest{SessionToken: token}, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+		return raw.PollConnectSessionWithBody(ctx, contentJSON, body)
 	})
 	if err != nil {
 		return nil, false, err

@@ -38,6 +38,8 @@ type call struct {
 	ctxHeader  bool              // X-Alter-Context rides (perCall, else the ctx's Trace)
 	perCall    map[string]string // the call's own context
 	ctxField   string            // names perCall in a local error
+	field      string            // names the request model in a local error
+	user       *endUser          // the end-user token the request model carries
 	caller     string            // per-call X-Alter-Caller override: no actor id, nothing cached
 	timeout    time.Duration     // 0: the client's; long polls widen it
 	background bool              // a report Close drains: no Close check
@@ -209,28 +211,57 @@ func (b *cancelOnClose) Close() error {
 	return err
 }
 
-// sendJSON is send, then the answer decoded into out (nil: not read). An answer that is not
-// the documented JSON is a backend error: the SDK cannot act on it.
-func (c *client) sendJSON(ctx context.Context, d *call, out any, do func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error)) error {
-	a, err := c.send(ctx, d, do)
-	if err != nil {
-		return err
-	}
-	if out != nil {
-		if err := json.Unmarshal(a.body, out); err != nil {
-			return malformed(d.op, a.status, a.header)
-		}
-	}
-	return nil
+// genCall is one gen client method with its path and query parameters bound; a ...WithBody
+// method is given the call's JSON body (a method without a body ignores it).
+type genCall func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error)
+
+// endUser is the end-user token a call's request model carries: userToken's (perCall, else the
+// getter's when getter), resolved into *into just before the model is encoded.
+type endUser struct {
+	into    **string
+	perCall string
+	getter  bool
 }
 
-// jsonBody encodes a request model as the wire bytes, for a gen ...WithBody method.
-func jsonBody(field string, v any) ([]byte, error) {
-	b, err := marshalWire(v)
-	if err != nil {
-		return nil, inputErr(field, "cannot be encoded as JSON: "+err.Error(), nil)
+// post is one vault call: the end user's token resolved into the request model (d.user), the
+// model encoded as the wire JSON of the body (model nil: no body; d.field names it in a local
+// error), and the call sent through do.
+func (c *client) post(ctx context.Context, d *call, model any, do genCall) (*answer, error) {
+	if d.user != nil {
+		tok, err := c.userToken(ctx, d.user.perCall, d.user.getter)
+		if err != nil {
+			return nil, err
+		}
+		*d.user.into = optStr(tok)
 	}
-	return b, nil
+	if model != nil {
+		b, err := marshalWire(model)
+		if err != nil {
+			return nil, inputErr(d.field, "cannot be encoded as JSON: "+err.Error(), nil)
+		}
+		d.body = b
+	}
+	return c.send(ctx, d, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+		var body io.Reader
+		if d.body != nil {
+			body = bytes.NewReader(d.body)
+		}
+		return do(ctx, raw, body)
+	})
+}
+
+// sendJSON is post, then the answer decoded as Resp. An answer that is not the documented JSON
+// is a backend error: the SDK cannot act on it.
+func sendJSON[Resp any](ctx context.Context, c *client, d *call, model any, do genCall) (Resp, error) {
+	var out Resp
+	a, err := c.post(ctx, d, model, do)
+	if err != nil {
+		return out, err
+	}
+	if err := json.Unmarshal(a.body, &out); err != nil {
+		return out, malformed(d.op, a.status, a.header)
+	}
+	return out, nil
 }
 
 const contentJSON = "application/json"

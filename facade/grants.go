@@ -1,10 +1,10 @@
 package facade
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"iter"
 	"log/slog"
 	"net/http"
@@ -151,21 +151,14 @@ func (c *client) ListGrants(ctx context.Context, p ListGrantsParams) (GrantPage,
 	if err != nil {
 		return GrantPage{}, err
 	}
-	tok, err := c.userToken(ctx, p.UserToken, !c.agent)
-	if err != nil {
-		return GrantPage{}, err
-	}
 	req := gen.GrantListRequest{Limit: limit, Offset: p.Offset, ProviderID: optStr(p.Provider), Status: optStr(p.Status),
-		Account: optStr(p.Account), Label: optStr(p.Label), UserToken: optStr(tok)}
-	b, err := jsonBody("ListGrantsParams", req)
+		Account: optStr(p.Account), Label: optStr(p.Label)}
+	d := &call{op: "listGrants", surface: surfaceShared, actor: true, ctxHeader: true, field: "ListGrantsParams",
+		user: &endUser{into: &req.UserToken, perCall: p.UserToken, getter: !c.agent}}
+	out, err := sendJSON[gen.GrantListResult](ctx, c, d, &req, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+		return raw.ListGrantsWithBody(ctx, contentJSON, body)
+	})
 	if err != nil {
-		return GrantPage{}, err
-	}
-	var out gen.GrantListResult
-	d := &call{op: "listGrants", surface: surfaceShared, body: b, actor: true, ctxHeader: true}
-	if err := c.sendJSON(ctx, d, &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.ListGrantsWithBody(ctx, contentJSON, bytes.NewReader(b))
-	}); err != nil {
 		return GrantPage{}, err
 	}
 	pg := GrantPage{Grants: make([]Grant, 0, len(out.Grants)), Total: out.Total, Limit: out.Limit, Offset: out.Offset, HasMore: out.HasMore}
@@ -258,19 +251,13 @@ func (a *App) RevokeGrant(ctx context.Context, grantID uuid.UUID, reason string)
 	if grantID == uuid.Nil {
 		return RevokeGrantResult{}, inputErr("grantID", "must be the grant's UUID, not uuid.Nil", nil)
 	}
-	tok, err := a.userToken(ctx, "", true)
+	req := gen.RevokeGrantRequest{Reason: optStr(reason)}
+	d := &call{op: "revokeGrant", surface: surfaceShared, actor: true, field: "reason",
+		user: &endUser{into: &req.UserToken, getter: true}}
+	out, err := sendJSON[gen.RevokeGrantResult](ctx, a.client, d, &req, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+		return raw.RevokeGrantWithBody(ctx, grantID, contentJSON, body)
+	})
 	if err != nil {
-		return RevokeGrantResult{}, err
-	}
-	b, err := jsonBody("reason", gen.RevokeGrantRequest{Reason: optStr(reason), UserToken: optStr(tok)})
-	if err != nil {
-		return RevokeGrantResult{}, err
-	}
-	var out gen.RevokeGrantResult
-	d := &call{op: "revokeGrant", surface: surfaceShared, body: b, actor: true}
-	if err := a.sendJSON(ctx, d, &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.RevokeGrantWithBody(ctx, grantID, contentJSON, bytes.NewReader(b))
-	}); err != nil {
 		return RevokeGrantResult{}, err
 	}
 	id, _ := uuid.Parse(out.GrantID)
@@ -283,10 +270,11 @@ func (a *App) RevokeDelegation(ctx context.Context, grantID, agentID uuid.UUID) 
 	if grantID == uuid.Nil || agentID == uuid.Nil {
 		return inputErr("grantID/agentID", "must be UUIDs, not uuid.Nil", nil)
 	}
-	return a.sendJSON(ctx, &call{op: "revokeDelegation", surface: surfaceShared, actor: true}, nil,
-		func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+	_, err := a.post(ctx, &call{op: "revokeDelegation", surface: surfaceShared, actor: true}, nil,
+		func(ctx context.Context, raw gen.ClientInterface, _ io.Reader) (*http.Response, error) {
 			return raw.RevokeDelegation(ctx, grantID, agentID)
 		})
+	return err
 }
 
 // RevokeDelegation drops this agent's own delegation of a grant. The grant stays intact.
@@ -294,10 +282,11 @@ func (a *Agent) RevokeDelegation(ctx context.Context, grantID uuid.UUID) error {
 	if grantID == uuid.Nil {
 		return inputErr("grantID", "must be the grant's UUID, not uuid.Nil", nil)
 	}
-	return a.sendJSON(ctx, &call{op: "revokeOwnDelegation", surface: surfaceShared, actor: true}, nil,
-		func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+	_, err := a.post(ctx, &call{op: "revokeOwnDelegation", surface: surfaceShared, actor: true}, nil,
+		func(ctx context.Context, raw gen.ClientInterface, _ io.Reader) (*http.Response, error) {
 			return raw.RevokeOwnDelegation(ctx, grantID)
 		})
+	return err
 }
 
 // Principal is who receives a managed-secret grant: UserPrincipal, GroupPrincipal,
@@ -421,15 +410,11 @@ func (a *App) CreateManagedSecretGrant(ctx context.Context, managedSecretID stri
 	if gp != nil {
 		req.GrantPolicy = *gp
 	}
-	b, err := jsonBody("principal", req)
+	d := &call{op: "createManagedSecretGrant", surface: surfaceShared, actor: true, field: "principal"}
+	out, err := sendJSON[gen.CreateGrantResult](ctx, a.client, d, req, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+		return raw.CreateManagedSecretGrantWithBody(ctx, managedSecretID, contentJSON, body)
+	})
 	if err != nil {
-		return CreateGrantResult{}, err
-	}
-	var out gen.CreateGrantResult
-	d := &call{op: "createManagedSecretGrant", surface: surfaceShared, body: b, actor: true}
-	if err := a.sendJSON(ctx, d, &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.CreateManagedSecretGrantWithBody(ctx, managedSecretID, contentJSON, bytes.NewReader(b))
-	}); err != nil {
 		return CreateGrantResult{}, err
 	}
 	id, _ := uuid.Parse(out.GrantID)

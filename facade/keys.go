@@ -1,8 +1,8 @@
 package facade
 
 import (
-	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -58,8 +58,8 @@ type DeriveKeyParams struct {
 	Metadata      map[string]any // stored with the key
 }
 
-func keysCall(op string, body []byte) *call {
-	return &call{op: op, surface: surfaceShared, body: body, actor: true, ctxHeader: true}
+func keysCall(op, field string) *call {
+	return &call{op: op, surface: surfaceShared, field: field, actor: true, ctxHeader: true}
 }
 
 // Derive mints a derived key (POST /sdk/keys/derive).
@@ -82,12 +82,8 @@ func (k *Keys) Derive(ctx context.Context, p DeriveKeyParams) (MintedKey, error)
 	if p.Metadata != nil {
 		req.Metadata = &p.Metadata
 	}
-	b, err := jsonBody("DeriveKeyParams", req)
-	if err != nil {
-		return MintedKey{}, err
-	}
-	return k.minted(ctx, keysCall("deriveKey", b), func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.DeriveKeyWithBody(ctx, contentJSON, bytes.NewReader(b))
+	return k.minted(ctx, keysCall("deriveKey", "DeriveKeyParams"), req, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+		return raw.DeriveKeyWithBody(ctx, contentJSON, body)
 	})
 }
 
@@ -99,12 +95,9 @@ func (k *Keys) Rotate(ctx context.Context, keyID uuid.UUID, overlapDays int) (Mi
 	if overlapDays < 0 || overlapDays > 30 {
 		return MintedKey{}, inputErr("overlapDays", "must be between 0 and 30", nil)
 	}
-	b, err := jsonBody("overlapDays", gen.RotateKeyRequest{OverlapDays: overlapDays})
-	if err != nil {
-		return MintedKey{}, err
-	}
-	return k.minted(ctx, keysCall("rotateKey", b), func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.RotateKeyWithBody(ctx, keyID.String(), contentJSON, bytes.NewReader(b))
+	req := gen.RotateKeyRequest{OverlapDays: overlapDays}
+	return k.minted(ctx, keysCall("rotateKey", "overlapDays"), req, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+		return raw.RotateKeyWithBody(ctx, keyID.String(), contentJSON, body)
 	})
 }
 
@@ -117,18 +110,18 @@ func (k *Keys) Revoke(ctx context.Context, keyID uuid.UUID, p RevokeKeyParams) (
 	if p.Force {
 		params.Force = &p.Force
 	}
-	var out gen.APIKeyInfo
-	if err := k.c.sendJSON(ctx, keysCall("revokeKey", nil), &out, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
+	out, err := sendJSON[gen.APIKeyInfo](ctx, k.c, keysCall("revokeKey", ""), nil, func(ctx context.Context, raw gen.ClientInterface, _ io.Reader) (*http.Response, error) {
 		return raw.RevokeKey(ctx, keyID.String(), params)
-	}); err != nil {
+	})
+	if err != nil {
 		return APIKeyInfo{}, err
 	}
 	return keyInfoFrom(out), nil
 }
 
-func (k *Keys) minted(ctx context.Context, d *call, do func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error)) (MintedKey, error) {
-	var out gen.MintedKey
-	if err := k.c.sendJSON(ctx, d, &out, do); err != nil {
+func (k *Keys) minted(ctx context.Context, d *call, model any, do genCall) (MintedKey, error) {
+	out, err := sendJSON[gen.MintedKey](ctx, k.c, d, model, do)
+	if err != nil {
 		return MintedKey{}, err
 	}
 	info := keyInfoFrom(gen.APIKeyInfo{CidrAllowlist: out.CidrAllowlist, CreatedAt: out.CreatedAt, DeprecatedAt: out.DeprecatedAt,

@@ -1,10 +1,10 @@
 package facade
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -162,19 +162,11 @@ func (c *client) ProxyRequest(ctx context.Context, method, rawURL string, p Prox
 		}
 		req.Body = json.RawMessage(raw)
 	}
-	tok, err := c.userToken(ctx, p.UserToken, true)
-	if err != nil {
-		return ProxyOutcome{}, err
-	}
-	req.UserToken = optStr(tok)
-	b, err := jsonBody("ProxyParams", req)
-	if err != nil {
-		return ProxyOutcome{}, err
-	}
-	d := &call{op: "proxyRequest", surface: surfaceProxy, body: b, actor: true, ctxHeader: true,
-		perCall: p.Context, ctxField: "ProxyParams.Context", caller: p.Caller}
-	a, err := c.send(ctx, d, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.ProxyRequestWithBody(ctx, contentJSON, bytes.NewReader(b))
+	d := &call{op: "proxyRequest", surface: surfaceProxy, actor: true, ctxHeader: true, perCall: p.Context,
+		ctxField: "ProxyParams.Context", caller: p.Caller, field: "ProxyParams",
+		user: &endUser{into: &req.UserToken, perCall: p.UserToken, getter: true}}
+	a, err := c.post(ctx, d, &req, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+		return raw.ProxyRequestWithBody(ctx, contentJSON, body)
 	})
 	if err != nil {
 		return ProxyOutcome{}, c.forAgent(err)

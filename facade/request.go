@@ -193,14 +193,10 @@ func (c *client) retrieveToken(ctx context.Context, method, resolvedURL string, 
 		tr.ProviderID = &p.Provider
 		tr.AppUserID, tr.Account, tr.Label = optStr(p.AppUserID), optStr(p.Account), optStr(p.Label)
 	}
-	b, err := jsonBody("RequestParams", tr)
-	if err != nil {
-		return nil, err
-	}
-	d := &call{op: "retrieveToken", surface: surfaceShared, body: b, actor: true, ctxHeader: true,
-		perCall: ac.fields, ctxField: "RequestParams.Context", caller: p.Caller}
-	a, err := c.send(ctx, d, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-		return raw.RetrieveTokenWithBody(ctx, contentJSON, bytes.NewReader(b))
+	d := &call{op: "retrieveToken", surface: surfaceShared, actor: true, ctxHeader: true, perCall: ac.fields,
+		ctxField: "RequestParams.Context", caller: p.Caller, field: "RequestParams"}
+	a, err := c.post(ctx, d, tr, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+		return raw.RetrieveTokenWithBody(ctx, contentJSON, body)
 	})
 	if err != nil {
 		return nil, err
