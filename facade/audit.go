@@ -1,12 +1,12 @@
 package facade
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -81,8 +81,8 @@ func (c *client) audit(ctx context.Context, in auditInput) {
 	d := &call{op: "recordApiCall", surface: surfaceShared, body: body, actor: true, ctxHeader: true,
 		perCall: in.context.fields, background: true}
 	c.background(ctx, auditTimeout, func(ctx context.Context) {
-		_, err := c.send(ctx, d, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-			return raw.RecordAPICallWithBody(ctx, contentJSON, bytes.NewReader(body))
+		_, err := c.post(ctx, d, nil, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+			return raw.RecordAPICallWithBody(ctx, contentJSON, body)
 		})
 		if err != nil {
 			c.log.ErrorContext(ctx, "alter: audit record not recorded", "err", err)
@@ -127,8 +127,8 @@ func (c *client) reportScopeMismatch(ctx context.Context, cred *credential, stat
 	}
 	d := &call{op: "reportScopeMismatch", surface: surfaceShared, body: body, background: true, timeout: scopeReportTimeout}
 	c.background(ctx, scopeReportTimeout, func(ctx context.Context) {
-		a, err := c.send(ctx, d, func(ctx context.Context, raw gen.ClientInterface) (*http.Response, error) {
-			return raw.ReportScopeMismatchWithBody(ctx, gid, contentJSON, bytes.NewReader(body))
+		a, err := c.post(ctx, d, nil, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+			return raw.ReportScopeMismatchWithBody(ctx, gid, contentJSON, body)
 		})
 		switch {
 		case err != nil:

@@ -223,9 +223,9 @@ type endUser struct {
 	getter  bool
 }
 
-// post is one vault call: the end user's token resolved into the request model (d.user), the
-// model encoded as the wire JSON of the body (model nil: no body; d.field names it in a local
-// error), and the call sent through do.
+// post is one vault call of the facade: the end user's token resolved into the request model
+// (d.user), the model encoded as the wire JSON of the body (d.field names it in a local error;
+// model nil: d.body as it stands, nil for no body), and the call sent through do.
 func (c *client) post(ctx context.Context, d *call, model any, do genCall) (*answer, error) {
 	if d.user != nil {
 		tok, err := c.userToken(ctx, d.user.perCall, d.user.getter)
