@@ -1,0 +1,331 @@
+// Command wirediff performs one named scenario through the Go SDK (package facade) against
+// altervault-dev, exactly as conformance/test_wire_diff.py performs it through the official
+// Python SDK, so the two request logs of the server can be compared. It reads the demo exports
+// (ALTER_BASE_URL, ALTER_API_KEY, …) and the scenario's inputs (WD_*) from the environment and
+// prints nothing but an error, which never holds a key or token.
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/altersdk/alter-go/facade"
+)
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: wirediff <scenario>")
+		os.Exit(2)
+	}
+	run, ok := scenarios[os.Args[1]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "wirediff: unknown scenario %q\n", os.Args[1])
+		os.Exit(2)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if err := run(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "wirediff %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}
+
+func env(name string) string { return os.Getenv(name) }
+
+func envUUID(name string) uuid.UUID {
+	id, err := uuid.Parse(env(name))
+	if err != nil {
+		return uuid.Nil
+	}
+	return id
+}
+
+func aliceGetter(context.Context) (string, error) { return env("ALTER_USER_TOKEN"), nil }
+
+func newApp(opts ...facade.Option) (*facade.App, error) {
+	return facade.NewApp(env("ALTER_API_KEY"), opts...)
+}
+
+// withApp runs f on a fresh App and closes it, which drains the background audit posts.
+func withApp(ctx context.Context, f func(ctx context.Context, app *facade.App) error, opts ...facade.Option) error {
+	app, err := newApp(opts...)
+	if err != nil {
+		return err
+	}
+	err = f(ctx, app)
+	return errors.Join(err, app.Close())
+}
+
+func withAgent(ctx context.Context, key string, f func(ctx context.Context, ag *facade.Agent) error, opts ...facade.Option) error {
+	ag, err := facade.NewAgent(key, opts...)
+	if err != nil {
+		return err
+	}
+	err = f(ctx, ag)
+	return errors.Join(err, ag.Close())
+}
+
+// upstream is the provider URL every retrieve-mode scenario calls: a fixed answer, so the
+// audit record's response fields are the same for both SDKs.
+func upstream(q string) string { return env("ALTER_UPSTREAM_URL") + "/status/200" + q }
+
+func drain(resp *facade.Response, err error) error {
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+
+func appRequest(p facade.RequestParams, opts ...facade.Option) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			return drain(app.Request(ctx, http.MethodGet, upstream("?wd=1"), p))
+		}, opts...)
+	}
+}
+
+var scenarios = map[string]func(ctx context.Context) error{
+	"app_request_by_grant": appRequest(facade.RequestParams{GrantID: envUUID("ALTER_GRANT_ID"), Reason: "wire diff",
+		Context: map[string]string{"run_id": "wd-run", "tool": "wd-tool"}},
+		facade.WithCaller("wd-svc"), facade.WithUserTokenGetter(aliceGetter)),
+	"app_request_no_identity": appRequest(facade.RequestParams{GrantID: envUUID("ALTER_GRANT_ID")}),
+	"app_request_by_provider": appRequest(facade.RequestParams{Provider: "google", Reason: "read inbox"},
+		facade.WithUserTokenGetter(aliceGetter)),
+	"app_request_by_provider_account": appRequest(facade.RequestParams{Provider: "github", Account: "alice@work.example"},
+		facade.WithUserTokenGetter(aliceGetter)),
+	"agent_request_by_grant": func(ctx context.Context) error {
+		return withAgent(ctx, env("AGENT_API_KEY"), func(ctx context.Context, ag *facade.Agent) error {
+			return drain(ag.Request(ctx, http.MethodGet, upstream(""), facade.RequestParams{GrantID: envUUID("ALTER_GOOGLE_GRANT_ID")}))
+		})
+	},
+	"agent_request_user_token": func(ctx context.Context) error {
+		return withAgent(ctx, env("AGENT_API_KEY"), func(ctx context.Context, ag *facade.Agent) error {
+			return drain(ag.Request(ctx, http.MethodGet, upstream(""), facade.RequestParams{Provider: "github", UserToken: env("ALTER_USER_TOKEN")}))
+		})
+	},
+	"agent_request_json": func(ctx context.Context) error {
+		return withAgent(ctx, env("AGENT_API_KEY"), func(ctx context.Context, ag *facade.Agent) error {
+			return drain(ag.Request(ctx, http.MethodPost, upstream(""), facade.RequestParams{GrantID: envUUID("ALTER_AGENT_GRANT_ID"),
+				JSON: map[string]any{"text": "hi", "n": 2}, Query: url.Values{"q": {"a b"}}}))
+		}, facade.WithCaller("wd-planner"))
+	},
+	"app_get_agent_request": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			child, err := app.GetAgent(envUUID("AGENT_ID"))
+			if err != nil {
+				return err
+			}
+			err = drain(child.Request(ctx, http.MethodGet, upstream(""), facade.RequestParams{Provider: "google", UserToken: env("ALTER_USER_TOKEN")}))
+			return errors.Join(err, child.Close())
+		})
+	},
+	"scope_mismatch_report": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.Request(ctx, http.MethodGet, env("ALTER_UPSTREAM_URL")+"/scope-mismatch?scope=repo+admin:org",
+				facade.RequestParams{GrantID: envUUID("ALTER_GRANT_ID")})
+			var sre *facade.ScopeReauthRequiredError
+			if !errors.As(err, &sre) {
+				return fmt.Errorf("want a ScopeReauthRequiredError, got %v", err)
+			}
+			return nil
+		}, facade.WithUserTokenGetter(aliceGetter))
+	},
+	"proxy_request": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.ProxyRequest(ctx, http.MethodGet, upstream(""), facade.ProxyParams{GrantID: envUUID("ALTER_GRANT_ID"),
+				Reason: "proxied", Query: url.Values{"page": {"2"}}})
+			return err
+		}, facade.WithUserTokenGetter(aliceGetter))
+	},
+	"proxy_pending_status": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			out, err := app.ProxyRequest(ctx, http.MethodGet, upstream(""), facade.ProxyParams{GrantID: envUUID("ALTER_APPROVAL_GRANT_ID"), Reason: "needs ok"})
+			if err != nil {
+				return err
+			}
+			if out.Pending == nil {
+				return errors.New("the call was not held for approval")
+			}
+			_, err = app.GetApprovalStatus(ctx, out.Pending.ID)
+			return err
+		})
+	},
+	"verify_user_token": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, valid, err := app.VerifyUserToken(ctx, env("ALTER_USER_TOKEN"))
+			if err == nil && !valid {
+				err = errors.New("alice's token was not valid")
+			}
+			return err
+		})
+	},
+	"agent_me": func(ctx context.Context) error {
+		return withAgent(ctx, env("AGENT_API_KEY"), func(ctx context.Context, ag *facade.Agent) error {
+			_, err := ag.Me(ctx)
+			return err
+		})
+	},
+	"list_grants_app": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.ListGrants(ctx, facade.ListGrantsParams{Provider: "github", Limit: 5})
+			return err
+		})
+	},
+	"list_grants_user": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.ListGrants(ctx, facade.ListGrantsParams{Status: "active"})
+			return err
+		}, facade.WithUserTokenGetter(aliceGetter))
+	},
+	"list_grants_agent": func(ctx context.Context) error {
+		return withAgent(ctx, env("AGENT_API_KEY"), func(ctx context.Context, ag *facade.Agent) error {
+			_, err := ag.ListGrants(ctx, facade.ListGrantsParams{Provider: "github", UserToken: env("ALTER_USER_TOKEN")})
+			return err
+		})
+	},
+	"create_connect_session": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.CreateConnectSession(ctx, facade.ConnectSessionParams{AllowedProviders: []string{"github"},
+				ReturnURL: "https://example.com/done"})
+			return err
+		})
+	},
+	"poll_connect_session": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, done, err := app.PollConnectSession(ctx, env("WD_SESSION_TOKEN"))
+			if err == nil && !done {
+				err = errors.New("the completed session polled as pending")
+			}
+			return err
+		})
+	},
+	"authenticate": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.Authenticate(ctx, facade.AuthenticateParams{Timeout: time.Minute, PollInterval: 100 * time.Millisecond,
+				OpenURL: completeSignIn})
+			return err
+		})
+	},
+	"scopes_list": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.ListScopes(ctx)
+			return err
+		})
+	},
+	"provider_catalog": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.ListProviders(ctx)
+			return err
+		})
+	},
+	"agents_list": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.Agents().List(ctx, facade.AgentListParams{Limit: 5})
+			return err
+		})
+	},
+	"agents_get": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.Agents().Get(ctx, envUUID("AGENT_ID"))
+			return err
+		})
+	},
+	"agents_get_by_name": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, found, err := app.Agents().GetByName(ctx, env("WD_AGENT_NAME"))
+			if err == nil && !found {
+				err = errors.New("the agent was not found by name")
+			}
+			return err
+		})
+	},
+	"agents_list_keys": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.Agents().ListKeys(ctx, envUUID("AGENT_ID"))
+			return err
+		})
+	},
+	"agents_create": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.Agents().Create(ctx, facade.AgentCreateParams{Name: env("WD_AGENT_NAME"), DisplayName: "Wire Diff",
+				Scopes: map[string][]string{"github": {"repo"}}, Metadata: map[string]any{"team": "wd"},
+				IdempotencyKey: env("WD_IDEMPOTENCY_KEY")})
+			return err
+		})
+	},
+	"agents_update": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			v, err := strconv.Atoi(env("WD_VERSION"))
+			if err != nil {
+				return err
+			}
+			_, err = app.Agents().Update(ctx, envUUID("WD_AGENT_ID"), facade.AgentUpdateParams{DisplayName: "Renamed",
+				Scopes: map[string][]string{"github": {"repo", "read:user"}}, ExpectedVersion: v, GracePeriod: time.Hour})
+			return err
+		})
+	},
+	"agents_mint_key": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.Agents().MintKey(ctx, envUUID("WD_AGENT_ID"))
+			return err
+		})
+	},
+	"agents_deprecate_key": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.Agents().DeprecateKey(ctx, envUUID("WD_AGENT_ID"), envUUID("WD_KEY_ID"))
+			return err
+		})
+	},
+	"keys_derive": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.Keys().Derive(ctx, facade.DeriveKeyParams{Scopes: []string{"providers:read"}, ExpiresIn: time.Hour})
+			return err
+		})
+	},
+	"revoke_grant": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.RevokeGrant(ctx, envUUID("WD_GRANT_ID"), "wire diff")
+			return err
+		})
+	},
+	"create_managed_secret_grant": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.CreateManagedSecretGrant(ctx, env("ALTER_MANAGED_SECRET_ID"), facade.SystemPrincipal{Label: env("WD_LABEL")}, nil)
+			return err
+		})
+	},
+}
+
+// completeSignIn finishes a sign-in session as the person would, through the dev API: the
+// session token is the last segment of the sign-in page's path.
+func completeSignIn(ctx context.Context, authURL string) error {
+	u, err := url.Parse(authURL)
+	if err != nil {
+		return err
+	}
+	dev := env("ALTER_BASE_URL") + "/_dev/auth/" + url.PathEscape(path.Base(u.Path)) + "/complete"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dev, bytes.NewReader([]byte(`{"sub":"wd-user"}`)))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("completing the sign-in answered %d", resp.StatusCode)
+	}
+	return nil
+}
