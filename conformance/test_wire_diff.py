@@ -376,6 +376,69 @@ async def _(dev: Dev, s: Side) -> None:
         await app.create_managed_secret_grant(env("ALTER_MANAGED_SECRET_ID"), principal=SystemPrincipal(label=s.env["WD_LABEL"]))
 
 
+async def _delegated_grant(dev: Dev, s: Side) -> None:
+    """A fresh grant of alice's, delegated to demo-agent, through the connect flow."""
+    async with _app() as app:
+        session = await app.create_connect_session(allowed_providers=["github"], agent=env("AGENT_ID"), user_token=_alice())
+        dev.complete_connect(session.session_token, "github", unique("wd") + "@example.com")
+        (result,) = await app.poll_connect_session(session.session_token, timeout=FLOW_TIMEOUT, poll_interval=POLL)
+    s.put("WD_GRANT_ID", str(result.grant_id), "<grant_id>")
+
+
+@scenario("revoke_delegation_app", _delegated_grant)
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.revoke_delegation(s.env["WD_GRANT_ID"], env("AGENT_ID"))
+
+
+@scenario("revoke_delegation_agent", _delegated_grant)
+async def _(dev: Dev, s: Side) -> None:
+    async with _agent() as agent:
+        await agent.revoke_delegation(s.env["WD_GRANT_ID"])
+
+
+async def _deprecated_key(dev: Dev, s: Side) -> None:
+    await _fresh_agent(dev, s)
+    async with _app() as app:
+        await app.agents.deprecate_key(s.env["WD_AGENT_ID"], s.env["WD_KEY_ID"])
+
+
+@scenario("agents_undeprecate_key", _deprecated_key)
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.agents.undeprecate_key(s.env["WD_AGENT_ID"], s.env["WD_KEY_ID"])
+
+
+@scenario("agents_revoke_key", _fresh_agent)
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.agents.revoke_key(s.env["WD_AGENT_ID"], s.env["WD_KEY_ID"], force=True)
+
+
+@scenario("agents_delete", _fresh_agent)
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.agents.delete(s.env["WD_AGENT_ID"])
+
+
+@scenario("connect_session_delegated")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.create_connect_session(
+            allowed_providers=["github"], agent=env("AGENT_ID"), delegable=False, scope_constraint=["repo"], user_token=_alice()
+        )
+
+
+@scenario("await_approval")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        pending = await app.proxy_request("GET", _upstream(), grant_id=env("ALTER_APPROVAL_GRANT_ID"), reason="needs ok")
+        approval_id = str(pending.approval_id)
+        s.subst[approval_id] = "<approval_id>"
+        dev.approve(approval_id, "ok")
+        await app.await_approval(approval_id, timeout=60, poll_interval=POLL)
+
+
 # ── comparing ────────────────────────────────────────────────────────────────────────────────
 
 

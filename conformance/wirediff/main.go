@@ -306,15 +306,64 @@ var scenarios = map[string]func(ctx context.Context) error{
 	},
 }
 
-// completeSignIn finishes a sign-in session as the person would, through the dev API: the
-// session token is the last segment of the sign-in page's path.
-func completeSignIn(ctx context.Context, authURL string) error {
-	u, err := url.Parse(authURL)
-	if err != nil {
-		return err
+func init() {
+	scenarios["revoke_delegation_app"] = func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			return app.RevokeDelegation(ctx, envUUID("WD_GRANT_ID"), envUUID("AGENT_ID"))
+		})
 	}
-	dev := env("ALTER_BASE_URL") + "/_dev/auth/" + url.PathEscape(path.Base(u.Path)) + "/complete"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dev, bytes.NewReader([]byte(`{"sub":"wd-user"}`)))
+	scenarios["revoke_delegation_agent"] = func(ctx context.Context) error {
+		return withAgent(ctx, env("AGENT_API_KEY"), func(ctx context.Context, ag *facade.Agent) error {
+			return ag.RevokeDelegation(ctx, envUUID("WD_GRANT_ID"))
+		})
+	}
+	scenarios["agents_undeprecate_key"] = func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.Agents().UndeprecateKey(ctx, envUUID("WD_AGENT_ID"), envUUID("WD_KEY_ID"))
+			return err
+		})
+	}
+	scenarios["agents_revoke_key"] = func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.Agents().RevokeKey(ctx, envUUID("WD_AGENT_ID"), envUUID("WD_KEY_ID"), facade.RevokeKeyParams{Force: true})
+			return err
+		})
+	}
+	scenarios["agents_delete"] = func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.Agents().Delete(ctx, envUUID("WD_AGENT_ID"))
+			return err
+		})
+	}
+	scenarios["connect_session_delegated"] = func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			no := false
+			_, err := app.CreateConnectSession(ctx, facade.ConnectSessionParams{AllowedProviders: []string{"github"},
+				Agent: env("AGENT_ID"), Delegable: &no, ScopeConstraint: []string{"repo"}, UserToken: env("ALTER_USER_TOKEN")})
+			return err
+		})
+	}
+	scenarios["await_approval"] = func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			out, err := app.ProxyRequest(ctx, http.MethodGet, upstream(""), facade.ProxyParams{GrantID: envUUID("ALTER_APPROVAL_GRANT_ID"), Reason: "needs ok"})
+			if err != nil {
+				return err
+			}
+			if out.Pending == nil {
+				return errors.New("the call was not held for approval")
+			}
+			if err := devPost(ctx, "/_dev/approvals/"+url.PathEscape(out.Pending.ID)+"/approve", `{"reason":"ok"}`); err != nil {
+				return err
+			}
+			_, err = app.AwaitApproval(ctx, out.Pending.ID, facade.AwaitOptions{Timeout: time.Minute, PollInterval: 100 * time.Millisecond})
+			return err
+		})
+	}
+}
+
+// devPost is a call of altervault-dev's dev control API that must answer 204.
+func devPost(ctx context.Context, p, body string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, env("ALTER_BASE_URL")+p, bytes.NewReader([]byte(body)))
 	if err != nil {
 		return err
 	}
@@ -325,7 +374,17 @@ func completeSignIn(ctx context.Context, authURL string) error {
 	}
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusNoContent {
-		return fmt.Errorf("completing the sign-in answered %d", resp.StatusCode)
+		return fmt.Errorf("POST %s answered %d", p, resp.StatusCode)
 	}
 	return nil
+}
+
+// completeSignIn finishes a sign-in session as the person would, through the dev API: the
+// session token is the last segment of the sign-in page's path.
+func completeSignIn(ctx context.Context, authURL string) error {
+	u, err := url.Parse(authURL)
+	if err != nil {
+		return err
+	}
+	return devPost(ctx, "/_dev/auth/"+url.PathEscape(path.Base(u.Path))+"/complete", `{"sub":"wd-user"}`)
 }
