@@ -17,7 +17,6 @@ import os
 import subprocess
 import tempfile
 import urllib.parse
-import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
