@@ -428,6 +428,33 @@ async def _(dev: Dev, s: Side) -> None:
         )
 
 
+async def _derived_key(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        minted = await app.keys.derive(scopes=["providers:read"], expires_in=3600)
+    s.put("WD_KEY_ID", str(minted.id), "<key_id>")
+
+
+@scenario("keys_revoke", _derived_key)
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.keys.revoke(key_id=s.env["WD_KEY_ID"])
+
+
+@scenario("agent_connect_session")
+async def _(dev: Dev, s: Side) -> None:
+    async with _agent() as agent:
+        await agent.create_connect_session(allowed_providers=["slack"])
+
+
+@scenario("proxy_by_provider")
+async def _(dev: Dev, s: Side) -> None:
+    async with _agent() as agent:
+        await agent.proxy_request(
+            "POST", _upstream(), provider="github", user_token=_alice(), json={"title": "t", "draft": False},
+            extra_headers={"X-Trace": "wd"},
+        )
+
+
 @scenario("await_approval")
 async def _(dev: Dev, s: Side) -> None:
     async with _app() as app:

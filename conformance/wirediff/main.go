@@ -343,6 +343,25 @@ func init() {
 			return err
 		})
 	}
+	scenarios["keys_revoke"] = func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.Keys().Revoke(ctx, envUUID("WD_KEY_ID"), facade.RevokeKeyParams{})
+			return err
+		})
+	}
+	scenarios["agent_connect_session"] = func(ctx context.Context) error {
+		return withAgent(ctx, env("AGENT_API_KEY"), func(ctx context.Context, ag *facade.Agent) error {
+			_, err := ag.CreateConnectSession(ctx, facade.ConnectSessionParams{AllowedProviders: []string{"slack"}})
+			return err
+		})
+	}
+	scenarios["proxy_by_provider"] = func(ctx context.Context) error {
+		return withAgent(ctx, env("AGENT_API_KEY"), func(ctx context.Context, ag *facade.Agent) error {
+			_, err := ag.ProxyRequest(ctx, http.MethodPost, upstream(""), facade.ProxyParams{Provider: "github", UserToken: env("ALTER_USER_TOKEN"),
+				JSON: map[string]any{"title": "t", "draft": false}, Header: http.Header{"X-Trace": {"wd"}}})
+			return err
+		})
+	}
 	scenarios["await_approval"] = func(ctx context.Context) error {
 		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
 			out, err := app.ProxyRequest(ctx, http.MethodGet, upstream(""), facade.ProxyParams{GrantID: envUUID("ALTER_APPROVAL_GRANT_ID"), Reason: "needs ok"})
