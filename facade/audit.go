@@ -33,19 +33,22 @@ var sensitiveHeaders = map[string]bool{
 }
 
 type auditInput struct {
-	cred     *credential
-	method   string
-	url      string // after the path params, without Query: the URL the credential was asked for
-	req      *http.Request
-	pl       placement
-	reqJSON  bool
-	reqBody  []byte
-	resp     *http.Response
-	respBody []byte
-	err      error
-	latency  time.Duration
-	reason   string
-	context  auditContext
+	cred    *credential
+	method  string
+	url     string // after the path params, without Query: the URL the credential was asked for
+	req     *http.Request
+	pl      placement
+	reqJSON bool
+	// impliedCT: the facade added Content-Type for a JSON body. alter-sdk's HTTP library adds it
+	// after the audit copy is taken, so the record leaves it out, as 0.29.0's does.
+	impliedCT bool
+	reqBody   []byte
+	resp      *http.Response
+	respBody  []byte
+	err       error
+	latency   time.Duration
+	reason    string
+	context   auditContext
 }
 
 // audit posts the record of one provider call (POST /sdk/oauth/audit/api-call) in the
@@ -56,6 +59,9 @@ func (c *client) audit(ctx context.Context, in auditInput) {
 		GrantID: in.cred.grantID, ProviderID: in.cred.providerID, TokenGeneration: in.cred.tokenGeneration,
 		Method: in.method, URL: in.url, RequestHeaders: auditRequestHeaders(in.req.Header, in.pl),
 		LatencyMs: int(in.latency / time.Millisecond), Reason: optStr(in.reason), Context: in.context.fields,
+	}
+	if in.impliedCT {
+		delete(rec.RequestHeaders, "Content-Type")
 	}
 	switch {
 	case in.reqJSON:

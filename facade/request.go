@@ -144,7 +144,8 @@ func (c *client) Request(ctx context.Context, method, rawURL string, p RequestPa
 	if req.Header == nil {
 		req.Header = http.Header{}
 	}
-	if isJSON && req.Header.Get("Content-Type") == "" {
+	impliedCT := isJSON && req.Header.Get("Content-Type") == ""
+	if impliedCT {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	pl, err := inject(req, cred, p.Query)
@@ -170,7 +171,7 @@ func (c *client) Request(ctx context.Context, method, rawURL string, p RequestPa
 		_ = resp.Body.Close()
 	}
 	latency := time.Since(start)
-	c.audit(ctx, auditInput{cred: cred, method: m, url: resolved, req: req, pl: pl, reqJSON: isJSON, reqBody: body,
+	c.audit(ctx, auditInput{cred: cred, method: m, url: resolved, req: req, pl: pl, reqJSON: isJSON, impliedCT: impliedCT, reqBody: body,
 		resp: resp, respBody: respBody, err: sendErr, latency: latency, reason: p.Reason, context: ac})
 	if sendErr != nil {
 		return nil, providerTransportError(sendErr, m, resolved, pl)

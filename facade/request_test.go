@@ -125,6 +125,7 @@ func TestRequestInjectsAndAudits(t *testing.T) {
 	require.Equal(t, "1", rh["X-Custom"])
 	require.NotContains(t, rh, "X-Api-Token")
 	require.NotContains(t, rh, "X-Org")
+	require.NotContains(t, rh, "Content-Type", "the Content-Type implied by JSON is not audited, as in 0.29.0")
 	resph := a["response_headers"].(map[string]any)
 	require.Equal(t, "application/json", resph["content-type"])
 	require.NotContains(t, resph, "set-cookie")
