@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -238,8 +239,24 @@ func rawString(v json.RawMessage) (string, bool) {
 	if len(v) == 0 || v[0] != '"' {
 		return "", false
 	}
+	// v comes out of a decoded JSON document, so it is one well-formed string token: without an
+	// escape and in valid UTF-8 its text is its value (what json.Unmarshal would return).
+	if n := len(v); n >= 2 && v[n-1] == '"' && plainJSONText(v[1:n-1]) {
+		return string(v[1 : n-1]), true
+	}
 	var s string
 	return s, json.Unmarshal(v, &s) == nil
+}
+
+// plainJSONText reports whether b, the inside of a JSON string token, decodes to itself: valid
+// UTF-8 without quotes, backslashes or control bytes.
+func plainJSONText(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return utf8.Valid(b)
 }
 
 // rawInt accepts a JSON integer only (no fraction, exponent, string or boolean).
