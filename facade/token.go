@@ -58,9 +58,12 @@ var (
 // parseCredential validates a token answer. The error names the field, never its value: the
 // answer holds the credential.
 func parseCredential(body []byte) (*credential, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil || m == nil {
-		return nil, badToken("malformed token response")
+	m := make(map[string]json.RawMessage, 8)
+	if !splitTokenObject(body, m) {
+		m = nil
+		if err := json.Unmarshal(body, &m); err != nil || m == nil {
+			return nil, badToken("malformed token response")
+		}
 	}
 	c := &credential{tokenType: "Bearer", injectionHeader: "Authorization", injectionFormat: "Bearer {token}"}
 	var ok bool
@@ -131,6 +134,115 @@ func parseCredential(body []byte) (*credential, error) {
 		c.retryInfo = parseRetryInfo(v) // best effort: a malformed report never costs the credential
 	}
 	return c, nil
+}
+
+// tokenFields are the members of a token answer parseCredential reads.
+var tokenFields = [...]string{"access_token", "grant_id", "token_type", "expires_in", "expires_at",
+	"scopes", "provider_id", "token_generation", "scope_mismatch", "retry_info", "injection_header",
+	"injection_format", "additional_credentials", "additional_injections"}
+
+// splitTokenObject fills m with the members of body named in tokenFields, as json.Unmarshal into
+// a map[string]json.RawMessage would (last duplicate wins; values alias body), without copying
+// every key and value. It reports false, leaving the decode to json.Unmarshal, for anything but a
+// valid JSON object whose keys carry no escape.
+func splitTokenObject(body []byte, m map[string]json.RawMessage) bool {
+	if !json.Valid(body) {
+		return false
+	}
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		return false
+	}
+	i = skipSpace(body, i+1)
+	if i < len(body) && body[i] == '}' {
+		return true
+	}
+	for i < len(body) && body[i] == '"' {
+		ks := i + 1
+		ke := ks
+		for ke < len(body) && body[ke] != '"' {
+			if body[ke] == '\\' {
+				return false
+			}
+			ke++
+		}
+		i = skipSpace(body, ke+1)
+		if i >= len(body) || body[i] != ':' {
+			return false
+		}
+		vs := skipSpace(body, i+1)
+		ve := skipValue(body, vs)
+		if ve <= vs {
+			return false
+		}
+		for _, name := range tokenFields {
+			if name == string(body[ks:ke]) {
+				m[name] = json.RawMessage(body[vs:ve:ve])
+				break
+			}
+		}
+		i = skipSpace(body, ve)
+		if i < len(body) && body[i] == '}' {
+			return true
+		}
+		if i >= len(body) || body[i] != ',' {
+			return false
+		}
+		i = skipSpace(body, i+1)
+	}
+	return false
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the (valid) JSON value starting at b[i].
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	}
+	for i < len(b) && !strings.ContainsRune(",}] \t\n\r", rune(b[i])) {
+		i++
+	}
+	return i
+}
+
+// skipString returns the end of the JSON string starting at b[i].
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
 }
 
 // parseInjection validates where the credential goes.
