@@ -7,6 +7,15 @@ import (
 	"github.com/altersdk/alter-go/internal/signing"
 )
 
+// The canonical forms of the header names editRequest sets.
+var (
+	hdrAPIKey     = http.CanonicalHeaderKey(signing.HeaderAPIKey)
+	hdrCaller     = http.CanonicalHeaderKey(signing.HeaderCaller)
+	hdrCallerType = http.CanonicalHeaderKey(signing.HeaderCallerType)
+	hdrActorID    = http.CanonicalHeaderKey(signing.HeaderActorID)
+	hdrContext    = http.CanonicalHeaderKey(signing.HeaderContext)
+)
+
 // editRequest is gen's request editor: the headers of a vault call, from the call's descriptor.
 //
 //   - x-api-key and User-Agent on every call;
@@ -29,24 +38,32 @@ func (c *client) editRequest(ctx context.Context, req *http.Request) error {
 		}
 		d.contextHeader = ac.header
 	}
+	// The values share one backing array, each clipped to itself (an Add elsewhere copies), and
+	// the names are canonical already: what h.Set would store, with one allocation in all.
 	h := req.Header
-	h.Set(signing.HeaderAPIKey, c.apiKey)
-	h.Set("User-Agent", userAgent)
+	vals := make([]string, 0, 6)
+	set := func(k, v string) {
+		vals = append(vals, v)
+		n := len(vals)
+		h[k] = vals[n-1 : n : n]
+	}
+	set(hdrAPIKey, c.apiKey)
+	set("User-Agent", userAgent)
 	caller := c.caller
 	if d.caller != "" {
 		caller = d.caller
 	}
 	if caller != "" {
-		h.Set(signing.HeaderCaller, caller)
-		h.Set(signing.HeaderCallerType, string(c.callerType))
+		set(hdrCaller, caller)
+		set(hdrCallerType, string(c.callerType))
 	}
 	if d.actor && d.caller == "" {
 		if id := c.actor(); id != "" {
-			h.Set(signing.HeaderActorID, id)
+			set(hdrActorID, id)
 		}
 	}
 	if d.contextHeader != "" {
-		h.Set(signing.HeaderContext, d.contextHeader)
+		set(hdrContext, d.contextHeader)
 	}
 	if d.body == nil && callFrom(ctx) != nil {
 		h.Del("Content-Type")
