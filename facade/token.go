@@ -71,7 +71,7 @@ func parseCredential(body []byte) (*credential, error) {
 		return nil, badToken("invalid access_token")
 	}
 	gid, ok := jsonString(m, "grant_id")
-	if id, err := uuid.Parse(gid); !ok || err != nil || id.String() != gid {
+	if !ok || !canonicalUUID(gid) {
 		return nil, badToken("invalid grant_id")
 	}
 	c.grantID = gid
@@ -117,7 +117,7 @@ func parseCredential(body []byte) (*credential, error) {
 	}
 	if v, present := m["token_generation"]; present && !isNull(v) {
 		s, ok := rawString(v)
-		if id, err := uuid.Parse(s); !ok || err != nil || id.String() != s {
+		if !ok || !canonicalUUID(s) {
 			return nil, badToken("invalid token_generation")
 		}
 		c.tokenGeneration = &s
@@ -382,6 +382,20 @@ func rawInt(v json.RawMessage) (int64, bool) {
 }
 
 func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }
+
+// canonicalUUID reports whether s is a UUID in its canonical form (what uuid.UUID.String gives):
+// the 36-character hyphenated form in lower case.
+func canonicalUUID(s string) bool {
+	if _, err := uuid.Parse(s); err != nil || len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'F' {
+			return false
+		}
+	}
+	return true
+}
 
 func hasControl(s string) bool {
 	for i := 0; i < len(s); i++ {
