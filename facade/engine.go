@@ -82,8 +82,13 @@ func (c *client) send(ctx context.Context, d *call, do func(ctx context.Context,
 	if d.timeout > 0 {
 		timeout = d.timeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	// A caller's deadline that comes first already bounds the call (Request sets one just before
+	// it asks for the token): a second timer would never fire first.
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > timeout {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	ctx = context.WithValue(ctx, callKey{}, d)
 
 	resp, err := do(ctx, c.raw)
