@@ -3,6 +3,7 @@ package facade
 import (
 	"bytes"
 	"encoding/json"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -20,13 +21,34 @@ func marshalWire(v any) ([]byte, error) {
 
 // compactJSON encodes v compactly, keys in struct order, without HTML escaping, in UTF-8.
 func compactJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	e := encoders.Get().(*wireEncoder)
+	defer e.put()
+	if err := e.enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return bytes.Clone(bytes.TrimSuffix(e.buf.Bytes(), []byte("\n"))), nil
+}
+
+// wireEncoder is a reusable encoder for compactJSON, writing into its own buffer.
+type wireEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var encoders = sync.Pool{New: func() any {
+	e := &wireEncoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false)
+	return e
+}}
+
+// put returns e to the pool, empty; a buffer grown past 64 KiB is left to the collector.
+func (e *wireEncoder) put() {
+	if e.buf.Cap() > 64<<10 {
+		return
+	}
+	e.buf.Reset()
+	encoders.Put(e)
 }
 
 // asciiEscape rewrites the non-ASCII bytes of encoded JSON as \u escapes. Outside strings encoded
