@@ -136,7 +136,7 @@ func (c *client) Request(ctx context.Context, method, rawURL string, p RequestPa
 	}
 	c.lastRetry.Store(cred.retryInfo)
 
-	req, err := http.NewRequestWithContext(ctx, m, target.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, m, target, nil)
 	if err != nil {
 		return nil, inputErr("url", "cannot build the provider request", nil)
 	}
@@ -322,30 +322,30 @@ func escapeAll(v string) string {
 
 // checkProviderURL applies the provider URL rule (https; http only to a loopback host; a host
 // and a valid port) and the length limit, and returns the URL to send (Query replacing the
-// URL's query when given).
-func checkProviderURL(resolved string, query url.Values) (*url.URL, error) {
+// URL's query when given), encoded.
+func checkProviderURL(resolved string, query url.Values) (string, error) {
 	u, err := url.Parse(resolved)
 	if err != nil || u.Host == "" || u.Hostname() == "" {
-		return nil, inputErr("url", "must be an absolute URL with a host", nil)
+		return "", inputErr("url", "must be an absolute URL with a host", nil)
 	}
 	if p := u.Port(); p != "" {
 		if n, err := atoiPort(p); err != nil || n > 65535 {
-			return nil, inputErr("url", "must use a valid port (0-65535)", nil)
+			return "", inputErr("url", "must use a valid port (0-65535)", nil)
 		}
 	}
 	switch s := strings.ToLower(u.Scheme); {
 	case s == "https":
 	case s == "http" && loopbackHost(u.Hostname()):
 	default:
-		return nil, inputErr("url", "must use https (http only for localhost, 127.0.0.1 or ::1)", nil)
+		return "", inputErr("url", "must use https (http only for localhost, 127.0.0.1 or ::1)", nil)
 	}
 	if len(query) > 0 {
 		u.RawQuery = query.Encode()
 	}
-	if len(u.String()) > maxProviderURL {
-		return nil, inputErr("url", "longer than 65,536 characters once encoded", nil)
+	if target := u.String(); len(target) <= maxProviderURL {
+		return target, nil
 	}
-	return u, nil
+	return "", inputErr("url", "longer than 65,536 characters once encoded", nil)
 }
 
 func atoiPort(p string) (int, error) {
