@@ -249,7 +249,7 @@ func skipString(b []byte, i int) int {
 func (c *credential) parseInjection(m map[string]json.RawMessage) error {
 	if v, present := m["injection_header"]; present {
 		s, ok := rawString(v)
-		if !ok || len(s) > 60 || !injectionHeaderRE.MatchString(s) || forbiddenInjectionHeaders[strings.ToLower(s)] {
+		if !ok || len(s) > 60 || !headerName(s) || forbiddenHeader(s) {
 			return badToken("invalid injection_header")
 		}
 		c.injectionHeader = s
@@ -292,7 +292,7 @@ func (c *credential) parseInjection(m map[string]json.RawMessage) error {
 			case !ok1 || !ok2 || !ok3, target != "header" && target != "query_param",
 				len(key) > 100 || !injectionKeyRE.MatchString(key),
 				len(src) > 100 || !valueSourceRE.MatchString(src),
-				target == "header" && forbiddenInjectionHeaders[strings.ToLower(key)]:
+				target == "header" && forbiddenHeader(key):
 				return badToken("invalid additional_injections")
 			}
 			c.rules = append(c.rules, injectionRule{target: target, key: key, valueSource: src})
@@ -382,6 +382,41 @@ func rawInt(v json.RawMessage) (int64, bool) {
 }
 
 func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }
+
+// headerName reports whether s matches ^[A-Za-z][A-Za-z0-9-]*$ (injectionHeaderRE).
+func headerName(s string) bool {
+	if s == "" || !isASCIILetter(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !isASCIILetter(c) && !('0' <= c && c <= '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCIILetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+// forbiddenHeader is forbiddenInjectionHeaders[strings.ToLower(s)], lower-casing a short ASCII
+// name in place of a new string.
+func forbiddenHeader(s string) bool {
+	var buf [128]byte
+	if len(s) > len(buf) {
+		return forbiddenInjectionHeaders[strings.ToLower(s)]
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			return forbiddenInjectionHeaders[strings.ToLower(s)]
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return forbiddenInjectionHeaders[string(buf[:len(s)])]
+}
 
 // canonicalUUID reports whether s is a UUID in its canonical form (what uuid.UUID.String gives):
 // the 36-character hyphenated form in lower case.
