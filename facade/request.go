@@ -191,7 +191,8 @@ func (c *client) retrieveToken(ctx context.Context, method, resolvedURL string, 
 	if p.GrantID != uuid.Nil {
 		tr.GrantID = optStr(p.GrantID.String())
 	} else {
-		tr.ProviderID = &p.Provider
+		provider := p.Provider // not &p.Provider, which would move all of p to the heap
+		tr.ProviderID = &provider
 		tr.AppUserID, tr.Account, tr.Label = optStr(p.AppUserID), optStr(p.Account), optStr(p.Label)
 	}
 	d := &call{op: "retrieveToken", surface: surfaceShared, actor: true, ctxHeader: true, perCall: ac.fields,
