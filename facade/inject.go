@@ -27,8 +27,8 @@ func inject(req *http.Request, cred *credential, query url.Values) (placement, e
 	}
 	value := strings.Replace(cred.injectionFormat, "{token}", cred.accessToken, 1)
 	req.Header.Set(cred.injectionHeader, value)
-	pl.headers = append(pl.headers, cred.injectionHeader)
-	pl.secrets = append(pl.secrets, cred.accessToken, value)
+	first := []string{cred.injectionHeader, cred.accessToken, value} // one array, each part clipped
+	pl.headers, pl.secrets = first[0:1:1], first[1:3:3]
 	var q url.Values
 	for _, r := range cred.rules {
 		v := cred.accessToken // the raw token, not the formatted header value
