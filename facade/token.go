@@ -389,7 +389,7 @@ func headerName(s string) bool {
 		return false
 	}
 	for i := 1; i < len(s); i++ {
-		if c := s[i]; !isASCIILetter(c) && !('0' <= c && c <= '9') && c != '-' {
+		if c := s[i]; !isASCIILetter(c) && (c < '0' || c > '9') && c != '-' {
 			return false
 		}
 	}
