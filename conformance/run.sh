@@ -5,6 +5,8 @@
 # on any contract violation the server saw. pytest's summary line is printed last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=../scripts/devserver.sh
+source scripts/devserver.sh
 GO="${GO:-go}"
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 
@@ -42,20 +44,7 @@ trap 'exit 130' INT TERM
 pid=$!
 
 # The server prints its exports, then "ready on" on stderr.
-for _ in $(seq 1 300); do
-  grep -q 'ready on' "$tmp/stderr" && break
-  if ! kill -0 "$pid" 2>/dev/null; then
-    echo "conformance: altervault-dev exited before it was ready:" >&2
-    cat "$tmp/stderr" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
-if ! grep -q 'ready on' "$tmp/stderr"; then
-  echo "conformance: altervault-dev not ready after 30 s:" >&2
-  cat "$tmp/stderr" >&2
-  exit 1
-fi
+wait_ready conformance "$pid" "$tmp/stderr" || exit 1
 
 # Only well-formed `export NAME=value` lines are taken (values never echoed: they hold keys).
 while IFS= read -r line; do

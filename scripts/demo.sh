@@ -6,6 +6,8 @@
 # response that breaks openapi.yaml.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=devserver.sh
+source scripts/devserver.sh
 
 GO=${GO:-go}
 EXAMPLES=(quickstart agent-runtime jwt-identity headless-connect agents-admin proxy-approval raw-gen testing-your-app)
@@ -43,16 +45,7 @@ for ex in "${EXAMPLES[@]}"; do pkgs+=("./examples/$ex"); done
 rule "starting cmd/altervault-dev on 127.0.0.1:0"
 "$work/bin/altervault-dev" -addr 127.0.0.1:0 >"$work/env" 2>"$work/server.log" &
 server_pid=$!
-for _ in $(seq 1 300); do
-	grep -q 'ready on' "$work/server.log" && break
-	if ! kill -0 "$server_pid" 2>/dev/null; then
-		cat "$work/server.log" >&2
-		echo "demo: altervault-dev exited before it was ready" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
-grep -q 'ready on' "$work/server.log" || { cat "$work/server.log" >&2; echo "demo: altervault-dev not ready after 30 s" >&2; exit 1; }
+wait_ready demo "$server_pid" "$work/server.log" || exit 1
 # Accept only plain `export NAME=value` lines before sourcing them.
 if grep -Ev '^export [A-Z_][A-Z0-9_]*=[A-Za-z0-9_.:/@+=-]*$' "$work/env" >&2; then
 	echo "demo: unexpected line in the export block above" >&2
