@@ -31,7 +31,7 @@ type conn struct {
 	baseURL  string // no trailing slash
 	basePath string // the base URL's path: sent, never signed
 	timeout  time.Duration
-	vault    *http.Client // never follows a redirect: the key must not leave the vault host
+	vault    httpDoer     // never follows a redirect: the key must not leave the vault host
 	provider *http.Client // never follows a redirect: the credential must not leave the provider host
 	owned    []*http.Transport
 	retry    *retryer
@@ -89,20 +89,48 @@ func newConn(apiKey string, cfg *config) (*conn, error) {
 	if base[:5] == "http:" {
 		s.log.Warn("alter: the vault URL uses plain http; this is only safe for local development")
 	}
-	s.vault = s.ownClient(cfg.httpClient)
+	s.vault = s.vaultClient(cfg.httpClient)
 	s.provider = s.ownClient(cfg.providerClient)
 	s.audits = newAuditPoster(func(ctx context.Context, j auditJob) { j.post(ctx) })
 	return s, nil
+}
+
+// httpDoer sends one HTTP request; *http.Client is one.
+type httpDoer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// vaultClient is what vault calls go through. A caller's client is kept (its transport
+// wrappers, Jar and Timeout apply); the facade's own transport is called directly, since the
+// only work http.Client would add is copying every request's headers for redirects that are
+// never followed.
+func (s *conn) vaultClient(hc *http.Client) httpDoer {
+	if hc != nil {
+		return s.ownClient(hc)
+	}
+	return transportDoer{s.newTransport()}
+}
+
+// transportDoer sends a request with one round trip: a 3xx is the answer, as with noRedirect.
+type transportDoer struct{ t *http.Transport }
+
+// Do implements httpDoer.
+func (d transportDoer) Do(r *http.Request) (*http.Response, error) { return d.t.RoundTrip(r) }
+
+// newTransport is http.DefaultTransport's copy with a pool sized for concurrent calls; Close
+// releases its idle connections.
+func (s *conn) newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns, t.MaxIdleConnsPerHost, t.IdleConnTimeout = 256, 256, 90*time.Second
+	s.owned = append(s.owned, t)
+	return t
 }
 
 // ownClient copies hc (or makes a client) with redirects turned off; the caller's client is
 // left as it is.
 func (s *conn) ownClient(hc *http.Client) *http.Client {
 	if hc == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConns, t.MaxIdleConnsPerHost, t.IdleConnTimeout = 256, 256, 90*time.Second
-		s.owned = append(s.owned, t)
-		hc = &http.Client{Transport: t}
+		hc = &http.Client{Transport: s.newTransport()}
 	}
 	cp := *hc
 	cp.CheckRedirect = noRedirect

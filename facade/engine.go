@@ -138,6 +138,7 @@ func (v *vaultDoer) Do(req *http.Request) (*http.Response, error) {
 				return nil, err
 			}
 			body = b
+			req.Body = io.NopCloser(bytes.NewReader(b))
 		}
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
@@ -150,9 +151,6 @@ func (v *vaultDoer) Do(req *http.Request) (*http.Response, error) {
 		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 		return resp, nil
 	}
-	if req.Body != nil {
-		_ = req.Body.Close() // the descriptor holds the exact bytes gen was given
-	}
 	return v.tries(ctx, req, d, d.body)
 }
 
@@ -160,16 +158,15 @@ func (v *vaultDoer) Do(req *http.Request) (*http.Response, error) {
 func (v *vaultDoer) tries(ctx context.Context, req *http.Request, d *call, body []byte) (*http.Response, error) {
 	c := v.c
 	for n := 1; ; n++ {
-		r := req
+		r := req // the first try sends the body gen was given: the exact bytes of body
 		if n > 1 {
 			r = req.Clone(ctx) // the transport may still read the last try's headers
+			r.Body, r.ContentLength = nil, 0
+			if body != nil {
+				r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+			}
 		}
 		r.GetBody = nil // never replayed by net/http: a replay would reuse the nonce
-		if body != nil {
-			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
-		} else {
-			r.Body, r.ContentLength = nil, 0
-		}
 		signing.Sign(r, c.sigKey, body, c.now(), c.basePath)
 		resp, err := c.vault.Do(r)
 		if err != nil && ctx.Err() != nil {
