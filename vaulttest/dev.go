@@ -86,31 +86,27 @@ func (s *Server) devEnv(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, env)
 }
 
-type devRequest struct {
-	Operation string            `json:"operation"`
-	Method    string            `json:"method"`
-	Path      string            `json:"path"`
-	Query     string            `json:"query"`
-	Headers   map[string]string `json:"headers"`
-	Body      json.RawMessage   `json:"body"`
-	Status    int               `json:"status"`
+// MarshalJSON is the dev control API's view of a request: repeated headers joined with ", ",
+// the body inline when it is JSON, else null.
+func (q Request) MarshalJSON() ([]byte, error) {
+	type fields Request
+	h := make(map[string]string, len(q.Header))
+	for k, v := range q.Header {
+		h[k] = strings.Join(v, ", ")
+	}
+	body := json.RawMessage("null")
+	if len(q.Body) > 0 && json.Valid(q.Body) {
+		body = q.Body
+	}
+	return json.Marshal(struct {
+		fields
+		Headers map[string]string `json:"headers"`
+		Body    json.RawMessage   `json:"body"`
+	}{fields(q), h, body})
 }
 
 func (s *Server) devRequests(w http.ResponseWriter, _ *http.Request) {
-	reqs := s.rawRequests()
-	out := make([]devRequest, 0, len(reqs))
-	for _, q := range reqs {
-		d := devRequest{Operation: q.Operation, Method: q.Method, Path: q.Path, Query: q.Query, Status: q.Status,
-			Headers: map[string]string{}, Body: json.RawMessage("null")}
-		for k, v := range q.Header {
-			d.Headers[k] = strings.Join(v, ", ")
-		}
-		if len(q.Body) > 0 && json.Valid(q.Body) {
-			d.Body = q.Body
-		}
-		out = append(out, d)
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, s.rawRequests())
 }
 
 func (s *Server) devFault(w http.ResponseWriter, r *http.Request) {

@@ -62,7 +62,12 @@ func TestDevControlAPI(t *testing.T) {
 	// requests: verbatim, with the answer's status
 	st, b = devCall(t, s, "GET", "/_dev/requests", nil)
 	require.Equal(t, 200, st)
-	var reqs []devRequest
+	var reqs []struct { // the documented JSON of /_dev/requests
+		Operation string            `json:"operation"`
+		Status    int               `json:"status"`
+		Headers   map[string]string `json:"headers"`
+		Body      json.RawMessage   `json:"body"`
+	}
 	require.NoError(t, json.Unmarshal(b, &reqs))
 	require.Len(t, reqs, 2)
 	assert.Equal(t, "retrieveToken", reqs[0].Operation)

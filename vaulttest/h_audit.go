@@ -6,24 +6,16 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/altersdk/alter-go/internal/emu"
 )
 
 func utf8Valid(b []byte) bool { return utf8.Valid(b) }
 
+// auditPost is the spec's audit record with its request body kept as the exact bytes sent.
 type auditPost struct {
-	GrantID         string            `json:"grant_id"`
-	ProviderID      string            `json:"provider_id"`
-	TokenGeneration *string           `json:"token_generation"`
-	Method          string            `json:"method"`
-	URL             string            `json:"url"`
-	RequestHeaders  map[string]string `json:"request_headers"`
-	RequestBody     json.RawMessage   `json:"request_body"`
-	ResponseStatus  int               `json:"response_status"`
-	ResponseHeaders map[string]string `json:"response_headers"`
-	ResponseBody    string            `json:"response_body"`
-	LatencyMS       int64             `json:"latency_ms"`
-	Reason          *string           `json:"reason"`
-	Context         map[string]string `json:"context"`
+	emu.APICallAuditRecord
+	RequestBody json.RawMessage `json:"request_body"`
 }
 
 // recordAPICall stores the audit row of an upstream call the SDK made in retrieve mode. The
@@ -51,7 +43,7 @@ func (s *Server) recordAPICall(w http.ResponseWriter, r *http.Request) {
 	row.GrantID, row.ProviderID, row.TokenGeneration = g.id, req.ProviderID, str(req.TokenGeneration)
 	row.Method, row.URL, row.RequestHeaders, row.RequestBody = req.Method, req.URL, req.RequestHeaders, req.RequestBody
 	row.ResponseStatus, row.ResponseHeaders, row.ResponseBody = req.ResponseStatus, req.ResponseHeaders, req.ResponseBody
-	row.LatencyMS, row.Reason, row.Context = req.LatencyMS, str(req.Reason), req.Context
+	row.LatencyMS, row.Reason, row.Context = int64(req.LatencyMs), str(req.Reason), req.Context
 	if string(row.RequestBody) == "null" {
 		row.RequestBody = nil
 	}
