@@ -108,15 +108,6 @@ type AgentListParams struct {
 	Offset         int  // rows to skip
 }
 
-// AgentPage is a page of agents.
-type AgentPage struct {
-	Agents  []AgentInfo // this page
-	Total   int         // agents matching
-	Limit   int         // page size used
-	Offset  int         // rows skipped
-	HasMore bool        // more rows follow
-}
-
 // AgentUpdateParams are the fields to replace; zero fields are left unchanged.
 type AgentUpdateParams struct {
 	DisplayName string              // new display name
@@ -196,8 +187,6 @@ func (n *Agents) All(ctx context.Context, p AgentListParams) iter.Seq2[AgentInfo
 
 func (p AgentListParams) at(offset int) AgentListParams { p.Offset = offset; return p }
 
-func (pg AgentPage) items() ([]AgentInfo, bool) { return pg.Agents, pg.HasMore }
-
 func (n *Agents) list(ctx context.Context, params *gen.ListAgentsParams) (AgentPage, error) {
 	out, err := sendJSON[gen.AgentList](ctx, n.c, agentCall("listAgents", ""), nil, func(ctx context.Context, raw gen.ClientInterface, _ io.Reader) (*http.Response, error) {
 		return raw.ListAgents(ctx, params)
@@ -205,9 +194,9 @@ func (n *Agents) list(ctx context.Context, params *gen.ListAgentsParams) (AgentP
 	if err != nil {
 		return AgentPage{}, err
 	}
-	pg := AgentPage{Agents: make([]AgentInfo, 0, len(out.Items)), Total: out.Total, Limit: out.Limit, Offset: out.Offset, HasMore: out.HasMore}
+	pg := AgentPage{Items: make([]AgentInfo, 0, len(out.Items)), Total: out.Total, Limit: out.Limit, Offset: out.Offset, HasMore: out.HasMore}
 	for _, a := range out.Items {
-		pg.Agents = append(pg.Agents, agentInfoFrom(a))
+		pg.Items = append(pg.Items, agentInfoFrom(a))
 	}
 	return pg, nil
 }
@@ -229,10 +218,10 @@ func (n *Agents) GetByName(ctx context.Context, name string) (AgentInfo, bool, e
 		return AgentInfo{}, false, inputErr("name", "required", nil)
 	}
 	pg, err := n.list(ctx, &gen.ListAgentsParams{Name: &name})
-	if err != nil || len(pg.Agents) == 0 {
+	if err != nil || len(pg.Items) == 0 {
 		return AgentInfo{}, false, err
 	}
-	return pg.Agents[0], true, nil
+	return pg.Items[0], true, nil
 }
 
 // Update replaces the fields set in p.
@@ -413,53 +402,6 @@ func checkNoCRLF(field, v string) error {
 		return inputErr(field, "must not contain CR or LF", nil)
 	}
 	return nil
-}
-
-// pageLimit checks a page request and returns the page size to send (0 asks for 100).
-func pageLimit(limit, offset int) (int, error) {
-	if limit < 0 || limit > 1000 {
-		return 0, inputErr("Limit", "must be between 1 and 1000 (0 for the default)", nil)
-	}
-	if offset < 0 {
-		return 0, inputErr("Offset", "must not be negative", nil)
-	}
-	if limit == 0 {
-		return 100, nil
-	}
-	return limit, nil
-}
-
-// pageRequest is the parameters of an offset-paginated list: at moves them to another offset.
-type pageRequest[P any] interface{ at(offset int) P }
-
-// page is one answer of an offset-paginated list: its items, and whether more follow.
-type page[T any] interface{ items() (items []T, more bool) }
-
-// allPages walks offset-paginated pages of list from offset. An empty page ends the walk even if
-// the vault said has_more, so a misbehaving server cannot make it loop forever.
-func allPages[P pageRequest[P], Pg page[T], T any](
-	ctx context.Context, p P, offset int, list func(context.Context, P) (Pg, error),
-) iter.Seq2[T, error] {
-	return func(yield func(T, error) bool) {
-		for {
-			pg, err := list(ctx, p.at(offset))
-			if err != nil {
-				var zero T
-				yield(zero, err)
-				return
-			}
-			items, more := pg.items()
-			for _, it := range items {
-				if !yield(it, nil) {
-					return
-				}
-			}
-			if !more || len(items) == 0 {
-				return
-			}
-			offset += len(items)
-		}
-	}
 }
 
 func derefTime(t *time.Time) time.Time {

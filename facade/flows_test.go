@@ -261,7 +261,7 @@ func TestGrants(t *testing.T) {
 		require.NoError(t, err)
 		if g.Kind == GrantKindManagedSecret {
 			require.Equal(t, "stripe", g.ManagedSecretSlug)
-			require.Equal(t, "developer", g.CredentialKind)
+			require.Equal(t, CredentialDeveloper, g.CredentialKind)
 		}
 		n++
 	}

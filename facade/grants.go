@@ -8,6 +8,7 @@ import (
 	"iter"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,42 +25,76 @@ const (
 	GrantKindManagedSecret GrantKind = "managed_secret" // an operator- or user-provisioned secret
 )
 
+// PrincipalType is who holds a grant.
+type PrincipalType string
+
+// Principal types.
+const (
+	PrincipalUser   PrincipalType = "user"   // an end user
+	PrincipalGroup  PrincipalType = "group"  // an identity-provider group (managed secrets only)
+	PrincipalSystem PrincipalType = "system" // the app itself
+	PrincipalAgent  PrincipalType = "agent"  // an agent
+)
+
+// AccessVia is how the caller reaches a grant of a list.
+type AccessVia string
+
+// Ways to reach a grant.
+const (
+	AccessOwnership       AccessVia = "ownership"        // the caller holds the grant itself
+	AccessOAuthDelegation AccessVia = "oauth_delegation" // an OAuth grant delegated to the calling agent
+	AccessMSDelegation    AccessVia = "ms_delegation"    // a managed-secret grant delegated to the calling agent
+)
+
+// CredentialKind is whose credential backs a managed-secret grant.
+type CredentialKind string
+
+// Credential kinds.
+const (
+	CredentialDeveloper CredentialKind = "developer" // provisioned by the app's developer
+	CredentialEndUser   CredentialKind = "end_user"  // entered by the end user
+)
+
 // Grant is one grant of the unified list. The fields under "OAuth" are set for GrantKindOAuth,
 // those under "Managed secret" for GrantKindManagedSecret; the others for both.
 type Grant struct {
-	ID              uuid.UUID      // the grant id (RequestParams.GrantID)
-	Kind            GrantKind      // which of the field groups below applies
-	Status          string         // e.g. "active", "expired", "revoked"
-	PrincipalType   string         // who owns it: "user", "group", "system" or "agent"
-	AccessVia       string         // "ownership", or how a delegation reached the caller
-	Label           string         // the grant's label
-	CreatedAt       time.Time      // creation time
-	LastUsedAt      time.Time      // zero when never used
-	ExpiresAt       time.Time      // credential expiry; zero when none
-	GrantExpiresAt  time.Time      // grant TTL expiry; zero when none
-	Policy          map[string]any // the grant policy, as stored
-	ParentGrantID   string         // for a delegated grant: the grant it came from
-	Depth           int            // delegation depth (0: not delegated)
-	Delegable       bool           // may be delegated onward
-	ScopeConstraint []string       // scope atoms the grant is narrowed to
-	DelegatedAt     time.Time      // for an agent caller: when the grant was delegated to it
-	CredentialID    string         // the credential behind the grant
+	ID                uuid.UUID      // the grant id (RequestParams.GrantID)
+	Kind              GrantKind      // which of the field groups below applies
+	Status            string         // e.g. "active", "expired", "revoked"
+	PrincipalType     PrincipalType  // who holds it
+	AccessVia         AccessVia      // how the caller reaches it
+	Label             string         // the grant's label
+	AccountIdentifier string         // the account, e.g. an email
+	CreatedAt         time.Time      // creation time
+	LastUsedAt        time.Time      // zero when never used
+	ExpiresAt         time.Time      // credential expiry; zero when none
+	GrantExpiresAt    time.Time      // grant TTL expiry; zero when none
+	Policy            map[string]any // the grant policy, as stored
+	CredentialID      string         // the credential behind the grant (shared by minted siblings)
+
+	// Delegation chain.
+	ParentGrantID   string    // for a delegated grant: the grant it came from
+	Depth           int       // 0: held directly; 1: a first-hop delegation; +1 per onward hop
+	Delegable       bool      // the caller may delegate it onward (Agent.Delegate)
+	ScopeConstraint []string  // provider scopes the delegation narrowed it to (nil: none)
+	DelegatedAt     time.Time // for an agent caller: when the grant was delegated to it
 
 	// OAuth.
 	Provider           string   // provider id, e.g. "github"
 	Scopes             []string // granted scopes
-	AccountIdentifier  string   // the provider account, e.g. an email
 	AccountDisplayName string   // display name of the account
+	APIBaseURL         string   // the account's API origin (https://host), when it has one
 	ScopeMismatch      bool     // granted scopes differ from those now required
 	NeedsReconnect     bool     // active, but the provider token needs re-authorization
 	DelegatedAgentIDs  []string // agents with a delegation (operator view)
 
 	// Managed secret.
-	ManagedSecretID   string // the secret's id
-	ManagedSecretSlug string // the secret's slug (RequestParams.Provider)
-	ManagedSecretName string // the secret's display name
-	AgentID           string // the owning agent, for an agent principal
-	CredentialKind    string // "developer" or "end_user"
+	ManagedSecretID   string         // the secret's id
+	ManagedSecretSlug string         // the secret's slug (RequestParams.Provider)
+	ManagedSecretName string         // the secret's display name
+	AgentID           string         // the owning agent, for an agent principal
+	CredentialKind    CredentialKind // whose credential it is ("" when the vault does not say)
+	CredentialLabel   string         // the credential's label
 }
 
 // GrantPolicy is a grant's policy as stored.
@@ -81,24 +116,11 @@ func (p *GrantPolicyInput) wire(field string) (*gen.GrantPolicyInput, error) {
 	if p == nil {
 		return nil, nil
 	}
-	var g gen.GrantPolicyInput
-	if !p.ExpiresAt.IsZero() {
-		s := p.ExpiresAt.UTC().Format(time.RFC3339)
-		g.ExpiresAt = &s
+	if p.MaxTTL < 0 || p.DefaultTTL < 0 {
+		return nil, inputErr(field, "MaxTTL and DefaultTTL must not be negative", nil)
 	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-		dst  **int
-	}{{"MaxTTL", p.MaxTTL, &g.MaxTTLSeconds}, {"DefaultTTL", p.DefaultTTL, &g.DefaultTTLSeconds}} {
-		if d.v < 0 {
-			return nil, inputErr(field+"."+d.name, "must not be negative", nil)
-		}
-		if d.v > 0 {
-			s := int((d.v + time.Second - 1) / time.Second)
-			*d.dst = &s
-		}
-	}
+	g := gen.GrantPolicyInput{ExpiresAt: rfc3339(p.ExpiresAt), MaxTTLSeconds: wholeSeconds(p.MaxTTL),
+		DefaultTTLSeconds: wholeSeconds(p.DefaultTTL)}
 	return &g, nil
 }
 
@@ -122,26 +144,17 @@ func parseTime(s *string) time.Time {
 	return t
 }
 
-// ListGrantsParams select a page of grants.
+// ListGrantsParams select a page of grants. The filters are AND-ed; an empty one is not sent.
 type ListGrantsParams struct {
-	Provider string // an OAuth provider id or a managed-secret slug ("" = all)
-	Status   string // e.g. "active" ("" = all)
-	Account  string // the provider account
+	Provider string // an OAuth provider id or a managed-secret slug
+	Status   string // e.g. "active", "expired", "revoked"
+	Account  string // the account identifier
 	Label    string // the grant label
 	// UserToken scopes the list to an end user's grants. On an App, WithUserTokenGetter is used
 	// when it is empty; an Agent sends only this one.
 	UserToken string
 	Limit     int // page size, 1..1000 (0: 100)
 	Offset    int // rows to skip
-}
-
-// GrantPage is a page of grants.
-type GrantPage struct {
-	Grants  []Grant // this page
-	Total   int     // grants matching
-	Limit   int     // page size used
-	Offset  int     // rows skipped
-	HasMore bool    // more rows follow
 }
 
 // ListGrants returns a page of the grants this client can see, OAuth and managed-secret: an
@@ -161,13 +174,13 @@ func (c *client) ListGrants(ctx context.Context, p ListGrantsParams) (GrantPage,
 	if err != nil {
 		return GrantPage{}, err
 	}
-	pg := GrantPage{Grants: make([]Grant, 0, len(out.Grants)), Total: out.Total, Limit: out.Limit, Offset: out.Offset, HasMore: out.HasMore}
+	pg := GrantPage{Items: make([]Grant, 0, len(out.Grants)), Total: out.Total, Limit: out.Limit, Offset: out.Offset, HasMore: out.HasMore}
 	for _, it := range out.Grants {
 		g, err := grantFrom(it)
 		if err != nil {
 			return GrantPage{}, malformed("listGrants", http.StatusOK, http.Header{})
 		}
-		pg.Grants = append(pg.Grants, g)
+		pg.Items = append(pg.Items, g)
 	}
 	return pg, nil
 }
@@ -180,60 +193,68 @@ func (c *client) AllGrants(ctx context.Context, p ListGrantsParams) iter.Seq2[Gr
 
 func (p ListGrantsParams) at(offset int) ListGrantsParams { p.Offset = offset; return p }
 
-func (pg GrantPage) items() ([]Grant, bool) { return pg.Grants, pg.HasMore }
-
+// grantFrom converts one list item: the fields of the shared base (GrantItemBase) first, then
+// those of its kind.
 func grantFrom(it gen.GrantListItem) (Grant, error) {
-	kind, err := it.Discriminator()
+	raw, err := it.MarshalJSON()
 	if err != nil {
 		return Grant{}, err
 	}
-	switch GrantKind(kind) {
+	var b gen.GrantItemBase
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return Grant{}, err
+	}
+	id, err := uuid.Parse(b.GrantID)
+	if err != nil {
+		return Grant{}, err
+	}
+	g := Grant{ID: id, Kind: GrantKind(b.GrantKind), Status: b.Status, AccessVia: AccessOwnership, Label: derefStr(b.Label),
+		AccountIdentifier: derefStr(b.AccountIdentifier), CreatedAt: parseTime(&b.CreatedAt), LastUsedAt: parseTime(b.LastUsedAt),
+		ExpiresAt: parseTime(b.ExpiresAt), GrantExpiresAt: parseTime(b.GrantExpiresAt), Policy: b.GrantPolicy,
+		CredentialID: derefStr(b.CredentialID), ParentGrantID: derefStr(b.ParentGrantID), Depth: derefInt(b.Depth),
+		Delegable: derefBool(b.Delegable), ScopeConstraint: b.ScopeConstraint, DelegatedAt: parseTime(b.DelegatedAt)}
+	switch g.Kind {
 	case GrantKindOAuth:
 		o, err := it.AsOAuthGrantItem()
 		if err != nil {
 			return Grant{}, err
 		}
-		id, err := uuid.Parse(o.GrantID)
-		if err != nil {
-			return Grant{}, err
-		}
-		g := Grant{ID: id, Kind: GrantKindOAuth, Status: o.Status, PrincipalType: string(o.PrincipalType), AccessVia: "ownership",
-			Label: derefStr(o.Label), CreatedAt: parseTime(&o.CreatedAt), LastUsedAt: parseTime(o.LastUsedAt),
-			ExpiresAt: parseTime(o.ExpiresAt), GrantExpiresAt: parseTime(o.GrantExpiresAt), Policy: o.GrantPolicy,
-			ParentGrantID: derefStr(o.ParentGrantID), Depth: derefInt(o.Depth), Delegable: derefBool(o.Delegable),
-			ScopeConstraint: o.ScopeConstraint, DelegatedAt: parseTime(o.DelegatedAt), CredentialID: derefStr(o.CredentialID),
-			Provider: o.ProviderID, Scopes: o.Scopes, AccountIdentifier: derefStr(o.AccountIdentifier),
-			AccountDisplayName: derefStr(o.AccountDisplayName), ScopeMismatch: derefBool(o.ScopeMismatch),
-			NeedsReconnect: derefBool(o.NeedsReconnect), DelegatedAgentIDs: o.DelegatedAgentIds}
+		g.PrincipalType, g.Provider, g.Scopes = PrincipalType(o.PrincipalType), o.ProviderID, o.Scopes
+		g.AccountDisplayName, g.APIBaseURL = derefStr(o.AccountDisplayName), apiOrigin(o.APIBaseURL)
+		g.ScopeMismatch, g.NeedsReconnect, g.DelegatedAgentIDs = derefBool(o.ScopeMismatch), derefBool(o.NeedsReconnect), o.DelegatedAgentIds
 		if o.AccessVia != nil {
-			g.AccessVia = string(*o.AccessVia)
+			g.AccessVia = AccessVia(*o.AccessVia)
 		}
-		return g, nil
 	case GrantKindManagedSecret:
 		m, err := it.AsManagedSecretGrantItem()
 		if err != nil {
 			return Grant{}, err
 		}
-		id, err := uuid.Parse(m.GrantID)
-		if err != nil {
-			return Grant{}, err
-		}
-		g := Grant{ID: id, Kind: GrantKindManagedSecret, Status: m.Status, PrincipalType: string(m.PrincipalType), AccessVia: "ownership",
-			Label: derefStr(m.Label), CreatedAt: parseTime(&m.CreatedAt), LastUsedAt: parseTime(m.LastUsedAt),
-			ExpiresAt: parseTime(m.ExpiresAt), GrantExpiresAt: parseTime(m.GrantExpiresAt), Policy: m.GrantPolicy,
-			ParentGrantID: derefStr(m.ParentGrantID), Depth: derefInt(m.Depth), Delegable: derefBool(m.Delegable),
-			ScopeConstraint: m.ScopeConstraint, DelegatedAt: parseTime(m.DelegatedAt), CredentialID: derefStr(m.CredentialID),
-			AccountIdentifier: derefStr(m.AccountIdentifier), ManagedSecretID: m.ManagedSecretID,
-			ManagedSecretSlug: m.ManagedSecretSlug, ManagedSecretName: m.ManagedSecretName, AgentID: derefStr(m.AgentID)}
+		g.PrincipalType, g.ManagedSecretID, g.ManagedSecretSlug = PrincipalType(m.PrincipalType), m.ManagedSecretID, m.ManagedSecretSlug
+		g.ManagedSecretName, g.AgentID, g.CredentialLabel = m.ManagedSecretName, derefStr(m.AgentID), derefStr(m.CredentialLabel)
 		if m.AccessVia != nil {
-			g.AccessVia = string(*m.AccessVia)
+			g.AccessVia = AccessVia(*m.AccessVia)
 		}
 		if m.CredentialKind != nil {
-			g.CredentialKind = string(*m.CredentialKind)
+			g.CredentialKind = CredentialKind(*m.CredentialKind)
 		}
-		return g, nil
+	default:
+		return Grant{}, fmt.Errorf("unknown grant_kind %q", b.GrantKind)
 	}
-	return Grant{}, fmt.Errorf("unknown grant_kind %q", kind)
+	return g, nil
+}
+
+// apiOriginRE is a bare https origin whose host is lower-case DNS labels: the only shape the
+// vault stores. Callers append a path to it, so a port, userinfo, a path or a stray character
+// must never reach them.
+var apiOriginRE = regexp.MustCompile(`^https://[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$`)
+
+// apiOrigin keeps an api_base_url only when it has that shape and at most 270 characters ("" else).
+func apiOrigin(s *string) string {
+	if s == nil || len(*s) > 270 || !apiOriginRE.MatchString(*s) {
+		return ""
+	}
+	return *s
 }
 
 // RevokeGrantResult is the outcome of RevokeGrant.
@@ -382,35 +403,47 @@ func (p UserPrincipal) MarshalJSON() ([]byte, error) {
 
 // CreateGrantResult is a created managed-secret grant.
 type CreateGrantResult struct {
-	GrantID       uuid.UUID // the new grant
-	PrincipalType string    // "user", "group", "system" or "agent"
-	Label         string    // its label
-	CreatedAt     time.Time // creation time
-	CredentialID  string    // the credential it uses, when the vault says
+	GrantID       uuid.UUID     // the new grant
+	PrincipalType PrincipalType // who holds it
+	Label         string        // its label
+	CreatedAt     time.Time     // creation time
+	CredentialID  string        // the credential it uses, when the vault says
 }
 
-// CreateManagedSecretGrant grants a managed secret (by its id) to a principal, with an optional
-// policy (App only).
-func (a *App) CreateManagedSecretGrant(ctx context.Context, managedSecretID string, principal Principal, policy *GrantPolicyInput) (CreateGrantResult, error) {
+// ManagedSecretGrantParams describe a managed-secret grant.
+type ManagedSecretGrantParams struct {
+	// Principal receives the grant: UserPrincipal, GroupPrincipal, SystemPrincipal or
+	// AgentPrincipal. Required.
+	Principal Principal
+	// Policy is the grant's lifetime policy (nil: none).
+	Policy *GrantPolicyInput
+	// CredentialID picks one of the secret's developer credentials. Needed when it has
+	// several: without it the vault answers a *CredentialIDRequiredError listing them. An
+	// end user's credential cannot be assigned (ErrEndUserCredentialNotAssignable).
+	CredentialID string
+}
+
+// CreateManagedSecretGrant grants a managed secret (by its id) to a principal (App only).
+func (a *App) CreateManagedSecretGrant(ctx context.Context, managedSecretID string, p ManagedSecretGrantParams) (CreateGrantResult, error) {
 	if managedSecretID == "" {
 		return CreateGrantResult{}, inputErr("managedSecretID", "required", nil)
 	}
-	if principal == nil {
-		return CreateGrantResult{}, inputErr("principal", "nil; use UserPrincipal, GroupPrincipal, SystemPrincipal or AgentPrincipal", nil)
+	if p.Principal == nil {
+		return CreateGrantResult{}, inputErr("ManagedSecretGrantParams.Principal", "nil; use UserPrincipal, GroupPrincipal, SystemPrincipal or AgentPrincipal", nil)
 	}
-	pr, err := principal.principal()
+	pr, err := p.Principal.principal()
 	if err != nil {
 		return CreateGrantResult{}, err
 	}
-	gp, err := policy.wire("policy")
+	gp, err := p.Policy.wire("ManagedSecretGrantParams.Policy")
 	if err != nil {
 		return CreateGrantResult{}, err
 	}
-	req := gen.ManagedSecretGrantRequest{Principal: pr}
+	req := gen.ManagedSecretGrantRequest{Principal: pr, CredentialID: optStr(p.CredentialID)}
 	if gp != nil {
 		req.GrantPolicy = *gp
 	}
-	d := &call{op: "createManagedSecretGrant", surface: surfaceShared, actor: true, field: "principal"}
+	d := &call{op: "createManagedSecretGrant", surface: surfaceShared, actor: true, field: "ManagedSecretGrantParams"}
 	out, err := sendJSON[gen.CreateGrantResult](ctx, a.client, d, req, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
 		return raw.CreateManagedSecretGrantWithBody(ctx, managedSecretID, contentJSON, body)
 	})
@@ -418,7 +451,7 @@ func (a *App) CreateManagedSecretGrant(ctx context.Context, managedSecretID stri
 		return CreateGrantResult{}, err
 	}
 	id, _ := uuid.Parse(out.GrantID)
-	return CreateGrantResult{GrantID: id, PrincipalType: string(out.PrincipalType), Label: derefStr(out.Label),
+	return CreateGrantResult{GrantID: id, PrincipalType: PrincipalType(out.PrincipalType), Label: derefStr(out.Label),
 		CreatedAt: parseTime(&out.CreatedAt), CredentialID: derefStr(out.CredentialID)}, nil
 }
 

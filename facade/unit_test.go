@@ -198,17 +198,17 @@ func TestPrincipalsAndPolicy(t *testing.T) {
 	v.on("POST /sdk/managed-secrets/ms-1/grants", ok(`{"grant_id":"`+gidStr+`","principal_type":"user","label":"l","created_at":"2026-01-01T00:00:00Z","credential_id":"c1"}`))
 	app := newTestApp(t, v)
 	exp := time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)
-	res, err := app.CreateManagedSecretGrant(bg, "ms-1", UserPrincipal{UserToken: "jwt", Label: "l"},
-		&GrantPolicyInput{ExpiresAt: exp, MaxTTL: 90 * time.Minute, DefaultTTL: 1500 * time.Millisecond})
+	res, err := app.CreateManagedSecretGrant(bg, "ms-1", ManagedSecretGrantParams{Principal: UserPrincipal{UserToken: "jwt", Label: "l"},
+		Policy: &GrantPolicyInput{ExpiresAt: exp, MaxTTL: 90 * time.Minute, DefaultTTL: 1500 * time.Millisecond}, CredentialID: "c1"})
 	require.NoError(t, err)
 	require.Equal(t, CreateGrantResult{GrantID: gid, PrincipalType: "user", Label: "l", CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), CredentialID: "c1"}, res)
-	compactEq(t, `{"principal":{"type":"user","user_token":"jwt","label":"l"},"grant_policy":{"expires_at":"2027-01-02T03:04:05Z","max_ttl_seconds":5400,"default_ttl_seconds":2}}`,
+	compactEq(t, `{"principal":{"type":"user","user_token":"jwt","label":"l"},"grant_policy":{"expires_at":"2027-01-02T03:04:05Z","max_ttl_seconds":5400,"default_ttl_seconds":2},"credential_id":"c1"}`,
 		v.last("POST /sdk/managed-secrets/ms-1/grants").Body)
-	_, err = app.CreateManagedSecretGrant(bg, "ms-1", GroupPrincipal{ExternalGroupID: "g", IdPID: "i", Label: "l"}, nil)
+	_, err = app.CreateManagedSecretGrant(bg, "ms-1", ManagedSecretGrantParams{Principal: GroupPrincipal{ExternalGroupID: "g", IdPID: "i", Label: "l"}})
 	require.NoError(t, err)
 	compactEq(t, `{"principal":{"type":"group","external_group_id":"g","idp_id":"i","label":"l"},"grant_policy":{}}`,
 		v.last("POST /sdk/managed-secrets/ms-1/grants").Body)
-	_, err = app.CreateManagedSecretGrant(bg, "ms-1", AgentPrincipal{Label: "a"}, nil)
+	_, err = app.CreateManagedSecretGrant(bg, "ms-1", ManagedSecretGrantParams{Principal: AgentPrincipal{Label: "a"}})
 	require.NoError(t, err)
 	compactEq(t, `{"principal":{"type":"agent","label":"a"},"grant_policy":{}}`, v.last("POST /sdk/managed-secrets/ms-1/grants").Body)
 
@@ -221,7 +221,7 @@ func TestPrincipalsAndPolicy(t *testing.T) {
 		{"m", GroupPrincipal{Label: "l"}, nil}, {"m", SystemPrincipal{Label: strings.Repeat("l", 256)}, nil},
 		{"m", SystemPrincipal{}, &GrantPolicyInput{MaxTTL: -1}},
 	} {
-		_, err := app.CreateManagedSecretGrant(bg, tc.id, tc.p, tc.gp)
+		_, err := app.CreateManagedSecretGrant(bg, tc.id, ManagedSecretGrantParams{Principal: tc.p, Policy: tc.gp})
 		require.ErrorIs(t, err, ErrInvalidInput)
 	}
 }

@@ -113,7 +113,7 @@ func TestVaultAgentAndDelegation(t *testing.T) {
 	require.Equal(t, "Bearer cred-alice-1", e.lastUpstream(t).Header.Get("Authorization"))
 	pg, err := agent.ListGrants(bg, ListGrantsParams{})
 	require.NoError(t, err)
-	require.NotEmpty(t, pg.Grants)
+	require.NotEmpty(t, pg.Items)
 
 	child, err := e.app.GetAgent(ag.ID)
 	require.NoError(t, err)
@@ -227,13 +227,13 @@ func TestVaultAdministration(t *testing.T) {
 	gid := e.s.AddOAuthGrant(vaulttest.OAuthGrant{Provider: "github"})
 	pg, err := e.app.ListGrants(bg, ListGrantsParams{})
 	require.NoError(t, err)
-	require.NotEmpty(t, pg.Grants)
+	require.NotEmpty(t, pg.Items)
 	rev, err := e.app.RevokeGrant(bg, gid, "test")
 	require.NoError(t, err)
 	require.True(t, rev.Success)
 
 	msID := e.s.AddManagedSecret("stripe", "Stripe", "sk_test_1", vaulttest.Injection{})
-	_, err = e.app.CreateManagedSecretGrant(bg, msID.String(), SystemPrincipal{Label: "ops"}, nil)
+	_, err = e.app.CreateManagedSecretGrant(bg, msID.String(), ManagedSecretGrantParams{Principal: SystemPrincipal{Label: "ops"}})
 	require.NoError(t, err)
 
 	_, err = e.app.ListScopes(bg)

@@ -123,7 +123,7 @@ func wireCases() []wireCase {
 		{name: "createManagedSecretGrant", route: "POST /sdk/managed-secrets/ms-1/grants",
 			answer: ok(`{"grant_id":"` + gidStr + `","principal_type":"system","label":null,"created_at":"2026-01-01T00:00:00Z"}`),
 			do: func(ctx context.Context, app *App, _ *Agent) error {
-				_, err := app.CreateManagedSecretGrant(ctx, "ms-1", SystemPrincipal{}, nil)
+				_, err := app.CreateManagedSecretGrant(ctx, "ms-1", ManagedSecretGrantParams{Principal: SystemPrincipal{}})
 				return err
 			},
 			body: `{"principal":{"type":"system","label":null},"grant_policy":{}}`, actor: true},

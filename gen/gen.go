@@ -1783,6 +1783,46 @@ type GrantInfo struct {
 	Status        string        `json:"status"`
 }
 
+// GrantItemBase The fields every grant of a list has, whatever its kind (the shared base of `OAuthGrantItem` and `ManagedSecretGrantItem`).
+type GrantItemBase struct {
+	AccountIdentifier *string `json:"account_identifier,omitempty"`
+	CreatedAt         string  `json:"created_at"`
+
+	// CredentialID The credential behind the grant (siblings minted from one grant share it).
+	CredentialID *string `json:"credential_id,omitempty"`
+
+	// Delegable The caller may delegate it onward.
+	Delegable *bool `json:"delegable,omitempty"`
+
+	// DelegatedAt Agent view: when the grant was delegated to the caller.
+	DelegatedAt *string `json:"delegated_at,omitempty"`
+
+	// Depth Delegation depth: 0 for an owned grant, 1 for a first-hop delegation, +1 per onward hop.
+	Depth *int `json:"depth,omitempty"`
+
+	// ExpiresAt Credential (provider token) expiry.
+	ExpiresAt *string `json:"expires_at,omitempty"`
+
+	// GrantExpiresAt Grant TTL expiry.
+	GrantExpiresAt *string `json:"grant_expires_at,omitempty"`
+	GrantID        string  `json:"grant_id"`
+
+	// GrantKind The kind of a grant; discriminates `GrantListItem`.
+	GrantKind   GrantKind              `json:"grant_kind"`
+	GrantPolicy map[string]interface{} `json:"grant_policy,omitempty"`
+	Label       *string                `json:"label,omitempty"`
+	LastUsedAt  *string                `json:"last_used_at,omitempty"`
+
+	// ParentGrantID For a delegated grant: the grant it was delegated from.
+	ParentGrantID *string `json:"parent_grant_id,omitempty"`
+
+	// ScopeConstraint Provider scopes a delegation narrowed the grant to.
+	ScopeConstraint []string `json:"scope_constraint,omitempty"`
+
+	// Status Open string, e.g. `active`; `expired` once the grant TTL has passed.
+	Status string `json:"status"`
+}
+
 // GrantKind The kind of a grant; discriminates `GrantListItem`.
 type GrantKind string
 
@@ -1968,19 +2008,31 @@ type ManagedSecretGrantItem struct {
 	AccountIdentifier *string                 `json:"account_identifier,omitempty"`
 
 	// AgentID Agent-principal grants only.
-	AgentID      *string `json:"agent_id,omitempty"`
-	CreatedAt    string  `json:"created_at"`
+	AgentID   *string `json:"agent_id,omitempty"`
+	CreatedAt string  `json:"created_at"`
+
+	// CredentialID The credential behind the grant (siblings minted from one grant share it).
 	CredentialID *string `json:"credential_id,omitempty"`
 
 	// CredentialKind Whose credential backs a managed-secret grant; null when unknown (clients also treat an unknown value as null).
 	CredentialKind  *CredentialKind `json:"credential_kind,omitempty"`
 	CredentialLabel *string         `json:"credential_label,omitempty"`
-	Delegable       *bool           `json:"delegable,omitempty"`
-	DelegatedAt     *string         `json:"delegated_at,omitempty"`
-	Depth           *int            `json:"depth,omitempty"`
-	ExpiresAt       *string         `json:"expires_at,omitempty"`
-	GrantExpiresAt  *string         `json:"grant_expires_at,omitempty"`
-	GrantID         string          `json:"grant_id"`
+
+	// Delegable The caller may delegate it onward.
+	Delegable *bool `json:"delegable,omitempty"`
+
+	// DelegatedAt Agent view: when the grant was delegated to the caller.
+	DelegatedAt *string `json:"delegated_at,omitempty"`
+
+	// Depth Delegation depth: 0 for an owned grant, 1 for a first-hop delegation, +1 per onward hop.
+	Depth *int `json:"depth,omitempty"`
+
+	// ExpiresAt Credential (provider token) expiry.
+	ExpiresAt *string `json:"expires_at,omitempty"`
+
+	// GrantExpiresAt Grant TTL expiry.
+	GrantExpiresAt *string `json:"grant_expires_at,omitempty"`
+	GrantID        string  `json:"grant_id"`
 
 	// GrantKind The kind of a grant; discriminates `GrantListItem`.
 	GrantKind   GrantKind              `json:"grant_kind"`
@@ -1995,13 +2047,19 @@ type ManagedSecretGrantItem struct {
 	ManagedSecretName string `json:"managed_secret_name"`
 
 	// ManagedSecretSlug The value `provider` takes.
-	ManagedSecretSlug string  `json:"managed_secret_slug"`
-	ParentGrantID     *string `json:"parent_grant_id,omitempty"`
+	ManagedSecretSlug string `json:"managed_secret_slug"`
+
+	// ParentGrantID For a delegated grant: the grant it was delegated from.
+	ParentGrantID *string `json:"parent_grant_id,omitempty"`
 
 	// PrincipalType Who holds a grant.
-	PrincipalType   PrincipalType `json:"principal_type"`
-	ScopeConstraint []string      `json:"scope_constraint,omitempty"`
-	Status          string        `json:"status"`
+	PrincipalType PrincipalType `json:"principal_type"`
+
+	// ScopeConstraint Provider scopes a delegation narrowed the grant to.
+	ScopeConstraint []string `json:"scope_constraint,omitempty"`
+
+	// Status Open string, e.g. `active`; `expired` once the grant TTL has passed.
+	Status string `json:"status"`
 }
 
 // ManagedSecretGrantRequest `createManagedSecretGrant` body.
@@ -2089,19 +2147,25 @@ type OAuthGrantItem struct {
 	AccountIdentifier  *string         `json:"account_identifier,omitempty"`
 
 	// APIBaseURL Kept by clients only when a bare `https://<host>` origin of at most 270 characters.
-	APIBaseURL   *string `json:"api_base_url,omitempty"`
-	CreatedAt    string  `json:"created_at"`
+	APIBaseURL *string `json:"api_base_url,omitempty"`
+	CreatedAt  string  `json:"created_at"`
+
+	// CredentialID The credential behind the grant (siblings minted from one grant share it).
 	CredentialID *string `json:"credential_id,omitempty"`
-	Delegable    *bool   `json:"delegable,omitempty"`
+
+	// Delegable The caller may delegate it onward.
+	Delegable *bool `json:"delegable,omitempty"`
 
 	// DelegatedAgentIds Operator view.
 	DelegatedAgentIds []string `json:"delegated_agent_ids,omitempty"`
 
-	// DelegatedAt Agent view.
+	// DelegatedAt Agent view: when the grant was delegated to the caller.
 	DelegatedAt *string `json:"delegated_at,omitempty"`
-	Depth       *int    `json:"depth,omitempty"`
 
-	// ExpiresAt Provider token expiry.
+	// Depth Delegation depth: 0 for an owned grant, 1 for a first-hop delegation, +1 per onward hop.
+	Depth *int `json:"depth,omitempty"`
+
+	// ExpiresAt Credential (provider token) expiry.
 	ExpiresAt *string `json:"expires_at,omitempty"`
 
 	// GrantExpiresAt Grant TTL expiry.
@@ -2115,15 +2179,19 @@ type OAuthGrantItem struct {
 	LastUsedAt  *string                `json:"last_used_at,omitempty"`
 
 	// NeedsReconnect The grant is active but its provider token needs re-authorization.
-	NeedsReconnect *bool   `json:"needs_reconnect,omitempty"`
-	ParentGrantID  *string `json:"parent_grant_id,omitempty"`
+	NeedsReconnect *bool `json:"needs_reconnect,omitempty"`
+
+	// ParentGrantID For a delegated grant: the grant it was delegated from.
+	ParentGrantID *string `json:"parent_grant_id,omitempty"`
 
 	// PrincipalType Who holds an OAuth grant (never a group).
-	PrincipalType   NonGroupPrincipalType `json:"principal_type"`
-	ProviderID      string                `json:"provider_id"`
-	ScopeConstraint []string              `json:"scope_constraint,omitempty"`
-	ScopeMismatch   *bool                 `json:"scope_mismatch,omitempty"`
-	Scopes          []string              `json:"scopes,omitempty"`
+	PrincipalType NonGroupPrincipalType `json:"principal_type"`
+	ProviderID    string                `json:"provider_id"`
+
+	// ScopeConstraint Provider scopes a delegation narrowed the grant to.
+	ScopeConstraint []string `json:"scope_constraint,omitempty"`
+	ScopeMismatch   *bool    `json:"scope_mismatch,omitempty"`
+	Scopes          []string `json:"scopes,omitempty"`
 
 	// Status Open string, e.g. `active`; `expired` once the grant TTL has passed.
 	Status string `json:"status"`

@@ -300,7 +300,7 @@ var scenarios = map[string]func(ctx context.Context) error{
 	},
 	"create_managed_secret_grant": func(ctx context.Context) error {
 		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
-			_, err := app.CreateManagedSecretGrant(ctx, env("ALTER_MANAGED_SECRET_ID"), facade.SystemPrincipal{Label: env("WD_LABEL")}, nil)
+			_, err := app.CreateManagedSecretGrant(ctx, env("ALTER_MANAGED_SECRET_ID"), facade.ManagedSecretGrantParams{Principal: facade.SystemPrincipal{Label: env("WD_LABEL")}})
 			return err
 		})
 	},
