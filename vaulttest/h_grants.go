@@ -31,40 +31,58 @@ func rfcp(t *time.Time) any {
 	return rfc(*t)
 }
 
+// policyJSON is the grant's stored policy (nil when it has none).
 func (g *grant) policyJSON() any {
-	if g.policyExpires == nil {
+	p := map[string]any{}
+	if g.policyExpires != nil {
+		p["expires_at"] = rfc(*g.policyExpires)
+	}
+	if g.maxTTL > 0 {
+		p["max_ttl_seconds"] = g.maxTTL
+	}
+	if g.restrictions != nil {
+		p["restrictions"] = g.restrictions
+	}
+	if g.policy.RequireApproval {
+		p["requires_approval"] = true
+	}
+	if len(p) == 0 {
 		return nil
 	}
-	return map[string]any{"expires_at": rfc(*g.policyExpires), "created_by": "developer", "created_at": rfc(g.createdAt)}
+	p["created_by"], p["created_at"] = "developer", rfc(g.createdAt)
+	return p
 }
 
 // grantItemLocked is a grant as the list shows it to viewer (nil: the app).
 func (s *Server) grantItemLocked(g *grant, viewer *agent) map[string]any {
 	now := s.now()
-	access, delegatedAt := "ownership", any(nil)
-	if viewer != nil && g.agentOwner != viewer.id {
-		if d := g.delegated[viewer.id]; d != nil {
-			delegatedAt = rfc(d.at)
-		}
-		access = "oauth_delegation"
-		if g.kind == "managed_secret" {
-			access = "ms_delegation"
-		}
-	}
-	delegable := false
+	access, delegatedAt, depth, delegable := "ownership", any(nil), g.depth, g.delegable
 	if viewer != nil {
-		if d := g.delegated[viewer.id]; d != nil {
-			delegable = d.delegable
+		if h, ok := holdLocked(viewer.id, g); ok && !h.owned {
+			access, depth, delegable = "oauth_delegation", h.depth, h.delegable
+			if g.kind == "managed_secret" {
+				access = "ms_delegation"
+			}
+			delegatedAt = rfc(g.createdAt)
+			if d := g.delegated[viewer.id]; d != nil {
+				delegatedAt = rfc(d.at)
+			}
 		}
 	}
-	item := map[string]any{"grant_kind": g.kind, "grant_id": g.id.String(), "status": grantStatus(g, now),
+	parent := any(nil)
+	if g.parent != uuid.Nil && g.holder != uuid.Nil {
+		parent = g.parent.String()
+	}
+	var constraint any
+	if g.scopeConstraint != nil {
+		constraint = append([]string{}, g.scopeConstraint...)
+	}
+	item := map[string]any{"grant_kind": g.kind, "grant_id": g.id.String(), "status": s.chainStatusLocked(g, now),
 		"account_identifier": nilIfEmpty(g.account), "created_at": rfc(g.createdAt), "last_used_at": rfcp(g.lastUsedAt),
 		"principal_type": g.principalType, "access_via": access, "delegated_at": delegatedAt, "label": nilIfEmpty(g.label),
 		"grant_policy": g.policyJSON(), "expires_at": nil, "grant_expires_at": rfcp(g.policyExpires),
-		"parent_grant_id": nil, "depth": 0, "delegable": delegable, "scope_constraint": nil, "credential_id": nil}
-	if g.parent != uuid.Nil {
-		item["parent_grant_id"], item["depth"] = g.parent.String(), 1
-	}
+		"parent_grant_id": parent, "depth": depth, "delegable": delegable, "scope_constraint": constraint,
+		"credential_id": g.credentialID.String()}
 	if g.kind == "oauth" {
 		ids := []string{}
 		for id := range g.delegated {
@@ -81,15 +99,38 @@ func (s *Server) grantItemLocked(g *grant, viewer *agent) map[string]any {
 	}
 	ms := s.secrets[g.msID]
 	item["managed_secret_id"], item["managed_secret_slug"], item["managed_secret_name"] = g.msID.String(), g.provider, g.provider
+	item["credential_label"] = nil
 	if ms != nil {
 		item["managed_secret_name"] = ms.name
+		if cr := ms.credLocked(g.credentialID); cr != nil {
+			item["credential_label"] = cr.label
+		}
 	}
 	item["agent_id"] = nil
 	if g.agentOwner != uuid.Nil {
 		item["agent_id"] = g.agentOwner.String()
 	}
-	item["credential_kind"], item["credential_label"] = g.credentialKind, nil
+	item["credential_kind"] = g.credentialKind
 	return item
+}
+
+// chainStatusLocked is the status the list shows: the grant's own, or revoked/expired when a
+// grant up its delegation chain is.
+func (s *Server) chainStatusLocked(g *grant, now time.Time) string {
+	if st := s.chainStateLocked(g); st != GrantActive && st != g.state {
+		return grantStatus(&grant{state: st}, now)
+	}
+	return grantStatus(g, now)
+}
+
+// credLocked finds one of the secret's credentials by id.
+func (ms *managedSecret) credLocked(id uuid.UUID) *msCredential {
+	for _, c := range ms.creds {
+		if c.id == id {
+			return c
+		}
+	}
+	return nil
 }
 
 type listGrantsRequest struct {
@@ -184,6 +225,7 @@ func (s *Server) revokeGrant(w http.ResponseWriter, r *http.Request, grantID str
 		return
 	}
 	g.state, g.credential = GrantRevoked, ""
+	s.revokeOnwardLocked(g.id, uuid.Nil)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "message": "grant revoked", "grant_id": id.String(), "revoked_at": rfc(s.now())})
 }
@@ -205,113 +247,6 @@ func (s *Server) revokeOwnDelegation(w http.ResponseWriter, r *http.Request, gra
 		return
 	}
 	s.dropDelegation(w, r, grantID, c.p.agent.id)
-}
-
-func (s *Server) dropDelegation(w http.ResponseWriter, r *http.Request, grantID, agentID uuid.UUID) {
-	s.mu.Lock()
-	g := s.grants[grantID]
-	if g == nil || g.state == GrantDeleted {
-		s.mu.Unlock()
-		writeError(w, r, errGrantNotFound(grantID.String()))
-		return
-	}
-	delete(g.delegated, agentID)
-	// Onward delegations made from it go too.
-	for _, id := range s.grantOrder {
-		if child := s.grants[id]; child.parent == grantID && child.agentOwner == agentID {
-			child.state = GrantRevoked
-		}
-	}
-	s.mu.Unlock()
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// liveGrantLocked finds a grant that is not deleted and that p reaches, or writes grant_not_found.
-func (s *Server) liveGrantLocked(w http.ResponseWriter, r *http.Request, p principal, ref string) *grant {
-	id, _ := uuid.Parse(ref)
-	g := s.grants[id]
-	if g == nil || g.state == GrantDeleted || !reaches(p, g) {
-		writeError(w, r, errGrantNotFound(ref))
-		return nil
-	}
-	return g
-}
-
-// delegateGrant is an agent's onward delegation of a grant it holds with delegable: true.
-func (s *Server) delegateGrant(w http.ResponseWriter, r *http.Request, grantID string) {
-	c := callFrom(r.Context())
-	var req struct {
-		ToAgentID string `json:"to_agent_id"`
-		Delegable *bool  `json:"delegable"`
-	}
-	if !decode(w, r, &req) {
-		return
-	}
-	if c.p.agent == nil {
-		writeError(w, r, errf(http.StatusForbidden, "agent_key_required", "onward delegation is made by the agent holding the grant"))
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g := s.liveGrantLocked(w, r, c.p, grantID)
-	if g == nil {
-		return
-	}
-	d := g.delegated[c.p.agent.id]
-	if g.agentOwner != c.p.agent.id && (d == nil || !d.delegable) {
-		writeError(w, r, errf(http.StatusForbidden, "grant_not_delegable", "the grant was not delegated with delegable: true").with("detail_reason", "holder_not_delegable"))
-		return
-	}
-	to := s.agentByRefLocked(req.ToAgentID)
-	if to == nil {
-		writeError(w, r, errAgentNotFound(req.ToAgentID))
-		return
-	}
-	if _, ok := g.delegated[to.id]; ok {
-		writeError(w, r, errf(http.StatusConflict, "", "the grant is already delegated to that agent"))
-		return
-	}
-	delegable := req.Delegable != nil && *req.Delegable
-	g.delegated[to.id] = &delegation{at: s.now(), delegable: delegable}
-	writeJSON(w, http.StatusOK, map[string]any{"grant_id": g.id.String(), "grant_kind": g.kind, "parent_grant_id": g.id.String(),
-		"depth": 2, "delegable": delegable, "status": "active", "expires_at": rfcp(g.policyExpires)})
-}
-
-// mintGrant makes a sibling grant on the same credential with another label (apps only).
-func (s *Server) mintGrant(w http.ResponseWriter, r *http.Request, sourceID string) {
-	c := callFrom(r.Context())
-	var req struct {
-		Label     string   `json:"label"`
-		GrantTags []string `json:"grant_tags"`
-	}
-	if !decode(w, r, &req) {
-		return
-	}
-	if c.p.agent != nil {
-		writeError(w, r, errf(http.StatusForbidden, "agents_cannot_mint", "only an app can mint grants"))
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	src := s.liveGrantLocked(w, r, c.p, sourceID) // the app reaches every grant
-	if src == nil {
-		return
-	}
-	for _, oid := range s.grantOrder {
-		o := s.grants[oid]
-		if o.state != GrantDeleted && o.provider == src.provider && o.userSub == src.userSub && o.account == src.account && o.label == req.Label {
-			writeError(w, r, errf(http.StatusConflict, "sibling_label_conflict", "label %q is taken", req.Label).with("label", req.Label))
-			return
-		}
-	}
-	g := *src
-	g.id, g.label, g.tags, g.createdAt, g.lastUsedAt = uuid.New(), req.Label, req.GrantTags, s.now(), nil
-	g.delegated, g.tokenGen, g.parent = map[uuid.UUID]*delegation{}, uuid.New(), uuid.Nil
-	s.putGrant(&g)
-	writeJSON(w, http.StatusOK, map[string]any{"grant_id": g.id.String(), "provider_id": g.provider, "scopes": append([]string{}, g.scopes...),
-		"account_identifier": nilIfEmpty(g.account), "account_display_name": nilIfEmpty(g.account), "api_base_url": nil,
-		"status": grantStatus(&g, s.now()), "scope_mismatch": false, "expires_at": nil, "created_at": rfc(g.createdAt),
-		"last_used_at": nil, "principal_type": g.principalType, "label": g.label, "credential_id": nil, "grant_policy": g.policyJSON()})
 }
 
 type msGrantRequest struct {
@@ -360,8 +295,13 @@ func (s *Server) createManagedSecretGrant(w http.ResponseWriter, r *http.Request
 		writeError(w, r, errGrantNotFound(msRef).with("provider_id", msRef))
 		return
 	}
-	if req.CredentialID != nil {
-		writeError(w, r, errGrantNotFound(msRef))
+	cred, e := ms.chooseCredential(req.CredentialID)
+	if e != nil {
+		writeError(w, r, e)
+		return
+	}
+	if e := s.grantLimitLocked(); e != nil {
+		writeError(w, r, e)
 		return
 	}
 	if req.GrantPolicy.ExpiresAt != nil && !req.GrantPolicy.ExpiresAt.After(s.now()) {
@@ -379,10 +319,42 @@ func (s *Server) createManagedSecretGrant(w http.ResponseWriter, r *http.Request
 		}
 	}
 	g := s.newMSGrantLocked(ms, pt, sub, uuid.Nil, label)
-	g.policyExpires = req.GrantPolicy.ExpiresAt
+	g.policyExpires, g.credentialID = req.GrantPolicy.ExpiresAt, cred.id
 	if sub != "" {
 		s.userLocked(sub)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"grant_id": g.id.String(), "principal_type": pt, "label": nilIfEmpty(label),
-		"created_at": rfc(g.createdAt), "credential_id": nil})
+		"created_at": rfc(g.createdAt), "credential_id": cred.id.String()})
+}
+
+// chooseCredential picks the developer credential a new grant serves: the named one, or the
+// only one. Several without a choice is 409 credential_id_required listing them; an end user's
+// is 409 end_user_credential_not_assignable; an unknown id (or none at all) 404.
+func (ms *managedSecret) chooseCredential(id *string) (*msCredential, *apiError) {
+	var dev []*msCredential
+	for _, c := range ms.creds {
+		if c.kind == "developer" {
+			dev = append(dev, c)
+		}
+		if id != nil && c.id.String() == *id {
+			if c.kind != "developer" {
+				return nil, errf(http.StatusConflict, "end_user_credential_not_assignable", "an end user's credential serves only that user's own grant")
+			}
+			return c, nil
+		}
+	}
+	switch {
+	case id != nil:
+		return nil, errGrantNotFound(*id).with("provider_id", ms.slug)
+	case len(dev) == 0:
+		return nil, errGrantNotFound(ms.id.String()).with("provider_id", ms.slug)
+	case len(dev) > 1:
+		list := make([]map[string]any, 0, len(dev))
+		for _, c := range dev {
+			list = append(list, map[string]any{"id": c.id.String(), "label": c.label})
+		}
+		return nil, errf(http.StatusConflict, "credential_id_required", "%s holds several developer credentials: pass credential_id", ms.slug).
+			with("details", map[string]any{"credentials": list})
+	}
+	return dev[0], nil
 }

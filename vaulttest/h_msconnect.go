@@ -99,7 +99,9 @@ func (s *Server) CompleteManagedSecretSession(token, secret string) (uuid.UUID, 
 		}
 		g := s.newMSGrantLocked(ms, "user", sess.userSub, uuid.Nil, sess.label)
 		if secret != "" {
-			g.credential, g.credentialKind = secret, "end_user"
+			c := &msCredential{id: uuid.New(), label: "end user key", kind: "end_user", secret: secret}
+			ms.creds = append(ms.creds, c)
+			g.credential, g.credentialKind, g.credentialID = secret, "end_user", c.id
 		}
 		if sess.agent != uuid.Nil {
 			g.delegated[sess.agent] = &delegation{at: s.now(), delegable: sess.delegable}

@@ -70,10 +70,7 @@ func reaches(p principal, g *grant) bool {
 	if p.agent == nil {
 		return true
 	}
-	if g.agentOwner == p.agent.id {
-		return true
-	}
-	_, ok := g.delegated[p.agent.id]
+	_, ok := holdLocked(p.agent.id, g)
 	return ok
 }
 
@@ -117,6 +114,9 @@ func (s *Server) resolveGrant(c *call, a addressing) (*grant, *apiError) {
 		}
 		if a.Account != nil && g.account != *a.Account || a.Label != nil && g.label != *a.Label {
 			continue
+		}
+		if g.holder != uuid.Nil && c.p.agent == nil {
+			continue // an onward delegation is its holder's to use
 		}
 		reachable = append(reachable, g)
 		if reaches(c.p, g) {
@@ -203,7 +203,8 @@ func (s *Server) usable(c *call, g *grant, retrieve bool) *apiError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	gid := g.id.String()
-	expired := g.state == GrantExpired || (g.policyExpires != nil && !s.now().Before(*g.policyExpires))
+	state := s.chainStateLocked(g)
+	expired := state == GrantExpired || (g.policyExpires != nil && !s.now().Before(*g.policyExpires))
 	var agentID any
 	if c.p.agent != nil {
 		agentID = c.p.agent.id.String()
@@ -213,21 +214,23 @@ func (s *Server) usable(c *call, g *grant, retrieve bool) *apiError {
 		appUser = u.appUserID.String()
 	}
 	switch {
-	case g.state == GrantDeleted:
+	case state == GrantDeleted:
 		return errf(http.StatusGone, "", "the grant was deleted").with("grant_id", gid)
 	case expired:
 		return errf(http.StatusForbidden, "grant_expired", "the grant has expired; the user must reconnect").with(
 			"provider_id", g.provider, "agent_id", agentID, "app_user_id", appUser,
 			"details", map[string]any{"grant_id": gid, "provider_id": g.provider})
-	case g.state == GrantRevoked:
+	case state == GrantRevoked:
 		return errf(http.StatusForbidden, "grant_revoked", "the grant was revoked").with("grant_id", gid)
-	case g.state == GrantCredentialRevoked:
+	case state == GrantCredentialRevoked:
 		return errf(http.StatusForbidden, "credential_revoked", "the provider revoked the credential").with(
 			"grant_id", gid, "provider_id", g.provider, "app_user_id", appUser)
 	case g.policy.DenyReason != "":
 		return errf(http.StatusForbidden, "", "%s", g.policy.DenyReason).with("grant_id", gid)
 	case retrieve && (g.policy.RequireApproval || (c.p.agent != nil && c.p.agent.requireApproval)):
 		return errf(http.StatusBadRequest, "hitl_grant_requires_proxy", "calls with this grant need a human approval: use proxy mode").with("grant_id", gid)
+	case retrieve && g.scopeConstraint != nil:
+		return errf(http.StatusBadRequest, "delegated_grant_requires_proxy", "a scope-narrowed delegation can only be used in proxy mode").with("grant_id", gid)
 	case retrieve && g.policy.RequireProxy:
 		return errf(http.StatusBadRequest, "restricted_grant_requires_proxy", "this grant can only be used in proxy mode").with("grant_id", gid)
 	case g.refreshing > 0:
@@ -263,12 +266,14 @@ func (s *Server) usableGrant(w http.ResponseWriter, r *http.Request, c *call, me
 func (s *Server) credential(g *grant) (string, Injection) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	g = s.rootLocked(g) // an onward delegation uses its chain's credential
 	cred, inj := g.credential, g.inj
 	if g.kind == "managed_secret" {
-		if ms := s.secrets[g.msID]; ms != nil && cred == "" {
-			cred, inj = ms.credential, ms.inj
-		} else if ms != nil {
+		if ms := s.secrets[g.msID]; ms != nil {
 			inj = ms.inj
+			if c := ms.credLocked(g.credentialID); cred == "" && c != nil {
+				cred = c.secret
+			}
 		}
 	}
 	if strings.Contains(inj.Format, "{token_base64}") {

@@ -188,6 +188,9 @@ func (s *Server) AddOAuthGrant(g OAuthGrant) uuid.UUID {
 }
 
 func (s *Server) putGrant(g *grant) {
+	if g.credentialID == uuid.Nil {
+		g.credentialID = uuid.New() // a grant made with its own consent has its own credential
+	}
 	s.grants[g.id] = g
 	s.grantOrder = append(s.grantOrder, g.id)
 }
@@ -199,6 +202,7 @@ func (s *Server) AddManagedSecret(slug, name, credential string, inj Injection) 
 	defer s.mu.Unlock()
 	ms := &managedSecret{id: uuid.NewSHA1(s.appID, []byte("ms\x00"+slug)), slug: slug, name: name,
 		credential: credential, inj: inj.withDefaults()}
+	ms.creds = []*msCredential{{id: uuid.NewSHA1(ms.id, []byte("cred\x00default")), label: "default", kind: "developer", secret: credential}}
 	s.secrets[ms.id] = ms
 	s.secretBySlug[slug] = ms
 	return ms.id
@@ -233,7 +237,7 @@ func (s *Server) AddManagedSecretGrant(msIDOrSlug string, agentID uuid.UUID) uui
 func (s *Server) newMSGrantLocked(ms *managedSecret, pt, sub string, agentID uuid.UUID, label string) *grant {
 	g := &grant{id: uuid.New(), kind: "managed_secret", provider: ms.slug, msID: ms.id, principalType: pt,
 		userSub: sub, agentOwner: agentID, label: label, scopes: []string{}, delegated: map[uuid.UUID]*delegation{},
-		createdAt: s.now(), credentialKind: "developer", tokenGen: uuid.New()}
+		createdAt: s.now(), credentialKind: "developer", tokenGen: uuid.New(), credentialID: ms.creds[0].id}
 	s.putGrant(g)
 	return g
 }
@@ -280,7 +284,48 @@ func (s *Server) SetGrantPolicy(id uuid.UUID, p Policy) {
 	s.withGrant(id, func(g *grant) { g.policy = p })
 }
 
+// DelegationOption sets a property of a seeded delegation.
+type DelegationOption func(*delegation)
+
+// Delegable lets the agent delegate the grant onward (Agent.delegate).
+func Delegable() DelegationOption { return func(d *delegation) { d.delegable = true } }
+
 // Delegate delegates an existing grant to an agent.
-func (s *Server) Delegate(grantID, agentID uuid.UUID) {
-	s.withGrant(grantID, func(g *grant) { g.delegated[agentID] = &delegation{at: s.now()} })
+func (s *Server) Delegate(grantID, agentID uuid.UUID, opts ...DelegationOption) {
+	d := &delegation{at: s.now()}
+	for _, o := range opts {
+		o(d)
+	}
+	s.withGrant(grantID, func(g *grant) { g.delegated[agentID] = d })
+}
+
+// AddManagedSecretCredential adds a developer credential (its label and secret) to a managed
+// secret (id or slug) and returns its id. With several, a grant must name the one it serves
+// (credential_id); without, the vault answers 409 credential_id_required listing them.
+func (s *Server) AddManagedSecretCredential(msIDOrSlug, label, secret string) (uuid.UUID, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ms := s.secretLocked(msIDOrSlug)
+	if ms == nil {
+		return uuid.Nil, errNotFound
+	}
+	c := &msCredential{id: uuid.New(), label: label, kind: "developer", secret: secret}
+	ms.creds = append(ms.creds, c)
+	return c.id, nil
+}
+
+// SetOnwardDelegation turns a provider's operator ceiling for onward delegation (Agent.delegate)
+// on or off (on by default). While it is off, every onward delegation of its grants is 403
+// grant_not_delegable with detail_reason ceiling_off.
+func (s *Server) SetOnwardDelegation(provider string, allowed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.noOnward == nil {
+		s.noOnward = map[string]bool{}
+	}
+	if allowed {
+		delete(s.noOnward, provider)
+	} else {
+		s.noOnward[provider] = true
+	}
 }

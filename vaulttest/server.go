@@ -51,6 +51,7 @@ type Server struct {
 	usersByID    map[uuid.UUID]*user
 	grants       map[uuid.UUID]*grant
 	grantOrder   []uuid.UUID
+	noOnward     map[string]bool // providers whose onward-delegation ceiling is off
 	secrets      map[uuid.UUID]*managedSecret
 	secretBySlug map[string]*managedSecret
 	sessions     map[string]*session

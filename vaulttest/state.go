@@ -261,6 +261,15 @@ type grant struct {
 	tokenGen       uuid.UUID
 	parent         uuid.UUID
 	tags           []string
+	credentialID   uuid.UUID // the credential behind it (shared by minted siblings; a managed secret's msCredential)
+	// An onward delegation (Agent.delegate) is a grant of its own: held by holder, made by
+	// grantor from parent, depth hops from the consenting user's grant.
+	holder, grantor uuid.UUID
+	depth           int
+	delegable       bool     // the holder may delegate it onward
+	scopeConstraint []string // provider scopes it is narrowed to (proxy only)
+	restrictions    map[string]any
+	maxTTL          int // seconds; 0: none
 }
 
 type managedSecret struct {
@@ -268,6 +277,15 @@ type managedSecret struct {
 	slug, name string
 	credential string
 	inj        Injection
+	creds      []*msCredential // creds[0] is the one AddManagedSecret provisioned
+}
+
+// msCredential is one credential of a managed secret: a developer's, or an end user's key
+// entered on the connect page.
+type msCredential struct {
+	id          uuid.UUID
+	label, kind string // kind: developer or end_user
+	secret      string
 }
 
 type sessionKind int
