@@ -159,3 +159,33 @@ func TestBoundedState(t *testing.T) {
 	assert.Equal(t, 500, s.NonceCount(key))
 	assert.Equal(t, 10_000, s.CallCount("recordApiCall"))
 }
+
+// The grant setup of the dev API: a delegable first hop, an onward delegation refused once the
+// provider's ceiling is off, and a second developer credential that makes the choice required.
+func TestDevGrantSetup(t *testing.T) {
+	s := NewTestServer(t)
+	d := SeedDemo(s)
+	other := s.AddAgent("other")
+	st, _ := devCall(t, s, "POST", "/_dev/grants/"+d.GrantID.String()+"/delegations", map[string]any{"agent_id": d.Agent.ID.String(), "delegable": true})
+	require.Equal(t, 204, st)
+	ag := newClient(t, s, d.Agent.APIKey)
+	st, _ = devCall(t, s, "POST", "/_dev/providers/github/onward-delegation", map[string]any{"allowed": false})
+	require.Equal(t, 204, st)
+	r := ag.post("/sdk/grants/"+d.GrantID.String()+"/delegate", map[string]any{"to_agent_id": other.ID.String()})
+	require.Equal(t, 403, r.status)
+	assert.Equal(t, "ceiling_off", r.obj(t)["detail"].(map[string]any)["detail_reason"])
+	devCall(t, s, "POST", "/_dev/providers/github/onward-delegation", map[string]any{"allowed": true})
+	r = ag.post("/sdk/grants/"+d.GrantID.String()+"/delegate", map[string]any{"to_agent_id": other.ID.String()})
+	require.Equal(t, 200, r.status)
+	assert.EqualValues(t, 2, r.obj(t)["depth"])
+
+	st, b := devCall(t, s, "POST", "/_dev/managed-secrets/"+d.ManagedSecretID.String()+"/credentials", map[string]any{"label": "eu", "secret": "sk_eu"})
+	require.Equal(t, 200, st)
+	assert.Contains(t, string(b), "credential_id")
+	app := newClient(t, s, d.AppKey)
+	r = app.post("/sdk/managed-secrets/"+d.ManagedSecretID.String()+"/grants", map[string]any{"principal": map[string]any{"type": "system", "label": nil}, "grant_policy": map[string]any{}})
+	require.Equal(t, 409, r.status)
+	assert.Equal(t, "credential_id_required", r.obj(t)["detail"].(map[string]any)["error"])
+	st, _ = devCall(t, s, "POST", "/_dev/grants/"+d.GrantID.String()+"/delegations", map[string]any{"agent_id": "nope"})
+	require.Equal(t, 404, st)
+}

@@ -71,6 +71,30 @@
 // Violations the newest 1000. Lookups are by map, so a call costs the same after any number of
 // calls.
 //
+// # Grants and delegation
+//
+// A first-hop delegation (a connect session with an agent, Delegate) lets the agent use the
+// user's grant itself, at depth 1. An onward delegation (POST /sdk/grants/{id}/delegate, agent
+// keys only) is a grant of its own for the receiving agent, one hop deeper, on the same
+// credential: refused with 403 grant_not_delegable and a detail_reason when the held grant has
+// no consenting user (no_consenting_user: an agent-owned or system grant), was not delegated as
+// delegable (holder_not_delegable), its provider's ceiling is off (ceiling_off,
+// SetOnwardDelegation) or delegable: true would leave no hop under the depth ceiling of 3
+// (no_onward_hop); 404 agent_not_found for an unknown or inactive agent; 409 when that agent
+// already holds it; 422 invalid_scope_constraint for a scope outside the held grant's effective
+// scopes (any scope on a managed secret). A narrowed grant is proxy only (400
+// delegated_grant_requires_proxy on /sdk/token); its expiry is the shortest of ttl_seconds and
+// the holder's. Revoking a grant or dropping a delegation revokes everything delegated onward
+// from it. POST /sdk/grants/{id}/mint (App keys; agents 403 agents_cannot_mint) copies an
+// active grant's principal, credential and policy under a new label unique per credential (409
+// sibling_label_conflict), with tags and a policy that only tightens (expires_at,
+// max_ttl_seconds, restrictions, requires_approval; any other key 422 invalid_grant_policy); a
+// source with restrictions is 403 mint_source_has_grant_rules. A managed secret may hold several
+// developer credentials (AddManagedSecretCredential): a grant on it then needs credential_id
+// (409 credential_id_required listing them), an end user's credential is 409
+// end_user_credential_not_assignable, an unknown one 404. The API creates at most 10 000 grants
+// (then 402 grant_limit_exceeded).
+//
 // # Dev control API
 //
 // Outside /sdk/, only to loopback clients, without auth, JSON (cmd/altervault-dev serves it too):
@@ -86,6 +110,9 @@
 //	POST   /_dev/connect/{session_token}/complete|deny|fail|expire {"provider","account"} or {"code"} (204)
 //	POST   /_dev/auth/{session_token}/complete|deny|expire        {"sub"} (204)
 //	POST   /_dev/managed-secrets/{session_token}/complete         {"secret"} → {"grant_id"}
+//	POST   /_dev/managed-secrets/{managed_secret_id}/credentials  {"label","secret"}: one more developer credential → {"credential_id"}
+//	POST   /_dev/grants/{grant_id}/delegations         {"agent_id","delegable"}: a first-hop delegation (204)
+//	POST   /_dev/providers/{provider}/onward-delegation {"allowed"}: the provider's onward-delegation ceiling (204)
 //	GET    /_dev/violations                            ["…contract violation…"]
 //
 // A state error (already decided, unknown id) is 409 or 404 {"error": text}.
