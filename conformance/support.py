@@ -111,6 +111,21 @@ class Dev:
     def complete_auth(self, session_token: str, sub: str) -> None:
         self._ok(self.http.post(f"/_dev/auth/{session_token}/complete", json={"sub": sub}), 204)
 
+    def delegate(self, grant_id: str, agent_id: str, delegable: bool) -> None:
+        body = {"agent_id": agent_id, "delegable": delegable}
+        self._ok(self.http.post(f"/_dev/grants/{grant_id}/delegations", json=body), 204)
+
+    def managed_secret(self, slug: str, secret: str) -> str:
+        r = self.http.post("/_dev/managed-secrets", json={"slug": slug, "name": slug.title(), "secret": secret})
+        return self._ok(r, 200).json()["managed_secret_id"]
+
+    def managed_secret_credential(self, managed_secret_id: str, label: str, secret: str) -> str:
+        r = self.http.post(f"/_dev/managed-secrets/{managed_secret_id}/credentials", json={"label": label, "secret": secret})
+        return self._ok(r, 200).json()["credential_id"]
+
+    def onward_delegation(self, provider: str, allowed: bool) -> None:
+        self._ok(self.http.post(f"/_dev/providers/{provider}/onward-delegation", json={"allowed": allowed}), 204)
+
     def violations(self) -> list[str]:
         v = self._ok(self.http.get("/_dev/violations"), 200).json()
         assert isinstance(v, list), v

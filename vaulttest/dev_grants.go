@@ -10,6 +10,7 @@ import (
 // onward or choose among a managed secret's credentials.
 func (s *Server) devGrantRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /_dev/grants/{grant_id}/delegations", s.devDelegate)
+	m.HandleFunc("POST /_dev/managed-secrets", s.devManagedSecret)
 	m.HandleFunc("POST /_dev/managed-secrets/{id}/credentials", s.devMSCredential)
 	m.HandleFunc("POST /_dev/providers/{provider}/onward-delegation", s.devOnward)
 }
@@ -37,6 +38,20 @@ func (s *Server) devDelegate(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Delegate(gid, aid, opts...)
 	devResult(w, nil)
+}
+
+// devManagedSecret provisions a managed secret (its credential in X-API-Key).
+func (s *Server) devManagedSecret(w http.ResponseWriter, r *http.Request) {
+	var body struct{ Slug, Name, Secret string }
+	if !devBody(w, r, &body) {
+		return
+	}
+	if body.Slug == "" || body.Secret == "" {
+		devError(w, http.StatusBadRequest, "slug and secret are required")
+		return
+	}
+	id := s.AddManagedSecret(body.Slug, body.Name, body.Secret, HeaderInjection("X-API-Key"))
+	writeJSON(w, http.StatusOK, map[string]string{"managed_secret_id": id.String()})
 }
 
 func (s *Server) devMSCredential(w http.ResponseWriter, r *http.Request) {

@@ -186,6 +186,9 @@ func TestDevGrantSetup(t *testing.T) {
 	r = app.post("/sdk/managed-secrets/"+d.ManagedSecretID.String()+"/grants", map[string]any{"principal": map[string]any{"type": "system", "label": nil}, "grant_policy": map[string]any{}})
 	require.Equal(t, 409, r.status)
 	assert.Equal(t, "credential_id_required", r.obj(t)["detail"].(map[string]any)["error"])
+	st, b = devCall(t, s, "POST", "/_dev/managed-secrets", map[string]any{"slug": "vendor", "name": "Vendor", "secret": "sk_v"})
+	require.Equal(t, 200, st)
+	assert.Contains(t, string(b), "managed_secret_id")
 	st, _ = devCall(t, s, "POST", "/_dev/grants/"+d.GrantID.String()+"/delegations", map[string]any{"agent_id": "nope"})
 	require.Equal(t, 404, st)
 }

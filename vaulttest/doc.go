@@ -77,7 +77,7 @@
 // user's grant itself, at depth 1. An onward delegation (POST /sdk/grants/{id}/delegate, agent
 // keys only) is a grant of its own for the receiving agent, one hop deeper, on the same
 // credential: refused with 403 grant_not_delegable and a detail_reason when the held grant has
-// no consenting user (no_consenting_user: an agent-owned or system grant), was not delegated as
+// no consenting user (no_consenting_user: a grant owned by the agent itself), was not delegated as
 // delegable (holder_not_delegable), its provider's ceiling is off (ceiling_off,
 // SetOnwardDelegation) or delegable: true would leave no hop under the depth ceiling of 3
 // (no_onward_hop); 404 agent_not_found for an unknown or inactive agent; 409 when that agent
@@ -110,6 +110,7 @@
 //	POST   /_dev/connect/{session_token}/complete|deny|fail|expire {"provider","account"} or {"code"} (204)
 //	POST   /_dev/auth/{session_token}/complete|deny|expire        {"sub"} (204)
 //	POST   /_dev/managed-secrets/{session_token}/complete         {"secret"} → {"grant_id"}
+//	POST   /_dev/managed-secrets                       {"slug","name","secret"}: a managed secret (X-API-Key) → {"managed_secret_id"}
 //	POST   /_dev/managed-secrets/{managed_secret_id}/credentials  {"label","secret"}: one more developer credential → {"credential_id"}
 //	POST   /_dev/grants/{grant_id}/delegations         {"agent_id","delegable"}: a first-hop delegation (204)
 //	POST   /_dev/providers/{provider}/onward-delegation {"allowed"}: the provider's onward-delegation ceiling (204)

@@ -148,7 +148,7 @@ func (s *Server) delegateGrant(w http.ResponseWriter, r *http.Request, grantID s
 		writeError(w, r, errf(http.StatusForbidden, "grant_not_delegable", "%s", msg).with("detail_reason", reason))
 	}
 	switch {
-	case h.owned || g.userSub == "":
+	case h.owned: // a system grant's consent is the app's, which delegated it
 		notDelegable("no_consenting_user", "a grant made to an agent without a consenting user is never delegated onward")
 		return
 	case !h.delegable:
