@@ -396,6 +396,74 @@ async def _(dev: Dev, s: Side) -> None:
         await agent.revoke_delegation(s.env["WD_GRANT_ID"])
 
 
+async def _delegation_inputs(dev: Dev, s: Side) -> None:
+    """A fresh grant of alice's delegated to demo-agent as delegable, one of its scopes, and a fresh target agent."""
+    await _fresh_agent(dev, s)
+    async with _app() as app:
+        session = await app.create_connect_session(
+            allowed_providers=["github"], agent=env("AGENT_ID"), user_token=_alice(), delegable=True
+        )
+        dev.complete_connect(session.session_token, "github", unique("wd") + "@example.com")
+        (result,) = await app.poll_connect_session(session.session_token, timeout=FLOW_TIMEOUT, poll_interval=POLL)
+    s.put("WD_GRANT_ID", str(result.grant_id), "<grant_id>")
+    s.put("WD_SCOPE", result.scopes[0])
+
+
+@scenario("delegate", _delegation_inputs)
+async def _(dev: Dev, s: Side) -> None:
+    async with _agent() as agent:
+        await agent.delegate(
+            s.env["WD_GRANT_ID"], s.env["WD_AGENT_ID"], delegable=False, scope_constraint=[s.env["WD_SCOPE"]], ttl_seconds=600
+        )
+
+
+async def _mint_inputs(dev: Dev, s: Side) -> None:
+    await _fresh_grant(dev, s)
+    await _label(dev, s)
+
+
+@scenario("mint_grant", _mint_inputs)
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.mint_grant(
+            s.env["WD_GRANT_ID"], label=s.env["WD_LABEL"], grant_tags=["wd"],
+            grant_policy={"max_ttl_seconds": 900, "restrictions": {"methods": ["GET"]}},
+        )
+
+
+@scenario("list_grants_every_filter")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.list_grants(
+            provider_id="github", status="active", account="alice@work.example", label="wd", end_user_token=_alice(),
+            limit=10, offset=1,
+        )
+
+
+@scenario("list_grants_agent_label")
+async def _(dev: Dev, s: Side) -> None:
+    async with _agent() as agent:
+        await agent.list_grants(label="wd", status="active", account="alice@work.example")
+
+
+async def _ms_credential(dev: Dev, s: Side) -> None:
+    await _label(dev, s)
+    async with _app() as app:
+        page = await app.list_grants(limit=1000)
+    (seeded,) = [g for g in page.grants if g.grant_id == env("ALTER_MS_GRANT_ID")]
+    assert seeded.credential_id
+    s.put("WD_CREDENTIAL_ID", seeded.credential_id)
+
+
+@scenario("create_managed_secret_grant_credential", _ms_credential)
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.create_managed_secret_grant(
+            env("ALTER_MANAGED_SECRET_ID"), principal=SystemPrincipal(label=s.env["WD_LABEL"]),
+            credential_id=s.env["WD_CREDENTIAL_ID"], grant_policy={"max_ttl_seconds": 3600},
+        )
+
+
 async def _deprecated_key(dev: Dev, s: Side) -> None:
     await _fresh_agent(dev, s)
     async with _app() as app:
