@@ -38,7 +38,9 @@
 // browser (ConnectParams.NoBrowser or a failing opener prints the URL instead) and polls until
 // the person finishes. A web backend that sends people to the page itself uses
 // CreateConnectSession and PollConnectSession. [App.Authenticate] signs an end user in the same
-// way. ListGrants / AllGrants page through grants of both kinds; [App.Agents] administers
+// way. ListGrants / AllGrants page through grants of both kinds, with their delegation chains;
+// [Agent.Delegate] passes a held grant on to another agent, [App.MintGrant] makes a labelled
+// sibling on a grant's credential; [App.Agents] administers
 // managed agents and their keys. Plaintext keys and user tokens come back as [Secret], which
 // never prints, logs or marshals its value.
 //
