@@ -77,7 +77,7 @@ func ExampleNewApp() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(grants.Total, grants.Grants[0].AccountIdentifier)
+	fmt.Println(grants.Total, grants.Items[0].AccountIdentifier)
 	// Output: 1 alice@gmail.example
 }
 
