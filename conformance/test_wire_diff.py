@@ -397,21 +397,24 @@ async def _(dev: Dev, s: Side) -> None:
 
 
 async def _delegation_inputs(dev: Dev, s: Side) -> None:
-    """A fresh grant of alice's delegated to demo-agent as delegable, one of its scopes, and a fresh target agent."""
+    """A fresh holder agent, a grant of alice's delegated to it as delegable, one of its scopes, and
+    a fresh target agent (demo-agent's own delegations stay as they are)."""
     await _fresh_agent(dev, s)
     async with _app() as app:
+        holder = await new_agent(app)
         session = await app.create_connect_session(
-            allowed_providers=["github"], agent=env("AGENT_ID"), user_token=_alice(), delegable=True
+            allowed_providers=["github"], agent=str(holder.id), user_token=_alice(), delegable=True
         )
         dev.complete_connect(session.session_token, "github", unique("wd") + "@example.com")
         (result,) = await app.poll_connect_session(session.session_token, timeout=FLOW_TIMEOUT, poll_interval=POLL)
+    s.put("WD_HOLDER_KEY", holder.api_key, "<holder_key>")
     s.put("WD_GRANT_ID", str(result.grant_id), "<grant_id>")
     s.put("WD_SCOPE", result.scopes[0])
 
 
 @scenario("delegate", _delegation_inputs)
 async def _(dev: Dev, s: Side) -> None:
-    async with _agent() as agent:
+    async with Agent(api_key=s.env["WD_HOLDER_KEY"]) as agent:
         await agent.delegate(
             s.env["WD_GRANT_ID"], s.env["WD_AGENT_ID"], delegable=False, scope_constraint=[s.env["WD_SCOPE"]], ttl_seconds=600
         )

@@ -11,7 +11,7 @@ import (
 // filters, a managed-secret grant naming its credential).
 func init() {
 	scenarios["delegate"] = func(ctx context.Context) error {
-		return withAgent(ctx, env("AGENT_API_KEY"), func(ctx context.Context, ag *facade.Agent) error {
+		return withAgent(ctx, env("WD_HOLDER_KEY"), func(ctx context.Context, ag *facade.Agent) error {
 			no := false
 			_, err := ag.Delegate(ctx, envUUID("WD_GRANT_ID"), envUUID("WD_AGENT_ID"),
 				facade.DelegateParams{Delegable: &no, ScopeConstraint: []string{env("WD_SCOPE")}, TTL: 600 * time.Second})
