@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net/http"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,10 +24,7 @@ func ExampleAgent_Delegate() {
 	grantID := vault.AddOAuthGrant(vaulttest.OAuthGrant{Provider: "github", UserSub: alice.Sub, Scopes: []string{"repo", "read:user"}})
 	vault.Delegate(grantID, planner.ID, vaulttest.Delegable())
 
-	agent, err := facade.NewAgent(planner.APIKey, facade.WithBaseURL(vault.URL()))
-	if err != nil {
-		log.Fatal(err)
-	}
+	agent := exampleAgent(vault, planner.APIKey)
 	defer agent.Close()
 	ctx := context.Background()
 	res, err := agent.Delegate(ctx, grantID, worker.ID, facade.DelegateParams{ScopeConstraint: []string{"read:user"}, TTL: time.Hour})
@@ -36,10 +34,7 @@ func ExampleAgent_Delegate() {
 	fmt.Println(res.Kind, res.Depth, res.Delegable, res.ParentGrantID == grantID)
 
 	// The worker may not pass it on: the planner did not make it delegable.
-	workerAgent, err := facade.NewAgent(worker.APIKey, facade.WithBaseURL(vault.URL()))
-	if err != nil {
-		log.Fatal(err)
-	}
+	workerAgent := exampleAgent(vault, worker.APIKey)
 	defer workerAgent.Close()
 	_, err = workerAgent.Delegate(ctx, res.GrantID, planner.ID, facade.DelegateParams{})
 	var nd *facade.GrantNotDelegableError
@@ -59,10 +54,7 @@ func ExampleApp_MintGrant() {
 	bob := vault.AddUser("bob")
 	source := vault.AddOAuthGrant(vaulttest.OAuthGrant{Provider: "github", UserSub: bob.Sub, Account: "bob@example.com"})
 
-	app, err := facade.NewApp(vault.AppKey(), facade.WithBaseURL(vault.URL()))
-	if err != nil {
-		log.Fatal(err)
-	}
+	app := exampleApp(vault)
 	defer app.Close()
 	ctx := context.Background()
 	info, err := app.MintGrant(ctx, source, facade.MintGrantParams{Label: "nightly-ci", Tags: []string{"ci"},
@@ -72,14 +64,18 @@ func ExampleApp_MintGrant() {
 	}
 	fmt.Println(info.Provider, info.Label, info.PrincipalType, info.Policy["max_ttl_seconds"])
 
-	_, err = app.MintGrant(ctx, source, facade.MintGrantParams{Label: "nightly-ci"})
-	var conflict *facade.SiblingLabelConflictError
-	if errors.As(err, &conflict) {
-		fmt.Println("label taken:", conflict.Label)
+	upstream := vaulttest.NewEchoUpstream()
+	defer upstream.Close()
+	resp, err := app.Request(ctx, http.MethodGet, upstream.URL()+"/user",
+		facade.RequestParams{Provider: "github", Label: "nightly-ci", UserToken: bob.Token})
+	if err != nil {
+		log.Fatal(err)
 	}
+	defer resp.Body.Close()
+	fmt.Println(resp.GrantID == info.ID)
 	// Output:
 	// github nightly-ci user 900
-	// label taken: nightly-ci
+	// true
 }
 
 // A managed secret holding several developer credentials: the first attempt lists them, the
@@ -92,14 +88,11 @@ func ExampleApp_CreateManagedSecretGrant() {
 		log.Fatal(err)
 	}
 
-	app, err := facade.NewApp(vault.AppKey(), facade.WithBaseURL(vault.URL()))
-	if err != nil {
-		log.Fatal(err)
-	}
+	app := exampleApp(vault)
 	defer app.Close()
 	ctx := context.Background()
 	p := facade.ManagedSecretGrantParams{Principal: facade.SystemPrincipal{Label: "billing"}}
-	_, err = app.CreateManagedSecretGrant(ctx, secretID.String(), p)
+	_, err := app.CreateManagedSecretGrant(ctx, secretID.String(), p)
 	var need *facade.CredentialIDRequiredError
 	if !errors.As(err, &need) {
 		log.Fatal(err)
@@ -129,10 +122,7 @@ func ExampleApp_ListGrants() {
 	vault.AddOAuthGrant(vaulttest.OAuthGrant{Provider: "google", UserSub: carol.Sub, Account: "carol@work"})
 	vault.SetGrantState(home, vaulttest.GrantRevoked)
 
-	app, err := facade.NewApp(vault.AppKey(), facade.WithBaseURL(vault.URL()))
-	if err != nil {
-		log.Fatal(err)
-	}
+	app := exampleApp(vault)
 	defer app.Close()
 	ctx := context.Background()
 	page, err := app.ListGrants(ctx, facade.ListGrantsParams{Provider: "github", Status: "active", UserToken: carol.Token})
@@ -152,4 +142,22 @@ func ExampleApp_ListGrants() {
 	// github work carol@work active
 	// oauth github true
 	// oauth google true
+}
+
+// exampleApp is an App on vault's App key.
+func exampleApp(vault *vaulttest.Server) *facade.App {
+	app, err := facade.NewApp(vault.AppKey(), facade.WithBaseURL(vault.URL()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	return app
+}
+
+// exampleAgent is an Agent on one of vault's agent keys.
+func exampleAgent(vault *vaulttest.Server, key string) *facade.Agent {
+	agent, err := facade.NewAgent(key, facade.WithBaseURL(vault.URL()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	return agent
 }

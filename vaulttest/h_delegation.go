@@ -128,12 +128,12 @@ type delegateRequest struct {
 // grant can only narrow the scopes and shorten the lifetime of what it is made from.
 func (s *Server) delegateGrant(w http.ResponseWriter, r *http.Request, grantID string) {
 	c := callFrom(r.Context())
-	var req delegateRequest
-	if !decode(w, r, &req) {
-		return
-	}
 	if c.p.agent == nil {
 		writeError(w, r, errf(http.StatusForbidden, "agent_key_required", "onward delegation is made by the agent holding the grant"))
+		return
+	}
+	var req delegateRequest
+	if !decode(w, r, &req) {
 		return
 	}
 	s.mu.Lock()
@@ -269,13 +269,12 @@ func (s *Server) parseMintPolicy(raw map[string]json.RawMessage) (mintPolicy, *a
 // principal, policy and credential, its own label, tags and a policy that only tightens;
 // delegations are never copied.
 func (s *Server) mintGrant(w http.ResponseWriter, r *http.Request, sourceID string) {
-	c := callFrom(r.Context())
-	var req mintRequest
-	if !decode(w, r, &req) {
+	if callFrom(r.Context()).p.agent != nil {
+		writeError(w, r, errf(http.StatusForbidden, "agents_cannot_mint", "only an app can mint grants"))
 		return
 	}
-	if c.p.agent != nil {
-		writeError(w, r, errf(http.StatusForbidden, "agents_cannot_mint", "only an app can mint grants"))
+	var req mintRequest
+	if !decode(w, r, &req) {
 		return
 	}
 	pol, e := s.parseMintPolicy(req.GrantPolicy)
