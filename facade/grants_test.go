@@ -3,6 +3,7 @@ package facade
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -306,4 +307,85 @@ func TestListGrantsFilters(t *testing.T) {
 	require.Equal(t, 3, n)
 	_, err := e.app.ListGrants(bg, ListGrantsParams{UserToken: "not-a-jwt"})
 	require.ErrorIs(t, err, ErrBackend)
+}
+
+// Every field of both list items reaches Grant; an api_base_url is kept only as a bare https
+// origin.
+func TestGrantItemFields(t *testing.T) {
+	v := newFakeVault(t, appKey)
+	v.on("POST /sdk/grants/list", ok(`{"grants":[`+
+		`{"grant_kind":"oauth","grant_id":"`+gidStr+`","provider_id":"github","scopes":["repo"],"account_identifier":"a@x","account_display_name":"A",`+
+		`"api_base_url":"https://api.github.example","status":"active","scope_mismatch":true,"needs_reconnect":true,"expires_at":"2026-02-01T00:00:00Z",`+
+		`"grant_expires_at":"2026-03-01T00:00:00Z","created_at":"2026-01-01T00:00:00Z","last_used_at":"2026-01-02T00:00:00Z","principal_type":"user",`+
+		`"access_via":"oauth_delegation","delegated_at":"2026-01-03T00:00:00Z","delegated_agent_ids":["x"],"label":"work","credential_id":"cred-1",`+
+		`"grant_policy":{"expires_at":"2026-03-01T00:00:00Z"},"parent_grant_id":"`+actorStr+`","depth":2,"delegable":true,"scope_constraint":["repo"]},`+
+		`{"grant_kind":"managed_secret","grant_id":"`+keyStr+`","managed_secret_id":"ms1","managed_secret_slug":"stripe","managed_secret_name":"Stripe",`+
+		`"agent_id":"ag","label":null,"status":"expired","account_identifier":"acct","grant_policy":null,"expires_at":null,"grant_expires_at":"2026-03-01T00:00:00Z",`+
+		`"created_at":"2026-01-01T00:00:00Z","last_used_at":null,"principal_type":"group","access_via":"ms_delegation","delegated_at":null,`+
+		`"parent_grant_id":null,"depth":0,"delegable":false,"scope_constraint":null,"credential_id":"cred-2","credential_kind":"end_user","credential_label":"mine"}],`+
+		`"total":2,"limit":100,"offset":0,"has_more":false}`))
+	app := newTestApp(t, v)
+	pg, err := app.ListGrants(bg, ListGrantsParams{})
+	require.NoError(t, err)
+	day := func(m, d int) time.Time { return time.Date(2026, time.Month(m), d, 0, 0, 0, 0, time.UTC) }
+	require.Equal(t, Grant{ID: gid, Kind: GrantKindOAuth, Status: "active", PrincipalType: PrincipalUser, AccessVia: AccessOAuthDelegation,
+		Label: "work", AccountIdentifier: "a@x", CreatedAt: day(1, 1), LastUsedAt: day(1, 2), ExpiresAt: day(2, 1), GrantExpiresAt: day(3, 1),
+		Policy: map[string]any{"expires_at": "2026-03-01T00:00:00Z"}, CredentialID: "cred-1", ParentGrantID: actorStr, Depth: 2,
+		Delegable: true, ScopeConstraint: []string{"repo"}, DelegatedAt: day(1, 3), Provider: "github", Scopes: []string{"repo"},
+		AccountDisplayName: "A", APIBaseURL: "https://api.github.example", ScopeMismatch: true, NeedsReconnect: true,
+		DelegatedAgentIDs: []string{"x"}}, pg.Items[0])
+	require.Equal(t, Grant{ID: uuid.MustParse(keyStr), Kind: GrantKindManagedSecret, Status: "expired", PrincipalType: PrincipalGroup,
+		AccessVia: AccessMSDelegation, AccountIdentifier: "acct", CreatedAt: day(1, 1), GrantExpiresAt: day(3, 1), CredentialID: "cred-2",
+		ManagedSecretID: "ms1", ManagedSecretSlug: "stripe", ManagedSecretName: "Stripe", AgentID: "ag", CredentialKind: CredentialEndUser,
+		CredentialLabel: "mine"}, pg.Items[1])
+
+	for in, want := range map[string]string{
+		"https://api.github.com": "https://api.github.com", "https://a-b.example": "https://a-b.example",
+		"http://api.github.com": "", "https://api.github.com/": "", "https://api.github.com:443": "", "https://u@h.example": "",
+		"https://h.example/path": "", "https://H.example": "", "https://-bad.example": "", "https://h..example": "",
+		"https://" + strings.Repeat("a.", 140) + "example": "",
+	} {
+		require.Equal(t, want, apiOrigin(&in), in)
+	}
+	require.Empty(t, apiOrigin(nil))
+}
+
+// The bodies of delegate and mint are the ones alter-sdk sends; a malformed answer is a
+// BackendError.
+func TestDelegateAndMintWire(t *testing.T) {
+	va := newFakeVault(t, agentKey)
+	va.on("POST /sdk/grants/"+gidStr+"/delegate",
+		ok(`{"grant_id":"`+keyStr+`","grant_kind":"oauth","parent_grant_id":"`+gidStr+`","depth":2,"delegable":false,"status":"active","expires_at":null}`),
+		ok(`{"grant_id":"nope","grant_kind":"oauth","parent_grant_id":"`+gidStr+`","depth":2,"delegable":false,"status":"active"}`))
+	ag := newTestAgent(t, va)
+	no := false
+	res, err := ag.Delegate(bg, gid, uuid.MustParse(actorStr), DelegateParams{Delegable: &no, ScopeConstraint: []string{"repo"}, TTL: 1500 * time.Millisecond})
+	require.NoError(t, err)
+	require.Equal(t, DelegationResult{GrantID: uuid.MustParse(keyStr), Kind: GrantKindOAuth, ParentGrantID: gid, Depth: 2, Status: "active"}, res)
+	compactEq(t, `{"to_agent_id":"`+actorStr+`","delegable":false,"scope_constraint":["repo"],"ttl_seconds":2}`, va.last("POST /sdk/grants/"+gidStr+"/delegate").Body)
+	_, err = ag.Delegate(bg, gid, uuid.MustParse(actorStr), DelegateParams{})
+	require.ErrorIs(t, err, ErrBackend)
+	compactEq(t, `{"to_agent_id":"`+actorStr+`"}`, va.last("POST /sdk/grants/"+gidStr+"/delegate").Body)
+
+	v := newFakeVault(t, appKey)
+	v.on("POST /sdk/grants/"+gidStr+"/mint",
+		ok(`{"grant_id":"`+keyStr+`","provider_id":"github","scopes":["repo"],"account_identifier":"a@x","account_display_name":"A","api_base_url":"https://x.example/path",`+
+			`"status":"active","scope_mismatch":false,"expires_at":null,"created_at":"2026-01-01T00:00:00Z","last_used_at":null,"principal_type":"system",`+
+			`"label":"ci","credential_id":"cred-1","grant_policy":{"requires_approval":true}}`),
+		reply{status: 409, body: `{"detail":{"error":"sibling_label_conflict","message":"taken"}}`})
+	app := newTestApp(t, v)
+	exp := time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)
+	info, err := app.MintGrant(bg, gid, MintGrantParams{Label: "ci", Tags: []string{"a", "b"},
+		Policy: &MintPolicy{ExpiresAt: exp, MaxTTL: time.Minute, Restrictions: map[string]any{"methods": []any{"GET"}}, RequiresApproval: true}})
+	require.NoError(t, err)
+	require.Equal(t, GrantInfo{ID: uuid.MustParse(keyStr), Provider: "github", Scopes: []string{"repo"}, AccountIdentifier: "a@x",
+		AccountDisplayName: "A", Status: "active", PrincipalType: PrincipalSystem, Label: "ci", CredentialID: "cred-1",
+		Policy: map[string]any{"requires_approval": true}, CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}, info)
+	compactEq(t, `{"label":"ci","grant_policy":{"expires_at":"2027-01-02T03:04:05Z","max_ttl_seconds":60,"restrictions":{"methods":["GET"]},"requires_approval":true},"grant_tags":["a","b"]}`,
+		v.last("POST /sdk/grants/"+gidStr+"/mint").Body)
+	_, err = app.MintGrant(bg, gid, MintGrantParams{Label: "ci"})
+	var conflict *SiblingLabelConflictError
+	require.ErrorAs(t, err, &conflict)
+	require.Equal(t, "ci", conflict.Label, "filled from the argument when the body lacks it")
+	compactEq(t, `{"label":"ci"}`, v.last("POST /sdk/grants/"+gidStr+"/mint").Body)
 }
