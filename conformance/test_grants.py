@@ -254,3 +254,32 @@ async def test_revoking_a_delegation_twice_is_idempotent(app: App, dev: Dev, ups
         assert await app.revoke_delegation(gid, str(created.id)) is None
     finally:
         await child.close()
+
+
+async def test_list_grants_filter_by_label(app: App, dev: Dev) -> None:
+    source = await connect_grant(app, dev)
+    label = unique("find-me")
+    sibling = await app.mint_grant(source.grant_id, label=label)
+    grants = await _all(app, label=label)
+    assert [g.grant_id for g in grants] == [sibling.grant_id]
+    assert grants[0].label == label
+
+
+async def test_list_items_carry_the_chain_and_credential_fields(app: App, agent: Agent) -> None:
+    as_app = {g.grant_id: g for g in await _all(app)}
+    owned = as_app[env("ALTER_GRANT_ID")]
+    assert isinstance(owned, OAuthGrantItem)
+    assert owned.access_via == "ownership" and owned.depth == 0 and owned.parent_grant_id is None
+    assert owned.delegable is False and owned.scope_constraint is None
+    assert is_uuid(owned.credential_id) and env("AGENT_ID") in owned.delegated_agent_ids
+    assert owned.needs_reconnect is False and owned.delegated_at is None
+    ms = as_app[env("ALTER_MS_GRANT_ID")]
+    assert isinstance(ms, ManagedSecretGrantItem)
+    assert ms.credential_kind == "developer" and ms.credential_label == "default" and is_uuid(ms.credential_id)
+    assert ms.agent_id == env("AGENT_ID") and ms.principal_type == "agent"
+
+    as_agent = {g.grant_id: g for g in await _all(agent)}
+    held = as_agent[env("ALTER_GRANT_ID")]
+    assert held.access_via == "oauth_delegation" and held.depth == 1 and held.delegated_at is not None
+    assert held.credential_id == owned.credential_id
+    assert as_agent[env("ALTER_AGENT_GRANT_ID")].access_via == "ownership"
