@@ -192,3 +192,16 @@ func TestDevGrantSetup(t *testing.T) {
 	st, _ = devCall(t, s, "POST", "/_dev/grants/"+d.GrantID.String()+"/delegations", map[string]any{"agent_id": "nope"})
 	require.Equal(t, 404, st)
 }
+
+// The grants the API creates are bounded: past the limit, mint answers 402 grant_limit_exceeded.
+func TestGrantLimit(t *testing.T) {
+	s := NewTestServer(t)
+	var last UUID
+	for range maxGrants {
+		last = s.AddOAuthGrant(OAuthGrant{Provider: "github"})
+	}
+	app := newClient(t, s, s.AppKey())
+	r := app.post("/sdk/grants/"+last.String()+"/mint", map[string]any{"label": "one-more"})
+	require.Equal(t, 402, r.status)
+	assert.Equal(t, "grant_limit_exceeded", r.obj(t)["detail"].(map[string]any)["error"])
+}
