@@ -151,6 +151,12 @@ async def test_mint_grant_with_policy_and_tags(app: App, dev: Dev, upstream: str
     assert info.grant_policy["restrictions"] == {"methods": ["GET"]}
     listed = await _find(app, info.grant_id, label=label)
     assert listed.label == label and listed.depth == 0 and listed.parent_grant_id is None
+    # Restrictions are the vault's to enforce: the sibling is proxy only, on the source's credential.
+    with pytest.raises(RestrictedGrantRequiresProxyError):
+        await app.request("GET", upstream, grant_id=info.grant_id)
+    via_source = bearer(echo(await app.request("GET", upstream, grant_id=source.grant_id)))
+    proxied = await app.proxy_request("GET", f"{upstream}/minted", grant_id=info.grant_id)
+    assert echo_header(proxied.body_json(), "Authorization") == via_source
     # A source with grant-level rules cannot be minted from.
     with pytest.raises(PolicyViolationError) as ei:
         await app.mint_grant(info.grant_id, label=unique("again"))

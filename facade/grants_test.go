@@ -190,11 +190,13 @@ func TestMintGrant(t *testing.T) {
 	require.EqualValues(t, 600, info.Policy["max_ttl_seconds"])
 	require.Equal(t, map[string]any{"methods": []any{"GET"}}, info.Policy["restrictions"])
 
-	resp, err := e.app.Request(bg, "GET", e.up.URL(), RequestParams{Provider: "github", UserToken: u.Token, Label: "ci"})
+	_, err = e.app.Request(bg, "GET", e.up.URL(), RequestParams{Provider: "github", UserToken: u.Token, Label: "ci"})
+	require.ErrorIs(t, err, ErrRestrictedGrantRequiresProxy, "a grant with restrictions is used through the vault")
+	px, err := e.app.ProxyRequest(bg, "GET", e.up.URL()+"/ci", ProxyParams{Provider: "github", UserToken: u.Token, Label: "ci"})
 	require.NoError(t, err)
-	require.NoError(t, resp.Body.Close())
-	require.Equal(t, info.ID, resp.GrantID)
+	require.NotNil(t, px.Result)
 	require.Equal(t, "Bearer cred-mint", e.lastUpstream(t).Header.Get("Authorization"))
+	require.Equal(t, info.ID, e.s.AuditRows()[len(e.s.AuditRows())-1].GrantID)
 
 	_, err = e.app.MintGrant(bg, src, MintGrantParams{Label: "ci"})
 	var conflict *SiblingLabelConflictError

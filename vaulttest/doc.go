@@ -90,7 +90,8 @@
 // active grant's principal, credential and policy under a new label unique per credential (409
 // sibling_label_conflict), with tags and a policy that only tightens (expires_at,
 // max_ttl_seconds, restrictions, requires_approval; any other key 422 invalid_grant_policy); a
-// source with restrictions is 403 mint_source_has_grant_rules. A managed secret may hold several
+// grant with restrictions is proxy only (400 restricted_grant_requires_proxy on /sdk/token), and
+// a source with restrictions is 403 mint_source_has_grant_rules. A managed secret may hold several
 // developer credentials (AddManagedSecretCredential): a grant on it then needs credential_id
 // (409 credential_id_required listing them), an end user's credential is 409
 // end_user_credential_not_assignable, an unknown one 404. The API creates at most 10 000 grants

@@ -231,7 +231,7 @@ func (s *Server) usable(c *call, g *grant, retrieve bool) *apiError {
 		return errf(http.StatusBadRequest, "hitl_grant_requires_proxy", "calls with this grant need a human approval: use proxy mode").with("grant_id", gid)
 	case retrieve && g.scopeConstraint != nil:
 		return errf(http.StatusBadRequest, "delegated_grant_requires_proxy", "a scope-narrowed delegation can only be used in proxy mode").with("grant_id", gid)
-	case retrieve && g.policy.RequireProxy:
+	case retrieve && (g.policy.RequireProxy || g.restrictions != nil): // the vault enforces restrictions itself
 		return errf(http.StatusBadRequest, "restricted_grant_requires_proxy", "this grant can only be used in proxy mode").with("grant_id", gid)
 	case g.refreshing > 0:
 		g.refreshing--
