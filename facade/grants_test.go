@@ -2,6 +2,7 @@ package facade
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -390,4 +391,39 @@ func TestDelegateAndMintWire(t *testing.T) {
 	require.ErrorAs(t, err, &conflict)
 	require.Equal(t, "ci", conflict.Label, "filled from the argument when the body lacks it")
 	compactEq(t, `{"label":"ci"}`, v.last("POST /sdk/grants/"+gidStr+"/mint").Body)
+}
+
+// With a getter, the end user's token rides on GrantID calls too, so the vault refuses another
+// user's grant; Account beside GrantID is not sent (0.29.0 ignores it there).
+func TestGetterTokenGuardsGrantIDCalls(t *testing.T) {
+	e := newEnv(t)
+	alice, bob := e.s.AddUser("alice"), e.s.AddUser("bob")
+	mine := e.s.AddOAuthGrant(vaulttest.OAuthGrant{Provider: "github", UserSub: alice.Sub, Account: "a@x"})
+	theirs := e.s.AddOAuthGrant(vaulttest.OAuthGrant{Provider: "github", UserSub: bob.Sub, Account: "b@x"})
+	app, err := NewApp(e.s.AppKey(), WithBaseURL(e.s.URL()), WithUserTokenGetter(func(context.Context) (string, error) { return alice.Token, nil }))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, app.Close()) })
+
+	resp, err := app.Request(bg, "GET", e.up.URL(), RequestParams{GrantID: mine, Account: "someone-else@x"})
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	var token vaulttest.Request
+	for _, r := range e.s.Requests() {
+		if r.Operation == "retrieveToken" {
+			token = r
+		}
+	}
+	var body map[string]any
+	require.NoError(t, json.Unmarshal(token.Body, &body))
+	require.Equal(t, mine.String(), body["grant_id"])
+	require.NotContains(t, body, "account")
+	require.Contains(t, body, "user_token", "the getter's token is sent with a GrantID")
+
+	_, err = app.Request(bg, "GET", e.up.URL(), RequestParams{GrantID: theirs})
+	require.ErrorIs(t, err, ErrGrantNotFound, "another user's grant")
+	_, err = app.ProxyRequest(bg, "GET", e.up.URL(), ProxyParams{GrantID: theirs})
+	require.ErrorIs(t, err, ErrGrantNotFound)
+	resp, err = e.app.Request(bg, "GET", e.up.URL(), RequestParams{GrantID: theirs})
+	require.NoError(t, err, "without a user the App reaches every grant of the app")
+	require.NoError(t, resp.Body.Close())
 }
