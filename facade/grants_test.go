@@ -243,10 +243,12 @@ func TestManagedSecretCredentialChoice(t *testing.T) {
 	require.ErrorIs(t, err, ErrCredentialIDRequired)
 	require.Equal(t, []CredentialChoice{{ID: res.CredentialID, Label: "default"}, {ID: second.String(), Label: "eu"}}, need.Credentials)
 
-	res2, err := e.app.CreateManagedSecretGrant(bg, ms.String(), ManagedSecretGrantParams{Principal: SystemPrincipal{Label: "two"}, CredentialID: second.String()})
+	res2, err := e.app.CreateManagedSecretGrant(bg, ms.String(), ManagedSecretGrantParams{Principal: SystemPrincipal{Label: "two"}, CredentialID: second.String(),
+		Policy: &GrantPolicyInput{MaxTTL: time.Hour}})
 	require.NoError(t, err)
 	require.Equal(t, second.String(), res2.CredentialID)
 	listed := e.grantOf(t, e.app, res2.GrantID)
+	require.EqualValues(t, 3600, listed.Policy["max_ttl_seconds"], "the policy is stored")
 	require.Equal(t, "eu", listed.CredentialLabel)
 	require.Equal(t, CredentialDeveloper, listed.CredentialKind)
 	resp, err := e.app.Request(bg, "GET", e.up.URL(), RequestParams{GrantID: res2.GrantID})

@@ -258,7 +258,8 @@ type msGrantRequest struct {
 		Label           *string `json:"label"`
 	} `json:"principal"`
 	GrantPolicy struct {
-		ExpiresAt *time.Time `json:"expires_at"`
+		ExpiresAt     *time.Time `json:"expires_at"`
+		MaxTTLSeconds *int       `json:"max_ttl_seconds"`
 	} `json:"grant_policy"`
 	CredentialID *string `json:"credential_id"`
 }
@@ -320,6 +321,9 @@ func (s *Server) createManagedSecretGrant(w http.ResponseWriter, r *http.Request
 	}
 	g := s.newMSGrantLocked(ms, pt, sub, uuid.Nil, label)
 	g.policyExpires, g.credentialID = req.GrantPolicy.ExpiresAt, cred.id
+	if req.GrantPolicy.MaxTTLSeconds != nil {
+		g.maxTTL = *req.GrantPolicy.MaxTTLSeconds
+	}
 	if sub != "" {
 		s.userLocked(sub)
 	}
