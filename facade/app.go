@@ -47,7 +47,7 @@ func NewApp(apiKey string, opts ...Option) (*App, error) {
 // GetAgent returns an Agent that acts as one of this App's managed agents: the App's key with
 // X-Alter-Caller pinned to agentID (caller type agent), so the vault treats its calls as that
 // agent's. It has no user-token getter and its own actor cache; it shares the App's connections
-// (closing it does not close the App, closing the App closes it).
+// and keeps its constraints (closing it does not close the App, closing the App closes it).
 func (a *App) GetAgent(agentID uuid.UUID) (*Agent, error) {
 	if agentID == uuid.Nil {
 		return nil, inputErr("agentID", "must be the agent's UUID, not uuid.Nil", nil)
@@ -55,7 +55,7 @@ func (a *App) GetAgent(agentID uuid.UUID) (*Agent, error) {
 	if err := a.checkOpen(); err != nil {
 		return nil, err
 	}
-	c, err := newClient(a.conn, true, false, agentID.String(), CallerTypeAgent, nil)
+	c, err := a.derive(true, agentID.String(), CallerTypeAgent, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -55,6 +55,9 @@ type client struct {
 	getter     UserTokenGetter
 	raw        *gen.ClientWithResponses
 
+	limits attenuation // WithConstraints: rides on every vault call
+	up     *client     // the client this view was derived from: closing it closes this one
+
 	closed    atomic.Bool
 	actorID   atomic.Pointer[string]
 	lastRetry atomic.Pointer[RetryInfo]
@@ -150,9 +153,26 @@ func newClient(s *conn, agent, owner bool, caller string, ct CallerType, getter 
 	return c, nil
 }
 
-// checkOpen returns ErrClosed after Close (of this view or of the owning App).
+// derive returns a view over c's conn for another identity (GetAgent) or constraints
+// (WithConstraints): it keeps c's constraints, and closes when c closes.
+func (c *client) derive(agent bool, caller string, ct CallerType, getter UserTokenGetter) (*client, error) {
+	d, err := newClient(c.conn, agent, false, caller, ct, getter)
+	if err != nil {
+		return nil, err
+	}
+	d.limits, d.up = c.limits, c
+	return d, nil
+}
+
+// checkOpen returns ErrClosed after Close of this view, of a client it was derived from, or of
+// the owning App.
 func (c *client) checkOpen() error {
-	if c.closed.Load() || c.conn.closed.Load() {
+	for v := c; v != nil; v = v.up {
+		if v.closed.Load() {
+			return ErrClosed
+		}
+	}
+	if c.conn.closed.Load() {
 		return ErrClosed
 	}
 	return nil

@@ -14,6 +14,8 @@ var (
 	hdrCallerType = http.CanonicalHeaderKey(signing.HeaderCallerType)
 	hdrActorID    = http.CanonicalHeaderKey(signing.HeaderActorID)
 	hdrContext    = http.CanonicalHeaderKey(signing.HeaderContext)
+	hdrScopes     = http.CanonicalHeaderKey(signing.HeaderScopeConstraints)
+	hdrRule       = http.CanonicalHeaderKey(signing.HeaderRequestRule)
 )
 
 // editRequest is gen's request editor: the headers of a vault call, from the call's descriptor.
@@ -24,6 +26,8 @@ var (
 //   - X-Alter-Actor-ID: the cached actor id, on the calls that carry actor headers and have no
 //     caller override (the override names another actor);
 //   - X-Alter-Context: the call's audit context, encoded by send;
+//   - X-Alter-Scope-Constraints and X-Alter-Request-Rule on every call of a constrained client
+//     (the signer binds both into the signature);
 //   - Content-Type only with a body (gen sets it for a body).
 //
 // The signing headers come last, per try, in the doer. Idempotency-Key is a gen parameter of
@@ -41,7 +45,7 @@ func (c *client) editRequest(ctx context.Context, req *http.Request) error {
 	// The values share one backing array, each clipped to itself (an Add elsewhere copies), and
 	// the names are canonical already: what h.Set would store, with one allocation in all.
 	h := req.Header
-	vals := make([]string, 0, 6)
+	vals := make([]string, 0, 8)
 	set := func(k, v string) {
 		vals = append(vals, v)
 		n := len(vals)
@@ -64,6 +68,12 @@ func (c *client) editRequest(ctx context.Context, req *http.Request) error {
 	}
 	if d.contextHeader != "" {
 		set(hdrContext, d.contextHeader)
+	}
+	if c.limits.scopes != "" {
+		set(hdrScopes, c.limits.scopes)
+	}
+	if c.limits.rule != "" {
+		set(hdrRule, c.limits.rule)
 	}
 	if d.body == nil && callFrom(ctx) != nil {
 		h.Del("Content-Type")

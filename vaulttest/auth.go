@@ -131,6 +131,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, c *call) *
 	if e := constrain(r, &p); e != nil {
 		return e
 	}
+	if e := readRule(r, c); e != nil {
+		return e
+	}
 	c.p = p
 	k.lastUsedAt = &now
 	if p.agent != nil {
@@ -236,15 +239,21 @@ func (s *Server) principalLocked(r *http.Request, c *call, k *apiKey) (principal
 	return p, nil
 }
 
-// constrain narrows the principal's scopes to X-Alter-Scope-Constraints; naming a scope the key
-// does not hold is refused.
+// constrain narrows the principal's scopes to X-Alter-Scope-Constraints (atoms split on ",",
+// trimmed); an empty atom, the wildcard or a scope the key does not hold is refused: attenuation
+// never widens.
 func constrain(r *http.Request, p *principal) *apiError {
 	h := r.Header.Get(signing.HeaderScopeConstraints)
 	if h == "" {
 		return nil
 	}
 	want := strings.Split(h, ",")
-	for _, sc := range want {
+	for i, sc := range want {
+		sc = strings.TrimSpace(sc)
+		want[i] = sc
+		if sc == "" || sc == "*" {
+			return errf(http.StatusBadRequest, "constraint_not_narrowing", "X-Alter-Scope-Constraints holds an empty or wildcard scope")
+		}
 		if !slices.Contains(p.scopes, sc) {
 			return errf(http.StatusBadRequest, "constraint_not_narrowing", "scope %q is not held by the key", sc)
 		}

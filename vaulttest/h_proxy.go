@@ -249,10 +249,12 @@ func (s *Server) proxyRequest(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	g := s.usableGrant(w, r, c, req.Method, req.addressing, false)
+	in := &ruleInput{method: req.Method, url: req.URL, body: req.Body, proxy: true}
+	g := s.usableGrant(w, r, c, in, req.addressing, false)
 	if g == nil {
 		return
 	}
+	req.Body = in.body // as a redact rule left it
 	cred, inj := s.credential(g)
 	uc, e := s.prepare(req, cred, inj)
 	if e != nil {

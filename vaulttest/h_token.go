@@ -243,10 +243,11 @@ func (s *Server) usable(c *call, g *grant, retrieve bool) *apiError {
 	return nil
 }
 
-// usableGrant resolves the grant of a token or proxy call (method: the upstream call's) and
-// checks it, or writes why it cannot be used.
-func (s *Server) usableGrant(w http.ResponseWriter, r *http.Request, c *call, method string, a addressing, retrieve bool) *grant {
-	e := checkRule(r, method)
+// usableGrant applies the request rule to a token or proxy call (in: the upstream call), resolves
+// its grant and checks it, or writes why it cannot be used.
+func (s *Server) usableGrant(w http.ResponseWriter, r *http.Request, c *call, in *ruleInput, a addressing, retrieve bool) *grant {
+	in.userToken = str(a.UserToken)
+	e := s.applyRule(c, in)
 	var g *grant
 	if e == nil {
 		g, e = s.resolveGrant(c, a)
@@ -298,7 +299,7 @@ func (s *Server) retrieveToken(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	g := s.usableGrant(w, r, c, req.Request.Method, req.addressing, true)
+	g := s.usableGrant(w, r, c, &ruleInput{method: req.Request.Method, url: req.Request.URL}, req.addressing, true)
 	if g == nil {
 		return
 	}

@@ -30,8 +30,9 @@ type call struct {
 	errCode    string
 	key        *apiKey
 	p          principal
-	overLimit  *apiError // the key is over its rate window
-	logged     bool      // the request log entry is written (a dropped connection logs before closing)
+	rule       *requestRule // X-Alter-Request-Rule, parsed when the call authenticates
+	overLimit  *apiError    // the key is over its rate window
+	logged     bool         // the request log entry is written (a dropped connection logs before closing)
 }
 
 type ctxKey struct{}

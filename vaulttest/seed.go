@@ -158,6 +158,18 @@ func (s *Server) verifyToken(tok string) string {
 	return claims.Subject
 }
 
+// sessionAge is how long ago the emulator issued a user token (its iat): the age of the end
+// user's sign-in, which a step_up rule bounds. false: no valid token, so no session.
+func (s *Server) sessionAge(tok string) (time.Duration, bool) {
+	claims := &jwt.RegisteredClaims{}
+	t, err := jwt.ParseWithClaims(tok, claims, func(*jwt.Token) (any, error) { return s.jwtKey, nil },
+		jwt.WithValidMethods([]string{"HS256"}), jwt.WithTimeFunc(s.now), jwt.WithExpirationRequired(), jwt.WithIssuedAt())
+	if tok == "" || err != nil || !t.Valid || claims.IssuedAt == nil {
+		return 0, false
+	}
+	return s.now().Sub(claims.IssuedAt.Time), true
+}
+
 // AddOAuthGrant seeds an OAuth grant and returns its id.
 func (s *Server) AddOAuthGrant(g OAuthGrant) uuid.UUID {
 	if g.Credential == "" {
