@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alter_sdk import Agent, App, ScopeReauthRequiredError
+from alter_sdk import Agent, App, BackendError, PolicyViolationError, ScopeReauthRequiredError, StepUpRequiredError, content_match_rule
 from alter_sdk.models import SystemPrincipal
 
 from support import FLOW_TIMEOUT, POLL, Dev, env, new_agent, unique
@@ -534,6 +534,69 @@ async def _(dev: Dev, s: Side) -> None:
         s.subst[approval_id] = "<approval_id>"
         dev.approve(approval_id, "ok")
         await app.await_approval(approval_id, timeout=60, poll_interval=POLL)
+
+
+# with_constraints: both headers on every call, the same bytes from both SDKs.
+
+_WD_RULE_PARAMS = [
+    {"name": "to", "op": "not_subset_of", "value": ["*@acme.com", "Ünïcode\u2028 <&>"]},
+    {"name": "amount", "op": "gt", "value": 2.5},
+    {"name": "count", "op": "lte", "value": 10},
+    {"name": "big", "op": "gte", "value": 1e16},
+    {"name": "kind", "op": "equals", "value": 3.0},
+    {"name": "when", "op": "outside_windows",
+     "value": {"windows": [{"days": ["mon", "fri"], "start": "09:00", "end": "24:00"}, {"days": ["sat"], "start": "22:00", "end": "06:00"}],
+               "timezone": "Europe/Paris"}},
+]
+
+
+@scenario("constraints_request")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app(user_token_getter=_alice) as app:
+        narrow = app.with_constraints(scopes=["tokens:read", "audit:emit"], rule=content_match_rule(families=["delete"], params=_WD_RULE_PARAMS))
+        await narrow.request("GET", _upstream("?wd=1"), grant_id=env("ALTER_GRANT_ID"), reason="constrained")
+
+
+@scenario("constraints_list_grants")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.with_constraints(scopes=["grants:read"]).list_grants(limit=5)
+
+
+@scenario("constraints_agent_proxy_redact")
+async def _(dev: Dev, s: Side) -> None:
+    async with _agent() as agent:
+        narrow = agent.with_constraints(rule=content_match_rule(operations=["post:/status/200"], effect="redact", redact_fields=["secret"]))
+        await narrow.proxy_request("POST", _upstream(), provider="github", user_token=_alice(), json={"title": "t", "secret": "s"})
+
+
+@scenario("constraints_denied")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        with pytest.raises(PolicyViolationError):
+            await app.with_constraints(rule=content_match_rule(families=["read"])).request("GET", _upstream(), grant_id=env("ALTER_GRANT_ID"))
+
+
+@scenario("constraints_step_up_refused")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        rule = content_match_rule(operations=["get:/status/200"], effect="step_up", max_session_age_seconds=600)
+        with pytest.raises(StepUpRequiredError):
+            await app.with_constraints(rule=rule).proxy_request("GET", _upstream(), grant_id=env("ALTER_GRANT_ID"))
+
+
+@scenario("constraints_json_match")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app(user_token_getter=_alice) as app:
+        rule = {"rule_type": "json_match", "rule_body": {"when": {"method": "DELETE"}, "effect": "deny", "note": "café ☕ <b>&"}}
+        await app.with_constraints(rule=rule).request("GET", _upstream(), grant_id=env("ALTER_GRANT_ID"))
+
+
+@scenario("constraints_not_narrowing")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        with pytest.raises(BackendError):
+            await app.with_constraints(scopes=["grants:read", "no:such-scope"]).list_grants()
 
 
 # ── comparing ────────────────────────────────────────────────────────────────────────────────
