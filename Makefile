@@ -27,7 +27,8 @@ test:
 # Every fuzz target of the repo (grep -rn '^func Fuzz' --include=*_test.go), listed so CI is deterministic.
 FUZZ_TARGETS := facade:FuzzRetryAfter facade:FuzzExpandURL facade:FuzzBearerChallenge facade:FuzzParseCredential \
 	facade:FuzzDecodeVaultError vaulttest:FuzzHandler internal/signing:FuzzCanonicalPath \
-	internal/signing:FuzzVerifyNeverPanics internal/apikey:FuzzValid internal/reliability:FuzzRequestInputs
+	internal/signing:FuzzVerifyNeverPanics internal/apikey:FuzzValid internal/reliability:FuzzRequestInputs \
+	facade:FuzzContentMatchRule facade:FuzzRuleBody vaulttest:FuzzRequestRule
 # A count, not a duration: Go 1.26's fuzz coordinator can report a spurious "context deadline
 # exceeded" when a duration ends while a worker is busy (go.dev/issue/75804); a count never races.
 FUZZTIME ?= 4000x

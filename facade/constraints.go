@@ -13,7 +13,8 @@ import (
 type Constraints struct {
 	// Scopes narrows the key to these Alter scopes (e.g. "grants:read"). Each must be a scope the
 	// key holds: the vault refuses a wider one (400 constraint_not_narrowing) and a call the
-	// narrowed set does not cover (403 insufficient_scope).
+	// narrowed set does not cover (403 insufficient_scope). Request needs tokens:read, and
+	// audit:emit for its audit record (posted in the background, where a refusal is only logged).
 	Scopes []string
 	// Rule is a one-off rule every call of the derived client carries; the vault enforces it on
 	// the calls that use a credential (Request and ProxyRequest). See ContentMatchRule.

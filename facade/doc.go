@@ -44,6 +44,14 @@
 // managed agents and their keys. Plaintext keys and user tokens come back as [Secret], which
 // never prints, logs or marshals its value.
 //
+// # Attenuation
+//
+// [App.WithConstraints] and [Agent.WithConstraints] derive a client that can only do less: its
+// every vault call carries the narrowed scopes and a one-off rule ([RequestRule]; a checked
+// content_match rule from [ContentMatchRule]), signed into the request and enforced by the vault
+// (the rule on Request and ProxyRequest). It shares its parent's connections; closing the parent
+// closes it.
+//
 // # Tracing
 //
 // [WithTrace] puts run, thread and tool-call ids on a context; every vault call made under it

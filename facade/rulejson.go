@@ -78,7 +78,8 @@ var errRuleJSON = errors.New("not a JSON object")
 
 // appendRuleJSON re-writes the JSON object raw compactly in the header's form: keys in the given
 // order, strings re-escaped as appendRuleString does, numbers as written. raw must be one JSON
-// object in valid UTF-8, without duplicate keys (a Python dict cannot hold them).
+// object in valid UTF-8, without duplicate keys (a Python dict cannot hold them) and without a
+// number beyond float64 (json.dumps(allow_nan=False) refuses the infinity it would parse as).
 func appendRuleJSON(b, raw []byte) ([]byte, error) {
 	if !utf8.Valid(raw) {
 		return nil, errors.New("not valid UTF-8")
@@ -148,6 +149,9 @@ func appendRuleValue(b []byte, dec *json.Decoder, tok json.Token, depth int) ([]
 	case string:
 		return appendRuleString(b, v), nil
 	case json.Number:
+		if f, err := v.Float64(); err != nil || math.IsInf(f, 0) {
+			return nil, errors.New("number " + string(v) + " is out of range (JSON has no Infinity)")
+		}
 		return append(b, v...), nil
 	case bool:
 		return strconv.AppendBool(b, v), nil

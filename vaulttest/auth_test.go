@@ -1,7 +1,6 @@
 package vaulttest
 
 import (
-	"encoding/base64"
 	"io"
 	"net/http"
 	"strings"
@@ -156,18 +155,4 @@ func TestActorIDs(t *testing.T) {
 	expect(t, imp, 200, "")
 	assert.Empty(t, imp.header.Get(signing.HeaderActorID), "no actor for an impersonated managed agent")
 	require.Equal(t, bot.ID.String(), imp.obj(t)["id"])
-}
-
-func TestRequestRule(t *testing.T) {
-	s := NewTestServer(t)
-	g := s.AddOAuthGrant(OAuthGrant{Provider: "notion"})
-	rule := base64.RawURLEncoding.EncodeToString([]byte(`{"rule_type":"json_match","rule_body":{"when":{"method":"POST"},"effect":"deny"}}`))
-	c := newClient(t, s, s.AppKey(), signing.HeaderRequestRule, rule)
-	body := func(m string) map[string]any {
-		return map[string]any{"grant_id": g.String(), "reason": nil, "request": req(m, "https://api.example.com/")}
-	}
-	expect(t, c.post("/sdk/token", body("GET")), 200, "")
-	expect(t, c.post("/sdk/token", body("POST")), 403, "")
-	bad := newClient(t, s, s.AppKey(), signing.HeaderRequestRule, "%%%")
-	expect(t, bad.post("/sdk/token", body("GET")), 400, "")
 }

@@ -50,10 +50,41 @@
 // grants the caller already reaches. Provider-mode resolution answers 404 grant_not_found (app)
 // or 404 no_delegated_grant (agent) when nothing matches and 409 ambiguous_grant with the
 // candidates when several do; without a user, the app resolves among its own (system) grants. A
-// bad user JWT is 401 jwt_validation_error. X-Alter-Scope-Constraints narrows the key's scopes
-// (400 constraint_not_narrowing for a scope the key lacks). X-Alter-Request-Rule is checked on
-// token and proxy calls: a json_match rule with effect deny whose "when" method matches refuses
-// the call (403); other rule types are accepted without evaluation.
+// bad user JWT is 401 jwt_validation_error.
+//
+// # Attenuation (with_constraints)
+//
+// Both attenuation headers are signed fields (a stripped or altered one is 401
+// invalid_signature). X-Alter-Scope-Constraints narrows the key's scopes for the call: its atoms
+// (split on ",", trimmed) must all be held by the key (400 constraint_not_narrowing otherwise,
+// and for an empty atom or "*"), and an operation the narrowed set does not cover is 403
+// insufficient_scope. X-Alter-Request-Rule is read on every call: a value over 4096 bytes, not
+// base64url JSON {rule_type, rule_body}, or a content_match body that breaks the authoring limits
+// (the ones alter-sdk's content_match_rule checks) is 400 on any call, management calls included.
+// The rule is applied on the credential calls only (POST /sdk/token and /sdk/proxy):
+//
+//   - json_match with effect deny refuses the call (403, no code) when its "when" method matches;
+//     other rule types are accepted without evaluation.
+//   - content_match matches an operation id or a family. The real vault classifies a request
+//     against its attested provider specs; the emulator's model is simpler: the operation id is
+//     "<method>:<URL path>" ("post:/gmail/v1/users/me/messages/send"; the provider specs'
+//     operation ids have the same form), and the family is delete for DELETE, read for GET, HEAD
+//     and OPTIONS, else payment, admin or send when a path segment is payments/charges/invoices,
+//     admin or send, else write. A call without a method or URL is refused (fail closed).
+//   - Parameter conditions (ANDed) read the top-level members of a proxied JSON object body and
+//     the URL's query; a token call never shows its body to the vault, so a rule with conditions
+//     refuses a matching token call. Strings compare trimmed and case-insensitively; patterns
+//     support * and ? only; numeric operators need a JSON number; outside_windows reads
+//     {"start","end"} (RFC 3339) and fires unless the range lies wholly inside the windows in the
+//     rule's zone (back-to-back windows join; a "recurrence" member, a malformed range or one
+//     longer than 31 days is outside).
+//   - Effects: deny is 403 (no code, a PolicyViolationError to alter-sdk); step_up is 403
+//     step_up_required with max_session_age_seconds unless the call carries a user token the
+//     emulator issued less than that long ago (its iat is the sign-in); redact removes the named
+//     top-level members from a proxied JSON object body before it is forwarded (and audited), and
+//     is 403 redact_discharge_failed for any other body and for a token call.
+//   - A proxied call held for approval keeps the redacted body; the emulator does not re-apply
+//     the rule when the approved call runs.
 //
 // # Scopes and limits
 //
