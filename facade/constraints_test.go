@@ -267,7 +267,8 @@ func TestWithConstraintsOutcomes(t *testing.T) {
 		require.NoError(t, out.Result.JSON(&echo))
 		require.JSONEq(t, `{"name":"Ann"}`, echo.Body)
 		_, err = c.ProxyRequest(bg, "POST", e.up.URL()+"/people", ProxyParams{GrantID: gid, JSON: []string{"not", "an", "object"}})
-		require.ErrorIs(t, err, ErrRedactDischargeFailed)
+		var rd *RedactDischargeFailedError
+		require.ErrorAs(t, err, &rd)
 		require.ErrorIs(t, err, ErrPolicyViolation)
 		_, err = c.Request(bg, "POST", e.up.URL()+"/people", RequestParams{GrantID: gid})
 		require.ErrorIs(t, err, ErrRedactDischargeFailed, "a token call's body cannot be redacted")

@@ -439,6 +439,13 @@ type StepUpRequiredError struct {
 	MaxSessionAgeSeconds *int // the session age the policy accepts, when given
 }
 
+// RedactDischargeFailedError matches ErrRedactDischargeFailed and ErrPolicyViolation: a
+// content_match redact rule fired and the vault could not strip its fields from the forwarded
+// body, so it refused the call (an unredacted body is never forwarded).
+type RedactDischargeFailedError struct {
+	*PolicyViolationError
+}
+
 // GrantNotDelegableError matches ErrGrantNotDelegable.
 type GrantNotDelegableError struct {
 	*APIError
@@ -539,6 +546,9 @@ func (e *PolicyViolationError) Unwrap() error { return e.APIError }
 // Unwrap returns the embedded *PolicyViolationError.
 func (e *StepUpRequiredError) Unwrap() error { return e.PolicyViolationError }
 
+// Unwrap returns the embedded *PolicyViolationError.
+func (e *RedactDischargeFailedError) Unwrap() error { return e.PolicyViolationError }
+
 // Unwrap returns the embedded *APIError.
 func (e *GrantNotDelegableError) Unwrap() error { return e.APIError }
 
@@ -583,6 +593,11 @@ func (e *PolicyViolationError) GoString() string { return goString("PolicyViolat
 
 // GoString implements fmt.GoStringer without the details.
 func (e *StepUpRequiredError) GoString() string { return goString("StepUpRequiredError", e) }
+
+// GoString implements fmt.GoStringer without the details.
+func (e *RedactDischargeFailedError) GoString() string {
+	return goString("RedactDischargeFailedError", e)
+}
 
 // GoString implements fmt.GoStringer without the details.
 func (e *GrantNotDelegableError) GoString() string { return goString("GrantNotDelegableError", e) }
@@ -1184,7 +1199,7 @@ func forbiddenError(op string, status int, h http.Header, data map[string]any, c
 			MaxSessionAgeSeconds: strictInt(data, "max_session_age_seconds")}
 	case "redact_discharge_failed":
 		e := base(ErrRedactDischargeFailed, "The redact obligation could not be applied to the request body, so the request was denied.")
-		return &PolicyViolationError{APIError: e, PolicyError: code}
+		return &RedactDischargeFailedError{PolicyViolationError: &PolicyViolationError{APIError: e, PolicyError: code}}
 	}
 	e := base(ErrPolicyViolation, "Access denied by policy")
 	e.Details = withNested(data)

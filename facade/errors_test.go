@@ -170,7 +170,15 @@ func TestSharedMapper403(t *testing.T) {
 				assert.Nil(t, e.MaxSessionAgeSeconds)
 			})},
 		{name: "redact_discharge_failed", status: 403, body: body("redact_discharge_failed"),
-			is: []error{ErrRedactDischargeFailed, ErrPolicyViolation, ErrBackend}, isNot: []error{ErrStepUpRequired}},
+			is: []error{ErrRedactDischargeFailed, ErrPolicyViolation, ErrBackend}, isNot: []error{ErrStepUpRequired},
+			check: func(t *testing.T, err error) {
+				var e *RedactDischargeFailedError
+				require.ErrorAs(t, err, &e)
+				assert.Equal(t, "redact_discharge_failed", e.PolicyError)
+				var pv *PolicyViolationError
+				require.ErrorAs(t, err, &pv)
+				assert.Equal(t, "&facade.RedactDischargeFailedError{", fmt.Sprintf("%#v", err)[:35])
+			}},
 		{name: "other 403", status: 403, body: body("ip_not_allowed", `"details":{"rule":"r"}`),
 			is: []error{ErrPolicyViolation, ErrBackend}, isNot: []error{ErrStepUpRequired}, msg: "Access denied by policy",
 			check: errAs(func(t *testing.T, e *PolicyViolationError) {
