@@ -9,17 +9,12 @@ import (
 	"time"
 
 	"github.com/altersdk/alter-go/facade"
-	"github.com/altersdk/alter-go/vaulttest"
 )
 
 func ExampleApp_WithConstraints() {
-	vault := vaulttest.NewServer()
-	defer vault.Close()
-	app, err := facade.NewApp(vault.AppKey(), facade.WithBaseURL(vault.URL()))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer app.Close()
+	demo := startDemo()
+	defer demo.Close()
+	app := demo.App
 
 	// A view of app that may only read grants: both attenuation headers ride, signed, on every
 	// call it makes; app itself keeps every scope.
@@ -79,14 +74,9 @@ func ExampleContentMatchRule_timeWindows() {
 }
 
 func ExampleAgent_WithConstraints() {
-	vault := vaulttest.NewServer()
-	defer vault.Close()
-	upstream := vaulttest.NewEchoUpstream()
-	defer upstream.Close()
-	grant := vault.AddOAuthGrant(vaulttest.OAuthGrant{Provider: "github"})
-	bot := vault.AddAgent("support-bot")
-	vault.Delegate(grant, bot.ID)
-	agent, err := facade.NewAgent(bot.APIKey, facade.WithBaseURL(vault.URL()))
+	demo := startDemo()
+	defer demo.Close()
+	agent, err := facade.NewAgent(demo.Agent.APIKey, facade.WithBaseURL(demo.BaseURL))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -103,13 +93,13 @@ func ExampleAgent_WithConstraints() {
 		log.Fatal(err)
 	}
 	ctx := context.Background()
-	resp, err := tool.Request(ctx, http.MethodGet, upstream.URL()+"/issues", facade.RequestParams{GrantID: grant})
+	resp, err := tool.Request(ctx, http.MethodGet, demo.UpstreamURL+"/issues", facade.RequestParams{GrantID: demo.AgentGrantID})
 	if err != nil {
 		log.Fatal(err)
 	}
 	resp.Body.Close()
 	fmt.Println("read:", resp.StatusCode)
-	_, err = tool.Request(ctx, http.MethodPost, upstream.URL()+"/issues", facade.RequestParams{GrantID: grant})
+	_, err = tool.Request(ctx, http.MethodPost, demo.UpstreamURL+"/issues", facade.RequestParams{GrantID: demo.AgentGrantID})
 	var stepUp *facade.StepUpRequiredError
 	if errors.As(err, &stepUp) {
 		fmt.Println("write needs a session younger than", *stepUp.MaxSessionAgeSeconds, "s")
