@@ -222,3 +222,25 @@ func Proxy(ctx context.Context, agent *facade.Agent, grantID uuid.UUID) error {
 	log.Printf("Stripe answered %d", result.StatusCode)
 	return nil
 }
+
+// Attenuation is the README's per-request attenuation sample: a mail tool of the agent that may
+// only send to acme.com.
+func Attenuation(ctx context.Context, agent *facade.Agent, grantID uuid.UUID) error {
+	rule, err := facade.ContentMatchRule(facade.ContentMatch{
+		Operations: []string{"gmail.users.messages.send"},
+		Params: []facade.ContentParamCondition{
+			{Name: "recipients", Op: facade.OpNotSubsetOf, Value: []string{"*@acme.com"}},
+		},
+	})
+	if err != nil {
+		return err
+	}
+	mailer, err := agent.WithConstraints(facade.Constraints{Scopes: []string{"tokens:read", "proxy:execute"}, Rule: &rule})
+	if err != nil {
+		return err
+	}
+	defer mailer.Close()
+	_, err = mailer.ProxyRequest(ctx, http.MethodPost, "https://gmail.googleapis.com/gmail/v1/users/me/messages/send",
+		facade.ProxyParams{GrantID: grantID, JSON: map[string]any{"raw": "…"}})
+	return err
+}
