@@ -3,8 +3,8 @@ package facade
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"math"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -87,7 +87,8 @@ func TestContentMatchRuleRefusals(t *testing.T) {
 		{"no zone", ContentMatch{Operations: ops, Params: win(TimeWindow{Days: day, Start: "09:00", End: "17:00"}, "")}, "requires an IANA 'timezone'"},
 		{"unknown zone", ContentMatch{Operations: ops, Params: win(TimeWindow{Days: day, Start: "09:00", End: "17:00"}, "Mars/Olympus")}, "is not a known IANA zone"},
 		{"lower-case zone", ContentMatch{Operations: ops, Params: win(TimeWindow{Days: day, Start: "09:00", End: "17:00"}, "utc")}, "not a known IANA zone"},
-		{"Local", ContentMatch{Operations: ops, Params: win(TimeWindow{Days: day, Start: "09:00", End: "17:00"}, "Local")}, "(keys are case-sensitive)"},
+		{"Local", ContentMatch{Operations: ops, Params: win(TimeWindow{Days: day, Start: "09:00", End: "17:00"}, "Local")}, "'Local' is not a known IANA zone"},
+		{"case variant", ContentMatch{Operations: ops, Params: win(TimeWindow{Days: day, Start: "09:00", End: "17:00"}, "Europe/paris")}, "not a known IANA zone"},
 		{"no windows", ContentMatch{Operations: ops, Params: []ContentParamCondition{{Name: "t", Op: OpOutsideWindows, Value: TimeWindows{Timezone: "UTC"}}}}, "requires 1-20 'windows'"},
 		{"no days", ContentMatch{Operations: ops, Params: win(TimeWindow{Start: "09:00", End: "17:00"}, "UTC")}, "unique tokens from mon..sun"},
 		{"repeated day", ContentMatch{Operations: ops, Params: win(TimeWindow{Days: []time.Weekday{1, 1}, Start: "09:00", End: "17:00"}, "UTC")}, "unique tokens"},
@@ -363,5 +364,35 @@ func TestWithConstraintsConcurrent(t *testing.T) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
-	require.False(t, errors.Is(nil, ErrClosed))
+}
+
+// stripHeader removes one header from every request after the SDK signed it.
+type stripHeader struct{ name string }
+
+func (s stripHeader) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Del(s.name)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// The attenuation headers are signed: a proxy on the way that strips one to widen the client
+// gets the call refused, never run unconstrained.
+func TestConstraintHeadersAreSigned(t *testing.T) {
+	for _, name := range []string{signing.HeaderScopeConstraints, signing.HeaderRequestRule} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			app, err := NewApp(e.s.AppKey(), WithBaseURL(e.s.URL()), WithHTTPClient(&http.Client{Transport: stripHeader{name}}))
+			require.NoError(t, err)
+			t.Cleanup(func() { require.NoError(t, app.Close()) })
+			rule, err := ContentMatchRule(ContentMatch{Families: []ContentMatchFamily{FamilyDelete}})
+			require.NoError(t, err)
+			narrow, err := app.WithConstraints(Constraints{Scopes: []string{"grants:read"}, Rule: &rule})
+			require.NoError(t, err)
+			_, err = narrow.ListGrants(bg, ListGrantsParams{})
+			var ae *APIError
+			require.ErrorAs(t, err, &ae)
+			require.Equal(t, 401, ae.Status)
+			require.Equal(t, ErrorCodeInvalidSignature, ae.Code)
+		})
+	}
 }

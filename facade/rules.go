@@ -383,15 +383,15 @@ func checkZone(name string, fail func(string) error) error {
 	if name == "" {
 		return fail("requires an IANA 'timezone' (for example 'America/New_York')")
 	}
-	exact := name != "Local" && !strings.HasPrefix(name, "/") && !strings.HasSuffix(name, "/")
+	exact := !strings.HasPrefix(name, "/") && !strings.HasSuffix(name, "/")
 	for _, el := range strings.Split(name, "/") {
 		exact = exact && el != "" && el[0] >= 'A' && el[0] <= 'Z'
 	}
-	if _, err := time.LoadLocation(name); err != nil || !exact {
-		if err == nil {
-			return fail("'timezone' " + pyRepr(name) + " is not a known IANA zone (keys are case-sensitive)")
-		}
+	if _, err := time.LoadLocation(name); err != nil || name == "Local" {
 		return fail("'timezone' " + pyRepr(name) + " is not a known IANA zone")
+	}
+	if !exact {
+		return fail("'timezone' " + pyRepr(name) + " is not a known IANA zone (keys are case-sensitive)")
 	}
 	return nil
 }

@@ -138,7 +138,10 @@ func stringList(v any, maxLen int, name string) ([]string, string) {
 	for _, x := range list {
 		s, ok := x.(string)
 		if !ok || s == "" || (maxLen > 0 && utf8.RuneCountInString(s) > maxLen) {
-			return nil, "'" + name + "' entries must be non-empty strings" + fmt.Sprintf(" of at most %d characters", maxLen)
+			if maxLen > 0 {
+				return nil, fmt.Sprintf("'%s' entries must be non-empty strings of at most %d characters", name, maxLen)
+			}
+			return nil, "'" + name + "' entries must be non-empty strings"
 		}
 		out = append(out, s)
 	}
