@@ -45,7 +45,11 @@ func (c *client) editRequest(ctx context.Context, req *http.Request) error {
 	// The values share one backing array, each clipped to itself (an Add elsewhere copies), and
 	// the names are canonical already: what h.Set would store, with one allocation in all.
 	h := req.Header
-	vals := make([]string, 0, 8)
+	slots := 6
+	if c.limits != (attenuation{}) {
+		slots = 8
+	}
+	vals := make([]string, 0, slots) // two more for a constrained client
 	set := func(k, v string) {
 		vals = append(vals, v)
 		n := len(vals)
