@@ -39,8 +39,9 @@ type attenuation struct {
 
 // WithConstraints returns an App whose every vault call carries cons, signed into the request:
 // X-Alter-Scope-Constraints (the scopes joined by ",") and X-Alter-Request-Rule (the rule as
-// base64url JSON). The derived App shares a's key, connections, audit poster and caches, and is
-// as immutable and safe for concurrent use as a. A constrained client cannot be constrained
+// base64url JSON). The derived App shares a's key, connections, audit poster and what they cache
+// (everything held per connection, not per client); it starts with a's cached actor id and
+// caches its own afterwards. It is as immutable and safe for concurrent use as a. A constrained client cannot be constrained
 // again (as in alter-sdk 0.29.0, a second set would replace the first rather than narrow it):
 // derive from the original client instead. GetAgent on the derived App keeps its constraints.
 //

@@ -80,10 +80,10 @@ type TimeWindows struct {
 // ContentMatch describes a content_match rule for ContentMatchRule. At least one of Operations
 // and Families is needed.
 type ContentMatch struct {
-	Operations []string             // attested operation ids, e.g. "gmail.users.messages.send"
-	Families   []ContentMatchFamily // operation families
-	Params     []ContentParamCondition
-	Effect     ContentMatchEffect // "" is EffectDeny
+	Operations []string                // attested operation ids, e.g. "gmail.users.messages.send"
+	Families   []ContentMatchFamily    // operation families
+	Params     []ContentParamCondition // ANDed: the rule fires only when all hold
+	Effect     ContentMatchEffect      // "" is EffectDeny
 	// RedactFields are the body fields EffectRedact removes (required with it, refused without).
 	RedactFields []string
 	// MaxSessionAge is EffectStepUp's bound on the session's age: whole seconds from 1 s to 24 h
