@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"net/http"
 	"time"
 
 	"github.com/altersdk/alter-go/facade"
@@ -93,13 +92,13 @@ func ExampleAgent_WithConstraints() {
 		log.Fatal(err)
 	}
 	ctx := context.Background()
-	resp, err := tool.Request(ctx, http.MethodGet, demo.UpstreamURL+"/issues", facade.RequestParams{GrantID: demo.AgentGrantID})
+	resp, err := tool.Request(ctx, "GET", demo.UpstreamURL+"/issues", facade.RequestParams{GrantID: demo.AgentGrantID})
 	if err != nil {
 		log.Fatal(err)
 	}
 	resp.Body.Close()
 	fmt.Println("read:", resp.StatusCode)
-	_, err = tool.Request(ctx, http.MethodPost, demo.UpstreamURL+"/issues", facade.RequestParams{GrantID: demo.AgentGrantID})
+	_, err = tool.Request(ctx, "POST", demo.UpstreamURL+"/issues", facade.RequestParams{GrantID: demo.AgentGrantID})
 	var stepUp *facade.StepUpRequiredError
 	if errors.As(err, &stepUp) {
 		fmt.Println("write needs a session younger than", *stepUp.MaxSessionAgeSeconds, "s")
