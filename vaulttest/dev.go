@@ -29,6 +29,7 @@ func (s *Server) devMux() *http.ServeMux {
 	m.HandleFunc("POST /_dev/auth/{token}/{decision}", s.devAuth)
 	m.HandleFunc("POST /_dev/managed-secrets/{token}/complete", s.devMSConnect)
 	s.devGrantRoutes(m)
+	s.devIdentityRoutes(m)
 	m.HandleFunc("GET /_dev/violations", func(w http.ResponseWriter, _ *http.Request) {
 		v := s.Violations()
 		if v == nil {

@@ -86,6 +86,18 @@
 //   - A proxied call held for approval keeps the redacted body; the emulator does not re-apply
 //     the rule when the approved call runs.
 //
+// # Identity assertions
+//
+// POST /sdk/identity/assert answers a compact ES256 JWS signed with a key of this server's own
+// (a new one per server): header typ alter-identity+jwt and kid (the key's RFC 7638
+// thumbprint); claims iss (the server's URL, IdentityIssuer), aud, sub (alter:user:<app user
+// id>, or alter:app:<app id> without a user), azp (the app id), iat, exp (default 120 s), jti,
+// alter {app_id, group_ids, trace when set, agent_auth for an agent: api_key, or app_key_caller
+// for an App key acting as an agent}, act {sub: alter:agent:<id>} for an agent, and email/name
+// with include_profile. IdentityJWKS, IdentityTrust and GET /_dev/identity give a verifier its
+// trusted keys. A user token or an app_user_id names the user; an app_user_id is for agent
+// callers (400 otherwise) and needs a grant the user delegated to the agent (404 otherwise).
+//
 // # Scopes and limits
 //
 // Every operation needs one Alter scope (ListScopes serves the catalog, GET /sdk/scopes needs
@@ -147,6 +159,8 @@
 //	POST   /_dev/managed-secrets/{managed_secret_id}/credentials  {"label","secret"}: one more developer credential → {"credential_id"}
 //	POST   /_dev/grants/{grant_id}/delegations         {"agent_id","delegable"}: a first-hop delegation (204)
 //	POST   /_dev/providers/{provider}/onward-delegation {"allowed"}: the provider's onward-delegation ceiling (204)
+//	GET    /_dev/identity                              {"issuer","app_id","jwks"}: what a verifier of identity assertions trusts
+//	GET    /_dev/identity/jwks                         the JWK Set alone (application/jwk-set+json), as a JWKS URL serves it
 //	GET    /_dev/violations                            ["…contract violation…"]
 //
 // A state error (already decided, unknown id) is 409 or 404 {"error": text}.

@@ -1,12 +1,8 @@
 package vaulttest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"net/http"
 	"regexp"
-	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -25,38 +21,15 @@ type identityRequest struct {
 // app_user_id it holds a delegation from) and the agent acting.
 func (s *Server) identityContext(r *http.Request, req identityRequest) (map[string]any, *apiError) {
 	c := callFrom(r.Context())
-	sub, e := s.endUser(req.UserToken)
+	if req.AppUserID != nil && c.p.agent == nil {
+		return nil, errf(http.StatusBadRequest, "", "app_user_id is for agent callers")
+	}
+	sub, e := s.callUser(req.UserToken, req.AppUserID)
 	if e != nil {
 		return nil, e
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if req.AppUserID != nil {
-		if c.p.agent == nil {
-			return nil, errf(http.StatusBadRequest, "", "app_user_id is for agent callers")
-		}
-		u := s.userByAppIDLocked(*req.AppUserID)
-		consent := false
-		for _, id := range s.grantOrder {
-			if g := s.grants[id]; u != nil && g.userSub == u.sub && reaches(c.p, g) {
-				consent = true
-				break
-			}
-		}
-		if !consent {
-			return nil, errf(http.StatusNotFound, "", "no delegation from that user to this agent")
-		}
-		sub = u.sub
-	}
 	out := map[string]any{"app_id": s.appID.String(), "app_user_id": nil, "external_subject_id": nil, "idp_id": nil,
 		"user_status": nil, "group_ids": []string{}, "agent_id": nil, "actor_id": nil, "trace": nil}
-	if sub != "" {
-		u := s.userLocked(sub)
-		out["app_user_id"], out["external_subject_id"], out["idp_id"], out["user_status"] = u.appUserID.String(), sub, "vaulttest", "active"
-		if req.IncludeProfile {
-			out["email"], out["display_name"] = sub+"@example.com", sub
-		}
-	}
 	if c.p.agent != nil {
 		out["agent_id"] = c.p.agent.id.String()
 	}
@@ -66,7 +39,31 @@ func (s *Server) identityContext(r *http.Request, req identityRequest) (map[stri
 	if ctx := parseContext(r); ctx != nil && (ctx["run_id"] != "" || ctx["thread_id"] != "") {
 		out["trace"] = map[string]any{"run_id": nilIfEmpty(ctx["run_id"]), "thread_id": nilIfEmpty(ctx["thread_id"])}
 	}
+	if sub == "" {
+		return out, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if req.AppUserID != nil && !s.consentedLocked(c.p, sub) {
+		return nil, errf(http.StatusNotFound, "", "no delegation from that user to this agent")
+	}
+	u := s.userLocked(sub)
+	out["app_user_id"], out["external_subject_id"], out["idp_id"], out["user_status"] = u.appUserID.String(), sub, "vaulttest", "active"
+	if req.IncludeProfile {
+		out["email"], out["display_name"] = sub+"@example.com", sub
+	}
 	return out, nil
+}
+
+// consentedLocked reports whether the user sub has delegated a grant to the calling agent: the
+// consent edge an app_user_id needs.
+func (s *Server) consentedLocked(p principal, sub string) bool {
+	for _, id := range s.grantOrder {
+		if g := s.grants[id]; g.userSub == sub && reaches(p, g) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) resolveIdentity(w http.ResponseWriter, r *http.Request) {
@@ -84,18 +81,8 @@ func (s *Server) resolveIdentity(w http.ResponseWriter, r *http.Request) {
 
 var audienceRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)
 
-var (
-	assertKeyOnce sync.Once
-	assertKey     *ecdsa.PrivateKey
-)
-
-// signingKey is the ES256 key identity assertions are signed with, made once per process.
-func signingKey() *ecdsa.PrivateKey {
-	assertKeyOnce.Do(func() {
-		assertKey, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	})
-	return assertKey
-}
+// defaultAssertionTTL is the vault's assertion lifetime when the call names none.
+const defaultAssertionTTL = 120 * time.Second
 
 func (s *Server) assertIdentity(w http.ResponseWriter, r *http.Request) {
 	var req identityRequest
@@ -106,29 +93,50 @@ func (s *Server) assertIdentity(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errf(http.StatusUnprocessableEntity, "invalid_audience", "audience must be a URI"))
 		return
 	}
-	ttl := 120
+	ttl := defaultAssertionTTL
 	if req.TTLSeconds != nil {
-		ttl = *req.TTLSeconds
+		ttl = time.Duration(*req.TTLSeconds) * time.Second
 	}
 	out, e := s.identityContext(r, req)
 	if e != nil {
 		writeError(w, r, e)
 		return
 	}
-	now := s.now()
-	exp := now.Add(time.Duration(ttl) * time.Second)
-	sub, _ := out["app_user_id"].(string)
-	if sub == "" {
-		sub = s.appID.String()
-	}
-	claims := jwt.MapClaims{"iss": s.root, "sub": sub, "aud": req.Audience, "iat": now.Unix(), "exp": exp.Unix(), "app_id": s.appID.String()}
-	if a, ok := out["agent_id"].(string); ok {
-		claims["act"] = map[string]any{"sub": a}
-	}
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodES256, claims).SignedString(signingKey())
+	tok, exp, err := s.signAssertion(callFrom(r.Context()).p, req, out, ttl)
 	if err != nil {
 		writeError(w, r, errf(http.StatusServiceUnavailable, "service_unavailable", "cannot sign the assertion"))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"token": tok, "expires_at": rfc(exp), "identity": out})
+}
+
+// signAssertion mints the compact ES256 JWS of an identity: the claims alter-sdk 0.29.0's
+// verify_identity_assertion requires (iss, aud, sub, iat, exp, jti, azp, alter with app_id, and
+// act with alter.agent_auth for an agent), plus the labels it ignores (trace, groups, profile).
+func (s *Server) signAssertion(p principal, req identityRequest, id map[string]any, ttl time.Duration) (string, time.Time, error) {
+	appID := s.appID.String()
+	now := s.now().Truncate(time.Second)
+	exp := now.Add(ttl)
+	sub := "alter:app:" + appID
+	if u, ok := id["app_user_id"].(string); ok {
+		sub = "alter:user:" + u
+	}
+	alter := map[string]any{"app_id": appID, "group_ids": id["group_ids"]}
+	claims := jwt.MapClaims{"iss": s.IdentityIssuer(), "aud": req.Audience, "sub": sub, "azp": appID,
+		"iat": now.Unix(), "exp": exp.Unix(), "jti": uuid.NewString(), "alter": alter}
+	if p.agent != nil {
+		claims["act"] = map[string]any{"sub": "alter:agent:" + p.agent.id.String()}
+		alter["agent_auth"] = "api_key"
+		if p.impersonated {
+			alter["agent_auth"] = "app_key_caller"
+		}
+	}
+	if t := id["trace"]; t != nil {
+		alter["trace"] = t
+	}
+	if req.IncludeProfile && id["email"] != nil {
+		claims["email"], claims["name"] = id["email"], id["display_name"]
+	}
+	tok, err := s.idKey.sign(claims)
+	return tok, exp, err
 }

@@ -54,6 +54,26 @@ func (s *Server) endUser(tok *string) (string, *apiError) {
 	return sub, nil
 }
 
+// callUser is the end user a call names, by its user token or by an app_user_id: the subject
+// ("" for neither), 404 grant_not_found for an unknown app_user_id, 400 when the two name
+// different users. Users are never removed, so the subject stays valid after s.mu is released.
+func (s *Server) callUser(tok, appUserID *string) (string, *apiError) {
+	sub, e := s.endUser(tok)
+	if e != nil || appUserID == nil {
+		return sub, e
+	}
+	s.mu.Lock()
+	u := s.userByAppIDLocked(*appUserID)
+	s.mu.Unlock()
+	if u == nil {
+		return "", errf(http.StatusNotFound, "grant_not_found", "no such app user").with("app_user_id", *appUserID)
+	}
+	if sub != "" && sub != u.sub {
+		return "", errf(http.StatusBadRequest, "", "app_user_id and user_token name different users")
+	}
+	return u.sub, nil
+}
+
 // endUserOf is endUser for a handler: false when the token is bad, and the 401 is written.
 func (s *Server) endUserOf(w http.ResponseWriter, r *http.Request, tok *string) (string, bool) {
 	sub, e := s.endUser(tok)
@@ -78,22 +98,12 @@ func reaches(p principal, g *grant) bool {
 // transport.md §9.2: an agent reaches a user's grant only through its own delegation, and a
 // user token (or app_user_id) only chooses among the grants the principal already reaches.
 func (s *Server) resolveGrant(c *call, a addressing) (*grant, *apiError) {
-	sub, e := s.endUser(a.UserToken)
+	sub, e := s.callUser(a.UserToken, a.AppUserID)
 	if e != nil {
 		return nil, e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if a.AppUserID != nil {
-		u := s.userByAppIDLocked(*a.AppUserID)
-		if u == nil {
-			return nil, errf(http.StatusNotFound, "grant_not_found", "no such app user").with("app_user_id", *a.AppUserID)
-		}
-		if sub != "" && sub != u.sub {
-			return nil, errf(http.StatusBadRequest, "", "app_user_id and user_token name different users")
-		}
-		sub = u.sub
-	}
 	if a.GrantID != nil {
 		id, err := uuid.Parse(*a.GrantID)
 		g := s.grants[id]

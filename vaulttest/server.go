@@ -38,6 +38,7 @@ type Server struct {
 	dev      *http.ServeMux
 	upstream *http.Client
 	jwtKey   []byte
+	idKey    *identitySigner // signs identity assertions
 	appID    uuid.UUID
 	appActor uuid.UUID
 
@@ -119,6 +120,11 @@ func newServer(opts ...Option) (*Server, error) {
 		},
 	}
 	s.appActor = uuid.NewSHA1(s.appID, []byte("app"))
+	idKey, err := newIdentitySigner()
+	if err != nil {
+		return nil, err
+	}
+	s.idKey = idKey
 	s.appKey = s.AddAppKey().APIKey
 	if err := s.buildHandlers(); err != nil {
 		return nil, err
