@@ -52,6 +52,14 @@
 // (the rule on Request and ProxyRequest). It shares its parent's connections; closing the parent
 // closes it.
 //
+// # Identity and memory isolation
+//
+// ResolveIdentity returns the [IdentityContext] Alter resolves for a call; AssertIdentity mints
+// a short-lived ES256 [IdentityAssertion] of it for one audience, which the receiving service
+// verifies offline with package github.com/altersdk/alter-go/identity. Only a context the SDK
+// obtained or verified derives a private memory partition ([IdentityContext.MemoryScope]);
+// [NewScopedStore] confines a [NamespaceStore] to it. Refusals are [*MemoryIsolationError].
+//
 // # Tracing
 //
 // [WithTrace] puts run, thread and tool-call ids on a context; every vault call made under it

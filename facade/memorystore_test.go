@@ -22,12 +22,12 @@ type mapStore struct {
 
 func newMapStore() *mapStore { return &mapStore{items: map[string]facade.MemoryItem{}} }
 
-func path(ns []string, key string) string { return strings.Join(ns, "/") + "//" + key }
+func itemPath(ns []string, key string) string { return strings.Join(ns, "/") + "//" + key }
 
 func (m *mapStore) Get(_ context.Context, ns []string, key string) (*facade.MemoryItem, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	it, ok := m.items[path(ns, key)]
+	it, ok := m.items[itemPath(ns, key)]
 	if !ok {
 		return nil, nil
 	}
@@ -37,14 +37,14 @@ func (m *mapStore) Get(_ context.Context, ns []string, key string) (*facade.Memo
 func (m *mapStore) Put(_ context.Context, ns []string, key string, v map[string]any) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.items[path(ns, key)] = facade.MemoryItem{Namespace: slices.Clone(ns), Key: key, Value: v}
+	m.items[itemPath(ns, key)] = facade.MemoryItem{Namespace: slices.Clone(ns), Key: key, Value: v}
 	return nil
 }
 
 func (m *mapStore) Delete(_ context.Context, ns []string, key string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.items, path(ns, key))
+	delete(m.items, itemPath(ns, key))
 	return nil
 }
 
@@ -58,7 +58,7 @@ func (m *mapStore) Search(_ context.Context, prefix []string, q facade.MemorySea
 		}
 	}
 	slices.SortFunc(out, func(a, b facade.MemoryItem) int {
-		return strings.Compare(path(a.Namespace, a.Key), path(b.Namespace, b.Key))
+		return strings.Compare(itemPath(a.Namespace, a.Key), itemPath(b.Namespace, b.Key))
 	})
 	return out[min(q.Offset, len(out)):min(q.Offset+q.Limit, len(out))], nil
 }
