@@ -208,6 +208,30 @@ async def _(dev: Dev, s: Side) -> None:
         assert await app.verify_user_token(_alice())
 
 
+@scenario("identity_resolve_app_getter")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app(user_token_getter=_alice) as app:
+        await app.resolve_identity(include_profile=True)
+
+
+@scenario("identity_resolve_agent_user")
+async def _(dev: Dev, s: Side) -> None:
+    async with _agent() as agent:
+        await agent.resolve_identity(user_token=_alice())
+
+
+@scenario("identity_assert_agent")
+async def _(dev: Dev, s: Side) -> None:
+    async with _agent() as agent:
+        await agent.assert_identity(audience="https://memory.internal", user_token=_alice(), ttl_seconds=60)
+
+
+@scenario("identity_assert_app_headless")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.assert_identity(audience="urn:service:memory", include_profile=True)
+
+
 @scenario("agent_me")
 async def _(dev: Dev, s: Side) -> None:
     async with _agent() as agent:

@@ -169,6 +169,31 @@ var scenarios = map[string]func(ctx context.Context) error{
 			return err
 		})
 	},
+	"identity_resolve_app_getter": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.ResolveIdentity(ctx, facade.ResolveIdentityParams{IncludeProfile: true})
+			return err
+		}, facade.WithUserTokenGetter(aliceGetter))
+	},
+	"identity_resolve_agent_user": func(ctx context.Context) error {
+		return withAgent(ctx, env("AGENT_API_KEY"), func(ctx context.Context, ag *facade.Agent) error {
+			_, err := ag.ResolveIdentity(ctx, facade.ResolveIdentityParams{UserToken: env("ALTER_USER_TOKEN")})
+			return err
+		})
+	},
+	"identity_assert_agent": func(ctx context.Context) error {
+		return withAgent(ctx, env("AGENT_API_KEY"), func(ctx context.Context, ag *facade.Agent) error {
+			_, err := ag.AssertIdentity(ctx, facade.AssertIdentityParams{Audience: "https://memory.internal",
+				UserToken: env("ALTER_USER_TOKEN"), TTL: time.Minute})
+			return err
+		})
+	},
+	"identity_assert_app_headless": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.AssertIdentity(ctx, facade.AssertIdentityParams{Audience: "urn:service:memory", IncludeProfile: true})
+			return err
+		})
+	},
 	"agent_me": func(ctx context.Context) error {
 		return withAgent(ctx, env("AGENT_API_KEY"), func(ctx context.Context, ag *facade.Agent) error {
 			_, err := ag.Me(ctx)
