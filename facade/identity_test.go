@@ -166,4 +166,3 @@ func TestIdentityAgainstVault(t *testing.T) {
 	_, err = agent.AssertIdentity(bg, AssertIdentityParams{Audience: "urn:x"})
 	require.ErrorIs(t, err, ErrBackend)
 }
-

@@ -64,7 +64,8 @@ type ScopedStore struct {
 // maxMemoryKeyLen bounds a key, in characters: keys are identifiers, not content.
 const maxMemoryKeyLen = 512
 
-// NewScopedStore binds store to the partition of id. Errors are *MemoryIsolationError.
+// NewScopedStore binds store to the partition of id: a refusal of id is a *MemoryIsolationError,
+// a nil store an *InputError.
 func NewScopedStore(store NamespaceStore, id IdentityContext, o ScopedStoreOptions) (*ScopedStore, error) {
 	if store == nil {
 		return nil, inputErr("store", "required", nil)

@@ -56,8 +56,8 @@ func (k *identitySigner) sign(claims jwt.MapClaims) (string, error) {
 }
 
 // IdentityJWKS returns the JWK Set (RFC 7517) of the key this server signs identity assertions
-// with: the document a verifier is given as its trusted keys (facade/identity.Config.JWKS,
-// alter-sdk's verify_identity_assertion(jwks=…)). Each server has its own key.
+// with: the document a verifier is given as its trusted keys (identity.Config.JWKS of
+// github.com/altersdk/alter-go/identity, alter-sdk's verify_identity_assertion(jwks=…)). Each server has its own key.
 func (s *Server) IdentityJWKS() []byte { return append([]byte(nil), s.idKey.jwks...) }
 
 // IdentityIssuer returns the iss claim of the identity assertions this server signs: its URL.

@@ -26,6 +26,9 @@
 //	POST   /_dev/connect/{session_token}/complete|deny|fail|expire  {"provider","account"} | {"code"} → 204
 //	POST   /_dev/auth/{session_token}/complete|deny|expire   {"sub"} → 204
 //	POST   /_dev/managed-secrets/{session_token}/complete   {"secret"} → {"grant_id"}
+//	GET    /_dev/identity                             {"issuer","app_id","jwks"}: what a verifier of the
+//	                                                  server's identity assertions trusts
+//	GET    /_dev/identity/jwks                        that JWK Set alone, as a JWKS URL serves it
 //	GET    /_dev/violations                           contract violations seen
 package main
 
