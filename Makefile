@@ -28,7 +28,7 @@ test:
 FUZZ_TARGETS := facade:FuzzRetryAfter facade:FuzzExpandURL facade:FuzzBearerChallenge facade:FuzzParseCredential \
 	facade:FuzzDecodeVaultError vaulttest:FuzzHandler internal/signing:FuzzCanonicalPath \
 	internal/signing:FuzzVerifyNeverPanics internal/apikey:FuzzValid internal/reliability:FuzzRequestInputs \
-	facade:FuzzContentMatchRule facade:FuzzRuleBody vaulttest:FuzzRequestRule
+	facade:FuzzContentMatchRule facade:FuzzRuleBody vaulttest:FuzzRequestRule identity:FuzzVerifyNeverPanics
 # A count, not a duration: Go 1.26's fuzz coordinator can report a spurious "context deadline
 # exceeded" when a duration ends while a worker is busy (go.dev/issue/75804); a count never races.
 FUZZTIME ?= 4000x

@@ -91,7 +91,7 @@ type signer struct {
 	jwks []byte
 }
 
-func newSigner(t *testing.T) *signer {
+func newSigner(t testing.TB) *signer {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	p, err := k.PublicKey.Bytes()
@@ -101,13 +101,13 @@ func newSigner(t *testing.T) *signer {
 	return &signer{key: k, jwk: jwk, jwks: set(t, jwk)}
 }
 
-func set(t *testing.T, keys ...map[string]any) []byte {
+func set(t testing.TB, keys ...map[string]any) []byte {
 	b, err := json.Marshal(map[string]any{"keys": keys})
 	require.NoError(t, err)
 	return b
 }
 
-func (s *signer) token(t *testing.T, header map[string]any, claims jwt.MapClaims) string {
+func (s *signer) token(t testing.TB, header map[string]any, claims jwt.MapClaims) string {
 	tok := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
 	tok.Header["typ"], tok.Header["kid"] = "alter-identity+jwt", "k1"
 	for k, v := range header {
