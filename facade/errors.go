@@ -172,7 +172,7 @@ func withCause(e *APIError, cause error) []error {
 // Error classes, matched with errors.Is. They mirror alter-sdk 0.29.0's exception tree: an
 // error matches its own class and every class above it (a grant_expired answer matches
 // ErrGrantExpired, ErrReAuthRequired and ErrBackend). The roots are ErrBackend, ErrConnectFlow,
-// ErrProviderAPI, ErrNetwork, ErrApproval and ErrInvalidInput.
+// ErrProviderAPI, ErrNetwork, ErrApproval, ErrMemoryIsolation and ErrInvalidInput.
 var (
 	// ErrBackend matches every error answer of the vault (BackendError), except the classes
 	// 0.29.0 roots elsewhere (ConnectConfig, ScopeReauthRequired, approval outcomes).
