@@ -100,6 +100,14 @@ var expect = map[string][]string{
 		`ListProviderCatalogWithResponse: github +"GitHub" +\d+ scopes`,
 		`GetAgentWithResponse\(unknown id\): HTTP 404, error code agent_not_found, X-Request-ID \S+`,
 	},
+	"identity-memory": {
+		`agent [0-9a-f]{8}: assertion for https://memory.internal, token \[REDACTED\], expires within 2 minutes: true`,
+		`memory service: verified app user [0-9a-f]{8} acting through agent [0-9a-f]{8}`,
+		`partition: alter/v2/agent-user…`,
+		`stored and read back in the partition: contact -> email`,
+		`token for urn:service:billing -> memory_assertion_invalid \(claims\)`,
+		`hand-built identity -> errors.Is\(err, facade.MemoryIdentityUnverified\): true`,
+	},
 	"testing-your-app": {
 		`Notifier.Post: posted to #deploys with the agent's Slack grant [0-9a-f]{8}`,
 		`recordApiCall +agent [0-9a-f]{8} +agent .* +slack .* reason="notify #deploys"`,

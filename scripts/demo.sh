@@ -10,10 +10,11 @@ cd "$(dirname "$0")/.."
 source scripts/devserver.sh
 
 GO=${GO:-go}
-EXAMPLES=(quickstart agent-runtime jwt-identity headless-connect agents-admin proxy-approval raw-gen testing-your-app)
+EXAMPLES=(quickstart agent-runtime jwt-identity identity-memory headless-connect agents-admin proxy-approval raw-gen testing-your-app)
 declare -A ABOUT=(
 	[quickstart]="an App calls an API with a user's grant; RetryInfo; the vault writes the audit rows"
 	[agent-runtime]="an Agent: Me, one traced run of several tool calls, RevokeDelegation"
+	[identity-memory]="an Agent's identity assertion, verified offline by a memory service that keeps per-user notes"
 	[jwt-identity]="grants chosen through the end user's JWT: Provider, the ambiguity error, Account; identity rules"
 	[headless-connect]="Connect (the consent page is approved programmatically), then Request with the new grant"
 	[agents-admin]="App.Agents(): create, mint, deprecate, rotate, revoke with Force, delete"

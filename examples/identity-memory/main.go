@@ -1,0 +1,172 @@
+// Command identity-memory shows the identity plane: an agent working for alice asks Alter for a
+// signed identity assertion addressed to a memory service; the memory service verifies it
+// offline (package identity) against the issuer's key set it trusts, and keeps alice's notes for
+// that agent in a private partition derived from the verified identity (facade.ScopedStore).
+// A token for another service, and an identity built by hand, are refused.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/altersdk/alter-go/examples/internal/demoenv"
+	"github.com/altersdk/alter-go/facade"
+	"github.com/altersdk/alter-go/identity"
+)
+
+const memoryAudience = "https://memory.internal"
+
+func main() {
+	if err := run(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, "identity-memory:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	env, cleanup, err := demoenv.Setup(demoenv.VarAgentKey, demoenv.VarAgentID, demoenv.VarUserToken)
+	defer cleanup()
+	if err != nil {
+		return err
+	}
+
+	// The agent, working for alice, asks Alter for an assertion addressed to the memory service.
+	agent, err := facade.NewAgent(os.Getenv("AGENT_API_KEY"))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = agent.Close() }()
+	a, err := agent.AssertIdentity(ctx, facade.AssertIdentityParams{Audience: memoryAudience, UserToken: env.UserToken})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("agent %s: assertion for %s, token %v, expires within 2 minutes: %v\n",
+		demoenv.Short(env.AgentID), memoryAudience, a.Token, time.Until(a.ExpiresAt) <= 2*time.Minute)
+
+	// The memory service trusts the issuer, the app and the key set from its configuration. A
+	// production service loads Alter's published key set; the dev vault serves its own.
+	trust, err := trustedConfig(ctx, env.BaseURL)
+	if err != nil {
+		return err
+	}
+	verifier, err := identity.NewVerifier(identity.Config{Issuer: trust.Issuer, Audience: memoryAudience, JWKS: trust.JWKS,
+		AppID: trust.AppID, AgentID: env.AgentID.String()})
+	if err != nil {
+		return err
+	}
+	id, err := verifier.Verify(a.Token.Reveal())
+	if err != nil {
+		return err
+	}
+	fmt.Printf("memory service: verified app user %s acting through agent %s\n", id.AppUserID[:8], id.AgentID[:8])
+
+	store, err := facade.NewScopedStore(newNotes(), id, facade.ScopedStoreOptions{})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("partition: %s…\n", strings.Join(store.Scope().Namespace[:3], "/"))
+	if err := store.Put(ctx, []string{"preferences"}, "contact", map[string]any{"channel": "email"}); err != nil {
+		return err
+	}
+	item, err := store.Get(ctx, []string{"preferences"}, "contact")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("stored and read back in the partition: contact -> %v\n", item.Value["channel"])
+
+	// An assertion addressed to another service is refused, with a coarse reason only.
+	other, err := agent.AssertIdentity(ctx, facade.AssertIdentityParams{Audience: "urn:service:billing", UserToken: env.UserToken})
+	if err != nil {
+		return err
+	}
+	_, err = verifier.Verify(other.Token.Reveal())
+	var mi *facade.MemoryIsolationError
+	if !errors.As(err, &mi) {
+		return fmt.Errorf("expected a refusal, got %v", err)
+	}
+	fmt.Printf("token for urn:service:billing -> %s (%s)\n", mi.Code, mi.Reason)
+
+	// An identity built by hand never opens a partition.
+	forged := facade.IdentityContext{AppID: id.AppID, AgentID: id.AgentID, AppUserID: "bob", UserStatus: facade.UserActive}
+	_, err = facade.NewScopedStore(newNotes(), forged, facade.ScopedStoreOptions{})
+	fmt.Printf("hand-built identity -> errors.Is(err, facade.MemoryIdentityUnverified): %v\n", errors.Is(err, facade.MemoryIdentityUnverified))
+	return nil
+}
+
+// trust is what the memory service is configured with to verify assertions.
+type trust struct {
+	Issuer string          `json:"issuer"`
+	AppID  string          `json:"app_id"`
+	JWKS   json.RawMessage `json:"jwks"`
+}
+
+// trustedConfig reads the dev vault's identity trust (GET /_dev/identity).
+func trustedConfig(ctx context.Context, baseURL string) (*trust, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/_dev/identity", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var t trust
+	if err := json.NewDecoder(resp.Body).Decode(&t); err != nil {
+		return nil, fmt.Errorf("GET /_dev/identity: %w", err)
+	}
+	return &t, nil
+}
+
+// notes is the memory service's own store (Redis or Postgres in production), reached only
+// through the ScopedStore.
+type notes struct {
+	mu sync.Mutex
+	m  map[string]map[string]any
+}
+
+func newNotes() *notes { return &notes{m: map[string]map[string]any{}} }
+
+func slot(ns []string, key string) string {
+	return strings.Join(slices.Concat(ns, []string{key}), "\x00")
+}
+
+func (n *notes) Get(_ context.Context, ns []string, key string) (*facade.MemoryItem, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if v, ok := n.m[slot(ns, key)]; ok {
+		return &facade.MemoryItem{Namespace: ns, Key: key, Value: v}, nil
+	}
+	return nil, nil
+}
+
+func (n *notes) Put(_ context.Context, ns []string, key string, v map[string]any) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.m[slot(ns, key)] = v
+	return nil
+}
+
+func (n *notes) Delete(_ context.Context, ns []string, key string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.m, slot(ns, key))
+	return nil
+}
+
+// Search and ListNamespaces are not used by this service.
+func (n *notes) Search(context.Context, []string, facade.MemorySearch) ([]facade.MemoryItem, error) {
+	return nil, nil
+}
+
+func (n *notes) ListNamespaces(context.Context, []string, int, int) ([][]string, error) {
+	return nil, nil
+}
