@@ -7,10 +7,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -51,9 +49,9 @@ func run(ctx context.Context) error {
 	fmt.Printf("agent %s: assertion for %s, token %v, expires within 2 minutes: %v\n",
 		demoenv.Short(env.AgentID), memoryAudience, a.Token, time.Until(a.ExpiresAt) <= 2*time.Minute)
 
-	// The memory service trusts the issuer, the app and the key set from its configuration. A
-	// production service loads Alter's published key set; the dev vault serves its own.
-	trust, err := trustedConfig(ctx, env.BaseURL)
+	// The memory service trusts an issuer, an app and a key set from its configuration: Alter's
+	// in production; here the dev vault's own (GET /_dev/identity).
+	trust, err := demoenv.IdentityTrust(ctx)
 	if err != nil {
 		return err
 	}
@@ -101,64 +99,30 @@ func run(ctx context.Context) error {
 	return nil
 }
 
-// trust is what the memory service is configured with to verify assertions.
-type trust struct {
-	Issuer string          `json:"issuer"`
-	AppID  string          `json:"app_id"`
-	JWKS   json.RawMessage `json:"jwks"`
-}
-
-// trustedConfig reads the dev vault's identity trust (GET /_dev/identity).
-func trustedConfig(ctx context.Context, baseURL string) (*trust, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/_dev/identity", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var t trust
-	if err := json.NewDecoder(resp.Body).Decode(&t); err != nil {
-		return nil, fmt.Errorf("GET /_dev/identity: %w", err)
-	}
-	return &t, nil
-}
-
 // notes is the memory service's own store (Redis or Postgres in production), reached only
 // through the ScopedStore.
-type notes struct {
-	mu sync.Mutex
-	m  map[string]map[string]any
-}
+type notes struct{ m sync.Map } // slot → map[string]any
 
-func newNotes() *notes { return &notes{m: map[string]map[string]any{}} }
+func newNotes() *notes { return &notes{} }
 
 func slot(ns []string, key string) string {
 	return strings.Join(slices.Concat(ns, []string{key}), "\x00")
 }
 
 func (n *notes) Get(_ context.Context, ns []string, key string) (*facade.MemoryItem, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if v, ok := n.m[slot(ns, key)]; ok {
-		return &facade.MemoryItem{Namespace: ns, Key: key, Value: v}, nil
+	if v, ok := n.m.Load(slot(ns, key)); ok {
+		return &facade.MemoryItem{Namespace: ns, Key: key, Value: v.(map[string]any)}, nil
 	}
 	return nil, nil
 }
 
 func (n *notes) Put(_ context.Context, ns []string, key string, v map[string]any) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.m[slot(ns, key)] = v
+	n.m.Store(slot(ns, key), v)
 	return nil
 }
 
 func (n *notes) Delete(_ context.Context, ns []string, key string) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	delete(n.m, slot(ns, key))
+	n.m.Delete(slot(ns, key))
 	return nil
 }
 

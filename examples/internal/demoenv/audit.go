@@ -19,29 +19,9 @@ import (
 // the portal); vaulttest and cmd/altervault-dev serve this one to loopback clients. Call it after
 // closing the example's clients: Close drains the background audit posts of upstream calls.
 func AuditRows(ctx context.Context, runID string) ([]vaulttest.AuditRow, error) {
-	base := strings.TrimRight(os.Getenv(VarBaseURL), "/")
-	if base == "" {
-		return nil, fmt.Errorf("%s is not set: the audit rows are read from the dev vault's /_dev/audit", VarBaseURL)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_dev/audit", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /_dev/audit: the vault answered %d: %s", resp.StatusCode, firstLine(body))
-	}
 	var all []vaulttest.AuditRow
-	if err := json.Unmarshal(body, &all); err != nil {
-		return nil, fmt.Errorf("GET /_dev/audit: %w", err)
+	if err := devGet(ctx, "/_dev/audit", &all); err != nil {
+		return nil, err
 	}
 	var rows []vaulttest.AuditRow
 	for _, r := range all {
@@ -50,6 +30,43 @@ func AuditRows(ctx context.Context, runID string) ([]vaulttest.AuditRow, error) 
 		}
 	}
 	return rows, nil
+}
+
+// IdentityTrust reads what a verifier of the dev vault's identity assertions trusts (GET
+// /_dev/identity): its issuer, app id and key set. A production service has Alter's in its
+// configuration.
+func IdentityTrust(ctx context.Context) (vaulttest.IdentityTrust, error) {
+	var t vaulttest.IdentityTrust
+	err := devGet(ctx, "/_dev/identity", &t)
+	return t, err
+}
+
+// devGet decodes the JSON answer of a GET to the dev control API of the vault at ALTER_BASE_URL.
+func devGet(ctx context.Context, path string, v any) error {
+	base := strings.TrimRight(os.Getenv(VarBaseURL), "/")
+	if base == "" {
+		return fmt.Errorf("%s is not set: %s is read from the dev vault", VarBaseURL, path)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: the vault answered %d: %s", path, resp.StatusCode, firstLine(body))
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	return nil
 }
 
 // PrintAudit prints the audit rows of runID as a table: what the vault recorded about the run.
