@@ -37,6 +37,9 @@ func TestIdentityAssertionClaims(t *testing.T) {
 		map[string]string{"kty": k["kty"], "crv": k["crv"], "alg": k["alg"], "use": k["use"]})
 	assert.NotContains(t, k, "d", "never the private key")
 	assert.NotEqual(t, string(NewTestServer(t).IdentityJWKS()), string(jwks), "a key per server")
+	mine := s.IdentityJWKS()
+	mine[0] = 'x'
+	assert.JSONEq(t, string(jwks), string(s.IdentityJWKS()), "IdentityJWKS returns a copy")
 
 	parse := func(tok string) (*jwt.Token, jwt.MapClaims) {
 		t.Helper()
