@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"strings"
 	"time"
 
 	"github.com/altersdk/alter-go/facade"
@@ -74,14 +75,14 @@ func ExampleIdentityContext_MemoryScope() {
 	}
 	// alter/v2/agent-user/<app>/<agent>/<user>, each id base64url-encoded, then the developer's
 	// own segments, encoded the same way.
-	fmt.Println(ns[:3], len(ns), ns[6])
+	fmt.Println(strings.Join(ns[:3], "/"), len(ns), ns[6])
 
 	// A context built by hand (or decoded from JSON) was not verified by the SDK.
 	forged := facade.IdentityContext{AppID: id.AppID, AgentID: id.AgentID, AppUserID: "someone-else", UserStatus: facade.UserActive}
 	_, err = forged.MemoryScope()
 	fmt.Println(errors.Is(err, facade.MemoryIdentityUnverified), errors.Is(err, facade.ErrMemoryIsolation))
 	// Output:
-	// [alter v2 agent-user] 7 cHJlZmVyZW5jZXM
+	// alter/v2/agent-user 7 cHJlZmVyZW5jZXM
 	// true true
 }
 
