@@ -29,13 +29,6 @@ func badToken(why string) error {
 	return unexpectedResponse("retrieveToken", http.StatusOK, http.Header{}, "Backend returned a malformed token response: "+why)
 }
 
-// errSigV4 refuses AWS credentials, which must be SigV4-signed rather than placed in a header:
-// sending the format string as a header would be garbage to AWS and expose the key id.
-func errSigV4() error {
-	return unexpectedResponse("retrieveToken", http.StatusOK, http.Header{},
-		"the grant holds AWS credentials (SigV4), which this SDK version cannot sign; use ProxyRequest")
-}
-
 // providerTransportError is a provider call that got no answer. Its text holds no injected
 // value, wherever in the chain a library echoed the request (a URL with its query, a header).
 func providerTransportError(err error, method, url string, pl placement) error {

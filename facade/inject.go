@@ -16,15 +16,12 @@ type placement struct {
 	secrets []string // every value placed (kept out of error text)
 }
 
-// inject applies the vault's injection rules to the provider request: the formatted credential
+// inject applies the vault's injection rules (an AWS credential is signed by signV4 instead) to the provider request: the formatted credential
 // in the injection header, then each additional rule in order. Header rules overwrite; query
 // rules join the call's query parameters, and then (as any query parameters do) replace the
 // URL's own query string.
 func inject(req *http.Request, cred *credential, query url.Values) (placement, error) {
 	var pl placement
-	if strings.HasPrefix(cred.injectionFormat, sigV4Prefix) && cred.extra != nil {
-		return pl, errSigV4()
-	}
 	value := strings.Replace(cred.injectionFormat, "{token}", cred.accessToken, 1)
 	req.Header.Set(cred.injectionHeader, value)
 	first := []string{cred.injectionHeader, cred.accessToken, value} // one array, each part clipped

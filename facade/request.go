@@ -148,7 +148,12 @@ func (c *client) Request(ctx context.Context, method, rawURL string, p RequestPa
 	if impliedCT {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	pl, err := inject(req, cred, p.Query)
+	var pl placement
+	if cred.isSigV4() {
+		pl, err = signV4(req, cred, resolved, p.Query, body, c.now())
+	} else {
+		pl, err = inject(req, cred, p.Query)
+	}
 	if err != nil {
 		return nil, err
 	}
