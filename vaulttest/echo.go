@@ -20,14 +20,16 @@ import (
 //	/scope-mismatch?scope=a+b → 403 with WWW-Authenticate: Bearer error="insufficient_scope", scope="a b"
 //	/slow?ms=N                → waits N ms (ctx-aware), then echoes
 type EchoUpstream struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	reqs []Request
+	srv    *httptest.Server
+	mu     sync.Mutex
+	reqs   []Request
+	verify func(r *http.Request, body []byte) error // NewSigV4Upstream's check; nil: none
 }
 
 // NewEchoUpstream starts an echo upstream on 127.0.0.1.
-func NewEchoUpstream() *EchoUpstream {
-	u := &EchoUpstream{}
+func NewEchoUpstream() *EchoUpstream { return startEcho(&EchoUpstream{}) }
+
+func startEcho(u *EchoUpstream) *EchoUpstream {
 	u.srv = httptest.NewUnstartedServer(http.HandlerFunc(u.serve))
 	if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
 		_ = u.srv.Listener.Close()
@@ -60,6 +62,12 @@ func (u *EchoUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	u.mu.Lock()
 	u.reqs = append(u.reqs, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Time: time.Now()})
 	u.mu.Unlock()
+	if u.verify != nil {
+		if err := u.verify(r, body); err != nil {
+			awsError(w, err)
+			return
+		}
+	}
 	q := r.URL.Query()
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/status/"):
