@@ -108,6 +108,11 @@ var expect = map[string][]string{
 		`token for urn:service:billing -> memory_assertion_invalid \(claims\)`,
 		`hand-built identity -> errors.Is\(err, facade.MemoryIdentityUnverified\): true`,
 	},
+	"user-backend": {
+		`without a token -> 401, WWW-Authenticate: Bearer`,
+		`as alice +-> 200, the upstream received Authorization: Bearer gho_… \(alice's grant, chosen by her token\)`,
+		`recordApiCall +user-backend +app +alice +[0-9a-f]{8} +github .*GET /user/repos -> 200 reason="list my repos"`,
+	},
 	"testing-your-app": {
 		`Notifier.Post: posted to #deploys with the agent's Slack grant [0-9a-f]{8}`,
 		`recordApiCall +agent [0-9a-f]{8} +agent .* +slack .* reason="notify #deploys"`,

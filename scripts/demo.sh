@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 source scripts/devserver.sh
 
 GO=${GO:-go}
-EXAMPLES=(quickstart agent-runtime jwt-identity identity-memory headless-connect agents-admin proxy-approval raw-gen testing-your-app)
+EXAMPLES=(quickstart agent-runtime jwt-identity identity-memory headless-connect agents-admin proxy-approval raw-gen testing-your-app user-backend)
+# Examples in nested modules (their dependencies stay out of the SDK's module), as <module dir>:<program>.
+NESTED=(examples/bridges:github-client examples/bridges:aws-s3)
 declare -A ABOUT=(
 	[quickstart]="an App calls an API with a user's grant; RetryInfo; the vault writes the audit rows"
 	[agent-runtime]="an Agent: Me, one traced run of several tool calls, RevokeDelegation"
@@ -21,6 +23,9 @@ declare -A ABOUT=(
 	[proxy-approval]="proxy mode with a human approval: pending -> approved -> AwaitApproval; then a denial"
 	[raw-gen]="the generated client through Raw(): /sdk/scopes, the provider catalog, a typed 404"
 	[testing-your-app]="your code on top of the SDK, and its tests against vaulttest"
+	[user-backend]="net/http middleware takes the end user's bearer token; grantclient calls with their grant"
+	[github-client]="go-github, unmodified, on a grant through grantclient (examples/bridges module)"
+	[aws-s3]="aws-sdk-go-v2's S3 client on an AWS grant through alteraws; SigV4 signed by the SDK (examples/bridges module)"
 )
 
 work=$(mktemp -d)
@@ -38,10 +43,14 @@ trap 'exit 130' INT TERM
 rule() { printf '\n%s\n' "=== $* ==="; }
 start=$SECONDS
 
-rule "building cmd/altervault-dev and ${#EXAMPLES[@]} examples"
+rule "building cmd/altervault-dev and $((${#EXAMPLES[@]} + ${#NESTED[@]})) examples"
 pkgs=(./cmd/altervault-dev)
 for ex in "${EXAMPLES[@]}"; do pkgs+=("./examples/$ex"); done
 "$GO" build -o "$work/bin/" "${pkgs[@]}"
+for n in "${NESTED[@]}"; do
+	(cd "${n%%:*}" && "$GO" build -o "$work/bin/" "./${n#*:}")
+	EXAMPLES+=("${n#*:}")
+done
 
 rule "starting cmd/altervault-dev on 127.0.0.1:0"
 "$work/bin/altervault-dev" -addr 127.0.0.1:0 >"$work/env" 2>"$work/server.log" &

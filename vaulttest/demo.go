@@ -3,6 +3,7 @@ package vaulttest
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/google/uuid"
 )
@@ -23,6 +24,10 @@ type Demo struct {
 	ManagedSecretID     uuid.UUID // the "stripe" managed secret
 	ManagedSecretSlug   string    // "stripe", its provider_id in retrieve calls
 	MSGrantID           uuid.UUID // the managed secret granted to demo-agent
+	// An app grant on AWS credentials (provider "aws", region us-east-1, service s3) and the
+	// stand-in for S3 that verifies their SigV4 signatures (NewSigV4Upstream).
+	AWSGrantID     uuid.UUID
+	AWSUpstreamURL string
 }
 
 // SeedDemo seeds s with the demo data of cmd/altervault-dev and the examples, with an echo
@@ -54,7 +59,13 @@ func SeedDemoWithUpstream(s *Server, upstreamURL string) Demo {
 	d.ManagedSecretSlug = "stripe"
 	d.ManagedSecretID = s.AddManagedSecret(d.ManagedSecretSlug, "Stripe (test mode)", "sk_test_demo_"+randAlnum(16), HeaderInjection("X-API-Key"))
 	d.MSGrantID = s.AddManagedSecretGrant(d.ManagedSecretSlug, d.Agent.ID)
+	akid, secret := "AKIA"+strings.ToUpper(randAlnum(16)), randAlnum(40)
+	aws := NewSigV4Upstream(akid, secret)
+	d.AWSUpstreamURL = aws.URL()
+	d.AWSGrantID = s.AddOAuthGrant(OAuthGrant{Provider: "aws", Account: "demo-backups", Credential: akid,
+		Injection: SigV4Injection(secret, "us-east-1", "s3", "")})
 	s.mu.Lock()
+	s.closers = append(s.closers, aws.Close)
 	s.env = d.Env()
 	s.mu.Unlock()
 	return d
@@ -64,7 +75,7 @@ func SeedDemoWithUpstream(s *Server, upstreamURL string) Demo {
 var envNames = []string{"ALTER_BASE_URL", "ALTER_API_KEY", "AGENT_API_KEY", "AGENT_ID", "ALTER_USER_TOKEN",
 	"ALTER_UPSTREAM_URL", "ALTER_GRANT_ID", "ALTER_SECOND_GITHUB_GRANT_ID", "ALTER_GOOGLE_GRANT_ID",
 	"ALTER_AGENT_GRANT_ID", "ALTER_APPROVAL_GRANT_ID", "ALTER_MANAGED_SECRET_ID", "ALTER_MANAGED_SECRET_SLUG",
-	"ALTER_MS_GRANT_ID"}
+	"ALTER_MS_GRANT_ID", "ALTER_AWS_GRANT_ID", "ALTER_AWS_UPSTREAM_URL"}
 
 // Env is the demo as environment variables (what GET /_dev/env serves).
 func (d Demo) Env() map[string]string {
@@ -73,7 +84,8 @@ func (d Demo) Env() map[string]string {
 		"ALTER_GRANT_ID": d.GrantID.String(), "ALTER_SECOND_GITHUB_GRANT_ID": d.SecondGitHubGrantID.String(),
 		"ALTER_GOOGLE_GRANT_ID": d.GoogleGrantID.String(), "ALTER_AGENT_GRANT_ID": d.AgentGrantID.String(),
 		"ALTER_APPROVAL_GRANT_ID": d.ApprovalGrantID.String(), "ALTER_MANAGED_SECRET_ID": d.ManagedSecretID.String(),
-		"ALTER_MANAGED_SECRET_SLUG": d.ManagedSecretSlug, "ALTER_MS_GRANT_ID": d.MSGrantID.String()}
+		"ALTER_MANAGED_SECRET_SLUG": d.ManagedSecretSlug, "ALTER_MS_GRANT_ID": d.MSGrantID.String(),
+		"ALTER_AWS_GRANT_ID": d.AWSGrantID.String(), "ALTER_AWS_UPSTREAM_URL": d.AWSUpstreamURL}
 }
 
 // WriteEnv writes the demo as shell exports, one per line.

@@ -4,8 +4,8 @@
 // agent, user, grants and a local echo upstream. It prints the shell exports a program needs on
 // stdout (ALTER_BASE_URL ALTER_API_KEY AGENT_API_KEY AGENT_ID ALTER_USER_TOKEN ALTER_UPSTREAM_URL
 // ALTER_GRANT_ID ALTER_SECOND_GITHUB_GRANT_ID ALTER_GOOGLE_GRANT_ID ALTER_AGENT_GRANT_ID
-// ALTER_APPROVAL_GRANT_ID ALTER_MANAGED_SECRET_ID ALTER_MANAGED_SECRET_SLUG ALTER_MS_GRANT_ID), a
-// "ready" line on stderr, and stops cleanly on SIGINT or SIGTERM.
+// ALTER_APPROVAL_GRANT_ID ALTER_MANAGED_SECRET_ID ALTER_MANAGED_SECRET_SLUG ALTER_MS_GRANT_ID
+// ALTER_AWS_GRANT_ID ALTER_AWS_UPSTREAM_URL), a "ready" line on stderr, and stops cleanly on SIGINT or SIGTERM.
 //
 //	go run ./cmd/altervault-dev            # 127.0.0.1:8370
 //	go run ./cmd/altervault-dev -addr 127.0.0.1:0

@@ -30,6 +30,8 @@ const (
 	VarApprovalGrantID     = "ALTER_APPROVAL_GRANT_ID"
 	VarManagedSecretID     = "ALTER_MANAGED_SECRET_ID"
 	VarMSGrantID           = "ALTER_MS_GRANT_ID"
+	VarAWSGrantID          = "ALTER_AWS_GRANT_ID"
+	VarAWSUpstreamURL      = "ALTER_AWS_UPSTREAM_URL"
 )
 
 // Env is the vault an example talks to and the demo data in it.
@@ -47,6 +49,8 @@ type Env struct {
 	ApprovalGrantID     uuid.UUID // a GitHub grant whose policy requires a human approval
 	ManagedSecretID     string    // the "stripe" managed secret (a UUID)
 	MSGrantID           uuid.UUID // the managed secret granted to demo-agent
+	AWSGrantID          uuid.UUID // an app grant on AWS credentials (S3, us-east-1)
+	AWSUpstreamURL      string    // the stand-in for S3, which verifies SigV4 signatures
 }
 
 // Setup returns the vault to use and a cleanup func. With ALTER_API_KEY or AGENT_API_KEY set it
@@ -116,6 +120,7 @@ func load(required []string) (*Env, error) {
 		UpstreamURL:     strings.TrimRight(os.Getenv(VarUpstreamURL), "/"),
 		UserToken:       os.Getenv(VarUserToken),
 		ManagedSecretID: os.Getenv(VarManagedSecretID),
+		AWSUpstreamURL:  strings.TrimRight(os.Getenv(VarAWSUpstreamURL), "/"),
 	}
 	ids := []struct {
 		name string
@@ -123,7 +128,7 @@ func load(required []string) (*Env, error) {
 	}{
 		{VarAgentID, &e.AgentID}, {VarGrantID, &e.GrantID}, {VarSecondGitHubGrantID, &e.SecondGitHubGrantID},
 		{VarGoogleGrantID, &e.GoogleGrantID}, {VarAgentGrantID, &e.AgentGrantID},
-		{VarApprovalGrantID, &e.ApprovalGrantID}, {VarMSGrantID, &e.MSGrantID},
+		{VarApprovalGrantID, &e.ApprovalGrantID}, {VarMSGrantID, &e.MSGrantID}, {VarAWSGrantID, &e.AWSGrantID},
 	}
 	for _, id := range ids {
 		v := os.Getenv(id.name)

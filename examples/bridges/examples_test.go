@@ -1,0 +1,64 @@
+package bridges_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The example programs, built and run as a newcomer runs them with nothing set (each starts an
+// in-memory vault); `make demo` runs them against cmd/altervault-dev. Each must exit 0 and print
+// the lines that tell its story.
+var expect = map[string][]string{
+	"github-client": {
+		`go-github on grant [0-9a-f]{8}`,
+		`Users.Get\("octocat"\) +-> 200`,
+		`Issues.Create\(octo-org/hello\) -> 200 \(\*github.Issue decoded by go-github\)`,
+		`a provider error +-> \*github.ErrorResponse, status 400`,
+		`audit log of run github-client-[0-9a-f]{6} \(3 rows`,
+		`recordApiCall +github-client +app +alice +[0-9a-f]{8} +github .*POST /repos/octo-org/hello-world/issues -> 200`,
+	},
+	"aws-s3": {
+		`its aws.Config holds no AWS credential`,
+		`PutObject backups/2026/db.dump -> ok`,
+		`GetObject backups/2026/db.dump -> ok, GET /backups/2026/db.dump signed for \d{8}/us-east-1/s3/aws4_request`,
+		`audit log of run aws-s3-[0-9a-f]{6} \(2 rows`,
+		`recordApiCall +aws-s3 +app +- +[0-9a-f]{8} +aws .*PUT /backups/2026/db.dump -> 200 reason="aws-s3 demo"`,
+	},
+}
+
+func TestExamples(t *testing.T) {
+	bin := t.TempDir()
+	args := []string{"build", "-o", bin + string(filepath.Separator)}
+	for name := range expect {
+		args = append(args, "./"+name)
+	}
+	out, err := exec.Command("go", args...).CombinedOutput()
+	require.NoError(t, err, string(out))
+	for name, lines := range expect {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(filepath.Join(bin, name))
+			cmd.Env = clean(os.Environ())
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, string(out))
+			for _, re := range lines {
+				require.Regexp(t, regexp.MustCompile(re), string(out))
+			}
+		})
+	}
+}
+
+// clean drops the demo variables, so each example starts its own in-memory vault.
+func clean(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if !regexp.MustCompile(`^(ALTER_|AGENT_)`).MatchString(kv) {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
