@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/altersdk/alter-go/alteraws"
@@ -25,27 +26,39 @@ const (
 	session = "alteraws-session-token"
 )
 
+// setup is a vault with an App and an AWS grant whose secret key is grantSecret, and the SigV4
+// stand-in for S3 that knows the real one.
+func setup(t *testing.T, grantSecret, sessionToken string) (*vaulttest.Server, *vaulttest.EchoUpstream, *facade.App, uuid.UUID) {
+	t.Helper()
+	vault := vaulttest.NewTestServer(t)
+	up := vaulttest.NewSigV4Upstream(akid, secret)
+	t.Cleanup(up.Close)
+	grant := vault.AddOAuthGrant(vaulttest.OAuthGrant{Provider: "aws", Credential: akid,
+		Injection: vaulttest.SigV4Injection(grantSecret, "eu-west-1", "s3", sessionToken)})
+	app, err := facade.NewApp(vault.AppKey(), facade.WithBaseURL(vault.URL()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = app.Close() })
+	return vault, up, app, grant
+}
+
+// s3Client is an unmodified S3 client on cfg, pointed at the stand-in.
+func s3Client(cfg aws.Config, up *vaulttest.EchoUpstream) *s3.Client {
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(up.URL())
+		o.UsePathStyle = true
+	})
+}
+
 // An unmodified aws-sdk-go-v2 S3 client calls through a grant: the upstream verifies every
 // SigV4 signature from what it received, the vault records an audit row per call, and the
 // program never holds the AWS credential.
 func TestS3ThroughGrant(t *testing.T) {
 	ctx := context.Background()
-	vault := vaulttest.NewTestServer(t)
-	up := vaulttest.NewSigV4Upstream(akid, secret)
-	t.Cleanup(up.Close)
-	grant := vault.AddOAuthGrant(vaulttest.OAuthGrant{Provider: "aws", Credential: akid,
-		Injection: vaulttest.SigV4Injection(secret, "eu-west-1", "s3", session)})
-	app, err := facade.NewApp(vault.AppKey(), facade.WithBaseURL(vault.URL()))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = app.Close() })
-
+	vault, up, app, grant := setup(t, secret, session)
 	cfg := alteraws.NewConfig(app, facade.RequestParams{GrantID: grant, Reason: "backup"}, "eu-west-1")
-	_, err = cfg.Credentials.Retrieve(ctx)
+	_, err := cfg.Credentials.Retrieve(ctx)
 	require.Error(t, err, "anonymous: the config holds no AWS credential")
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.BaseEndpoint = aws.String(up.URL())
-		o.UsePathStyle = true
-	})
+	client := s3Client(cfg, up)
 
 	_, err = client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("backups"), Key: aws.String("2026/a b+c.txt"),
 		Body: strings.NewReader("hello s3"), ContentType: aws.String("text/plain"), Metadata: map[string]string{"owner": "ops"}})
@@ -89,19 +102,9 @@ func TestS3ThroughGrant(t *testing.T) {
 // the service's SignatureDoesNotMatch, as smithy.APIError.
 func TestS3SignatureRejected(t *testing.T) {
 	ctx := context.Background()
-	vault := vaulttest.NewTestServer(t)
-	up := vaulttest.NewSigV4Upstream(akid, secret)
-	t.Cleanup(up.Close)
-	grant := vault.AddOAuthGrant(vaulttest.OAuthGrant{Provider: "aws", Credential: akid,
-		Injection: vaulttest.SigV4Injection("wrong-secret", "eu-west-1", "s3", "")})
-	app, err := facade.NewApp(vault.AppKey(), facade.WithBaseURL(vault.URL()))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = app.Close() })
-	client := s3.NewFromConfig(alteraws.NewConfig(app, facade.RequestParams{GrantID: grant}, ""), func(o *s3.Options) {
-		o.BaseEndpoint = aws.String(up.URL())
-		o.UsePathStyle = true
-	})
-	_, err = client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("backups")})
+	_, up, app, grant := setup(t, "wrong-secret", "")
+	client := s3Client(alteraws.NewConfig(app, facade.RequestParams{GrantID: grant}, ""), up)
+	_, err := client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("backups")})
 	var api smithy.APIError
 	require.True(t, errors.As(err, &api), "%v", err)
 	require.Equal(t, "SignatureDoesNotMatch", api.ErrorCode())
@@ -109,7 +112,6 @@ func TestS3SignatureRejected(t *testing.T) {
 
 	// A vault failure is the facade's error, under the service client's wrapping.
 	gone := alteraws.NewConfig(app, facade.RequestParams{Provider: "aws", Label: "nope"}, "")
-	_, err = s3.NewFromConfig(gone, func(o *s3.Options) { o.BaseEndpoint = aws.String(up.URL()); o.UsePathStyle = true }).
-		ListBuckets(ctx, &s3.ListBucketsInput{})
+	_, err = s3Client(gone, up).ListBuckets(ctx, &s3.ListBucketsInput{})
 	require.ErrorIs(t, err, facade.ErrGrantNotFound)
 }

@@ -75,7 +75,7 @@ func TestGetterDrivesFacade(t *testing.T) {
 	h := usertoken.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resp, err := app.Request(r.Context(), "GET", up.URL()+"/user", facade.RequestParams{Provider: "github"})
 		if err != nil {
-			http.Error(w, err.Error(), 502)
+			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		defer resp.Body.Close()
