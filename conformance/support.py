@@ -31,6 +31,8 @@ REQUIRED_ENV = (
     "ALTER_APPROVAL_GRANT_ID",
     "ALTER_MANAGED_SECRET_ID",
     "ALTER_MS_GRANT_ID",
+    "ALTER_AWS_GRANT_ID",
+    "ALTER_AWS_UPSTREAM_URL",
 )
 
 # Polls on the SDK's loops: short, so a finished flow is seen at once, bounded, so a stuck one fails.
