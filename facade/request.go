@@ -40,7 +40,8 @@ type RequestParams struct {
 	// PathParams fill the {name} placeholders of the URL. Each value is escaped whole (every
 	// byte but letters, digits and "_.-~", so "/" becomes %2F).
 	PathParams map[string]string
-	// Query, when not empty, replaces the URL's own query string.
+	// Query, when not empty, replaces the URL's own query string (for an AWS credential, signed
+	// with SigV4, it joins it, as alter-sdk does).
 	Query url.Values
 	// Header is sent to the provider; the injected credential header overrides a header of the
 	// same name.
@@ -74,7 +75,8 @@ const maxProviderURL = 65536
 var placeholderRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Request makes a provider call in retrieve mode: it checks the call locally, fetches the
-// credential from the vault (POST /sdk/token), injects it into the provider request, sends that
+// credential from the vault (POST /sdk/token), injects it into the provider request (or, for an
+// AWS credential, signs the request with SigV4; the call's Query then joins the URL's), sends that
 // with the provider client (no redirect followed), and posts the audit record in the background.
 // A provider status of 400 or more is a *ProviderAPIError (or one of its kinds, such as a
 // *ScopeReauthRequiredError). The whole call, body included, is bounded by WithTimeout.

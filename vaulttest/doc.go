@@ -16,8 +16,9 @@
 // FastAPI-style {"detail": [{"type","loc","msg","input"}]} list; an answer of the emulator that
 // breaks it is recorded (Violations), replaced by a 500, and fails NewTestServer's test at
 // cleanup. Faults (statuses and codes, Retry-After, delays, dropped connections, non-JSON or
-// malformed answers, panics, bad answers) can be injected per operation, and NewEchoUpstream
-// gives tests a local upstream API.
+// malformed answers, panics, bad answers) can be injected per operation, NewEchoUpstream
+// gives tests a local upstream API, and NewSigV4Upstream one standing in for an AWS service,
+// which verifies each request's SigV4 signature (SigV4Injection seeds a grant on AWS credentials).
 //
 // Tests seed the vault directly through Go methods (AddAgent, AddUser, AddOAuthGrant, …), which
 // need no network call and are safe for concurrent use. SeedDemo seeds the demo data used by
