@@ -15,7 +15,7 @@ import (
 // the lines that tell its story.
 var expect = map[string][]string{
 	"github-client": {
-		`go-github on grant [0-9a-f]{8}`,
+		`go-github on alice's GitHub grant \(Provider, Account and her token\)`,
 		`Users.Get\("octocat"\) +-> 200`,
 		`Issues.Create\(octo-org/hello\) -> 200 \(\*github.Issue decoded by go-github\)`,
 		`a provider error +-> \*github.ErrorResponse, status 400`,

@@ -29,7 +29,7 @@ func main() {
 }
 
 func run(ctx context.Context) error {
-	env, cleanup, err := demoenv.Setup(demoenv.VarAppKey, demoenv.VarGrantID, demoenv.VarUpstreamURL)
+	env, cleanup, err := demoenv.Setup(demoenv.VarAppKey, demoenv.VarUserToken, demoenv.VarUpstreamURL)
 	defer cleanup()
 	if err != nil {
 		return err
@@ -42,13 +42,15 @@ func run(ctx context.Context) error {
 	runID := demoenv.RunID("github-client")
 	ctx = facade.WithTrace(ctx, facade.Trace{RunID: runID})
 
-	// The one line that matters: go-github on a grant. In production leave BaseURL alone.
-	gh := github.NewClient(grantclient.New(app, facade.RequestParams{GrantID: env.GrantID, Reason: "github-client demo"}))
+	// The one line that matters: go-github on a grant, here alice's GitHub grant chosen by her
+	// token (a GrantID works the same). In production leave BaseURL alone.
+	gh := github.NewClient(grantclient.New(app, facade.RequestParams{Provider: "github", Account: "alice@work.example",
+		UserToken: env.UserToken, Reason: "github-client demo"}))
 	if gh.BaseURL, err = url.Parse(env.UpstreamURL + "/"); err != nil {
 		return err
 	}
 
-	fmt.Printf("caller: App %q (run %s), go-github on grant %s\n", "github-client", runID, demoenv.Short(env.GrantID))
+	fmt.Printf("caller: App %q (run %s), go-github on alice's GitHub grant (Provider, Account and her token)\n", "github-client", runID)
 	_, resp, err := gh.Users.Get(ctx, "octocat")
 	if err != nil {
 		return err
