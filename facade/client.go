@@ -61,6 +61,7 @@ type client struct {
 	closed    atomic.Bool
 	actorID   atomic.Pointer[string]
 	lastRetry atomic.Pointer[RetryInfo]
+	providers providerCache // ListProviders' cache: a fetched answer, not configuration
 }
 
 // noRedirect makes a client return a 3xx as the answer: following it would resend the key or

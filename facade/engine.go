@@ -255,12 +255,19 @@ func (c *client) post(ctx context.Context, d *call, model any, do genCall) (*ans
 // sendJSON is post, then the answer decoded as Resp. An answer that is not the documented JSON
 // is a backend error: the SDK cannot act on it.
 func sendJSON[Resp any](ctx context.Context, c *client, d *call, model any, do genCall) (Resp, error) {
+	return sendValid[Resp](ctx, c, d, model, do, nil)
+}
+
+// sendValid is sendJSON for an answer 0.29.0 checks beyond its JSON shape (a required string
+// that must not be empty, a closed set of values): an answer that fails valid is a backend
+// error, as one that is not JSON.
+func sendValid[Resp any](ctx context.Context, c *client, d *call, model any, do genCall, valid func(*Resp) bool) (Resp, error) {
 	var out Resp
 	a, err := c.post(ctx, d, model, do)
 	if err != nil {
 		return out, err
 	}
-	if err := json.Unmarshal(a.body, &out); err != nil {
+	if err := json.Unmarshal(a.body, &out); err != nil || (valid != nil && !valid(&out)) {
 		return out, malformed(d.op, a.status, a.header)
 	}
 	return out, nil

@@ -70,7 +70,9 @@ type fakeVault struct {
 }
 
 func newFakeVault(t *testing.T, key string) *fakeVault {
-	return &fakeVault{t: t, key: signing.DeriveKey(key), script: map[string][]reply{}, err: map[string]error{}}
+	// The scope catalog, which many tests call as the plainest vault call, answers a valid catalog.
+	script := map[string][]reply{"GET /sdk/scopes": {ok(`{"scope_version":1,"resources":{},"action_verbs":[]}`)}}
+	return &fakeVault{t: t, key: signing.DeriveKey(key), script: script, err: map[string]error{}}
 }
 
 func (f *fakeVault) on(route string, rs ...reply) { f.mu.Lock(); f.script[route] = rs; f.mu.Unlock() }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/altersdk/alter-go/gen"
+	"github.com/altersdk/alter-go/internal/apikey"
 )
 
 // Keys is the scoped API keys namespace (Keys on an App or an Agent): derive short-lived
@@ -42,6 +43,33 @@ type APIKeyInfo struct {
 	CreatedAt             time.Time
 	LastUsedAt            time.Time
 }
+
+// KeyStatus is the state of an API key, from its rotation and revocation times.
+type KeyStatus string
+
+// The states of an API key (the vault's own vocabulary: a deprecated key is "rotated").
+const (
+	KeyStatusActive  KeyStatus = "active"
+	KeyStatusRotated KeyStatus = "rotated"
+	KeyStatusRevoked KeyStatus = "revoked"
+)
+
+// Status is revoked when RevokedAt is set, else rotated when DeprecatedAt is, else active.
+func (k APIKeyInfo) Status() KeyStatus {
+	switch {
+	case !k.RevokedAt.IsZero():
+		return KeyStatusRevoked
+	case !k.DeprecatedAt.IsZero():
+		return KeyStatusRotated
+	}
+	return KeyStatusActive
+}
+
+// IsValidKey reports whether key has the shape of an Alter API key: a scoped key
+// alter_<rk|ak|dk|pk>_<22 base32>_<6 checksum> whose checksum matches, or a legacy
+// alter_key_<40 URL-safe characters>. It is an offline typo catcher, not an authentication:
+// only the vault knows whether the key exists.
+func IsValidKey(key string) bool { return apikey.Valid(key) }
 
 // MintedKey is a new key and its plaintext, shown once.
 type MintedKey struct {
@@ -110,8 +138,10 @@ func (k *Keys) Revoke(ctx context.Context, keyID uuid.UUID, p RevokeKeyParams) (
 	if p.Force {
 		params.Force = &p.Force
 	}
-	out, err := sendJSON[gen.APIKeyInfo](ctx, k.c, keysCall("revokeKey", ""), nil, func(ctx context.Context, raw gen.ClientInterface, _ io.Reader) (*http.Response, error) {
+	out, err := sendValid(ctx, k.c, keysCall("revokeKey", ""), nil, func(ctx context.Context, raw gen.ClientInterface, _ io.Reader) (*http.Response, error) {
 		return raw.RevokeKey(ctx, keyID.String(), params)
+	}, func(g *gen.APIKeyInfo) bool {
+		return validKeyInfo(g.KeyType, g.EffectiveRateLimitRpm, g.RateLimitSource)
 	})
 	if err != nil {
 		return APIKeyInfo{}, err
@@ -120,7 +150,9 @@ func (k *Keys) Revoke(ctx context.Context, keyID uuid.UUID, p RevokeKeyParams) (
 }
 
 func (k *Keys) minted(ctx context.Context, d *call, model any, do genCall) (MintedKey, error) {
-	out, err := sendJSON[gen.MintedKey](ctx, k.c, d, model, do)
+	out, err := sendValid(ctx, k.c, d, model, do, func(m *gen.MintedKey) bool {
+		return m.APIKey != "" && validKeyInfo(m.KeyType, m.EffectiveRateLimitRpm, m.RateLimitSource)
+	})
 	if err != nil {
 		return MintedKey{}, err
 	}
@@ -129,6 +161,12 @@ func (k *Keys) minted(ctx context.Context, d *call, model any, do genCall) (Mint
 		KeyType: out.KeyType, LastUsedAt: out.LastUsedAt, Name: out.Name, ParentKeyID: out.ParentKeyID, RateLimitRpm: out.RateLimitRpm,
 		RateLimitSource: out.RateLimitSource, RevokedAt: out.RevokedAt, ScopeVersion: out.ScopeVersion, Scopes: out.Scopes})
 	return MintedKey{APIKeyInfo: info, APIKey: Secret(out.APIKey)}, nil
+}
+
+// validKeyInfo checks what 0.29.0 checks of a key answer: a known key type, and the effective
+// rate limit and its source both present or both absent (one fact on the wire).
+func validKeyInfo(typ gen.APIKeyType, effective *int, source *gen.RateLimitSource) bool {
+	return typ.Valid() && (effective == nil) == (source == nil)
 }
 
 func keyInfoFrom(g gen.APIKeyInfo) APIKeyInfo {

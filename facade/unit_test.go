@@ -56,6 +56,7 @@ func TestBaseURLRules(t *testing.T) {
 // A base URL path prefix is sent, and left out of the signed path.
 func TestBaseURLPrefixIsSentNotSigned(t *testing.T) {
 	v := newFakeVault(t, appKey)
+	v.on("GET /api/sdk/scopes", v.script["GET /sdk/scopes"]...)
 	app, err := NewApp(appKey, WithBaseURL(testBase+"/api/"), WithHTTPClient(&http.Client{Transport: v}))
 	require.NoError(t, err)
 	defer app.Close()
@@ -333,22 +334,6 @@ func TestUnexpectedAnswers(t *testing.T) {
 	require.ErrorIs(t, app.RevokeDelegation(bg, uuid.Nil, agentID), ErrInvalidInput)
 	_, err = app.RevokeGrant(bg, uuid.Nil, "")
 	require.ErrorIs(t, err, ErrInvalidInput)
-}
-
-func TestCatalog(t *testing.T) {
-	v := newFakeVault(t, appKey)
-	v.on("GET /sdk/oauth/provider-catalog", ok(`{"providers":{"b":{"id":"b","name":"b","display_name":"B","status":"active","default_scopes":[],"required_scopes":[],"supports_pkce":true,"supports_refresh":false,"available_scopes":{"y":{"description":"Y","is_default":false,"required":false,"requires":[]},"x":{"description":"X","is_default":true,"required":true,"requires":["y"]}}},`+
-		`"a":{"id":"a","name":"a","display_name":"A","status":"active","default_scopes":["s"],"required_scopes":[],"supports_pkce":false,"supports_refresh":true,"available_scopes":{}}}}`))
-	app := newTestApp(t, v)
-	ps, err := app.ListProviders(bg)
-	require.NoError(t, err)
-	require.Equal(t, []string{"a", "b"}, []string{ps[0].ID, ps[1].ID})
-	require.Equal(t, []ProviderScope{{Scope: "x", Description: "X", Default: true, Required: true, Requires: []string{"y"}},
-		{Scope: "y", Description: "Y", Requires: []string{}}}, ps[1].Scopes)
-	v.on("GET /sdk/scopes", ok(`{"scope_version":2,"action_verbs":["read"],"resources":{"grants":{"verbs":["read"]}},"deprecated":["old:x"]}`))
-	sc, err := app.ListScopes(bg)
-	require.NoError(t, err)
-	require.Equal(t, ScopeCatalog{Version: 2, Verbs: []string{"read"}, Resources: map[string][]string{"grants": {"read"}}, Deprecated: []string{"old:x"}}, sc)
 }
 
 func TestProxyResultHelpers(t *testing.T) {

@@ -20,7 +20,7 @@ const (
 	tokenAns  = `{"access_token":"cred-secret-123","grant_id":"` + gidStr + `","provider_id":"github"}`
 	agentAns  = `{"id":"` + agentStr + `","name":"bot","type":"agent","status":"active","version":3,"created_at":"2026-01-01T00:00:00Z","scopes":{"github":["repo"]}}`
 	keyAns    = `{"key_id":"` + keyStr + `","key_prefix":"alter_ak_abc","name":"bot-1","created_at":"2026-01-01T00:00:00Z"}`
-	mintedAns = `{"api_key":"alter_dk_x","id":"` + keyStr + `","name":"ci","key_prefix":"alter_dk_ab","key_type":"dk","scopes":["grants:read"],"scope_version":1,"created_at":"2026-01-01T00:00:00Z","parent_key_id":"` + agentStr + `","rate_limit_source":"key"}`
+	mintedAns = `{"api_key":"alter_dk_x","id":"` + keyStr + `","name":"ci","key_prefix":"alter_dk_ab","key_type":"dk","scopes":["grants:read"],"scope_version":1,"created_at":"2026-01-01T00:00:00Z","parent_key_id":"` + agentStr + `","effective_rate_limit_rpm":600,"rate_limit_source":"key"}`
 	gates     = `"gates":[{"approval_id":"` + apprStr + `","status":"pending","expires_at":"2026-01-01T00:00:00Z"}]`
 )
 

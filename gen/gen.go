@@ -2421,14 +2421,14 @@ type SpecOperationDetail struct {
 	OperationID string `json:"operation_id"`
 
 	// ParamsSchema JSON schemas of the parameters.
-	ParamsSchema []map[string]interface{} `json:"params_schema,omitempty"`
-	PathTemplate string                   `json:"path_template"`
+	ParamsSchema []json.RawMessage `json:"params_schema,omitempty"`
+	PathTemplate string            `json:"path_template"`
 
-	// RequestSchema JSON schema of the request body.
-	RequestSchema map[string]interface{} `json:"request_schema,omitempty"`
+	// RequestSchema JSON schema of the request body (kept verbatim: a JSON Schema is not a Go type).
+	RequestSchema *json.RawMessage `json:"request_schema,omitempty"`
 
-	// ResponseSchema JSON schema of the response body.
-	ResponseSchema map[string]interface{} `json:"response_schema,omitempty"`
+	// ResponseSchema JSON schema of the response body (kept verbatim).
+	ResponseSchema *json.RawMessage `json:"response_schema,omitempty"`
 
 	// Spec A provider API specification.
 	Spec    ProviderSpec `json:"spec"`
