@@ -17,6 +17,7 @@ func (s *Server) devMux() *http.ServeMux {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /_dev/env", s.devEnv)
 	m.HandleFunc("GET /_dev/audit", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.AuditRows()) })
+	m.HandleFunc("GET /_dev/spans", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.Spans()) })
 	m.HandleFunc("GET /_dev/requests", s.devRequests)
 	m.HandleFunc("DELETE /_dev/requests", func(w http.ResponseWriter, _ *http.Request) {
 		s.ResetRequests()

@@ -107,13 +107,33 @@
 // per-key one-minute window (WithRateLimit, default 100 000 requests; over it 429
 // rate_limit_exceeded with Retry-After).
 //
+// # Catalogs, provider specs and spans
+//
+// GET /sdk/scopes lists the scope catalog the keys are checked against. GET
+// /sdk/oauth/provider-catalog lists five connectable providers (github, google, slack, notion,
+// microsoft) with their scopes, descriptions, prerequisites, default scopes (the two a connect
+// grants) and required scopes (User.Read for microsoft). The provider spec store holds the active
+// specs of oauth/github, oauth/google, oauth/slack, managed/stripe and managed/resend, with
+// operations named as their upstream documents name them (repos/get, gmail.users.messages.send,
+// chat.postMessage, PostCustomers) or, without ids, "<method>:<path>" (post:/emails), each with
+// its parameter, request and response JSON Schemas; operations are listed by id, searched
+// case-insensitively in id, path and summary, paged with limit (1–500, default 100) and offset.
+// A provider without an active spec (notion, microsoft, any other) is 404
+// provider_spec_not_found, an unknown operation 404 operation_not_found, a kind other than oauth
+// and managed 422. POST /sdk/spans stores 1–50 spans (each field as the spec bounds it; a
+// missing span id gets one of 16 hex digits) and counts only new ones: a (trace_id, span_id)
+// pair already stored is absorbed, so a retried batch is idempotent. Spans returns them, as does
+// GET /_dev/spans.
+//
 // # Bounded state
 //
 // Nothing grows per request without bound: the request log keeps the newest 10 000 entries
-// (WithMaxRequests), the audit log the newest 10 000 rows (WithMaxAuditRows), the replay cache is
-// capped per key, sessions, approvals and Idempotency-Key entries the newest 10 000 each,
-// Violations the newest 1000, and the grants the API mints, delegates onward or grants on a
-// managed secret stop at 10 000 grants in all (402 grant_limit_exceeded). Lookups are by map, so a call costs the same after any number of
+// (WithMaxRequests), the audit log the newest 10 000 rows (WithMaxAuditRows), the span store the
+// newest 10 000 spans (a dropped span's id may be stored again), the replay cache is capped per
+// key, sessions, approvals and Idempotency-Key entries the newest 10 000 each, Violations the
+// newest 1000, and the grants the API mints, delegates onward or grants on a managed secret stop
+// at 10 000 grants in all (402 grant_limit_exceeded). Lookups are by map, so a call costs the
+// same after any number of
 // calls.
 //
 // # Grants and delegation
@@ -147,6 +167,7 @@
 //
 //	GET    /_dev/env                                   the demo exports (ALTER_BASE_URL, …) as an object
 //	GET    /_dev/audit                                 every audit row (AuditRow), oldest first
+//	GET    /_dev/spans                                 every stored user span (Span), oldest first
 //	GET    /_dev/requests                              [{"operation","method","path","query","headers","body","status"}], verbatim
 //	                                                   (unlike Server.Requests, keys and tokens are not redacted)
 //	DELETE /_dev/requests                              clears the request log (204)

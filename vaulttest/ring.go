@@ -10,13 +10,16 @@ type ring[T any] struct {
 
 func newRing[T any](capacity int) *ring[T] { return &ring[T]{cap: capacity} }
 
-func (r *ring[T]) push(v T) {
+// push adds v, and returns the oldest value when it had to make room for v.
+func (r *ring[T]) push(v T) (evicted T, full bool) {
 	if len(r.buf) < r.cap {
 		r.buf = append(r.buf, v)
-		return
+		return evicted, false
 	}
+	evicted = r.buf[r.start]
 	r.buf[r.start] = v
 	r.start = (r.start + 1) % r.cap
+	return evicted, true
 }
 
 // all copies the values out, oldest first.

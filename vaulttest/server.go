@@ -63,6 +63,8 @@ type Server struct {
 	idem         map[string]*idemEntry
 	idemOrder    []string
 	audit        *ring[AuditRow]
+	spans        *ring[Span]
+	spanKeys     map[string]struct{} // trace_id \x00 span_id of every stored span
 	requests     *ring[Request]
 	calls        map[string]int
 	faults       map[string][]*Fault
@@ -108,6 +110,8 @@ func newServer(opts ...Option) (*Server, error) {
 		replay:       map[uuid.UUID]*signing.ReplayCache{},
 		idem:         map[string]*idemEntry{},
 		audit:        newRing[AuditRow](cfg.maxAuditRows),
+		spans:        newRing[Span](maxSpans),
+		spanKeys:     map[string]struct{}{},
 		requests:     newRing[Request](cfg.maxRequests),
 		calls:        map[string]int{},
 		faults:       map[string][]*Fault{},
