@@ -211,3 +211,20 @@ func TestSpanStoreBounded(t *testing.T) {
 	r := app.post("/sdk/spans", map[string]any{"spans": []map[string]any{span("t", "0-0")}})
 	require.EqualValues(t, 1, r.obj(t)["accepted"], "a dropped span is new again")
 }
+
+// DELETE /sdk/keys/{id} keeps a managed agent's last live key unless forced; a derived key never
+// counts, and goes with its parent.
+func TestRevokeKeyLastActiveGuard(t *testing.T) {
+	s, app := newApp(t)
+	bot := s.AddAgent("guarded")
+	botc := newClient(t, s, bot.APIKey)
+	dk := botc.post("/sdk/keys/derive", map[string]any{"scopes": []string{"grants:read"}, "expires_in": 600})
+	expect(t, dk, 200, "")
+	expect(t, app.do("DELETE", "/sdk/keys/"+bot.KeyID.String(), nil), 409, "last_active_key")
+	expect(t, app.do("DELETE", "/sdk/keys/"+dk.obj(t)["id"].(string), nil), 200, "")
+	dk2 := botc.post("/sdk/keys/derive", map[string]any{"scopes": []string{"grants:read"}, "expires_in": 600})
+	rv := app.do("DELETE", "/sdk/keys/"+bot.KeyID.String()+"?force=true", nil)
+	expect(t, rv, 200, "")
+	require.NotNil(t, rv.obj(t)["revoked_at"])
+	expect(t, newClient(t, s, dk2.obj(t)["api_key"].(string)).get("/sdk/scopes"), 401, "key_revoked")
+}

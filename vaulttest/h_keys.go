@@ -145,13 +145,19 @@ func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, ref string) {
 	writeJSON(w, http.StatusOK, mintedJSON(nk))
 }
 
-// revokeKey revokes the key and every key derived from it.
+// revokeKey revokes the key and every key derived from it. A managed agent's last live key is
+// refused unless force=true (its derived keys go with it, so they never keep the agent alive).
 func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request, ref string) {
 	c := callFrom(r.Context())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := s.ownKeyLocked(w, r, c, ref)
 	if k == nil {
+		return
+	}
+	if ag := s.agents[k.agentID]; ag != nil && k.typ != "dk" && k.revokedAt == nil && s.liveKeys(ag) <= 1 &&
+		r.URL.Query().Get("force") != "true" {
+		writeError(w, r, errf(http.StatusConflict, "last_active_key", "this is the agent's last live key").with("hint", "pass force=true"))
 		return
 	}
 	now := s.now()
