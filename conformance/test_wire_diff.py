@@ -19,11 +19,21 @@ import tempfile
 import urllib.parse
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from alter_sdk import Agent, App, BackendError, PolicyViolationError, ScopeReauthRequiredError, StepUpRequiredError, content_match_rule
+from alter_sdk import (
+    Agent,
+    App,
+    BackendError,
+    PolicyViolationError,
+    ScopeReauthRequiredError,
+    StepUpRequiredError,
+    UserSpan,
+    content_match_rule,
+)
 from alter_sdk.models import SystemPrincipal
 
 from support import FLOW_TIMEOUT, POLL, Dev, env, new_agent, unique
@@ -294,6 +304,42 @@ async def _(dev: Dev, s: Side) -> None:
 async def _(dev: Dev, s: Side) -> None:
     async with _app() as app:
         await app.oauth_providers.list()
+
+
+@scenario("provider_specs_list")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.provider_specs.list()
+        await app.provider_specs.list(kind="managed")
+
+
+@scenario("provider_spec_get")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.provider_specs.get("oauth", "github")
+
+
+@scenario("provider_operations")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.provider_specs.list_operations("oauth", "github", search="issue comment", limit=5, offset=1)
+
+
+@scenario("provider_operation")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.provider_specs.get_operation("managed", "resend", "post:/emails")
+
+
+@scenario("spans_emit")
+async def _(dev: Dev, s: Side) -> None:
+    t0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+    async with _agent() as agent:
+        await agent.spans.emit([
+            UserSpan(trace_id="wd-trace", span_id="wd-plan", name="plan", start_time=t0, end_time=t0 + timedelta(seconds=2),
+                     attributes={"step": "1", "model": "m"}),
+            UserSpan(trace_id="wd-trace", name="act", parent_span_id="wd-plan", start_time=t0 + timedelta(seconds=1)),
+        ])
 
 
 @scenario("agents_list")

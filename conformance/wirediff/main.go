@@ -253,6 +253,45 @@ var scenarios = map[string]func(ctx context.Context) error{
 			return err
 		})
 	},
+	"provider_specs_list": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			if _, err := app.ProviderSpecs().List(ctx, ""); err != nil {
+				return err
+			}
+			_, err := app.ProviderSpecs().List(ctx, facade.ProviderSpecKindManaged)
+			return err
+		})
+	},
+	"provider_spec_get": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.ProviderSpecs().Get(ctx, facade.ProviderSpecKindOAuth, facade.ProviderGitHub)
+			return err
+		})
+	},
+	"provider_operations": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.ProviderSpecs().ListOperations(ctx, facade.ProviderSpecKindOAuth, facade.ProviderGitHub,
+				facade.SpecOperationsParams{Search: "issue comment", Limit: 5, Offset: 1})
+			return err
+		})
+	},
+	"provider_operation": func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.ProviderSpecs().GetOperation(ctx, facade.ProviderSpecKindManaged, "resend", "post:/emails")
+			return err
+		})
+	},
+	"spans_emit": func(ctx context.Context) error {
+		return withAgent(ctx, env("AGENT_API_KEY"), func(ctx context.Context, ag *facade.Agent) error {
+			t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+			_, err := ag.EmitSpans(ctx, []facade.UserSpan{
+				{TraceID: "wd-trace", SpanID: "wd-plan", Name: "plan", Start: t0, End: t0.Add(2 * time.Second),
+					Attributes: map[string]string{"step": "1", "model": "m"}},
+				{TraceID: "wd-trace", Name: "act", ParentSpanID: "wd-plan", Start: t0.Add(time.Second)},
+			})
+			return err
+		})
+	},
 	"agents_list": func(ctx context.Context) error {
 		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
 			_, err := app.Agents().List(ctx, facade.AgentListParams{Limit: 5})
