@@ -30,6 +30,11 @@ var retryable = map[string]bool{
 	"listAgentKeys":       true,
 	"listScopes":          true,
 	"listProviderCatalog": true,
+	// The provider spec store: reads. Not emitSpans: a span without its own id would count twice.
+	"listProviderSpecs":      true,
+	"getProviderSpec":        true,
+	"listProviderOperations": true,
+	"getProviderOperation":   true,
 }
 
 // RetryPolicy bounds the engine's retries of the operations that are safe to repeat (reads and
