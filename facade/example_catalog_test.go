@@ -12,20 +12,12 @@ import (
 	"github.com/altersdk/alter-go/vaulttest"
 )
 
-// exampleApp is an App on a vaulttest vault, for the examples that print real answers.
-func exampleApp() (*facade.App, func()) {
-	vault := vaulttest.NewServer()
-	app, err := facade.NewApp(vault.AppKey(), facade.WithBaseURL(vault.URL()))
-	if err != nil {
-		log.Fatal(err)
-	}
-	return app, func() { _ = app.Close(); vault.Close() }
-}
-
 // Find the operation for a task mid-run, then read its schemas before making the call.
 func ExampleProviderSpecs() {
-	app, done := exampleApp()
-	defer done()
+	vault := vaulttest.NewServer()
+	defer vault.Close()
+	app := exampleApp(vault)
+	defer app.Close()
 	ctx := context.Background()
 	specs := app.ProviderSpecs()
 	for op, err := range specs.AllOperations(ctx, facade.ProviderSpecKindOAuth, facade.ProviderGitHub,
@@ -55,8 +47,10 @@ func ExampleProviderSpecs() {
 
 // A provider the store has no spec for is a GrantNotFoundError with its own code.
 func ExampleProviderSpecs_Get() {
-	app, done := exampleApp()
-	defer done()
+	vault := vaulttest.NewServer()
+	defer vault.Close()
+	app := exampleApp(vault)
+	defer app.Close()
 	spec, err := app.ProviderSpecs().Get(context.Background(), facade.ProviderSpecKindManaged, "resend")
 	if err != nil {
 		log.Fatal(err)
@@ -71,8 +65,10 @@ func ExampleProviderSpecs_Get() {
 }
 
 func ExampleApp_EmitSpans() {
-	app, done := exampleApp()
-	defer done()
+	vault := vaulttest.NewServer()
+	defer vault.Close()
+	app := exampleApp(vault)
+	defer app.Close()
 	start := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	spans := []facade.UserSpan{
 		{TraceID: "run-42", SpanID: "plan", Name: "plan", Start: start, End: start.Add(800 * time.Millisecond)},
@@ -97,8 +93,10 @@ func ExampleApp_EmitSpans() {
 
 // The catalog is cached for facade.ProviderCatalogTTL; ForceRefresh asks the vault again.
 func ExampleApp_ListProviders() {
-	app, done := exampleApp()
-	defer done()
+	vault := vaulttest.NewServer()
+	defer vault.Close()
+	app := exampleApp(vault)
+	defer app.Close()
 	cat, err := app.ListProviders(context.Background())
 	if err != nil {
 		log.Fatal(err)
@@ -115,8 +113,10 @@ func ExampleApp_ListProviders() {
 
 // The scope catalog lists what a derived key may hold.
 func ExampleKeys_Derive() {
-	app, done := exampleApp()
-	defer done()
+	vault := vaulttest.NewServer()
+	defer vault.Close()
+	app := exampleApp(vault)
+	defer app.Close()
 	ctx := context.Background()
 	sc, err := app.ListScopes(ctx)
 	if err != nil {

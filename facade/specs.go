@@ -55,14 +55,10 @@ type SpecOperation struct {
 	Summary      string // "" when the spec has none
 }
 
-// SpecOperationsPage is one page of a spec's operations.
+// SpecOperationsPage is one page of a spec's operations, and the spec it was served from.
 type SpecOperationsPage struct {
-	Operations []SpecOperation
-	Total      int          // operations matching
-	Limit      int          // page size used
-	Offset     int          // operations skipped
-	HasMore    bool         // more operations follow
-	Spec       ProviderSpec // the spec the page was served from
+	Page[SpecOperation]
+	Spec ProviderSpec
 }
 
 // SpecOperationDetail is one operation with its JSON Schemas, verbatim (nil when the spec has
@@ -83,8 +79,6 @@ type SpecOperationsParams struct {
 }
 
 func (p SpecOperationsParams) at(offset int) SpecOperationsParams { p.Offset = offset; return p }
-
-func (pg SpecOperationsPage) items() ([]SpecOperation, bool) { return pg.Operations, pg.HasMore }
 
 // Limits of the spec store's parameters (the vault's own).
 const (
@@ -173,10 +167,10 @@ func (s *ProviderSpecs) ListOperations(ctx context.Context, kind ProviderSpecKin
 	if err != nil {
 		return SpecOperationsPage{}, err
 	}
-	pg := SpecOperationsPage{Operations: make([]SpecOperation, 0, len(out.Items)), Total: out.Total, Limit: out.Limit,
-		Offset: out.Offset, HasMore: out.HasMore, Spec: specFrom(out.Spec)}
+	pg := SpecOperationsPage{Page: Page[SpecOperation]{Items: make([]SpecOperation, 0, len(out.Items)), Total: out.Total,
+		Limit: out.Limit, Offset: out.Offset, HasMore: out.HasMore}, Spec: specFrom(out.Spec)}
 	for _, op := range out.Items {
-		pg.Operations = append(pg.Operations, SpecOperation{ID: op.OperationID, Method: op.Method, PathTemplate: op.PathTemplate,
+		pg.Items = append(pg.Items, SpecOperation{ID: op.OperationID, Method: op.Method, PathTemplate: op.PathTemplate,
 			Summary: derefStr(op.Summary)})
 	}
 	return pg, nil
@@ -185,8 +179,9 @@ func (s *ProviderSpecs) ListOperations(ctx context.Context, kind ProviderSpecKin
 // AllOperations iterates over every operation of a provider matching p, page after page from
 // p.Offset. It stops after the first error, which it yields with a zero SpecOperation.
 func (s *ProviderSpecs) AllOperations(ctx context.Context, kind ProviderSpecKind, providerID string, p SpecOperationsParams) iter.Seq2[SpecOperation, error] {
-	return allPages(ctx, p, p.Offset, func(ctx context.Context, p SpecOperationsParams) (SpecOperationsPage, error) {
-		return s.ListOperations(ctx, kind, providerID, p)
+	return allPages(ctx, p, p.Offset, func(ctx context.Context, p SpecOperationsParams) (Page[SpecOperation], error) {
+		pg, err := s.ListOperations(ctx, kind, providerID, p)
+		return pg.Page, err
 	})
 }
 

@@ -54,10 +54,10 @@ func TestProviderSpecsWire(t *testing.T) {
 	pg, err := specs.ListOperations(bg, ProviderSpecKindOAuth, ProviderGitHub, SpecOperationsParams{Search: "repo issue", Limit: 2})
 	require.NoError(t, err)
 	require.Equal(t, "limit=2&offset=0&search=repo+issue", v.last("GET /sdk/provider-specs/oauth/github/operations").Query, "sorted, form-encoded")
-	require.Equal(t, SpecOperationsPage{Operations: []SpecOperation{
+	require.Equal(t, SpecOperationsPage{Page: Page[SpecOperation]{Items: []SpecOperation{
 		{ID: "repos/get", Method: "GET", PathTemplate: "/repos/{owner}/{repo}", Summary: "Get a repository"},
 		{ID: "issues/create", Method: "POST", PathTemplate: "/repos/{owner}/{repo}/issues"},
-	}, Total: 3, Limit: 2, HasMore: true, Spec: wantSpec}, pg)
+	}, Total: 3, Limit: 2, HasMore: true}, Spec: wantSpec}, pg)
 	_, err = specs.ListOperations(bg, ProviderSpecKindOAuth, ProviderGitHub, SpecOperationsParams{})
 	require.NoError(t, err)
 	require.Equal(t, "limit=100&offset=0", v.last("GET /sdk/provider-specs/oauth/github/operations").Query, "0.29.0's defaults")

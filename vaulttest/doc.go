@@ -133,8 +133,7 @@
 // key, sessions, approvals and Idempotency-Key entries the newest 10 000 each, Violations the
 // newest 1000, and the grants the API mints, delegates onward or grants on a managed secret stop
 // at 10 000 grants in all (402 grant_limit_exceeded). Lookups are by map, so a call costs the
-// same after any number of
-// calls.
+// same after any number of calls.
 //
 // # Grants and delegation
 //
