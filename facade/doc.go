@@ -60,6 +60,15 @@
 // obtained or verified derives a private memory partition ([IdentityContext.MemoryScope]);
 // [NewScopedStore] confines a [NamespaceStore] to it. Refusals are [*MemoryIsolationError].
 //
+// # Catalogs, keys, provider specs and spans
+//
+// On an App or an Agent: ListProviders returns the OAuth provider catalog (cached for
+// [ProviderCatalogTTL] per client; [ForceRefresh] asks again), ListScopes the scope catalog,
+// Keys the scoped API keys (derive, rotate, revoke), ProviderSpecs the provider API specs (which
+// operations a provider has, with their JSON Schemas) and EmitSpans sends the caller's own spans
+// to the vault's trace view. The 71 OAuth provider ids of alter-sdk 0.29.0 are untyped string
+// constants ([ProviderGitHub], …) and [IsValidKey] checks a key's format offline.
+//
 // # Tracing
 //
 // [WithTrace] puts run, thread and tool-call ids on a context; every vault call made under it

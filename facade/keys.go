@@ -90,7 +90,9 @@ func keysCall(op, field string) *call {
 	return &call{op: op, surface: surfaceShared, field: field, actor: true, ctxHeader: true}
 }
 
-// Derive mints a derived key (POST /sdk/keys/derive).
+// Derive mints a derived key: a subset of the calling key's scopes (a scope it lacks is
+// ErrInsufficientScope), for at most the vault's limit (24 h by default) and never past the
+// calling key's own expiry. A derived key cannot derive.
 func (k *Keys) Derive(ctx context.Context, p DeriveKeyParams) (MintedKey, error) {
 	if len(p.Scopes) == 0 {
 		return MintedKey{}, inputErr("DeriveKeyParams.Scopes", "required", nil)
@@ -115,7 +117,9 @@ func (k *Keys) Derive(ctx context.Context, p DeriveKeyParams) (MintedKey, error)
 	})
 }
 
-// Rotate mints the successor of a key; the old one keeps working for overlapDays (0–30).
+// Rotate mints the successor of a key, with the same scopes; the old one keeps working for
+// overlapDays (0–30; DefaultKeyOverlapDays is the usual choice) and its Status becomes rotated.
+// A derived key cannot be rotated (Code ErrorCodeInvalidScopeForDerivedKey): derive a new one.
 func (k *Keys) Rotate(ctx context.Context, keyID uuid.UUID, overlapDays int) (MintedKey, error) {
 	if keyID == uuid.Nil {
 		return MintedKey{}, inputErr("keyID", "must be the key's UUID, not uuid.Nil", nil)
@@ -129,7 +133,8 @@ func (k *Keys) Rotate(ctx context.Context, keyID uuid.UUID, overlapDays int) (Mi
 	})
 }
 
-// Revoke revokes a key and the keys derived from it; Force allows revoking the last one.
+// Revoke revokes a key and the keys derived from it (rotation successors stay). A managed
+// agent's last live key is refused unless Force (an *APIError with Code ErrorCodeLastActiveKey).
 func (k *Keys) Revoke(ctx context.Context, keyID uuid.UUID, p RevokeKeyParams) (APIKeyInfo, error) {
 	if keyID == uuid.Nil {
 		return APIKeyInfo{}, inputErr("keyID", "must be the key's UUID, not uuid.Nil", nil)
