@@ -176,12 +176,13 @@ func (c *client) ListProviders(ctx context.Context, opts ...ProvidersOption) (Pr
 
 func (c *client) fetchProviders(ctx context.Context) (ProviderCatalog, error) {
 	d := &call{op: "listProviderCatalog", surface: surfaceShared, actor: true, ctxHeader: true}
-	out, err := sendValid(ctx, c, d, nil, func(ctx context.Context, raw gen.ClientInterface, _ io.Reader) (*http.Response, error) {
+	return sendConverted(ctx, c, d, func(ctx context.Context, raw gen.ClientInterface, _ io.Reader) (*http.Response, error) {
 		return raw.ListProviderCatalog(ctx)
-	}, validCatalog)
-	if err != nil {
-		return ProviderCatalog{}, err
-	}
+	}, validCatalog, catalogFrom)
+}
+
+// catalogFrom converts the vault's catalog, each provider's scopes sorted by name.
+func catalogFrom(out gen.OAuthProviderCatalog) ProviderCatalog {
 	cat := ProviderCatalog{Providers: make(map[string]ProviderInfo, len(out.Providers))}
 	for id, p := range out.Providers {
 		pi := ProviderInfo{ID: p.ID, Name: p.Name, DisplayName: p.DisplayName, Category: derefStr(p.Category),
@@ -195,7 +196,7 @@ func (c *client) fetchProviders(ctx context.Context) (ProviderCatalog, error) {
 		sort.Slice(pi.Scopes, func(i, j int) bool { return pi.Scopes[i].Scope < pi.Scopes[j].Scope })
 		cat.Providers[id] = pi
 	}
-	return cat, nil
+	return cat
 }
 
 // validCatalog: the structural collections are required (0.29.0 refuses a catalog without them).
@@ -247,21 +248,9 @@ func (sc ScopeCatalog) Scopes() []string {
 // catalog changes with the vault's version).
 func (c *client) ListScopes(ctx context.Context) (ScopeCatalog, error) {
 	d := &call{op: "listScopes", surface: surfaceShared, actor: true, ctxHeader: true}
-	out, err := sendValid(ctx, c, d, nil, func(ctx context.Context, raw gen.ClientInterface, _ io.Reader) (*http.Response, error) {
+	return sendConverted(ctx, c, d, func(ctx context.Context, raw gen.ClientInterface, _ io.Reader) (*http.Response, error) {
 		return raw.ListScopes(ctx)
-	}, validScopes)
-	if err != nil {
-		return ScopeCatalog{}, err
-	}
-	sc := ScopeCatalog{Version: out.ScopeVersion, ActionVerbs: out.ActionVerbs, Deprecated: out.Deprecated,
-		Resources: make(map[string]ResourceScopes, len(out.Resources))}
-	if sc.Deprecated == nil {
-		sc.Deprecated = []string{}
-	}
-	for r, v := range out.Resources {
-		sc.Resources[r] = ResourceScopes{Verbs: v.Verbs}
-	}
-	return sc, nil
+	}, validScopes, scopeCatalogFrom)
 }
 
 func validScopes(out *gen.ScopeCatalog) bool {
@@ -274,4 +263,16 @@ func validScopes(out *gen.ScopeCatalog) bool {
 		}
 	}
 	return true
+}
+
+func scopeCatalogFrom(out gen.ScopeCatalog) ScopeCatalog {
+	sc := ScopeCatalog{Version: out.ScopeVersion, ActionVerbs: out.ActionVerbs, Deprecated: out.Deprecated,
+		Resources: make(map[string]ResourceScopes, len(out.Resources))}
+	if sc.Deprecated == nil {
+		sc.Deprecated = []string{}
+	}
+	for r, v := range out.Resources {
+		sc.Resources[r] = ResourceScopes{Verbs: v.Verbs}
+	}
+	return sc
 }

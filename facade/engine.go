@@ -273,4 +273,14 @@ func sendValid[Resp any](ctx context.Context, c *client, d *call, model any, do 
 	return out, nil
 }
 
+// sendConverted is sendValid, then the answer converted into the facade's own type.
+func sendConverted[Resp, Out any](ctx context.Context, c *client, d *call, do genCall, valid func(*Resp) bool, conv func(Resp) Out) (Out, error) {
+	out, err := sendValid(ctx, c, d, nil, do, valid)
+	if err != nil {
+		var zero Out
+		return zero, err
+	}
+	return conv(out), nil
+}
+
 const contentJSON = "application/json"
