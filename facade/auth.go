@@ -23,10 +23,19 @@ type AuthenticateParams struct {
 	Out          io.Writer                                   // default os.Stderr
 }
 
+// AuthSession is a started end-user sign-in: send the person to URL, then
+// PollAuthSession(Token).
+type AuthSession struct {
+	Token     string        // the session token; a persistable handle (a pending session can be resumed)
+	URL       string        // the identity provider's sign-in page
+	ExpiresIn time.Duration // the session's lifetime when it was made
+	ExpiresAt time.Time
+}
+
 // AuthResult is a signed-in end user. UserToken is a Secret: printing an AuthResult (any verb,
 // %+v and %#v included) or logging it never shows the token; use UserToken.Reveal().
 type AuthResult struct {
-	UserToken Secret   // the end user's JWT (for WithUserTokenGetter: UserToken.Reveal())
+	UserToken Secret   // the end user's JWT
 	UserInfo  UserInfo // their profile
 }
 
@@ -40,6 +49,13 @@ func (r AuthResult) GoString() string {
 	return fmt.Sprintf("facade.AuthResult{UserToken:%q, UserInfo:%#v}", redacted, r.UserInfo)
 }
 
+// TokenGetter returns a UserTokenGetter that always yields this user's token, for
+// WithUserTokenGetter.
+func (r AuthResult) TokenGetter() UserTokenGetter {
+	tok := r.UserToken
+	return func(context.Context) (string, error) { return tok.Reveal(), nil }
+}
+
 // UserInfo is the profile of a signed-in end user, as the identity provider gave it.
 type UserInfo struct {
 	Sub   string         // stable user id
@@ -48,7 +64,7 @@ type UserInfo struct {
 	Raw   map[string]any // every field the vault returned
 }
 
-// authPollPermanent are the poll statuses that end Authenticate; others are waited out.
+// authPollPermanent are the poll statuses that end a sign-in wait; others are waited out.
 func authPollPermanent(status int) bool {
 	switch status {
 	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusUnprocessableEntity:
@@ -60,47 +76,59 @@ func authPollPermanent(status int) bool {
 // Long-poll of the auth session: the vault holds a poll up to this long.
 const maxAuthWait = 25 * time.Second
 
-// Authenticate signs an end user in with the app's identity provider in a browser and returns
-// their token and profile (App only). It creates a sign-in session, opens its page (or prints
-// the URL), and long-polls until the person finishes; vault hiccups (5xx, 429, network) are
-// waited out until the timeout. The App is not changed: pass the token to the calls that need
-// it, or build an App with WithUserTokenGetter. Errors are those of Connect; the timeout, or
-// ctx's deadline, matches ErrConnectTimeout, ErrTimeout and context.DeadlineExceeded.
-func (a *App) Authenticate(ctx context.Context, p AuthenticateParams) (AuthResult, error) {
-	timeout, interval, err := pollDefaults(p.Timeout, p.PollInterval)
-	if err != nil {
-		return AuthResult{}, err
-	}
+// CreateAuthSession starts an end-user sign-in with the app's identity provider (App only) and
+// returns its URL, for the person to open wherever they are (a chat, an MCP client, a printed
+// link). Nothing is opened and the App is not changed.
+func (a *App) CreateAuthSession(ctx context.Context) (AuthSession, error) {
 	d := &call{op: "createAuthSession", surface: surfaceShared, actor: true}
 	ans, err := a.post(ctx, d, emptyObject, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
 		return raw.CreateAuthSessionWithBody(ctx, contentJSON, body)
 	})
 	if err != nil {
-		return AuthResult{}, err
+		return AuthSession{}, err
 	}
 	var sess gen.AuthSession
 	if ans.status != http.StatusCreated {
-		return AuthResult{}, unexpectedStatus(d.op, ans.status, ans.header)
+		return AuthSession{}, unexpectedStatus(d.op, ans.status, ans.header)
 	}
-	if json.Unmarshal(ans.body, &sess) != nil || sess.SessionToken == "" || sess.AuthURL == "" {
-		return AuthResult{}, malformed(d.op, ans.status, ans.header)
+	if json.Unmarshal(ans.body, &sess) != nil || sess.SessionToken == "" || sess.AuthURL == "" || sess.ExpiresAt == "" {
+		return AuthSession{}, malformed(d.op, ans.status, ans.header)
 	}
-	a.show(ctx, opener{p.NoBrowser, p.OpenURL, p.Out}, "authenticate", sess.AuthURL)
+	return AuthSession{Token: sess.SessionToken, URL: sess.AuthURL, ExpiresIn: time.Duration(sess.ExpiresIn) * time.Second,
+		ExpiresAt: parseTime(&sess.ExpiresAt)}, nil
+}
 
-	pctx, cancel := context.WithTimeout(ctx, timeout)
+// PollAuthSession waits for a sign-in made with CreateAuthSession to finish and returns the
+// user's token and profile (App only). It long-polls (each poll held up to 25 s at the vault,
+// never past the Timeout) and waits out vault hiccups (5xx, 429, network) until the Timeout; a
+// rejected sign-in or an expired session is a connect error (ErrConnectFlow). The Timeout, or
+// ctx's deadline, matches ErrConnectTimeout, ErrTimeout and context.DeadlineExceeded. The App
+// is not changed: see ForUser.
+func (a *App) PollAuthSession(ctx context.Context, token string, p PollParams) (AuthResult, error) {
+	if strings.TrimSpace(token) == "" {
+		return AuthResult{}, inputErr("token", "required", nil)
+	}
+	if err := p.check(); err != nil {
+		return AuthResult{}, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()
 	deadline, _ := pctx.Deadline()
+	end := func() error {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return ctx.Err()
+		}
+		return connectTimeout("authenticate", "poll_deadline_elapsed", p.Timeout, 0)
+	}
 	for {
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
-			return AuthResult{}, a.pollEnd(ctx, "authenticate", timeout)
+			return AuthResult{}, end()
 		}
-		res, done, err := a.authState(pctx, sess.SessionToken, min(maxAuthWait, remaining))
+		res, done, err := a.authState(pctx, token, min(maxAuthWait, remaining))
 		switch {
-		case err != nil && errors.Is(ctx.Err(), context.Canceled):
-			return AuthResult{}, ctx.Err()
 		case err != nil && pctx.Err() != nil:
-			return AuthResult{}, a.pollEnd(ctx, "authenticate", timeout)
+			return AuthResult{}, end()
 		case err != nil && vaultStatus(err) != 0 && authPollPermanent(vaultStatus(err)):
 			return AuthResult{}, err
 		case err != nil && vaultStatus(err) == 0 && !errors.Is(err, ErrNetwork) && !errors.Is(err, ErrTimeout):
@@ -108,10 +136,45 @@ func (a *App) Authenticate(ctx context.Context, p AuthenticateParams) (AuthResul
 		case err == nil && done:
 			return res, nil
 		}
-		if sleep(pctx, min(interval, time.Until(deadline))) != nil {
-			return AuthResult{}, a.pollEnd(ctx, "authenticate", timeout)
+		if sleep(pctx, min(p.PollInterval, time.Until(deadline))) != nil {
+			return AuthResult{}, end()
 		}
 	}
+}
+
+// Authenticate signs an end user in with the app's identity provider in a browser and returns
+// their token and profile (App only): CreateAuthSession, the page opened (or the URL
+// printed), then PollAuthSession. The App is not changed (it is immutable): use the returned
+// token with ForUser, WithUserTokenGetter(res.TokenGetter()), or per call.
+func (a *App) Authenticate(ctx context.Context, p AuthenticateParams) (AuthResult, error) {
+	pp := PollParams{Timeout: p.Timeout, PollInterval: p.PollInterval}
+	if err := pp.check(); err != nil {
+		return AuthResult{}, err
+	}
+	sess, err := a.CreateAuthSession(ctx)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	a.show(ctx, opener{p.NoBrowser, p.OpenURL, p.Out}, "authenticate", sess.URL)
+	return a.PollAuthSession(ctx, sess.Token, pp)
+}
+
+// ForUser returns an App that acts for the end user whose token this is (for example the
+// UserToken of Authenticate): its calls send that token where they would call the
+// WithUserTokenGetter getter. It shares this App's key, identity and connections; closing it
+// does not close this App, closing this App closes it.
+func (a *App) ForUser(token Secret) (*App, error) {
+	if strings.TrimSpace(token.Reveal()) == "" {
+		return nil, inputErr("token", "required", nil)
+	}
+	if err := a.checkOpen(); err != nil {
+		return nil, err
+	}
+	c, err := newClient(a.conn, false, false, a.caller, a.callerType, AuthResult{UserToken: token}.TokenGetter())
+	if err != nil {
+		return nil, err
+	}
+	return &App{c}, nil
 }
 
 // authState is one POST /sdk/auth/poll, long-polling up to wait.

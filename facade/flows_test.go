@@ -131,18 +131,18 @@ func TestConnectInVirtualTime(t *testing.T) {
 				`"delegation":{"agent_id":"`+agentStr+`","delegable":true}}]}`))
 		app := newTestApp(t, v, WithUserTokenGetter(func(context.Context) (string, error) { return "user.jwt", nil }))
 		var opened string
-		var declined []DeclinedProvider
+		var declined []ConnectEvent
 		start := time.Now()
 		res, err := app.Connect(bg, ConnectParams{Providers: []string{"github"}, PollInterval: time.Second,
 			OpenURL:    func(_ context.Context, u string) error { opened = u; return nil },
-			OnDeclined: func(d DeclinedProvider) { declined = append(declined, d) }})
+			OnEvent: func(d ConnectEvent) { declined = append(declined, d) }})
 		require.NoError(t, err)
 		require.Equal(t, "https://connect/x", opened)
-		require.Equal(t, []DeclinedProvider{{Provider: "gitlab", ErrorCode: "access_denied"}}, declined, "told once, malformed entries skipped")
+		require.Equal(t, []ConnectEvent{{Type: ConnectEventProviderDeclined, Provider: "gitlab", ErrorCode: "access_denied"}}, declined, "told once, malformed entries skipped")
 		require.Equal(t, 7*time.Second, time.Since(start), "1 s after each pending, 5 s after the 429")
 		require.Len(t, res, 1)
 		require.Equal(t, gid, res[0].GrantID)
-		require.Equal(t, "reauth", res[0].Operation)
+		require.Equal(t, ConnectReauth, res[0].Operation)
 		require.Equal(t, agentID, res[0].Delegation.AgentID)
 		compactEq(t, `{"allowed_providers":["github"],"return_url":null,"allowed_origin":null,"metadata":null,"user_token":"user.jwt"}`,
 			v.last("POST /sdk/oauth/connect/session").Body)

@@ -329,7 +329,7 @@ func TestUnexpectedAnswers(t *testing.T) {
 	require.ErrorIs(t, err, ErrBackend)
 	_, err = app.CreateConnectSession(bg, ConnectSessionParams{AllowedProviders: []string{}})
 	require.ErrorIs(t, err, ErrInvalidInput)
-	_, _, err = app.PollConnectSession(bg, "")
+	_, err = app.PollConnectSession(bg, "", PollParams{})
 	require.ErrorIs(t, err, ErrInvalidInput)
 	require.ErrorIs(t, app.RevokeDelegation(bg, uuid.Nil, agentID), ErrInvalidInput)
 	_, err = app.RevokeGrant(bg, uuid.Nil, "")

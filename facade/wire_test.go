@@ -89,9 +89,9 @@ func wireCases() []wireCase {
 				return err
 			},
 			body: `{"allowed_providers":["github"],"return_url":null,"allowed_origin":null,"metadata":null,"agent":"bot"}`, actor: true},
-		{name: "pollConnectSession", route: "POST /sdk/oauth/connect/session/poll", answer: ok(`{"status":"pending"}`),
+		{name: "pollConnectSession", route: "POST /sdk/oauth/connect/session/poll", answer: ok(`{"status":"completed","grants":[]}`),
 			do: func(ctx context.Context, app *App, _ *Agent) error {
-				_, _, err := app.PollConnectSession(ctx, "st")
+				_, err := app.PollConnectSession(ctx, "st", PollParams{})
 				return err
 			},
 			body: `{"session_token":"st"}`, actor: true},

@@ -1,0 +1,247 @@
+package facade
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/altersdk/alter-go/gen"
+)
+
+// ManagedSecretConnectParams are the inputs of CreateManagedSecretConnectSession: a session
+// where the signed-in user enters their own key for a managed-secret provider, or approves the
+// use of a grant they already hold, optionally delegating it to an agent.
+type ManagedSecretConnectParams struct {
+	// Provider is the managed-secret provider's slug (1–50 lower-case letters, digits and
+	// hyphens), the value RequestParams.Provider takes. Required unless TemplateSlug is set.
+	Provider string
+	// UserToken is the end user's JWT (required: every such session is bound to a user).
+	UserToken string
+	// Agent delegates the user's access to this managed agent (UUID or name). App only; an
+	// Agent always asks for itself.
+	Agent string
+	// Delegable asks that the agent may share the access onward (the person decides).
+	Delegable bool
+	// Label names the grant a key entry creates (provider + Label resolves it); on a fast path
+	// it picks the user's grant with that label. At most 255 characters.
+	Label string
+	// GrantPolicy bounds the lifetime of the grant the consent creates (not with RequestedTTL).
+	GrantPolicy *GrantPolicyInput
+	// RequestedTTL suggests the lifetime of the agent's delegation (whole seconds, rounded up;
+	// not with GrantPolicy).
+	RequestedTTL time.Duration
+	// Direct skips the usage-limits step.
+	Direct bool
+	// RepairGrantID replaces the user's own key on this grant in place (App only; not with
+	// Agent or Label).
+	RepairGrantID uuid.UUID
+	// DisallowUserPolicyRules hides the usage limits the person could set.
+	DisallowUserPolicyRules bool
+	AllowedOrigin           string // origin for postMessage in the popup flow
+	ReturnURL               string // return URL of the mobile redirect flow
+	// TemplateSlug is deprecated: use Provider. A managed-secret template id, sent lower-cased.
+	TemplateSlug string
+}
+
+// ManagedSecretPath is how a managed-secret Connect session completes.
+type ManagedSecretPath string
+
+// Managed-secret Connect paths.
+const (
+	ManagedSecretFastPath ManagedSecretPath = "fast_path" // the user approves a grant they hold
+	ManagedSecretKeyEntry ManagedSecretPath = "key_entry" // the user enters their own key
+	ManagedSecretRepair   ManagedSecretPath = "repair"    // the user replaces their own key in place
+)
+
+// ManagedSecretConnectSession is a started managed-secret Connect session: open URL in the
+// user's browser (never a webview the application controls).
+type ManagedSecretConnectSession struct {
+	Token              string            // the session token
+	URL                string            // the hosted page
+	ExpiresIn          time.Duration     // the session's lifetime when it was made
+	ExpiresAt          time.Time         // when it expires
+	Path               ManagedSecretPath // "" for a session an agent's own key made (not told to an agent)
+	ExistingGrantID    uuid.UUID         // the grant a fast path or repair uses (uuid.Nil: none)
+	Direct             bool              // the usage-limits step is skipped
+	DelegableRequested bool              // echo of Delegable
+	SecretSlug         string            // the provider's slug
+	TemplateSlug       string
+	AgentID            uuid.UUID // the agent the access is for (uuid.Nil: none)
+}
+
+// CreateManagedSecretConnectSession starts a managed-secret Connect session for the user of
+// p.UserToken: with p.Agent, approving it also delegates the user's access to that agent.
+// Errors: an unknown slug, a provider of another template or an identity provider that cannot
+// sign the user in are ErrConnectConfig; an unknown agent ErrAgentNotFound; a RepairGrantID
+// that is not the user's own key ErrGrantNotFound; a vault that ignored the request's options
+// ErrServerFeatureUnsupported.
+func (a *App) CreateManagedSecretConnectSession(ctx context.Context, p ManagedSecretConnectParams) (ManagedSecretConnectSession, error) {
+	return a.msConnect(ctx, p, "")
+}
+
+// CreateManagedSecretConnectSession asks the user of p.UserToken for access to a
+// managed-secret provider for this agent: the page lets them delegate a grant they hold, or
+// asks for their own key. p.Agent and p.RepairGrantID are refused (the session always targets
+// this agent; the application repairs the user's key). Errors are those of
+// App.CreateManagedSecretConnectSession.
+func (a *Agent) CreateManagedSecretConnectSession(ctx context.Context, p ManagedSecretConnectParams) (ManagedSecretConnectSession, error) {
+	if p.Agent != "" || p.RepairGrantID != uuid.Nil {
+		return ManagedSecretConnectSession{}, inputErr("ManagedSecretConnectParams", "Agent and RepairGrantID are App-only: an Agent asks for itself", nil)
+	}
+	pinned := ""
+	if !a.owner { // App.GetAgent: the App's key, so the vault needs the agent named
+		pinned = a.caller
+	}
+	return a.msConnect(ctx, p, pinned)
+}
+
+func (c *client) msConnect(ctx context.Context, p ManagedSecretConnectParams, pinned string) (ManagedSecretConnectSession, error) {
+	req, err := p.wire(pinned)
+	if err != nil {
+		return ManagedSecretConnectSession{}, err
+	}
+	d := &call{op: "createManagedSecretConnectSession", surface: surfaceShared, actor: true, field: "ManagedSecretConnectParams"}
+	a, err := c.post(ctx, d, req, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+		return raw.CreateManagedSecretConnectSessionWithBody(ctx, contentJSON, body)
+	})
+	if err != nil {
+		return ManagedSecretConnectSession{}, err
+	}
+	return msSessionFrom(d.op, a, req)
+}
+
+// wire checks p as alter-sdk does and builds the body; pinned is the agent an App.GetAgent
+// view asks for.
+func (p ManagedSecretConnectParams) wire(pinned string) (*gen.ManagedSecretConnectSessionRequest, error) {
+	const f = "ManagedSecretConnectParams."
+	switch {
+	case p.Provider == "" && p.TemplateSlug == "":
+		return nil, inputErr(f+"Provider", "required (the managed-secret provider's slug)", nil)
+	case p.Provider != "" && !validSlug(p.Provider, 50, false):
+		return nil, inputErr(f+"Provider", "must be 1 to 50 lower-case letters, digits and hyphens", nil)
+	case p.TemplateSlug != "" && !validSlug(p.TemplateSlug, len(p.TemplateSlug), true):
+		return nil, inputErr(f+"TemplateSlug", "must be kebab-case (letters, digits and hyphens)", nil)
+	case strings.TrimSpace(p.UserToken) == "":
+		return nil, inputErr(f+"UserToken", "required: a managed-secret Connect session is bound to a user", nil)
+	case p.RequestedTTL < 0:
+		return nil, inputErr(f+"RequestedTTL", "must not be negative", nil)
+	case p.RequestedTTL > 0 && p.GrantPolicy != nil:
+		return nil, inputErr(f+"RequestedTTL", "pass GrantPolicy or RequestedTTL, not both", nil)
+	case p.RepairGrantID != uuid.Nil && (p.Agent != "" || p.Label != ""):
+		return nil, inputErr(f+"RepairGrantID", "cannot be combined with Agent or Label", nil)
+	}
+	req := &gen.ManagedSecretConnectSessionRequest{Provider: optStr(p.Provider), UserToken: p.UserToken,
+		AllowedOrigin: optStr(p.AllowedOrigin), ReturnURL: optStr(p.ReturnURL), Delegable: optTrue(p.Delegable), Direct: optTrue(p.Direct)}
+	if p.TemplateSlug != "" {
+		req.TemplateSlug = optStr(strings.ToLower(p.TemplateSlug))
+	}
+	agent := p.Agent
+	if pinned != "" {
+		agent = pinned
+	}
+	switch {
+	case agent != "" && p.Provider == "":
+		req.DelegatedAgentID = optStr(agent) // the deprecated name a template-only body carries
+	case agent != "":
+		req.Agent = optStr(agent)
+	}
+	if p.RequestedTTL > 0 {
+		secs := int((p.RequestedTTL + time.Second - 1) / time.Second)
+		req.RequestedTTLSeconds = &secs
+	}
+	if p.DisallowUserPolicyRules {
+		req.AllowUserPolicyRules = new(bool)
+	}
+	label, err := checkLabel(f+"Label", p.Label, false)
+	if err != nil {
+		return nil, err
+	}
+	if label != nil {
+		req.RequestedGrant = &gen.ManagedSecretRequestedGrant{Label: *label}
+	}
+	gp, err := p.GrantPolicy.wire(f + "GrantPolicy")
+	if err != nil {
+		return nil, err
+	}
+	req.GrantPolicy = gp
+	if p.RepairGrantID != uuid.Nil {
+		req.RepairGrantID = optStr(p.RepairGrantID.String())
+	}
+	return req, nil
+}
+
+// validSlug: 1–max of [a-z0-9-], upper case allowed when anyCase.
+func validSlug(s string, maxLen int, anyCase bool) bool {
+	if s == "" || len(s) > maxLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if anyCase && b >= 'A' && b <= 'Z' {
+			continue
+		}
+		if (b < 'a' || b > 'z') && (b < '0' || b > '9') && b != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// msSessionFrom decodes the answer and refuses one that shows the vault ignored the request:
+// no path although a newer option was sent, no delegable echo for a delegable request, or
+// another provider than the one asked for.
+func msSessionFrom(op string, a *answer, req *gen.ManagedSecretConnectSessionRequest) (ManagedSecretConnectSession, error) {
+	var raw map[string]json.RawMessage
+	var out gen.ManagedSecretConnectSession
+	if json.Unmarshal(a.body, &raw) != nil || json.Unmarshal(a.body, &out) != nil ||
+		out.SessionToken == "" || out.ConnectURL == "" || out.ExpiresAt == "" || out.ExpiresIn < 0 {
+		return ManagedSecretConnectSession{}, malformed(op, a.status, a.header)
+	}
+	_, hasPath := raw["path"]
+	newer := req.Provider != nil || req.Agent != nil || req.RequestedGrant != nil || req.GrantPolicy != nil || req.Direct != nil || req.RepairGrantID != nil
+	delegableSent := req.Delegable != nil
+	switch {
+	case newer && !hasPath:
+		return ManagedSecretConnectSession{}, featureUnsupported(op, a.status, "managed_secret_connect_provider",
+			"This Alter backend ignored the options of this managed-secret Connect session; upgrade the backend")
+	case delegableSent && !derefBool(out.DelegableRequested):
+		return ManagedSecretConnectSession{}, featureUnsupported(op, a.status, "managed_secret_connect_delegable",
+			"This Alter backend does not support Delegable on managed-secret Connect sessions; upgrade the backend")
+	case !delegableSent && derefBool(out.DelegableRequested):
+		return ManagedSecretConnectSession{}, unexpectedResponse(op, a.status, a.header, "Backend echoed delegable_requested=true for a request that did not send delegable")
+	case req.Provider != nil && derefStr(out.SecretSlug) != *req.Provider:
+		return ManagedSecretConnectSession{}, unexpectedResponse(op, a.status, a.header, "Backend answered for another managed-secret provider than the one requested")
+	}
+	s := ManagedSecretConnectSession{Token: out.SessionToken, URL: out.ConnectURL, ExpiresIn: time.Duration(out.ExpiresIn) * time.Second,
+		ExpiresAt: parseTime(&out.ExpiresAt), Direct: derefBool(out.Direct), DelegableRequested: derefBool(out.DelegableRequested),
+		SecretSlug: derefStr(out.SecretSlug), TemplateSlug: derefStr(out.TemplateSlug)}
+	if out.Path != nil && out.Path.Valid() { // an unknown path reads as none
+		s.Path = ManagedSecretPath(*out.Path)
+	}
+	var err error
+	if s.ExistingGrantID, err = optUUID(out.ExistingGrantID); err != nil {
+		return ManagedSecretConnectSession{}, malformed(op, a.status, a.header)
+	}
+	if s.AgentID, err = optUUID(out.AgentID); err != nil {
+		return ManagedSecretConnectSession{}, malformed(op, a.status, a.header)
+	}
+	return s, nil
+}
+
+func optUUID(s *string) (uuid.UUID, error) {
+	if s == nil || *s == "" {
+		return uuid.Nil, nil
+	}
+	return uuid.Parse(*s)
+}
+
+// featureUnsupported is a vault that predates an option the call used.
+func featureUnsupported(op string, status int, feature, message string) error {
+	return &APIError{Op: op, Status: status, Message: message, Details: map[string]any{"feature": feature, "status_code": status},
+		kind: ErrServerFeatureUnsupported}
+}
