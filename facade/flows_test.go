@@ -134,7 +134,7 @@ func TestConnectInVirtualTime(t *testing.T) {
 		var declined []ConnectEvent
 		start := time.Now()
 		res, err := app.Connect(bg, ConnectParams{Providers: []string{"github"}, PollInterval: time.Second,
-			OpenURL:    func(_ context.Context, u string) error { opened = u; return nil },
+			OpenURL: func(_ context.Context, u string) error { opened = u; return nil },
 			OnEvent: func(d ConnectEvent) { declined = append(declined, d) }})
 		require.NoError(t, err)
 		require.Equal(t, "https://connect/x", opened)
