@@ -198,9 +198,28 @@ func (s *Server) devConnect(w http.ResponseWriter, r *http.Request) {
 		Provider string `json:"provider"`
 		Account  string `json:"account"`
 		Code     string `json:"code"`
+		Grants   []struct {
+			Provider string `json:"provider"`
+			Account  string `json:"account"`
+		} `json:"grants"`
+		Failed []struct {
+			Provider string `json:"provider"`
+			Reason   string `json:"reason"`
+		} `json:"failed"`
 	}
 	tok := r.PathValue("token")
 	complete := func() error {
+		if len(req.Grants) > 0 || len(req.Failed) > 0 {
+			accounts := make([]ConnectAccount, len(req.Grants))
+			for i, g := range req.Grants {
+				accounts[i] = ConnectAccount{g.Provider, or(g.Account, "user@example.com")}
+			}
+			failed := make([]FailedConnection, len(req.Failed))
+			for i, f := range req.Failed {
+				failed[i] = FailedConnection{f.Provider, f.Reason}
+			}
+			return s.CompleteConnectSessionWith(tok, accounts, failed)
+		}
 		if req.Provider == "" {
 			s.mu.Lock()
 			if sess := s.sessions[tok]; sess != nil && len(sess.allowed) > 0 {
@@ -212,6 +231,7 @@ func (s *Server) devConnect(w http.ResponseWriter, r *http.Request) {
 	}
 	devDecide(w, r, &req,
 		devAction{"complete", complete},
+		devAction{"decline", func() error { return s.DeclineProvider(tok, req.Provider, req.Code) }},
 		devAction{"deny", func() error { return s.DenyConnectSession(tok) }},
 		devAction{"fail", func() error { return s.FailConnectSession(tok, or(req.Code, "connect_config_error")) }},
 		devAction{"expire", func() error { return s.ExpireSession(tok) }})

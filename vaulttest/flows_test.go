@@ -194,7 +194,9 @@ func TestConnectFlow(t *testing.T) {
 	r = app.post("/sdk/oauth/connect/session/poll", map[string]any{"session_token": "nope"})
 	assert.Equal(t, 404, r.status)
 	expect(t, app.post("/sdk/oauth/connect/session", map[string]any{"allowed_providers": []string{"github"}, "return_url": nil,
-		"allowed_origin": nil, "metadata": nil, "agent": "nobody"}), 404, "agent_not_found")
+		"allowed_origin": nil, "metadata": nil, "agent": "nobody", "user_token": d.User.Token}), 404, "agent_not_found")
+	expect(t, app.post("/sdk/oauth/connect/session", map[string]any{"allowed_providers": []string{"github"}, "return_url": nil,
+		"allowed_origin": nil, "metadata": nil, "agent": "nobody"}), 400, "agent_requires_user_token")
 	expect(t, app.post("/sdk/oauth/connect/session", map[string]any{"allowed_providers": nil, "return_url": nil,
 		"allowed_origin": nil, "metadata": nil, "required_scopes": map[string]any{"github": []string{"admin:everything"}}}), 400, "scope_not_allowed")
 }

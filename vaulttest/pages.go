@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/google/uuid"
 )
 
 // The connect, managed-secret connect, sign-in and approval pages: plain HTML forms a person
@@ -27,6 +29,7 @@ label{display:block;margin:.8rem 0 .2rem}button{margin:1rem .5rem 0 0;padding:.5
 {{if .AskSecret}}<label for="secret">Your own key (leave empty to use the app's)</label><input id="secret" name="secret" value="">{{end}}
 {{range .Lines}}<p><code>{{.}}</code></p>{{end}}
 <button id="approve" name="decision" value="approve" type="submit">{{.ApproveLabel}}</button>
+{{if .Decline}}<button id="decline" name="decision" value="decline" type="submit">Decline this provider</button>{{end}}
 <button id="deny" name="decision" value="deny" type="submit">Deny</button>
 </form>{{end}}
 </body></html>`))
@@ -34,7 +37,7 @@ label{display:block;margin:.8rem 0 .2rem}button{margin:1rem .5rem 0 0;padding:.5
 type pageData struct {
 	Title, Intro, Action, Done, ApproveLabel string
 	Providers                                []string
-	AskUser, AskSecret                       bool
+	AskUser, AskSecret, Decline              bool
 	Lines                                    []string
 }
 
@@ -122,10 +125,17 @@ func (s *Server) connectPage() formPage {
 				allowed = append(allowed, p.id)
 			}
 		}
-		return pageData{Title: "Connect an account", Intro: "Pick a provider and the account to authorize.",
-			Action: "/connect/" + tok, Providers: allowed, ApproveLabel: "Approve"}
+		d := pageData{Title: "Connect an account", Intro: "Pick a provider and the account to authorize.",
+			Action: "/connect/" + tok, Providers: allowed, ApproveLabel: "Approve", Decline: len(allowed) > 1}
+		if sess.repair != uuid.Nil {
+			d.Lines = append(d.Lines, "Reconnecting grant "+sess.repair.String())
+		}
+		return d
 	})
 	p.approve = func(tok string, r *http.Request) error {
+		if r.PostFormValue("decision") == "decline" {
+			return s.DeclineProvider(tok, r.PostFormValue("provider"), "access_denied")
+		}
 		return s.CompleteConnectSession(tok, r.PostFormValue("provider"), strings.TrimSpace(r.PostFormValue("account")))
 	}
 	p.deny = s.DenyConnectSession
@@ -134,9 +144,11 @@ func (s *Server) connectPage() formPage {
 
 func (s *Server) msConnectPage() formPage {
 	p := s.sessionPage("Connect a secret", msConnectSession, func(tok string, sess *session) pageData {
-		return pageData{Title: "Connect a secret", Intro: "Allow the app to use this secret for you.",
-			Action: "/ms-connect/" + tok, AskSecret: true, ApproveLabel: "Confirm",
-			Lines: []string{"Secret: " + sess.slug, "Signed in as: " + sess.userSub}}
+		intro := map[string]string{"fast_path": "Allow the use of the secret you already hold.",
+			"key_entry": "Enter your own key for this secret.", "repair": "Replace your key for this secret."}[sess.msPath]
+		return pageData{Title: "Connect a secret", Intro: intro,
+			Action: "/ms-connect/" + tok, AskSecret: sess.msPath != "fast_path", ApproveLabel: "Confirm",
+			Lines: []string{"Secret: " + sess.slug, "Signed in as: " + sess.userSub, "Path: " + sess.msPath}}
 	})
 	p.approve = func(tok string, r *http.Request) error {
 		_, err := s.CompleteManagedSecretSession(tok, strings.TrimSpace(r.PostFormValue("secret")))

@@ -306,14 +306,24 @@ type session struct {
 	allowed    []string
 	agent      uuid.UUID // delegate the grant to it (or own it, agentOwns)
 	agentOwns  bool
-	delegable  bool
+	delegable  *bool // nil: keep an existing delegation's setting (a new one is a leaf)
 	userSub    string
 	results    []uuid.UUID // grants made
 	operations []string
-	slug       string // managed-secret connect: the secret
-	label      string // the label the new grant gets
+	failed     []failedGrant // grants of a completed session that were not kept
+	slug       string        // managed-secret connect: the secret
+	label      string        // the label the new grant gets
+	proxyOnly  bool          // the requested grant carries restrictions
+	repair     uuid.UUID     // the grant reconnected in place
+	msPath     string        // managed-secret connect: fast_path, key_entry or repair
+	existing   uuid.UUID     // managed-secret connect: the grant a fast path or repair uses
 	declined   []declined
 	changed    chan struct{}
+}
+
+// failedGrant is a provider of a completed connect session whose grant was not kept.
+type failedGrant struct {
+	provider, reason string
 }
 
 // declined is a provider the person turned down in a multi-provider connect session.
