@@ -99,7 +99,7 @@ func (c *client) PollConnectSession(ctx context.Context, token string, p PollPar
 			return res, nil
 		}
 		w.sawPending = true
-		if sleep(pctx, min(p.PollInterval, time.Until(deadline))) != nil {
+		if sleep(pctx, min(p.PollInterval, time.Until(deadline))) != nil || time.Until(deadline) <= 0 {
 			return nil, end("poll_deadline_elapsed", 0)
 		}
 	}
