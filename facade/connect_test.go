@@ -302,12 +302,7 @@ func TestUserActionResumeInVirtualTime(t *testing.T) {
 // A held call as a UserAction, approved through the emulator.
 func TestVaultUserActionForApproval(t *testing.T) {
 	e := newEnv(t)
-	ag := e.s.AddAgent("pay-bot", vaulttest.AgentRequireApproval())
-	gid := e.s.AddOAuthGrant(vaulttest.OAuthGrant{Provider: "github", AgentOwner: ag.ID})
-	agent, err := e.app.GetAgent(ag.ID)
-	require.NoError(t, err)
-	out, err := agent.ProxyRequest(bg, "POST", e.up.URL()+"/pay", ProxyParams{GrantID: gid, JSON: map[string]int{"n": 1}})
-	require.NoError(t, err)
+	agent, out := heldCall(t, e)
 	act, err := agent.UserActionForApproval(out.Pending)
 	require.NoError(t, err)
 	require.Equal(t, ActionApprove, act.Kind)

@@ -129,18 +129,25 @@ func TestVaultAgentAndDelegation(t *testing.T) {
 // Proxy mode with a human approval, approved through the emulator.
 func TestVaultProxyApproval(t *testing.T) {
 	e := newEnv(t)
-	ag := e.s.AddAgent("pay-bot", vaulttest.AgentRequireApproval())
-	gid := e.s.AddOAuthGrant(vaulttest.OAuthGrant{Provider: "github", AgentOwner: ag.ID})
-	agent, err := e.app.GetAgent(ag.ID)
-	require.NoError(t, err)
-	out, err := agent.ProxyRequest(bg, "POST", e.up.URL()+"/pay", ProxyParams{GrantID: gid, JSON: map[string]int{"n": 1}})
-	require.NoError(t, err)
+	agent, out := heldCall(t, e)
 	require.Nil(t, out.Result, "an agent that requires approval is held")
 	require.NotNil(t, out.Pending)
 	require.NoError(t, e.s.Approve(out.Pending.ID))
 	res, err := agent.AwaitApproval(bg, out.Pending.ID, AwaitOptions{PollInterval: 10 * time.Millisecond, Timeout: 10 * time.Second})
 	require.NoError(t, err)
 	require.Equal(t, 200, res.StatusCode)
+}
+
+// heldCall is a proxied call of an agent that requires approval, held for a decision.
+func heldCall(t *testing.T, e *env) (*Agent, ProxyOutcome) {
+	t.Helper()
+	ag := e.s.AddAgent("pay-bot", vaulttest.AgentRequireApproval())
+	gid := e.s.AddOAuthGrant(vaulttest.OAuthGrant{Provider: "github", AgentOwner: ag.ID})
+	agent, err := e.app.GetAgent(ag.ID)
+	require.NoError(t, err)
+	out, err := agent.ProxyRequest(bg, "POST", e.up.URL()+"/pay", ProxyParams{GrantID: gid, JSON: map[string]int{"n": 1}})
+	require.NoError(t, err)
+	return agent, out
 }
 
 // Connect and sign-in sessions completed through the emulator.

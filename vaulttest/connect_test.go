@@ -10,17 +10,21 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// newDemo is a server seeded with the demo, and clients with its App and agent keys.
+func newDemo(t *testing.T) (*Server, Demo, *client, *client) {
+	s := NewTestServer(t)
+	d := SeedDemo(s)
+	return s, d, newClient(t, s, d.AppKey), newClient(t, s, d.Agent.APIKey)
+}
+
 // The Connect session options as the real vault answers them.
 func TestConnectSessionOptions(t *testing.T) {
 	s := NewTestServer(t)
 	d := SeedDemo(s)
 	app := newClient(t, s, d.AppKey)
 	create := func(kv ...any) reply {
-		body := map[string]any{"allowed_providers": []string{"github"}, "return_url": nil, "allowed_origin": nil, "metadata": nil}
-		for i := 0; i < len(kv); i += 2 {
-			body[kv[i].(string)] = kv[i+1]
-		}
-		return app.post("/sdk/oauth/connect/session", body)
+		return app.post("/sdk/oauth/connect/session", withKV(map[string]any{"allowed_providers": []string{"github"}, "return_url": nil,
+			"allowed_origin": nil, "metadata": nil}, kv...))
 	}
 	poll := func(tok string) map[string]any {
 		return app.post("/sdk/oauth/connect/session/poll", map[string]any{"session_token": tok}).obj(t)
@@ -106,17 +110,10 @@ func TestConnectPageDecline(t *testing.T) {
 
 // Managed-secret Connect: key entry, then fast path, then a repair of the user's own key.
 func TestManagedSecretConnectPaths(t *testing.T) {
-	s := NewTestServer(t)
-	d := SeedDemo(s)
-	app := newClient(t, s, d.AppKey)
-	bot := newClient(t, s, d.Agent.APIKey)
+	s, d, app, bot := newDemo(t)
 	bob := s.AddUser("bob")
 	create := func(c *client, kv ...any) reply {
-		body := map[string]any{"provider": "stripe", "user_token": bob.Token}
-		for i := 0; i < len(kv); i += 2 {
-			body[kv[i].(string)] = kv[i+1]
-		}
-		return c.post("/sdk/managed-secrets/connect/session", body)
+		return c.post("/sdk/managed-secrets/connect/session", withKV(map[string]any{"provider": "stripe", "user_token": bob.Token}, kv...))
 	}
 	expect(t, create(app, "provider", nil), 422, "")
 	expect(t, create(app, "repair_grant_id", d.MSGrantID.String(), "agent", "demo-agent"), 422, "")

@@ -1,13 +1,14 @@
 package vaulttest
 
 import (
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/altersdk/alter-go/internal/emu"
 )
 
 // OAuth Connect sessions (E6, E7) and how they complete.
@@ -16,48 +17,17 @@ import (
 // session asking Delegable for them stores a leaf delegation with policy_refused.
 var noOnwardSharing = map[string]bool{"slack": true}
 
-// connectFields are the body fields of both connect sessions, OAuth and managed secret.
-type connectFields struct {
-	Direct         bool `json:"direct"`
-	RequestedGrant *struct {
-		Label        string `json:"label"`
-		Restrictions *struct {
-			AllowedMethods   []string `json:"allowed_methods"`
-			AllowedEndpoints []string `json:"allowed_endpoints"`
-		} `json:"restrictions"`
-	} `json:"requested_grant"`
-	RepairGrantID *string          `json:"repair_grant_id"`
-	Agent         *string          `json:"agent"`
-	GrantPolicy   *json.RawMessage `json:"grant_policy"`
-}
-
-// label is the label the session's new grant gets.
-func (f connectFields) label() string {
-	if f.RequestedGrant == nil {
-		return ""
-	}
-	return f.RequestedGrant.Label
-}
-
-type connectRequest struct {
-	connectFields
-	AllowedProviders     []string            `json:"allowed_providers"`
-	ReturnURL            *string             `json:"return_url"`
-	RequiredScopes       map[string][]string `json:"required_scopes"`
-	Delegable            *bool               `json:"delegable"`
-	ScopeConstraint      []string            `json:"scope_constraint"`
-	SwitchAccount        bool                `json:"switch_account"`
-	AllowUserPolicyRules *bool               `json:"allow_user_policy_rules"`
-	UserToken            *string             `json:"user_token"`
-}
+// isTrue is an optional flag that was sent as true.
+func isTrue(b *bool) bool { return b != nil && *b }
 
 // modelError is the 422 a request-model validator of the vault answers.
 func modelError(w http.ResponseWriter, r *http.Request, msg string) {
 	writeValidation(w, r, []fieldError{{Type: "value_error", Loc: []any{"body"}, Msg: "Value error, " + msg, Input: nil}})
 }
 
-// providers normalizes allowed_providers as the vault does (trimmed, lower-cased, each once).
-func (req *connectRequest) providers() []string {
+// connectProviders normalizes allowed_providers as the vault does (trimmed, lower-cased, each
+// once).
+func connectProviders(req *emu.ConnectSessionRequest) []string {
 	var out []string
 	for _, p := range req.AllowedProviders {
 		if p = strings.ToLower(strings.TrimSpace(p)); !slices.Contains(out, p) {
@@ -67,16 +37,16 @@ func (req *connectRequest) providers() []string {
 	return out
 }
 
-// check applies the request model's validators; false when it answered.
-func (req *connectRequest) check(w http.ResponseWriter, r *http.Request, providers []string) bool {
+// checkConnect applies the request model's validators; false when it answered.
+func checkConnect(w http.ResponseWriter, r *http.Request, req *emu.ConnectSessionRequest, providers []string) bool {
 	switch {
 	case req.AllowedProviders != nil && len(providers) == 0, slices.Contains(providers, ""):
 		modelError(w, r, "allowed_providers must be omitted or list non-empty provider ids")
-	case req.Direct && len(providers) != 1:
+	case isTrue(req.Direct) && len(providers) != 1:
 		modelError(w, r, "direct requires exactly one provider")
 	case req.RepairGrantID != nil && len(providers) != 1:
 		modelError(w, r, "repair_grant_id requires exactly one allowed provider")
-	case req.RepairGrantID != nil && (req.Agent != nil || req.RequestedGrant != nil || req.SwitchAccount):
+	case req.RepairGrantID != nil && (req.Agent != nil || req.RequestedGrant != nil || isTrue(req.SwitchAccount)):
 		modelError(w, r, "repair_grant_id cannot be combined with agent, requested_grant or switch_account")
 	case req.RequestedGrant != nil && (req.RequestedGrant.Label == "" || len(req.RequestedGrant.Label) > 255):
 		modelError(w, r, "requested_grant.label must be 1 to 255 characters")
@@ -124,13 +94,17 @@ func scopeWarnings(atoms, providers []string, required map[string][]string) ([]s
 
 func (s *Server) createConnectSession(w http.ResponseWriter, r *http.Request) {
 	c := callFrom(r.Context())
-	var req connectRequest
+	var req emu.ConnectSessionRequest
 	if !decode(w, r, &req) {
 		return
 	}
-	providers := req.providers()
-	if !req.check(w, r, providers) {
+	providers := connectProviders(&req)
+	if !checkConnect(w, r, &req, providers) {
 		return
+	}
+	var required map[string][]string
+	if req.RequiredScopes != nil {
+		required = *req.RequiredScopes
 	}
 	sub, ok := s.endUserOf(w, r, req.UserToken)
 	if !ok {
@@ -142,7 +116,7 @@ func (s *Server) createConnectSession(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	for p, scopes := range req.RequiredScopes {
+	for p, scopes := range required {
 		def := findProvider(p)
 		for _, sc := range scopes {
 			if def == nil || !slices.Contains(def.scopes, sc) {
@@ -157,7 +131,10 @@ func (s *Server) createConnectSession(w http.ResponseWriter, r *http.Request) {
 	}
 	sess := &session{token: "cs_" + randToken(24), kind: connectSession, status: "pending",
 		expiresAt: s.now().Add(sessionTTL).UTC(), allowed: providers, userSub: sub, delegable: req.Delegable,
-		label: req.label(), proxyOnly: req.RequestedGrant != nil && req.RequestedGrant.Restrictions != nil}
+		proxyOnly: req.RequestedGrant != nil && req.RequestedGrant.Restrictions != nil}
+	if req.RequestedGrant != nil {
+		sess.label = req.RequestedGrant.Label
+	}
 	s.mu.Lock()
 	switch {
 	case c.p.agent != nil:
@@ -177,7 +154,7 @@ func (s *Server) createConnectSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errf(http.StatusUnprocessableEntity, "invalid_scope_constraint", "scope_constraint needs an agent to narrow"))
 		return
 	}
-	warnings, e := scopeWarnings(req.ScopeConstraint, providers, req.RequiredScopes)
+	warnings, e := scopeWarnings(req.ScopeConstraint, providers, required)
 	if e != nil {
 		s.mu.Unlock()
 		writeError(w, r, e)
@@ -196,7 +173,7 @@ func (s *Server) createConnectSession(w http.ResponseWriter, r *http.Request) {
 	s.putSessionLocked(sess)
 	s.mu.Unlock()
 	// Onward sharing is the person's to decide, so a session asking for it shows the consent screen.
-	direct := req.Direct && (!delegates || req.Delegable == nil || !*req.Delegable)
+	direct := isTrue(req.Direct) && (!delegates || !isTrue(req.Delegable))
 	writeJSON(w, http.StatusOK, map[string]any{"session_token": sess.token, "connect_url": s.root + "/connect/" + sess.token,
 		"expires_in": int(sessionTTL.Seconds()), "expires_at": sess.expiresAt.Format(time.RFC3339),
 		"scope_constraint_warnings": warnings, "single_provider": len(providers) == 1, "direct": direct})
@@ -252,7 +229,7 @@ func (s *Server) connectOutcomeLocked(sess *session) ([]map[string]any, []map[st
 			"grant_policy": nil, "delegation": nil}
 		if d := g.delegated[sess.agent]; d != nil && !sess.agentOwns {
 			item["delegation"] = map[string]any{"agent_id": sess.agent.String(), "delegable": d.delegable,
-				"policy_refused": noOnwardSharing[g.provider] && sess.delegable != nil && *sess.delegable}
+				"policy_refused": noOnwardSharing[g.provider] && isTrue(sess.delegable)}
 		}
 		grants = append(grants, item)
 	}

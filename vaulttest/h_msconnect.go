@@ -6,20 +6,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/altersdk/alter-go/internal/emu"
 )
 
-type msConnectRequest struct {
-	connectFields
-	Provider            *string `json:"provider"`
-	TemplateSlug        *string `json:"template_slug"`
-	DelegatedAgentID    *string `json:"delegated_agent_id"`
-	UserToken           string  `json:"user_token"`
-	Delegable           bool    `json:"delegable"`
-	RequestedTTLSeconds *int    `json:"requested_ttl_seconds"`
-}
-
-// check applies the request model's validators; false when it answered.
-func (req *msConnectRequest) check(w http.ResponseWriter, r *http.Request) bool {
+// checkMSConnect applies the request model's validators; false when it answered.
+func checkMSConnect(w http.ResponseWriter, r *http.Request, req *emu.ManagedSecretConnectSessionRequest) bool {
 	switch {
 	case req.Provider == nil && req.TemplateSlug == nil:
 		writeValidation(w, r, []fieldError{{Type: "missing", Loc: []any{"body", "provider"}, Msg: "Field required"}})
@@ -31,8 +23,6 @@ func (req *msConnectRequest) check(w http.ResponseWriter, r *http.Request) bool 
 		modelError(w, r, "requested_ttl_seconds must be positive")
 	case req.RepairGrantID != nil && (req.Agent != nil || req.DelegatedAgentID != nil || req.RequestedGrant != nil):
 		modelError(w, r, "repair_grant_id cannot be combined with an agent or requested_grant")
-	case req.RequestedGrant != nil && req.RequestedGrant.Restrictions != nil:
-		writeValidation(w, r, []fieldError{{Type: "extra_forbidden", Loc: []any{"body", "requested_grant", "restrictions"}, Msg: "Extra inputs are not permitted"}})
 	default:
 		return true
 	}
@@ -44,10 +34,11 @@ func (req *msConnectRequest) check(w http.ResponseWriter, r *http.Request) bool 
 // own key in place (repair); completing it delegates the access to the session's agent.
 func (s *Server) createManagedSecretConnectSession(w http.ResponseWriter, r *http.Request) {
 	c := callFrom(r.Context())
-	var req msConnectRequest
-	if !decode(w, r, &req) || !req.check(w, r) {
+	var req emu.ManagedSecretConnectSessionRequest
+	if !decode(w, r, &req) || !checkMSConnect(w, r, &req) {
 		return
 	}
+	delegable := isTrue(req.Delegable)
 	tok := req.UserToken
 	sub, ok := s.endUserOf(w, r, &tok)
 	if !ok {
@@ -65,7 +56,10 @@ func (s *Server) createManagedSecretConnectSession(w http.ResponseWriter, r *htt
 		return
 	}
 	sess := &session{token: "ms_sess_" + randToken(24), kind: msConnectSession, status: "pending",
-		expiresAt: s.now().Add(sessionTTL).UTC(), userSub: sub, slug: ms.slug, delegable: &req.Delegable, label: req.label()}
+		expiresAt: s.now().Add(sessionTTL).UTC(), userSub: sub, slug: ms.slug, delegable: &delegable}
+	if req.RequestedGrant != nil {
+		sess.label = req.RequestedGrant.Label
+	}
 	ref := str(req.Agent)
 	if ref == "" {
 		ref = str(req.DelegatedAgentID)
@@ -101,11 +95,11 @@ func (s *Server) createManagedSecretConnectSession(w http.ResponseWriter, r *htt
 		}
 	}
 	// A repair never shows the usage-limits step; onward sharing is the person's to decide.
-	direct := sess.msPath == "repair" || (req.Direct && !req.Delegable)
+	direct := sess.msPath == "repair" || (isTrue(req.Direct) && !delegable)
 	writeJSON(w, http.StatusOK, map[string]any{"session_token": sess.token,
 		"connect_url": s.root + "/ms-connect/" + sess.token + "#session=" + sess.token,
 		"expires_in":  int(sessionTTL.Seconds()), "expires_at": sess.expiresAt.Format(time.RFC3339),
-		"delegable_requested": req.Delegable, "path": pathOut, "existing_grant_id": existing, "direct": direct,
+		"delegable_requested": delegable, "path": pathOut, "existing_grant_id": existing, "direct": direct,
 		"secret_slug": ms.slug, "template_slug": nilIfEmpty(strings.ToLower(str(req.TemplateSlug))), "agent_id": agentID})
 }
 

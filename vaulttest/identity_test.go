@@ -10,7 +10,11 @@ import (
 )
 
 func tokenBody(kv ...any) map[string]any {
-	m := map[string]any{"reason": nil, "request": req("GET", "https://api.example.com/x")}
+	return withKV(map[string]any{"reason": nil, "request": req("GET", "https://api.example.com/x")}, kv...)
+}
+
+// withKV sets the key, value pairs of kv in m and returns it.
+func withKV(m map[string]any, kv ...any) map[string]any {
 	for i := 0; i+1 < len(kv); i += 2 {
 		m[kv[i].(string)] = kv[i+1]
 	}
@@ -19,10 +23,7 @@ func tokenBody(kv ...any) map[string]any {
 
 // TestIdentityRules covers the server-side rules of transport.md §9.2.
 func TestIdentityRules(t *testing.T) {
-	s := NewTestServer(t)
-	d := SeedDemo(s)
-	app := newClient(t, s, d.AppKey)
-	bot := newClient(t, s, d.Agent.APIKey)
+	s, d, app, bot := newDemo(t)
 	other := s.AddAgent("other")
 	oc := newClient(t, s, other.APIKey)
 	bob := s.AddUser("bob")
