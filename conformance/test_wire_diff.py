@@ -17,17 +17,20 @@ import os
 import subprocess
 import tempfile
 import urllib.parse
+import webbrowser
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from alter_sdk import (
     Agent,
     App,
     BackendError,
+    NoDelegatedGrantError,
     PolicyViolationError,
     ScopeReauthRequiredError,
     StepUpRequiredError,
@@ -36,7 +39,7 @@ from alter_sdk import (
 )
 from alter_sdk.models import SystemPrincipal
 
-from support import FLOW_TIMEOUT, POLL, Dev, env, new_agent, unique
+from support import FLOW_TIMEOUT, POLL, Dev, env, new_agent, new_user_token, unique
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -667,6 +670,90 @@ async def _(dev: Dev, s: Side) -> None:
     async with _app() as app:
         with pytest.raises(BackendError):
             await app.with_constraints(scopes=["grants:read", "no:such-scope"]).list_grants()
+
+
+@scenario("connect_session_every_option")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.create_connect_session(
+            allowed_providers=["github"], direct=True, return_url="https://example.com/done", allowed_origin="https://example.com",
+            metadata={"ip_address": "203.0.113.7", "user_agent": "wd-browser"},
+            grant_policy={"max_ttl_seconds": 3600, "default_ttl_seconds": 600}, required_scopes={"github": ["repo"]},
+            requested_grant={"label": "wd", "restrictions": {"allowed_methods": ["GET"], "allowed_endpoints": ["/repos"]}},
+            allow_user_policy_rules=False, user_token=_alice(),
+        )
+
+
+@scenario("connect_session_switch_account")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app(user_token_getter=_alice) as app:
+        await app.create_connect_session(allowed_providers=["github", "google"], switch_account=True, agent="demo-agent", delegable=True)
+
+
+@scenario("connect_session_repair")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.create_connect_session(allowed_providers=["github"], repair_grant_id=env("ALTER_GRANT_ID"), user_token=_alice())
+
+
+async def _fresh_user(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        token = await new_user_token(app, dev, unique("wd-user"))
+    s.put("WD_USER_TOKEN", token, "<user_token>")
+
+
+@scenario("connect_session_for_error", _fresh_user)
+async def _(dev: Dev, s: Side) -> None:
+    user = s.env["WD_USER_TOKEN"]
+    async with _app() as app, _agent() as agent:
+        with pytest.raises(NoDelegatedGrantError) as ei:
+            await agent.request("GET", _upstream(), provider="google", user_token=user)
+        await app.create_connect_session_for_error(ei.value, user_token=user, return_url="https://example.com/done")
+
+
+@scenario("connect_headless_direct")
+async def _(dev: Dev, s: Side) -> None:
+    def browser(url: str, *a: object, **kw: object) -> bool:
+        token = url.rsplit("/", 1)[-1]
+        s.subst[token] = "<session_token>"
+        dev.complete_connect(token, "github", "wd@example.com")
+        return True
+
+    async with _app(user_token_getter=_alice) as app:
+        with mock.patch.object(webbrowser, "open", browser):
+            await app.connect(providers=["github"], direct=True, allow_user_policy_rules=False, timeout=60, poll_interval=POLL)
+
+
+@scenario("managed_secret_connect_session")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.create_managed_secret_connect_session(
+            provider="stripe", user_token=_alice(), agent=env("AGENT_ID"), delegable=True, requested_grant={"label": "wd"},
+            grant_policy={"max_ttl_seconds": 3600}, direct=True, allow_user_policy_rules=False,
+            allowed_origin="https://example.com", return_url="https://example.com/back",
+        )
+
+
+@scenario("managed_secret_connect_ttl")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.create_managed_secret_connect_session(provider="stripe", user_token=_alice(), requested_ttl_seconds=600)
+
+
+@scenario("agent_managed_secret_connect_session")
+async def _(dev: Dev, s: Side) -> None:
+    async with _agent() as agent:
+        await agent.create_managed_secret_connect_session(provider="stripe", user_token=_alice())
+
+
+@scenario("app_get_agent_managed_secret_connect")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        child = app.get_agent(env("AGENT_ID"))
+        try:
+            await child.create_managed_secret_connect_session(provider="stripe", user_token=_alice())
+        finally:
+            await child.close()
 
 
 # ── comparing ────────────────────────────────────────────────────────────────────────────────

@@ -227,10 +227,7 @@ var scenarios = map[string]func(ctx context.Context) error{
 	},
 	"poll_connect_session": func(ctx context.Context) error {
 		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
-			_, done, err := app.PollConnectSession(ctx, env("WD_SESSION_TOKEN"))
-			if err == nil && !done {
-				err = errors.New("the completed session polled as pending")
-			}
+			_, err := app.PollConnectSession(ctx, env("WD_SESSION_TOKEN"), facade.PollParams{Timeout: time.Minute, PollInterval: 100 * time.Millisecond})
 			return err
 		})
 	},
