@@ -107,6 +107,26 @@ class Dev:
         r = self.http.post(f"/_dev/connect/{session_token}/complete", json={"provider": provider, "account": account})
         self._ok(r, 204)
 
+    def complete_connect_many(
+        self, session_token: str, grants: list[tuple[str, str]], failed: list[tuple[str, str]] | None = None
+    ) -> None:
+        body = {
+            "grants": [{"provider": p, "account": a} for p, a in grants],
+            "failed": [{"provider": p, "reason": r} for p, r in failed or []],
+        }
+        self._ok(self.http.post(f"/_dev/connect/{session_token}/complete", json=body), 204)
+
+    def decline_connect(self, session_token: str, provider: str, code: str = "access_denied") -> None:
+        body = {"provider": provider, "code": code}
+        self._ok(self.http.post(f"/_dev/connect/{session_token}/decline", json=body), 204)
+
+    def complete_managed_secret(self, session_token: str, secret: str = "") -> str:
+        r = self.http.post(f"/_dev/managed-secrets/{session_token}/complete", json={"secret": secret})
+        return self._ok(r, 200).json()["grant_id"]
+
+    def set_grant_state(self, grant_id: str, state: str) -> None:
+        self._ok(self.http.post(f"/_dev/grants/{grant_id}/state", json={"state": state}), 204)
+
     def deny_connect(self, session_token: str) -> None:
         self._ok(self.http.post(f"/_dev/connect/{session_token}/deny", json={}), 204)
 
@@ -276,7 +296,11 @@ def submit_page_form(url: str, choose: str = "approve", **values: str) -> httpx.
 
 
 async def connect_grant(app: Any, dev: Dev, provider: str = "github", account: str | None = None, **session_kw: Any) -> Any:
-    """A fresh OAuth grant through the connect flow (session, completion through the dev API, poll)."""
+    """A fresh OAuth grant through the connect flow (session, completion through the dev API, poll).
+    A session that delegates to an agent is bound to a fresh end user: the vault refuses one
+    without a consenting user (agent_requires_user_token)."""
+    if "agent" in session_kw and "user_token" not in session_kw:
+        session_kw["user_token"] = await new_user_token(app, dev, unique("consenting"))
     session = await app.create_connect_session(allowed_providers=[provider], **session_kw)
     dev.complete_connect(session.session_token, provider, account or unique("acct") + "@example.com")
     results = await app.poll_connect_session(session.session_token, timeout=FLOW_TIMEOUT, poll_interval=POLL)

@@ -711,7 +711,7 @@ async def _(dev: Dev, s: Side) -> None:
         await app.create_connect_session_for_error(ei.value, user_token=user, return_url="https://example.com/done")
 
 
-@scenario("connect_headless_direct")
+@scenario("connect_headless_direct", _fresh_user)
 async def _(dev: Dev, s: Side) -> None:
     def browser(url: str, *a: object, **kw: object) -> bool:
         token = url.rsplit("/", 1)[-1]
@@ -719,7 +719,7 @@ async def _(dev: Dev, s: Side) -> None:
         dev.complete_connect(token, "github", "wd@example.com")
         return True
 
-    async with _app(user_token_getter=_alice) as app:
+    async with _app(user_token_getter=lambda: s.env["WD_USER_TOKEN"]) as app:
         with mock.patch.object(webbrowser, "open", browser):
             await app.connect(providers=["github"], direct=True, allow_user_policy_rules=False, timeout=60, poll_interval=POLL)
 

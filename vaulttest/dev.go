@@ -25,10 +25,11 @@ func (s *Server) devMux() *http.ServeMux {
 	})
 	m.HandleFunc("POST /_dev/faults", s.devFault)
 	m.HandleFunc("POST /_dev/grants/{grant_id}/refresh-retries", s.devRefreshRetries)
+	m.HandleFunc("POST /_dev/grants/{grant_id}/state", s.devGrantState)
 	m.HandleFunc("POST /_dev/approvals/{id}/{decision}", s.devApproval)
 	m.HandleFunc("POST /_dev/connect/{token}/{decision}", s.devConnect)
 	m.HandleFunc("POST /_dev/auth/{token}/{decision}", s.devAuth)
-	m.HandleFunc("POST /_dev/managed-secrets/{token}/complete", s.devMSConnect)
+	m.HandleFunc("POST /_dev/managed-secrets/{token}/{decision}", s.devMSConnect)
 	s.devGrantRoutes(m)
 	s.devIdentityRoutes(m)
 	m.HandleFunc("GET /_dev/violations", func(w http.ResponseWriter, _ *http.Request) {
@@ -150,6 +151,30 @@ func (s *Server) devRefreshRetries(w http.ResponseWriter, r *http.Request) {
 	devResult(w, s.SetGrantRefreshRetries(id, req.Attempts))
 }
 
+// grantStates are the states POST /_dev/grants/{grant_id}/state moves a grant to.
+var grantStates = map[string]GrantState{"active": GrantActive, "expired": GrantExpired, "revoked": GrantRevoked,
+	"deleted": GrantDeleted, "credential_revoked": GrantCredentialRevoked}
+
+func (s *Server) devGrantState(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		State string `json:"state"`
+	}
+	if !devBody(w, r, &req) {
+		return
+	}
+	st, ok := grantStates[req.State]
+	if !ok {
+		devError(w, http.StatusBadRequest, "state must be active, expired, revoked, deleted or credential_revoked")
+		return
+	}
+	id, err := uuid.Parse(r.PathValue("grant_id"))
+	if err != nil || !s.withGrant(id, func(g *grant) { g.state = st }) {
+		devError(w, http.StatusNotFound, "no such grant")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // devAction is one {decision} a dev endpoint takes.
 type devAction struct {
 	decision string
@@ -255,7 +280,17 @@ func (s *Server) devMSConnect(w http.ResponseWriter, r *http.Request) {
 	if !devBody(w, r, &req) {
 		return
 	}
-	id, err := s.CompleteManagedSecretSession(r.PathValue("token"), req.Secret)
+	tok := r.PathValue("token")
+	switch r.PathValue("decision") {
+	case "deny":
+		devResult(w, s.DenyManagedSecretSession(tok))
+		return
+	case "complete":
+	default:
+		devError(w, http.StatusNotFound, "decision must be complete or deny")
+		return
+	}
+	id, err := s.CompleteManagedSecretSession(tok, req.Secret)
 	if err != nil {
 		devResult(w, err)
 		return

@@ -205,3 +205,36 @@ func TestGrantLimit(t *testing.T) {
 	require.Equal(t, 402, r.status)
 	assert.Equal(t, "grant_limit_exceeded", r.obj(t)["detail"].(map[string]any)["error"])
 }
+
+// The dev endpoints of the Connect flows: declines, multi-provider completions, managed-secret
+// decisions and grant states.
+func TestDevConnectControls(t *testing.T) {
+	s, d, app, _ := newDemo(t)
+	tok := app.post("/sdk/oauth/connect/session", map[string]any{"allowed_providers": []string{"github", "slack"}, "return_url": nil,
+		"allowed_origin": nil, "metadata": nil, "user_token": d.User.Token}).obj(t)["session_token"].(string)
+	st, _ := devCall(t, s, "POST", "/_dev/connect/"+tok+"/decline", map[string]any{"provider": "slack"})
+	require.Equal(t, 204, st)
+	st, _ = devCall(t, s, "POST", "/_dev/connect/"+tok+"/complete", map[string]any{"grants": []any{map[string]any{"provider": "github"}},
+		"failed": []any{map[string]any{"provider": "slack", "reason": "not_selected"}}})
+	require.Equal(t, 204, st)
+	done := app.post("/sdk/oauth/connect/session/poll", map[string]any{"session_token": tok}).obj(t)
+	assert.Len(t, done["grants"], 1)
+	assert.Len(t, done["failed_grants"], 1)
+	gid := done["grants"].([]any)[0].(map[string]any)["grant_id"].(string)
+
+	st, _ = devCall(t, s, "POST", "/_dev/grants/"+gid+"/state", map[string]any{"state": "credential_revoked"})
+	require.Equal(t, 204, st)
+	expect(t, app.post("/sdk/token", tokenBody("grant_id", gid)), 403, "credential_revoked")
+	st, _ = devCall(t, s, "POST", "/_dev/grants/"+gid+"/state", map[string]any{"state": "melted"})
+	assert.Equal(t, 400, st)
+	st, _ = devCall(t, s, "POST", "/_dev/grants/"+d.AgentGrantID.String()[:8]+"/state", map[string]any{"state": "active"})
+	assert.Equal(t, 404, st)
+
+	ms := app.post("/sdk/managed-secrets/connect/session", map[string]any{"provider": "stripe", "user_token": d.User.Token}).obj(t)
+	st, _ = devCall(t, s, "POST", "/_dev/managed-secrets/"+ms["session_token"].(string)+"/deny", nil)
+	require.Equal(t, 204, st)
+	st, _ = devCall(t, s, "POST", "/_dev/managed-secrets/"+ms["session_token"].(string)+"/complete", nil)
+	assert.Equal(t, 409, st, "already decided")
+	st, _ = devCall(t, s, "POST", "/_dev/managed-secrets/x/shrug", nil)
+	assert.Equal(t, 404, st)
+}

@@ -182,3 +182,8 @@ func (s *Server) CompleteManagedSecretSession(token, secret string) (uuid.UUID, 
 	})
 	return id, err
 }
+
+// DenyManagedSecretSession ends a managed-secret connect session: the person declined.
+func (s *Server) DenyManagedSecretSession(token string) error {
+	return s.endSession(token, msConnectSession, "connect_denied", "the person declined")
+}

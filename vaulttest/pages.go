@@ -154,9 +154,7 @@ func (s *Server) msConnectPage() formPage {
 		_, err := s.CompleteManagedSecretSession(tok, strings.TrimSpace(r.PostFormValue("secret")))
 		return err
 	}
-	p.deny = func(tok string) error {
-		return s.endSession(tok, msConnectSession, "connect_denied", "the person declined")
-	}
+	p.deny = s.DenyManagedSecretSession
 	return p
 }
 

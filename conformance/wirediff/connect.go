@@ -54,7 +54,7 @@ func init() {
 					return devPost(ctx, "/_dev/connect/"+path.Base(u)+"/complete", `{"provider":"github","account":"wd@example.com"}`)
 				}})
 			return err
-		}, facade.WithUserTokenGetter(aliceGetter))
+		}, facade.WithUserTokenGetter(func(context.Context) (string, error) { return env("WD_USER_TOKEN"), nil }))
 	}
 	scenarios["managed_secret_connect_session"] = func(ctx context.Context) error {
 		return withApp(ctx, func(ctx context.Context, app *facade.App) error {

@@ -475,24 +475,6 @@ func (e ErrorCode) Valid() bool {
 	}
 }
 
-// Defines values for FailedGrantReason.
-const (
-	FailedGrantReasonActivationFailed FailedGrantReason = "activation_failed"
-	FailedGrantReasonNotSelected      FailedGrantReason = "not_selected"
-)
-
-// Valid indicates whether the value is a known member of the FailedGrantReason enum.
-func (e FailedGrantReason) Valid() bool {
-	switch e {
-	case FailedGrantReasonActivationFailed:
-		return true
-	case FailedGrantReasonNotSelected:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for GrantKind.
 const (
 	GrantKindManagedSecret GrantKind = "managed_secret"
@@ -1186,7 +1168,7 @@ type ConnectFailedGrant struct {
 	Message    string `json:"message"`
 	ProviderID string `json:"provider_id"`
 
-	// Reason Why a connected grant was not kept. `not_selected` and `activation_failed` are known; any other value means the usage limits were not applied.
+	// Reason Why a connected grant was not kept: `not_selected` or `activation_failed`; any other value (an open set) means the usage limits were not applied.
 	Reason FailedGrantReason `json:"reason"`
 }
 
@@ -1756,8 +1738,8 @@ type ErrorResponse struct {
 	WindowSeconds *int `json:"window_seconds,omitempty"`
 }
 
-// FailedGrantReason Why a connected grant was not kept. `not_selected` and `activation_failed` are known; any other value means the usage limits were not applied.
-type FailedGrantReason string
+// FailedGrantReason Why a connected grant was not kept: `not_selected` or `activation_failed`; any other value (an open set) means the usage limits were not applied.
+type FailedGrantReason = string
 
 // GrantInfo `mintGrant` answer: the new sibling grant.
 type GrantInfo struct {
