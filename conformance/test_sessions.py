@@ -10,6 +10,7 @@ import pytest
 from alter_sdk import (
     Agent,
     AlterSDKError,
+    AlterValueError,
     App,
     ConnectConfigError,
     ConnectDeniedError,
@@ -188,3 +189,30 @@ async def test_resolve_identity_through_an_agent(agent: Agent, alice_token: str,
     assert ctx.agent_id == env("AGENT_ID")
     assert ctx.external_subject_id == "alice"
     assert ctx.app_user_id == (await user_app.resolve_identity()).app_user_id
+
+
+async def test_auth_session_through_the_sign_in_page(app: App) -> None:
+    sub = unique("page-user")
+    session = await app.create_auth_session()
+    assert session.expires_at and session.expires_in > 0
+    submit_page_form(session.auth_url, choose="approve", user=sub)
+    result = await app.poll_auth_session(session.session_token, timeout=FLOW_TIMEOUT, poll_interval=POLL)
+    assert result.user_info.get("sub") == sub
+    assert await app.verify_user_token(result.user_token) == sub
+
+
+async def test_poll_auth_session_times_out_while_pending(app: App) -> None:
+    session = await app.create_auth_session()
+    with pytest.raises(ConnectTimeoutError) as ei:
+        await app.poll_auth_session(session.session_token, timeout=0.5, poll_interval=POLL)
+    assert ei.value.details.get("reason") == "poll_deadline_elapsed"
+
+
+async def test_expired_auth_session_is_not_a_timeout(app: App, dev: Dev) -> None:
+    session = await app.create_auth_session()
+    dev.http.post(f"/_dev/auth/{session.session_token}/expire", json={}).raise_for_status()
+    with pytest.raises(AlterSDKError) as ei:
+        await app.poll_auth_session(session.session_token, timeout=FLOW_TIMEOUT, poll_interval=POLL)
+    assert not isinstance(ei.value, ConnectTimeoutError)
+    with pytest.raises(AlterValueError):
+        await app.poll_auth_session(" ", timeout=FLOW_TIMEOUT, poll_interval=POLL)

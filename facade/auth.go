@@ -221,7 +221,7 @@ func (a *App) authState(ctx context.Context, token string, wait time.Duration) (
 		}
 		return AuthResult{}, true, authFailure(code, msg, derefInt(st.RetryAfterSeconds))
 	case gen.AuthPollStatusExpired:
-		return AuthResult{}, true, connectTimeout("authenticate", "session_expired", 0, 0)
+		return AuthResult{}, true, connectFlow("authenticate", "the sign-in session expired", "")
 	}
 	return AuthResult{}, true, connectFlow("authenticate", "unexpected auth poll status", string(st.Status))
 }

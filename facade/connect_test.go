@@ -344,4 +344,12 @@ func TestVaultAuthSessionAndForUser(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidInput)
 	_, err = e.app.PollAuthSession(bg, "", PollParams{})
 	require.ErrorIs(t, err, ErrInvalidInput)
+
+	// an expired sign-in is a failed one, not a local timeout (as in alter-sdk)
+	sess, err = e.app.CreateAuthSession(bg)
+	require.NoError(t, err)
+	require.NoError(t, e.s.ExpireSession(sess.Token))
+	_, err = e.app.PollAuthSession(bg, sess.Token, PollParams{})
+	require.ErrorIs(t, err, ErrConnectFlow)
+	require.NotErrorIs(t, err, ErrConnectTimeout)
 }
