@@ -37,8 +37,25 @@
 // [App.Connect] (and [Agent.Connect]) creates a Connect session, opens its page in the default
 // browser (ConnectParams.NoBrowser or a failing opener prints the URL instead) and polls until
 // the person finishes. A web backend that sends people to the page itself uses
-// CreateConnectSession and PollConnectSession. [App.Authenticate] signs an end user in the same
-// way. ListGrants / AllGrants page through grants of both kinds, with their delegation chains;
+// CreateConnectSession (every option of alter-sdk 0.29.0: an agent to delegate to, onward
+// sharing, scope constraints, a labelled or restricted grant, direct, switch account, an
+// in-place repair) and PollConnectSession, which blocks and reports declined providers as
+// ConnectEvents. CreateManagedSecretConnectSession asks a user for their own key of a managed
+// secret, or to approve one they hold. [App.Authenticate] signs an end user in the same way;
+// CreateAuthSession and PollAuthSession are its two halves, and [App.ForUser] acts for the
+// signed-in user.
+//
+// # When the user must act
+//
+// A missing grant or delegation, an expired or revoked credential, missing scopes, and a call
+// held for approval all end in one thing: a person has to open a page. [App.UserActionFor]
+// turns the failed call's error into a [UserAction] (a Connect session, or an in-place repair),
+// [App.UserActionForApproval] does the same for a held call; the action carries the URL, its
+// expiry and the reason, marshals to JSON for later ([App.ResumeUserAction]), and Wait blocks
+// until the person acted and returns the grant to retry with, or the approved call's answer.
+// ConnectSessionForError is the session alone.
+//
+// ListGrants / AllGrants page through grants of both kinds, with their delegation chains;
 // [Agent.Delegate] passes a held grant on to another agent, [App.MintGrant] makes a labelled
 // sibling on a grant's credential; [App.Agents] administers
 // managed agents and their keys. Plaintext keys and user tokens come back as [Secret], which

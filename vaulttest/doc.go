@@ -173,9 +173,13 @@
 //	POST   /_dev/faults                                {"operation","status","code","message","retry_after","count","drop","delay_ms"} (204)
 //	POST   /_dev/grants/{grant_id}/refresh-retries     {"attempts": N}: the next token answer carries retry_info (204)
 //	POST   /_dev/approvals/{approval_id}/approve|deny|expire      {"reason"} (204)
-//	POST   /_dev/connect/{session_token}/complete|deny|fail|expire {"provider","account"} or {"code"} (204)
+//	POST   /_dev/grants/{grant_id}/state           {"state": "active|expired|revoked|deleted|credential_revoked"} (204)
+//	POST   /_dev/connect/{session_token}/complete|deny|fail|expire {"provider","account"} or {"code"} (204);
+//	                                               complete also takes {"grants":[{"provider","account"}],
+//	                                               "failed":[{"provider","reason"}]} (a multi-provider outcome)
+//	POST   /_dev/connect/{session_token}/decline   {"provider","code"}: one provider declined, still pending (204)
 //	POST   /_dev/auth/{session_token}/complete|deny|expire        {"sub"} (204)
-//	POST   /_dev/managed-secrets/{session_token}/complete         {"secret"} → {"grant_id"}
+//	POST   /_dev/managed-secrets/{session_token}/complete|deny    {"secret"} → {"grant_id"} (deny: 204)
 //	POST   /_dev/managed-secrets                       {"slug","name","secret"}: a managed secret (X-API-Key) → {"managed_secret_id"}
 //	POST   /_dev/managed-secrets/{managed_secret_id}/credentials  {"label","secret"}: one more developer credential → {"credential_id"}
 //	POST   /_dev/grants/{grant_id}/delegations         {"agent_id","delegable"}: a first-hop delegation (204)
@@ -189,9 +193,32 @@
 // # Flows
 //
 // A connect session made with a user token gives a grant owned by that user, delegated to the
-// session's agent (the agent field, or the calling agent); without a user, an agent's session
-// gives a grant the agent owns and an app's a grant of the app. Connecting the same account
-// again re-authorizes the grant (operation reauth). Proxy calls the vault executes itself, and
+// session's agent (the agent field, by UUID or name, or the calling agent); without a user, an
+// agent's session gives a grant the agent owns and an app's a grant of the app, and an app's
+// session naming an agent is refused (400 agent_requires_user_token). The request validators
+// of the real vault apply (422: an empty provider list, direct or repair_grant_id without
+// exactly one provider after trimming, lower-casing and de-duplication, repair_grant_id with
+// agent, requested_grant or switch_account). A scope_constraint needs an agent to narrow and
+// must fit at least one offered provider's scopes (the app's, or required_scopes); each provider
+// it does not fit gets a scope_constraint_warnings entry (else 422 invalid_scope_constraint).
+// direct is echoed, except for a session asking Delegable for an agent (the person decides on
+// the consent screen). Completing a session (CompleteConnectSessionWith, the dev API or the page)
+// makes one grant per account and lists the rest as failed_grants; connecting the same account
+// again, or a repair_grant_id session, re-authorizes the existing grant in place (operation
+// reauth, same id, delegations kept). A requested grant with restrictions is proxy-only. A
+// delegation stores Delegable as asked (unset keeps an existing delegation's setting), except on
+// slack, whose agent-sharing policy refuses onward sharing (policy_refused). DeclineProvider, the
+// dev API's decline and the page's "Decline this provider" keep the session pending with the
+// provider in declined_providers.
+//
+// A managed-secret connect session (E8) is for the user of its user_token. Its path is repair
+// when repair_grant_id names the user's own key (credential_kind end_user; else 404
+// grant_not_found), fast_path when the user holds an active grant on the secret (the one with
+// the requested label, else the newest; existing_grant_id), repair when only the user's own key
+// remains and it expired, else key_entry; an agent's own key gets path and existing_grant_id
+// null. Completing it uses the held grant (fast path), stores the user's key as a new grant
+// (key entry) or replaces the key in place and re-activates the grant (repair), then delegates
+// to the session's agent. direct is echoed except with delegable, and always true for a repair. Proxy calls the vault executes itself, and
 // audits; a grant whose policy (or whose agent's policy) requires approval answers 202 with a
 // pending approval that the approval page, Approve or the dev API decide; GET
 // /sdk/approvals/{id}?wait=N long-polls up to N ≤ 25 s (above: 422). POST /sdk/auth/poll
