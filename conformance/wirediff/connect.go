@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"path"
 	"time"
 
@@ -84,9 +85,8 @@ func init() {
 			if err != nil {
 				return err
 			}
-			defer child.Close()
 			_, err = child.CreateManagedSecretConnectSession(ctx, facade.ManagedSecretConnectParams{Provider: "stripe", UserToken: env("ALTER_USER_TOKEN")})
-			return err
+			return errors.Join(err, child.Close())
 		})
 	}
 }
