@@ -353,3 +353,28 @@ func TestVaultAuthSessionAndForUser(t *testing.T) {
 	require.ErrorIs(t, err, ErrConnectFlow)
 	require.NotErrorIs(t, err, ErrConnectTimeout)
 }
+
+// Which errors a person can fix, and what each tells the recovery session.
+func TestRecoveryOf(t *testing.T) {
+	v := newFakeVault(t, appKey)
+	v.on("POST /sdk/oauth/connect/session", ok(sessionAns))
+	app := newTestApp(t, v)
+	for i, err := range []error{ // in order: the requests are checked below
+		&GrantExpiredError{APIError: &APIError{Code: "grant_expired"}, ProviderID: "github", AgentID: agentStr},
+		&ScopeReauthRequiredError{ProviderAPIError: &ProviderAPIError{ProviderID: "github"}},
+	} {
+		act, aerr := app.UserActionFor(bg, err, ConnectForErrorParams{})
+		require.NoError(t, aerr, i)
+		require.Equal(t, ActionConnect, act.Kind, i)
+		require.Equal(t, act.Message, act.String())
+	}
+	require.Contains(t, string(v.requests()[0].Body), `"agent":"`+agentStr+`"`, "an expired delegation is re-consented for its agent")
+	require.NotContains(t, string(v.requests()[1].Body), `"agent"`)
+
+	_, err := app.UserActionFor(bg, nil, ConnectForErrorParams{})
+	require.ErrorIs(t, err, ErrNotActionable)
+	require.Equal(t, ErrNotActionable.Error(), err.Error())
+	require.NoError(t, app.Close())
+	_, err = app.ForUser("u.jwt")
+	require.ErrorIs(t, err, ErrClosed)
+}

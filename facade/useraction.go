@@ -40,6 +40,9 @@ type UserAction struct {
 	c *client
 }
 
+// String is the action's Message: what to tell the person.
+func (a *UserAction) String() string { return a.Message }
+
 // ActionOutcome is what the person's action produced: the grants of a completed Connect
 // (ActionConnect, ActionRepair) or the answer of the approved call (ActionApprove).
 type ActionOutcome struct {
