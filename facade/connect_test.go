@@ -3,6 +3,7 @@ package facade
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -192,6 +193,30 @@ func TestManagedSecretConnectWire(t *testing.T) {
 		_, err := app.CreateManagedSecretConnectSession(bg, c.p)
 		require.ErrorIs(t, err, c.want, name)
 	}
+	// an older vault's 422s
+	for name, c := range map[string]struct {
+		body string
+		p    ManagedSecretConnectParams
+		want error
+	}{
+		"unknown field": {`{"detail":[{"type":"extra_forbidden","loc":["body","agent"],"msg":"x"}]}`,
+			ManagedSecretConnectParams{Provider: "stripe", UserToken: "u", Agent: "bot"}, ErrServerFeatureUnsupported},
+		"template required": {`{"detail":[{"type":"missing","loc":["body","template_slug"],"msg":"x"}]}`,
+			ManagedSecretConnectParams{Provider: "stripe", UserToken: "u"}, ErrServerFeatureUnsupported},
+		"agent required": {`{"detail":[{"type":"missing","loc":["body","delegated_agent_id"],"msg":"x"}]}`,
+			ManagedSecretConnectParams{Provider: "stripe", UserToken: "u"}, ErrServerFeatureUnsupported},
+		"agent required, typed": {`{"detail":{"error":"delegated_agent_id_required","message":"x"}}`,
+			ManagedSecretConnectParams{Provider: "stripe", UserToken: "u"}, ErrServerFeatureUnsupported},
+		"a plain 422": {`{"detail":[{"type":"string_too_long","loc":["body","return_url"],"msg":"x"}]}`,
+			ManagedSecretConnectParams{Provider: "stripe", UserToken: "u"}, ErrBackend},
+	} {
+		v.on("POST /sdk/managed-secrets/connect/session", reply{status: 422, body: c.body})
+		_, err := app.CreateManagedSecretConnectSession(bg, c.p)
+		require.ErrorIs(t, err, c.want, name)
+		if c.want == ErrBackend {
+			require.NotErrorIs(t, err, ErrServerFeatureUnsupported, name)
+		}
+	}
 	v.on("POST /sdk/managed-secrets/connect/session", ans(`,"path":"teleport","secret_slug":"stripe"`))
 	s, err = app.CreateManagedSecretConnectSession(bg, ManagedSecretConnectParams{Provider: "stripe", UserToken: "u"})
 	require.NoError(t, err)
@@ -371,6 +396,9 @@ func TestRecoveryOf(t *testing.T) {
 	require.Contains(t, string(v.requests()[0].Body), `"agent":"`+agentStr+`"`, "an expired delegation is re-consented for its agent")
 	require.NotContains(t, string(v.requests()[1].Body), `"agent"`)
 
+	require.True(t, Actionable(fmt.Errorf("wrapped: %w", &NoDelegatedGrantError{APIError: &APIError{}, ProviderID: "google"})))
+	require.False(t, Actionable(&GrantNotFoundError{APIError: &APIError{}}), "no provider")
+	require.False(t, Actionable(ErrClosed))
 	_, err := app.UserActionFor(bg, nil, ConnectForErrorParams{})
 	require.ErrorIs(t, err, ErrNotActionable)
 	require.Equal(t, ErrNotActionable.Error(), err.Error())

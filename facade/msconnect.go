@@ -3,6 +3,7 @@ package facade
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -110,9 +111,46 @@ func (c *client) msConnect(ctx context.Context, p ManagedSecretConnectParams, pi
 		return raw.CreateManagedSecretConnectSessionWithBody(ctx, contentJSON, body)
 	})
 	if err != nil {
-		return ManagedSecretConnectSession{}, err
+		return ManagedSecretConnectSession{}, olderVault(d.op, err, req)
 	}
 	return msSessionFrom(d.op, a, req)
+}
+
+// newerFields are the body fields of req a vault predating provider-named sessions ignores.
+func newerFields(req *gen.ManagedSecretConnectSessionRequest) map[string]bool {
+	return map[string]bool{"provider": req.Provider != nil, "agent": req.Agent != nil, "requested_grant": req.RequestedGrant != nil,
+		"grant_policy": req.GrantPolicy != nil, "direct": req.Direct != nil, "repair_grant_id": req.RepairGrantID != nil}
+}
+
+// olderVault turns the 422 with which a vault predating a feature refuses the request (a field
+// it does not know, one it still requires, no agent named) into ErrServerFeatureUnsupported.
+func olderVault(op string, err error, req *gen.ManagedSecretConnectSessionRequest) error {
+	var ae *APIError
+	if vaultStatus(err) != http.StatusUnprocessableEntity || !errors.As(err, &ae) {
+		return err
+	}
+	noAgent := req.Agent == nil && req.DelegatedAgentID == nil
+	if noAgent && ae.Code == "delegated_agent_id_required" {
+		return featureUnsupported(op, ae.Status, "managed_secret_connect_provider", "This Alter backend still requires an agent on managed-secret Connect sessions; upgrade the backend, or name the agent")
+	}
+	items, _ := ae.Details["detail"].([]any)
+	sent := newerFields(req)
+	for _, it := range items {
+		m, _ := it.(map[string]any)
+		loc, _ := m["loc"].([]any)
+		if len(loc) != 2 || loc[0] != "body" {
+			continue
+		}
+		field, _ := loc[1].(string)
+		switch {
+		case m["type"] == "extra_forbidden" && sent[field]:
+			return featureUnsupported(op, ae.Status, "managed_secret_connect_provider", "This Alter backend does not support "+field+" on managed-secret Connect sessions; upgrade the backend")
+		case m["type"] == "missing" && field == "template_slug" && req.TemplateSlug == nil,
+			m["type"] == "missing" && field == "delegated_agent_id" && noAgent:
+			return featureUnsupported(op, ae.Status, "managed_secret_connect_provider", "This Alter backend still requires "+field+" on managed-secret Connect sessions; upgrade the backend")
+		}
+	}
+	return err
 }
 
 // wire checks p as alter-sdk does and builds the body; pinned is the agent an App.GetAgent
@@ -203,7 +241,10 @@ func msSessionFrom(op string, a *answer, req *gen.ManagedSecretConnectSessionReq
 		return ManagedSecretConnectSession{}, malformed(op, a.status, a.header)
 	}
 	_, hasPath := raw["path"]
-	newer := req.Provider != nil || req.Agent != nil || req.RequestedGrant != nil || req.GrantPolicy != nil || req.Direct != nil || req.RepairGrantID != nil
+	newer := false
+	for _, sent := range newerFields(req) {
+		newer = newer || sent
+	}
 	delegableSent := req.Delegable != nil
 	switch {
 	case newer && !hasPath:

@@ -59,16 +59,24 @@ func (o ActionOutcome) GrantID() uuid.UUID {
 	return o.Grants[0].GrantID
 }
 
+// Actionable reports whether UserActionFor can turn err into an action, without a vault call:
+// a missing grant or delegation, an expired grant, missing scopes or a revoked credential
+// that names its provider.
+func Actionable(err error) bool {
+	rec, ok := recoveryOf(err)
+	return ok && rec.provider != ""
+}
+
 // UserActionFor turns a failed call's error into the action that fixes it: a Connect session
 // for a missing grant or delegation, an expired grant or missing scopes, a repair session for a
 // revoked credential (see ConnectSessionForError; p shapes the session). An error no person can
 // fix matches ErrNotActionable (and is that error); a failure to create the session is
 // returned as it is.
 func (c *client) UserActionFor(ctx context.Context, err error, p ConnectForErrorParams) (*UserAction, error) {
-	rec, ok := recoveryOf(err)
-	if !ok || rec.provider == "" {
+	if !Actionable(err) {
 		return nil, &notActionable{err: err}
 	}
+	rec, _ := recoveryOf(err)
 	sess, serr := c.recoverySession(ctx, rec, p)
 	if serr != nil {
 		return nil, serr
