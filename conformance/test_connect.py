@@ -183,12 +183,16 @@ async def test_no_grant_kept_is_a_flow_error(app: App, dev: Dev) -> None:
 
 async def test_delegation_outcomes(app: App, dev: Dev) -> None:
     user = await new_user_token(app, dev, unique("hana"))
-    for provider, delegable, refused in (("github", True, False), ("slack", False, True)):
-        s = await app.create_connect_session(allowed_providers=[provider], agent=env("AGENT_ID"), delegable=True, user_token=user)
-        dev.complete_connect(s.session_token, provider, unique("share"))
-        (r,) = await _poll(app, s.session_token)
-        assert r.delegation is not None and r.delegation.agent_id == env("AGENT_ID")
-        assert (r.delegation.delegable, r.delegation.policy_refused) == (delegable, refused), provider
+    dev.onward_delegation("microsoft", False)
+    try:
+        for provider, delegable, refused in (("github", True, False), ("microsoft", False, True)):
+            s = await app.create_connect_session(allowed_providers=[provider], agent=env("AGENT_ID"), delegable=True, user_token=user)
+            dev.complete_connect(s.session_token, provider, unique("share"))
+            (r,) = await _poll(app, s.session_token)
+            assert r.delegation is not None and r.delegation.agent_id == env("AGENT_ID")
+            assert (r.delegation.delegable, r.delegation.policy_refused) == (delegable, refused), provider
+    finally:
+        dev.onward_delegation("microsoft", True)
 
 
 async def test_agent_creates_and_polls_its_own_session(agent: Agent, app: App, dev: Dev, upstream: str) -> None:

@@ -145,12 +145,6 @@ type ConnectSession struct {
 	Warnings       []string      // about ScopeConstraint, one per provider it does not fit
 }
 
-// Limits of the Connect inputs, as the vault enforces them.
-const (
-	maxScopeAtoms     = 100
-	maxScopeAtomBytes = 512
-)
-
 // CreateConnectSession starts a Connect session for a person to complete elsewhere (a web
 // app's frontend, an email link, a chat message).
 func (c *client) CreateConnectSession(ctx context.Context, p ConnectSessionParams) (ConnectSession, error) {
@@ -242,30 +236,6 @@ func checkProviders(field string, providers []string) (int, error) {
 		seen[k] = true
 	}
 	return len(seen), nil
-}
-
-// checkScopeConstraint applies the vault's scope-constraint rules: nil is the full scope;
-// otherwise 1–100 concrete scope tokens (printable ASCII without space, `"` or `\`, at most 512
-// bytes, never the widening "*").
-func checkScopeConstraint(field string, atoms []string) error {
-	if atoms == nil {
-		return nil
-	}
-	if len(atoms) == 0 || len(atoms) > maxScopeAtoms {
-		return inputErr(field, "must hold 1 to 100 scope atoms (nil: the full scope)", nil)
-	}
-	for _, a := range atoms {
-		a = strings.TrimSpace(a)
-		if a == "" || a == "*" || len(a) > maxScopeAtomBytes {
-			return inputErr(field, `an atom is blank, "*" or longer than 512 bytes`, nil)
-		}
-		for i := 0; i < len(a); i++ {
-			if b := a[i]; b < 0x21 || b > 0x7e || b == '"' || b == '\\' {
-				return inputErr(field, "an atom is not a scope token (printable ASCII, no space, quote or backslash)", nil)
-			}
-		}
-	}
-	return nil
 }
 
 // optTrue is a flag sent only when set.

@@ -316,7 +316,7 @@ func TestUserActionResumeInVirtualTime(t *testing.T) {
 		require.Equal(t, time.Minute+expirySlack, time.Since(start), "until the expiry, and the slack")
 
 		ctx, cancel := context.WithCancel(bg)
-		time.AfterFunc(time.Second, cancel)
+		time.AfterFunc(time.Second/2, cancel) // before the 1 s floor of an expired action
 		_, err = resumed.Wait(ctx)
 		require.ErrorIs(t, err, context.Canceled)
 		_, err = app.ResumeUserAction(UserAction{Kind: "dance", Handle: "x"})
@@ -360,8 +360,8 @@ func TestVaultAuthSessionAndForUser(t *testing.T) {
 	require.NoError(t, err)
 	page, err := fay.ListGrants(bg, ListGrantsParams{})
 	require.NoError(t, err)
-	require.Len(t, page.Grants, 1)
-	require.Equal(t, gid, page.Grants[0].ID)
+	require.Len(t, page.Items, 1)
+	require.Equal(t, gid, page.Items[0].ID)
 	require.NoError(t, fay.Close())
 	_, err = e.app.ListGrants(bg, ListGrantsParams{})
 	require.NoError(t, err, "closing the user's view leaves the App open")

@@ -79,6 +79,7 @@ func TestConnectSessionOptions(t *testing.T) {
 	assert.NotEmpty(t, f["message"])
 
 	// delegation outcomes: onward sharing as asked, unless the provider's policy refuses it
+	s.SetOnwardDelegation("slack", false)
 	for provider, want := range map[string][2]bool{"github": {true, false}, "slack": {false, true}} {
 		tok = create("allowed_providers", []string{provider}, "agent", "demo-agent", "delegable", true, "user_token", d.User.Token).obj(t)["session_token"].(string)
 		require.NoError(t, s.CompleteConnectSession(tok, provider, "share@example.com"))

@@ -205,9 +205,11 @@
 // the consent screen). Completing a session (CompleteConnectSessionWith, the dev API or the page)
 // makes one grant per account and lists the rest as failed_grants; connecting the same account
 // again, or a repair_grant_id session, re-authorizes the existing grant in place (operation
-// reauth, same id, delegations kept). A requested grant with restrictions is proxy-only. A
+// reauth, same id, delegations kept). A requested grant's restrictions are the new grant's (proxy
+// only). A
 // delegation stores Delegable as asked (unset keeps an existing delegation's setting), except on
-// slack, whose agent-sharing policy refuses onward sharing (policy_refused). DeclineProvider, the
+// a provider whose onward-delegation ceiling is off (SetOnwardDelegation): a leaf, with
+// policy_refused. DeclineProvider, the
 // dev API's decline and the page's "Decline this provider" keep the session pending with the
 // provider in declined_providers.
 //

@@ -13,10 +13,6 @@ import (
 
 // OAuth Connect sessions (E6, E7) and how they complete.
 
-// noOnwardSharing are the providers whose agent-sharing policy refuses onward delegation: a
-// session asking Delegable for them stores a leaf delegation with policy_refused.
-var noOnwardSharing = map[string]bool{"slack": true}
-
 // isTrue is an optional flag that was sent as true.
 func isTrue(b *bool) bool { return b != nil && *b }
 
@@ -131,9 +127,18 @@ func (s *Server) createConnectSession(w http.ResponseWriter, r *http.Request) {
 	}
 	sess := &session{token: "cs_" + randToken(24), kind: connectSession, status: "pending",
 		expiresAt: s.now().Add(sessionTTL).UTC(), allowed: providers, userSub: sub, delegable: req.Delegable,
-		proxyOnly: req.RequestedGrant != nil && req.RequestedGrant.Restrictions != nil}
-	if req.RequestedGrant != nil {
-		sess.label = req.RequestedGrant.Label
+	}
+	if rg := req.RequestedGrant; rg != nil {
+		sess.label = rg.Label
+		if r := rg.Restrictions; r != nil {
+			sess.restricts = map[string]any{}
+			if r.AllowedMethods != nil {
+				sess.restricts["allowed_methods"] = *r.AllowedMethods
+			}
+			if r.AllowedEndpoints != nil {
+				sess.restricts["allowed_endpoints"] = *r.AllowedEndpoints
+			}
+		}
 	}
 	s.mu.Lock()
 	switch {
@@ -229,7 +234,7 @@ func (s *Server) connectOutcomeLocked(sess *session) ([]map[string]any, []map[st
 			"grant_policy": nil, "delegation": nil}
 		if d := g.delegated[sess.agent]; d != nil && !sess.agentOwns {
 			item["delegation"] = map[string]any{"agent_id": sess.agent.String(), "delegable": d.delegable,
-				"policy_refused": noOnwardSharing[g.provider] && isTrue(sess.delegable)}
+				"policy_refused": s.noOnward[g.provider] && isTrue(sess.delegable)}
 		}
 		grants = append(grants, item)
 	}
@@ -331,7 +336,7 @@ func (s *Server) connectGrantLocked(sess *session, def *providerDef, account str
 			agentOwner: owner, scopes: append([]string{}, def.scopes[:min(2, len(def.scopes))]...),
 			credential: "tok_" + randAlnum(32), inj: BearerInjection(), delegated: map[uuid.UUID]*delegation{},
 			createdAt: s.now(), tokenGen: uuid.New(), label: sess.label, principalType: "system"}
-		g.policy.RequireProxy = sess.proxyOnly
+		g.restrictions = sess.restricts
 		switch {
 		case owner != uuid.Nil:
 			g.principalType = "agent"
@@ -358,7 +363,7 @@ func (s *Server) delegateLocked(g *grant, sess *session) {
 	}
 	d.at = s.now()
 	if sess.delegable != nil {
-		d.delegable = *sess.delegable && !noOnwardSharing[g.provider]
+		d.delegable = *sess.delegable && !s.noOnward[g.provider]
 	}
 }
 

@@ -313,7 +313,7 @@ type session struct {
 	failed     []failedGrant // grants of a completed session that were not kept
 	slug       string        // managed-secret connect: the secret
 	label      string        // the label the new grant gets
-	proxyOnly  bool          // the requested grant carries restrictions
+	restricts  map[string]any // the requested grant's restrictions (proxy only)
 	repair     uuid.UUID     // the grant reconnected in place
 	msPath     string        // managed-secret connect: fast_path, key_entry or repair
 	existing   uuid.UUID     // managed-secret connect: the grant a fast path or repair uses
