@@ -310,13 +310,13 @@ type session struct {
 	userSub    string
 	results    []uuid.UUID // grants made
 	operations []string
-	failed     []failedGrant // grants of a completed session that were not kept
-	slug       string        // managed-secret connect: the secret
-	label      string        // the label the new grant gets
+	failed     []failedGrant  // grants of a completed session that were not kept
+	slug       string         // managed-secret connect: the secret
+	label      string         // the label the new grant gets
 	restricts  map[string]any // the requested grant's restrictions (proxy only)
-	repair     uuid.UUID     // the grant reconnected in place
-	msPath     string        // managed-secret connect: fast_path, key_entry or repair
-	existing   uuid.UUID     // managed-secret connect: the grant a fast path or repair uses
+	repair     uuid.UUID      // the grant reconnected in place
+	msPath     string         // managed-secret connect: fast_path, key_entry or repair
+	existing   uuid.UUID      // managed-secret connect: the grant a fast path or repair uses
 	declined   []declined
 	changed    chan struct{}
 }
