@@ -219,16 +219,22 @@ async def test_agent_recovers_a_missing_delegation(agent: Agent, app: App, dev: 
     bearer(echo(await agent.request("GET", f"{upstream}/recovered", provider="slack", user_token=user)))
 
 
-async def test_revoked_credential_is_repaired_in_place(app: App, dev: Dev, upstream: str) -> None:
-    user = await new_user_token(app, dev, unique("ivy"))
-    s = await app.create_connect_session(allowed_providers=["google"], user_token=user)
-    dev.complete_connect(s.session_token, "google", "ivy@example.com")
+async def _revoked(app: App, dev: Dev, upstream: str, provider: str, sub: str) -> tuple[str, object, CredentialRevokedError]:
+    """A fresh user's grant whose provider credential was revoked, and the error a call gets."""
+    user = await new_user_token(app, dev, unique(sub))
+    s = await app.create_connect_session(allowed_providers=[provider], user_token=user)
+    dev.complete_connect(s.session_token, provider, f"{sub}@example.com")
     (first,) = await _poll(app, s.session_token)
     dev.set_grant_state(first.grant_id, "credential_revoked")
     with pytest.raises(CredentialRevokedError) as ei:
         await app.request("GET", upstream, grant_id=first.grant_id, user_token=user)
     dev.clear_requests()
-    s = await app.create_connect_session_for_error(ei.value, user_token=user)
+    return user, first, ei.value
+
+
+async def test_revoked_credential_is_repaired_in_place(app: App, dev: Dev, upstream: str) -> None:
+    user, first, err = await _revoked(app, dev, upstream, "google", "ivy")
+    s = await app.create_connect_session_for_error(err, user_token=user)
     (e,) = logged(dev, "createConnectSession")
     assert e["body"]["repair_grant_id"] == first.grant_id
     submit_page_form(s.connect_url, choose="approve", account="ivy@example.com")
@@ -238,15 +244,8 @@ async def test_revoked_credential_is_repaired_in_place(app: App, dev: Dev, upstr
 
 
 async def test_repair_that_cannot_be_made_falls_back_to_a_reconsent(app: App, dev: Dev, upstream: str) -> None:
-    user = await new_user_token(app, dev, unique("jon"))
-    s = await app.create_connect_session(allowed_providers=["github"], user_token=user)
-    dev.complete_connect(s.session_token, "github", "jon@example.com")
-    (first,) = await _poll(app, s.session_token)
-    dev.set_grant_state(first.grant_id, "credential_revoked")
-    with pytest.raises(CredentialRevokedError) as ei:
-        await app.request("GET", upstream, grant_id=first.grant_id, user_token=user)
-    dev.clear_requests()
-    await app.create_connect_session_for_error(ei.value)  # no user: the user's grant cannot be addressed
+    _, _, err = await _revoked(app, dev, upstream, "github", "jon")
+    await app.create_connect_session_for_error(err)  # no user: the user's grant cannot be addressed
     attempts = logged(dev, "createConnectSession")
     assert [e["status"] for e in attempts] == [404, 200]
     assert "repair_grant_id" in attempts[0]["body"] and "repair_grant_id" not in attempts[1]["body"]
