@@ -161,8 +161,8 @@ func (a *App) Authenticate(ctx context.Context, p AuthenticateParams) (AuthResul
 
 // ForUser returns an App that acts for the end user whose token this is (for example the
 // UserToken of Authenticate): its calls send that token where they would call the
-// WithUserTokenGetter getter. It shares this App's key, identity and connections; closing it
-// does not close this App, closing this App closes it.
+// WithUserTokenGetter getter. It shares this App's key, identity, constraints and connections;
+// closing it does not close this App, closing this App closes it.
 func (a *App) ForUser(token Secret) (*App, error) {
 	if strings.TrimSpace(token.Reveal()) == "" {
 		return nil, inputErr("token", "required", nil)
@@ -170,7 +170,7 @@ func (a *App) ForUser(token Secret) (*App, error) {
 	if err := a.checkOpen(); err != nil {
 		return nil, err
 	}
-	c, err := newClient(a.conn, false, false, a.caller, a.callerType, AuthResult{UserToken: token}.TokenGetter())
+	c, err := a.derive(false, a.caller, a.callerType, AuthResult{UserToken: token}.TokenGetter())
 	if err != nil {
 		return nil, err
 	}

@@ -177,6 +177,18 @@ func TestManagedSecretConnectWire(t *testing.T) {
 	compactEq(t, `{"template_slug":"stripe-api-key","delegated_agent_id":"`+agentStr+`","user_token":"u"}`, v.last("POST /sdk/managed-secrets/connect/session").Body)
 	_, err = child.CreateManagedSecretConnectSession(bg, ManagedSecretConnectParams{Provider: "stripe", UserToken: "u", Agent: "other"})
 	require.ErrorIs(t, err, ErrInvalidInput)
+	// views derived from either kind of Agent keep what they are: the pin, or none
+	narrowed, err := child.WithConstraints(Constraints{Scopes: []string{"secrets:write"}})
+	require.NoError(t, err)
+	_, err = narrowed.CreateManagedSecretConnectSession(bg, ManagedSecretConnectParams{TemplateSlug: "stripe-api-key", UserToken: "u"})
+	require.NoError(t, err)
+	require.Contains(t, string(v.last("POST /sdk/managed-secrets/connect/session").Body), `"delegated_agent_id":"`+agentStr+`"`)
+	own := newTestAgent(t, v, WithCaller("planner"))
+	ownNarrowed, err := own.WithConstraints(Constraints{Scopes: []string{"secrets:write"}})
+	require.NoError(t, err)
+	_, err = ownNarrowed.CreateManagedSecretConnectSession(bg, ManagedSecretConnectParams{TemplateSlug: "stripe-api-key", UserToken: "u"})
+	require.NoError(t, err)
+	require.NotContains(t, string(v.last("POST /sdk/managed-secrets/connect/session").Body), "agent")
 
 	// an older vault: options ignored (no path), delegable not echoed; a wrong echo or provider
 	for name, c := range map[string]struct {

@@ -95,10 +95,20 @@ func (a *Agent) CreateManagedSecretConnectSession(ctx context.Context, p Managed
 		return ManagedSecretConnectSession{}, inputErr("ManagedSecretConnectParams", "Agent and RepairGrantID are App-only: an Agent asks for itself", nil)
 	}
 	pinned := ""
-	if !a.owner { // App.GetAgent: the App's key, so the vault needs the agent named
+	if a.impersonating() { // App.GetAgent: the App's key, so the vault needs the agent named
 		pinned = a.caller
 	}
 	return a.msConnect(ctx, p, pinned)
+}
+
+// impersonating reports an Agent view made by App.GetAgent (the App's key, the agent's id as
+// caller), whatever views were derived from it since.
+func (c *client) impersonating() bool {
+	root := c
+	for root.up != nil {
+		root = root.up
+	}
+	return c.agent && !root.agent
 }
 
 func (c *client) msConnect(ctx context.Context, p ManagedSecretConnectParams, pinned string) (ManagedSecretConnectSession, error) {
