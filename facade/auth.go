@@ -94,7 +94,7 @@ func (a *App) CreateAuthSession(ctx context.Context) (AuthSession, error) {
 	if json.Unmarshal(ans.body, &sess) != nil || sess.SessionToken == "" || sess.AuthURL == "" || sess.ExpiresAt == "" {
 		return AuthSession{}, malformed(d.op, ans.status, ans.header)
 	}
-	return AuthSession{Token: sess.SessionToken, URL: sess.AuthURL, ExpiresIn: time.Duration(sess.ExpiresIn) * time.Second,
+	return AuthSession{Token: sess.SessionToken, URL: sess.AuthURL, ExpiresIn: fromSeconds(sess.ExpiresIn),
 		ExpiresAt: parseTime(&sess.ExpiresAt)}, nil
 }
 

@@ -163,7 +163,7 @@ func (c *client) CreateConnectSession(ctx context.Context, p ConnectSessionParam
 	if out.SessionToken == "" || out.ConnectURL == "" || out.ExpiresAt == "" || out.ExpiresIn < 0 {
 		return ConnectSession{}, malformed(d.op, http.StatusOK, http.Header{})
 	}
-	return ConnectSession{Token: out.SessionToken, URL: out.ConnectURL, ExpiresIn: time.Duration(out.ExpiresIn) * time.Second,
+	return ConnectSession{Token: out.SessionToken, URL: out.ConnectURL, ExpiresIn: fromSeconds(out.ExpiresIn),
 		ExpiresAt: parseTime(&out.ExpiresAt), SingleProvider: derefBool(out.SingleProvider), Direct: derefBool(out.Direct),
 		Warnings: out.ScopeConstraintWarnings}, nil
 }
@@ -237,6 +237,9 @@ func checkProviders(field string, providers []string) (int, error) {
 	}
 	return len(seen), nil
 }
+
+// fromSeconds is a whole-seconds wire field as a duration.
+func fromSeconds(n int) time.Duration { return time.Duration(n) * time.Second }
 
 // optTrue is a flag sent only when set.
 func optTrue(b bool) *bool {
