@@ -67,6 +67,18 @@ async def test_scope_constraint_warns_per_provider_and_fails_when_it_fits_none(a
         await app.create_connect_session(allowed_providers=["github"], scope_constraint=["*"])
 
 
+async def test_scope_constraint_narrows_the_agents_delegation(app: App, agent: Agent, dev: Dev, upstream: str) -> None:
+    user = await new_user_token(app, dev, unique("nia"))
+    s = await app.create_connect_session(allowed_providers=["github"], agent="demo-agent", user_token=user, scope_constraint=["repo"])
+    dev.complete_connect(s.session_token, "github", "nia@example.com")
+    (r,) = await _poll(app, s.session_token)
+    assert r.delegation is not None and r.delegation.agent_id == env("AGENT_ID")
+    with pytest.raises(RestrictedGrantRequiresProxyError):
+        await agent.request("GET", upstream, provider="github", user_token=user)
+    res = await agent.proxy_request("GET", f"{upstream}/narrowed", provider="github", user_token=user)
+    assert res.status_code == 200
+
+
 async def test_agent_by_name_needs_a_user_and_an_active_agent(app: App, alice_token: str) -> None:
     with pytest.raises(BackendError) as ei:
         await app.create_connect_session(allowed_providers=["github"], agent="demo-agent")

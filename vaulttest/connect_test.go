@@ -78,6 +78,17 @@ func TestConnectSessionOptions(t *testing.T) {
 	assert.Equal(t, "activation_failed", f["reason"])
 	assert.NotEmpty(t, f["message"])
 
+	// a scope constraint narrows the agent's delegation: a child grant, proxy only
+	bob := s.AddUser("bob")
+	tok = create("agent", "demo-agent", "user_token", bob.Token, "scope_constraint", []string{"repo"}).obj(t)["session_token"].(string)
+	require.NoError(t, s.CompleteConnectSession(tok, "github", "bob@example.com"))
+	g = poll(tok)["grants"].([]any)[0].(map[string]any)
+	assert.Equal(t, d.Agent.ID.String(), g["delegation"].(map[string]any)["agent_id"])
+	bot := newClient(t, s, d.Agent.APIKey)
+	r = bot.post("/sdk/token", tokenBody("provider_id", "github", "user_token", bob.Token))
+	expect(t, r, 400, "delegated_grant_requires_proxy")
+	assert.NotEqual(t, g["grant_id"], r.obj(t)["detail"].(map[string]any)["grant_id"], "the narrowed child, not the user's grant")
+
 	// delegation outcomes: onward sharing as asked, unless the provider's policy refuses it
 	s.SetOnwardDelegation("slack", false)
 	for provider, want := range map[string][2]bool{"github": {true, false}, "slack": {false, true}} {

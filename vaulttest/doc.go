@@ -201,6 +201,8 @@
 // agent, requested_grant or switch_account). A scope_constraint needs an agent to narrow and
 // must fit at least one offered provider's scopes (the app's, or required_scopes); each provider
 // it does not fit gets a scope_constraint_warnings entry (else 422 invalid_scope_constraint).
+// The agent's delegation is then a child grant of the user's, held by the agent at depth 1 and
+// narrowed to the constraint (proxy only: delegated_grant_requires_proxy in retrieve mode).
 // direct is echoed, except for a session asking Delegable for an agent (the person decides on
 // the consent screen). Completing a session (CompleteConnectSessionWith, the dev API or the page)
 // makes one grant per account and lists the rest as failed_grants; connecting the same account

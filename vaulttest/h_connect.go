@@ -165,6 +165,7 @@ func (s *Server) createConnectSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, e)
 		return
 	}
+	sess.narrow = req.ScopeConstraint
 	if req.RepairGrantID != nil {
 		id, err := uuid.Parse(*req.RepairGrantID)
 		g := s.grants[id]
@@ -232,8 +233,8 @@ func (s *Server) connectOutcomeLocked(sess *session) ([]map[string]any, []map[st
 		item := map[string]any{"grant_id": g.id.String(), "provider_id": g.provider, "account_identifier": nilIfEmpty(g.account),
 			"scopes": append([]string{}, g.scopes...), "api_base_url": nil, "operation": sess.operations[i],
 			"grant_policy": nil, "delegation": nil}
-		if d := g.delegated[sess.agent]; d != nil && !sess.agentOwns {
-			item["delegation"] = map[string]any{"agent_id": sess.agent.String(), "delegable": d.delegable,
+		if h, ok := s.firstHopLocked(sess.agent, g); ok && !sess.agentOwns {
+			item["delegation"] = map[string]any{"agent_id": sess.agent.String(), "delegable": h.delegable,
 				"policy_refused": s.noOnward[g.provider] && isTrue(sess.delegable)}
 		}
 		grants = append(grants, item)
@@ -353,9 +354,36 @@ func (s *Server) connectGrantLocked(sess *session, def *providerDef, account str
 	sess.operations = append(sess.operations, op)
 }
 
+// firstHopLocked is how agent holds g directly: its delegation entry, or the narrowed child a
+// scope-constrained session made.
+func (s *Server) firstHopLocked(agent uuid.UUID, g *grant) (hold, bool) {
+	if h, ok := holdLocked(agent, g); ok {
+		return h, true
+	}
+	if c := s.narrowedChildLocked(agent, g); c != nil {
+		return hold{depth: 1, delegable: c.delegable}, true
+	}
+	return hold{}, false
+}
+
+func (s *Server) narrowedChildLocked(agent uuid.UUID, g *grant) *grant {
+	for _, id := range s.grantOrder {
+		if c := s.grants[id]; c.parent == g.id && c.holder == agent && c.depth == 1 && c.state != GrantDeleted {
+			return c
+		}
+	}
+	return nil
+}
+
 // delegateLocked makes (or updates in place) the session agent's delegation on g: Delegable as
 // asked unless the provider refuses onward sharing; unset keeps an existing delegation's setting.
+// A scope constraint makes the delegation a child grant of g held by the agent, narrowed to it
+// (proxy only), as the vault's callback mints one.
 func (s *Server) delegateLocked(g *grant, sess *session) {
+	if sess.narrow != nil {
+		s.narrowLocked(g, sess)
+		return
+	}
 	d := g.delegated[sess.agent]
 	if d == nil {
 		d = &delegation{}
@@ -379,4 +407,21 @@ func (s *Server) DeclineProvider(token, provider, code string) error {
 		sess.changed = notify(sess.changed)
 		return nil
 	})
+}
+
+// narrowLocked makes (or re-narrows) the scope-constrained first-hop child of g for the
+// session's agent.
+func (s *Server) narrowLocked(g *grant, sess *session) {
+	c := s.narrowedChildLocked(sess.agent, g)
+	if c == nil {
+		c = &grant{id: uuid.New(), kind: g.kind, provider: g.provider, account: g.account, userSub: g.userSub,
+			principalType: g.principalType, label: g.label, scopes: append([]string{}, g.scopes...), inj: g.inj,
+			delegated: map[uuid.UUID]*delegation{}, createdAt: s.now(), tokenGen: g.tokenGen, credentialID: g.credentialID,
+			holder: sess.agent, parent: g.id, depth: 1}
+		s.putGrant(c)
+	}
+	c.scopeConstraint, c.state = append([]string{}, sess.narrow...), GrantActive
+	if sess.delegable != nil {
+		c.delegable = *sess.delegable && !s.noOnward[g.provider]
+	}
 }

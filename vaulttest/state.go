@@ -314,6 +314,7 @@ type session struct {
 	slug       string         // managed-secret connect: the secret
 	label      string         // the label the new grant gets
 	restricts  map[string]any // the requested grant's restrictions (proxy only)
+	narrow     []string       // the scope constraint of the agent's delegation
 	repair     uuid.UUID      // the grant reconnected in place
 	msPath     string         // managed-secret connect: fast_path, key_entry or repair
 	existing   uuid.UUID      // managed-secret connect: the grant a fast path or repair uses
