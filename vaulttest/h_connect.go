@@ -414,11 +414,7 @@ func (s *Server) DeclineProvider(token, provider, code string) error {
 func (s *Server) narrowLocked(g *grant, sess *session) {
 	c := s.narrowedChildLocked(sess.agent, g)
 	if c == nil {
-		c = &grant{id: uuid.New(), kind: g.kind, provider: g.provider, account: g.account, userSub: g.userSub,
-			principalType: g.principalType, label: g.label, scopes: append([]string{}, g.scopes...), inj: g.inj,
-			delegated: map[uuid.UUID]*delegation{}, createdAt: s.now(), tokenGen: g.tokenGen, credentialID: g.credentialID,
-			holder: sess.agent, parent: g.id, depth: 1}
-		s.putGrant(c)
+		c = s.childLocked(g, sess.agent, uuid.Nil, 1)
 	}
 	c.scopeConstraint, c.state = append([]string{}, sess.narrow...), GrantActive
 	if sess.delegable != nil {

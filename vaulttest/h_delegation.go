@@ -187,11 +187,8 @@ func (s *Server) delegateGrant(w http.ResponseWriter, r *http.Request, grantID s
 		return
 	}
 	now := s.now()
-	child := &grant{id: uuid.New(), kind: g.kind, provider: g.provider, msID: g.msID, account: g.account, userSub: g.userSub,
-		principalType: g.principalType, label: g.label, scopes: append([]string{}, g.scopes...), credentialKind: g.credentialKind,
-		inj: g.inj, delegated: map[uuid.UUID]*delegation{}, createdAt: now, tokenGen: g.tokenGen, policy: g.policy,
-		credentialID: g.credentialID, holder: to.id, grantor: c.p.agent.id, parent: g.id, depth: h.depth + 1,
-		delegable: wantDelegable, scopeConstraint: req.ScopeConstraint, policyExpires: g.policyExpires}
+	child := s.childLocked(g, to.id, c.p.agent.id, h.depth+1)
+	child.delegable, child.scopeConstraint = wantDelegable, req.ScopeConstraint
 	if req.ScopeConstraint == nil && g.holder != uuid.Nil {
 		child.scopeConstraint = g.scopeConstraint // a chain never widens
 	}
@@ -200,10 +197,20 @@ func (s *Server) delegateGrant(w http.ResponseWriter, r *http.Request, grantID s
 			child.policyExpires = &exp
 		}
 	}
-	s.putGrant(child)
 	writeJSON(w, http.StatusOK, map[string]any{"grant_id": child.id.String(), "grant_kind": child.kind,
 		"parent_grant_id": g.id.String(), "depth": child.depth, "delegable": child.delegable,
 		"status": grantStatus(child, now), "expires_at": rfcp(child.policyExpires)})
+}
+
+// childLocked stores a delegation child of g held by holder, made by grantor (uuid.Nil: the
+// consenting user, through Connect), depth hops from the user's grant, with g's credential.
+func (s *Server) childLocked(g *grant, holder, grantor uuid.UUID, depth int) *grant {
+	child := &grant{id: uuid.New(), kind: g.kind, provider: g.provider, msID: g.msID, account: g.account, userSub: g.userSub,
+		principalType: g.principalType, label: g.label, scopes: append([]string{}, g.scopes...), credentialKind: g.credentialKind,
+		inj: g.inj, delegated: map[uuid.UUID]*delegation{}, createdAt: s.now(), tokenGen: g.tokenGen, policy: g.policy,
+		credentialID: g.credentialID, holder: holder, grantor: grantor, parent: g.id, depth: depth, policyExpires: g.policyExpires}
+	s.putGrant(child)
+	return child
 }
 
 // narrowsLocked checks a scope constraint against the effective scopes of g (its credential's,
