@@ -3,6 +3,7 @@ package facade
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -408,7 +409,8 @@ func TestRecoveryOf(t *testing.T) {
 	require.Contains(t, string(v.requests()[0].Body), `"agent":"`+agentStr+`"`, "an expired delegation is re-consented for its agent")
 	require.NotContains(t, string(v.requests()[1].Body), `"agent"`)
 
-	require.True(t, Actionable(fmt.Errorf("wrapped: %w", &NoDelegatedGrantError{APIError: &APIError{}, ProviderID: "google"})))
+	require.True(t, Actionable(errors.Join(errors.New("wrapped"), &NoDelegatedGrantError{APIError: &APIError{}, ProviderID: "google"})))
+	require.True(t, Actionable(fmt.Errorf("call failed: %w", &CredentialRevokedError{APIError: &APIError{}, ProviderID: "github"})))
 	require.False(t, Actionable(&GrantNotFoundError{APIError: &APIError{}}), "no provider")
 	require.False(t, Actionable(ErrClosed))
 	_, err := app.UserActionFor(bg, nil, ConnectForErrorParams{})
