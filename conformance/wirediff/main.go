@@ -404,6 +404,12 @@ func init() {
 			return err
 		})
 	}
+	scenarios["keys_rotate"] = func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			_, err := app.Keys().Rotate(ctx, envUUID("WD_KEY_ID"), 3)
+			return err
+		})
+	}
 	scenarios["keys_revoke"] = func(ctx context.Context) error {
 		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
 			_, err := app.Keys().Revoke(ctx, envUUID("WD_KEY_ID"), facade.RevokeKeyParams{})
