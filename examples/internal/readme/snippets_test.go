@@ -244,3 +244,19 @@ func Attenuation(ctx context.Context, agent *facade.Agent, grantID uuid.UUID) er
 		facade.ProxyParams{GrantID: grantID, JSON: map[string]any{"raw": "…"}})
 	return err
 }
+
+// UserMustAct is the README's "When the user must act" sample: err is a refusal a person can
+// fix (a missing grant, a revoked credential), tell reaches that person.
+func UserMustAct(ctx context.Context, app *facade.App, err error, tok, user string, tell func(user, msg string)) error {
+	act, aerr := app.UserActionFor(ctx, err, facade.ConnectForErrorParams{UserToken: tok})
+	if aerr != nil {
+		return aerr // facade.ErrNotActionable: no person can fix err
+	}
+	tell(user, act.Message)   // act.URL, act.ExpiresAt, act.Reason; json.Marshal(act) to resume later
+	out, err := act.Wait(ctx) // until the person acted: out.GrantID() to retry with
+	if err != nil {
+		return err
+	}
+	fmt.Println(out.GrantID())
+	return nil
+}
