@@ -43,6 +43,7 @@ type conn struct {
 
 	deprecatedOnce sync.Once
 	deprecated     atomic.Bool
+	rateLimit      atomic.Pointer[RateLimitSnapshot] // the last advertised budget (LastRateLimit)
 }
 
 // client is one identity over a conn: an App, an Agent, or an Agent derived with GetAgent.
@@ -194,8 +195,17 @@ func (c *client) close() error {
 	return nil
 }
 
-// observe caches the first canonical actor id a vault answer carries (when the call may) and
-// notes a deprecated key, warning once.
+// deprecatedKeyWarning is alter-sdk's text, byte for byte: operators grep for the same line
+// whichever SDK their workloads use.
+const deprecatedKeyWarning = "The Alter API key used by this client is deprecated: the backend marked " +
+	"its responses with X-Alter-Key-Deprecated: true. Calls keep succeeding " +
+	"until the key is revoked - roll this workload onto a replacement key, " +
+	"then revoke the deprecated one. See " +
+	"https://docs.alterauth.com/admin/api-keys#deprecate-soft-revoke " +
+	"(warned once per client)."
+
+// observe caches the first canonical actor id a vault answer carries (when the call may), keeps
+// its rate-limit budget and notes a deprecated key, warning once.
 func (c *client) observe(h http.Header, cache bool) {
 	if cache && c.actorID.Load() == nil {
 		if v := h.Get(signing.HeaderActorID); v != "" {
@@ -204,10 +214,11 @@ func (c *client) observe(h http.Header, cache bool) {
 			}
 		}
 	}
+	c.noteRateLimit(h)
 	if h.Get("X-Alter-Key-Deprecated") == "true" {
 		c.deprecated.Store(true)
 		c.deprecatedOnce.Do(func() {
-			c.log.Warn("alter: the API key is deprecated; rotate it (https://docs.alterauth.com/admin/api-keys#deprecate-soft-revoke)")
+			c.log.Warn(deprecatedKeyWarning)
 		})
 	}
 }

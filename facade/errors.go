@@ -127,6 +127,10 @@ type errClass struct {
 
 func (c *errClass) Error() string { return c.msg }
 
+// Is lets a class sentinel match the classes above it: errors.Is(ErrGrantExpired,
+// ErrReAuthRequired) holds, as issubclass does in alter-sdk.
+func (c *errClass) Is(target error) bool { return classIs(c, target) }
+
 func class(msg string, parent error) error { return &errClass{msg: msg, parent: parent} }
 
 // classIs reports whether target is kind or one of its ancestors.
@@ -144,10 +148,11 @@ func classIs(kind, target error) bool {
 	return false
 }
 
-// classOr is classIs for an error whose class may be unset: then it matches root alone.
+// classOr is classIs for an error whose class may be unset: then it matches root and the
+// classes above it.
 func classOr(kind, root, target error) bool {
 	if kind == nil {
-		return target == root
+		return classIs(root, target)
 	}
 	return classIs(kind, target)
 }
@@ -171,12 +176,18 @@ func withCause(e *APIError, cause error) []error {
 
 // Error classes, matched with errors.Is. They mirror alter-sdk 0.29.0's exception tree: an
 // error matches its own class and every class above it (a grant_expired answer matches
-// ErrGrantExpired, ErrReAuthRequired and ErrBackend). The roots are ErrBackend, ErrConnectFlow,
-// ErrProviderAPI, ErrNetwork, ErrApproval, ErrMemoryIsolation and ErrInvalidInput.
+// ErrGrantExpired, ErrReAuthRequired, ErrBackend and ErrAlter). Under ErrAlter the families are
+// ErrBackend, ErrConnectFlow, ErrProviderAPI, ErrNetwork, ErrApproval, ErrMemoryIsolation,
+// ErrInvalidInput and ErrClosed.
 var (
+	// ErrAlter matches every error the SDK returns (AlterSDKError): a vault refusal, a provider
+	// refusal, a network failure, a flow or approval outcome, a local refusal, ErrClosed. It
+	// never matches a bare ctx error: a cancelled call returns context.Canceled as it is.
+	ErrAlter = class("alter: error", nil)
+
 	// ErrBackend matches every error answer of the vault (BackendError), except the classes
 	// 0.29.0 roots elsewhere (ConnectConfig, ScopeReauthRequired, approval outcomes).
-	ErrBackend = class("alter: vault error", nil)
+	ErrBackend = class("alter: vault error", ErrAlter)
 	// ErrBlockedDestination: the destination failed the provider's host/path allowlist or the
 	// network security check; retrying unchanged cannot help.
 	ErrBlockedDestination = class("alter: blocked destination", ErrBackend)
@@ -276,7 +287,7 @@ var (
 	ErrAgentKeyLimit = class("alter: agent key limit reached", ErrAgent)
 
 	// ErrConnectFlow is the umbrella of the Connect and Authenticate failures (ConnectFlowError).
-	ErrConnectFlow = class("alter: connect flow failed", nil)
+	ErrConnectFlow = class("alter: connect flow failed", ErrAlter)
 	// ErrConnectDenied: the user denied the authorization.
 	ErrConnectDenied = class("alter: connect denied", ErrConnectFlow)
 	// ErrConnectConfig: the session cannot start or finish because of configuration.
@@ -286,20 +297,20 @@ var (
 	ErrConnectTimeout = class("alter: connect timed out", ErrConnectFlow)
 
 	// ErrProviderAPI matches every provider answer of 400 or more in retrieve mode.
-	ErrProviderAPI = class("alter: provider API error", nil)
+	ErrProviderAPI = class("alter: provider API error", ErrAlter)
 	// ErrScopeReauthRequired: the grant lacks provider scopes; send the user through Connect.
 	ErrScopeReauthRequired = class("alter: provider scope re-authorization required", ErrProviderAPI)
 	// ErrProviderUnauthorized: the provider refused the injected credential (401).
 	ErrProviderUnauthorized = class("alter: provider refused the credential", ErrProviderAPI)
 
 	// ErrNetwork matches a call that got no answer (connection refused, reset, DNS, timeout).
-	ErrNetwork = class("alter: network error", nil)
+	ErrNetwork = class("alter: network error", ErrAlter)
 	// ErrTimeout matches every timeout, whatever its source; such an error also matches
 	// context.DeadlineExceeded.
 	ErrTimeout = class("alter: timeout", ErrNetwork)
 
 	// ErrApproval is the umbrella of the human-approval outcomes (ApprovalError).
-	ErrApproval = class("alter: approval error", nil)
+	ErrApproval = class("alter: approval error", ErrAlter)
 	// ErrApprovalDenied: the approver denied the call.
 	ErrApprovalDenied = class("alter: approval denied", ErrApproval)
 	// ErrApprovalExpired: nobody decided before the approval expired.
@@ -311,7 +322,7 @@ var (
 	ErrApprovalTimeout = class("alter: approval wait timed out", ErrApproval)
 
 	// ErrClosed is returned by every call made after Close.
-	ErrClosed = errors.New("alter: client closed")
+	ErrClosed = class("alter: client closed", ErrAlter)
 )
 
 // APIError is an error answer of the vault. The typed errors below embed it; its class (Class)
@@ -497,9 +508,25 @@ type QuotaExceededError struct {
 // RateLimitError matches ErrRateLimit; RetryAfter says when to try again.
 type RateLimitError struct {
 	*APIError
-	Scope         string
-	Limit         *int
-	WindowSeconds *int
+	Scope         RateLimitScope // the ceiling hit ("" when the answer named none)
+	Limit         *int           // requests allowed per window, when given
+	WindowSeconds *int           // the window, when given
+}
+
+// RateLimitScope names the ceiling a RateLimitError hit. The set is open: treat a value not
+// listed here as "some ceiling was hit", never as malformed.
+type RateLimitScope string
+
+// The rate-limit scopes an SDK key can meet (alter-sdk's RATE_LIMIT_SCOPE_VALUES).
+const (
+	RateLimitScopeIP           RateLimitScope = "ip"
+	RateLimitScopeAPIKey       RateLimitScope = "api_key"
+	RateLimitScopeOrganization RateLimitScope = "organization"
+)
+
+// RateLimitScopes returns the known rate-limit scopes, in alter-sdk's order.
+func RateLimitScopes() []RateLimitScope {
+	return []RateLimitScope{RateLimitScopeIP, RateLimitScopeAPIKey, RateLimitScopeOrganization}
 }
 
 // ConnectError is a Connect or Authenticate failure (ConnectFlowError): it matches
@@ -748,7 +775,7 @@ func (e *NetworkError) Unwrap() error { return e.Err }
 // Is matches ErrNetwork, and ErrTimeout and context.DeadlineExceeded for a timeout.
 func (e *NetworkError) Is(target error) bool {
 	switch target {
-	case ErrNetwork:
+	case ErrNetwork, ErrAlter:
 		return true
 	case ErrTimeout, context.DeadlineExceeded:
 		return e.timeout
@@ -761,7 +788,7 @@ func (e *NetworkError) GoString() string { return goString("NetworkError", e) }
 
 // ErrInvalidInput matches every *InputError: a call refused locally, before any network I/O
 // (AlterValueError).
-var ErrInvalidInput = errors.New("alter: invalid input")
+var ErrInvalidInput = class("alter: invalid input", ErrAlter)
 
 // Rules of the identity model and of the request shape, each its own sentinel (in
 // InputError.Rule) so callers and tests can tell them apart.
@@ -796,8 +823,8 @@ func (e *InputError) Error() string {
 	return "alter: invalid input: " + e.Field + ": " + e.Reason
 }
 
-// Is matches ErrInvalidInput.
-func (e *InputError) Is(target error) bool { return target == ErrInvalidInput }
+// Is matches ErrInvalidInput and ErrAlter.
+func (e *InputError) Is(target error) bool { return classIs(ErrInvalidInput, target) }
 
 // Unwrap returns the rule sentinel.
 func (e *InputError) Unwrap() error { return e.Rule }
@@ -1296,7 +1323,7 @@ func rateLimit(op string, status int, h http.Header, data map[string]any) error 
 	if n, ok := retryAfterSeconds(retryAfterHeader(h), data["retry_after"], maxRateLimitRetryAfter); ok {
 		e.RetryAfter = time.Duration(n) * time.Second
 	}
-	return &RateLimitError{APIError: e, Scope: str(data, "scope"), Limit: countPtr(data, "limit"),
+	return &RateLimitError{APIError: e, Scope: RateLimitScope(str(data, "scope")), Limit: countPtr(data, "limit"),
 		WindowSeconds: countPtr(data, "window_seconds")}
 }
 
@@ -1690,4 +1717,28 @@ func redactProviderHeader(h http.Header) http.Header {
 		out[k] = append([]string(nil), vs...)
 	}
 	return out
+}
+
+// ServerFeatureUnsupportedError matches ErrServerFeatureUnsupported: the vault predates a
+// feature the call relies on, so the call would fail generically or be silently ignored.
+// Nothing about the request can fix it: upgrade the vault.
+type ServerFeatureUnsupportedError struct {
+	*APIError
+	Feature string // the missing feature, e.g. "managed_secret_connect_provider"
+}
+
+// Unwrap returns the embedded *APIError.
+func (e *ServerFeatureUnsupportedError) Unwrap() error { return e.APIError }
+
+// GoString implements fmt.GoStringer without the details.
+func (e *ServerFeatureUnsupportedError) GoString() string {
+	return goString("ServerFeatureUnsupportedError", e)
+}
+
+// serverFeatureUnsupported is the answer of a vault that does not know feature; message says
+// what to upgrade or do instead.
+func serverFeatureUnsupported(op string, status int, h http.Header, feature, message string) error {
+	data := map[string]any{"feature": feature, "status_code": status}
+	e := newAPIError(op, status, h, data, ErrServerFeatureUnsupported, message)
+	return &ServerFeatureUnsupportedError{APIError: e, Feature: feature}
 }

@@ -322,7 +322,7 @@ func TestSharedMapper429And5xxAndOthers(t *testing.T) {
 			msg: "Rate limit exceeded — retry after the window resets.",
 			check: errAs(func(t *testing.T, e *RateLimitError) {
 				assert.Equal(t, 3600*time.Second, e.RetryAfter)
-				assert.Equal(t, "app", e.Scope)
+				assert.Equal(t, RateLimitScope("app"), e.Scope)
 				require.NotNil(t, e.Limit)
 				assert.Equal(t, 100, *e.Limit)
 				require.NotNil(t, e.WindowSeconds)

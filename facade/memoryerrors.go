@@ -3,7 +3,7 @@ package facade
 // ErrMemoryIsolation matches every *MemoryIsolationError (0.29.0's MemoryIsolationError, a root
 // of its tree): an identity that cannot derive or keep a private memory partition, an identity
 // assertion that failed verification, or a store answer outside the partition.
-var ErrMemoryIsolation = class("alter: memory isolation", nil)
+var ErrMemoryIsolation = class("alter: memory isolation", ErrAlter)
 
 // MemoryIsolationCode says why memory isolation refused (MemoryIsolationError.Code). Each code
 // is itself an error value, so errors.Is(err, facade.MemoryIdentityExpired) matches the
@@ -69,9 +69,9 @@ func (e *MemoryIsolationError) Error() string {
 	return s
 }
 
-// Is matches ErrMemoryIsolation and the error's own Code.
+// Is matches ErrMemoryIsolation (and ErrAlter above it) and the error's own Code.
 func (e *MemoryIsolationError) Is(target error) bool {
-	return target == ErrMemoryIsolation || target == e.Code
+	return classIs(ErrMemoryIsolation, target) || target == e.Code
 }
 
 func memoryErr(code MemoryIsolationCode, msg string) error {

@@ -287,7 +287,7 @@ type bucket struct {
 	used   int
 }
 
-// rateLimit counts the call against the key's window and sets the X-RateLimit-* headers.
+// rateLimit counts the call against the key's window and sets the rate-limit headers.
 func (s *Server) rateLimit(w http.ResponseWriter, keyID uuid.UUID, now time.Time) *apiError {
 	s.mu.Lock()
 	b := s.rate[keyID]
@@ -308,6 +308,9 @@ func (s *Server) rateLimit(w http.ResponseWriter, keyID uuid.UUID, now time.Time
 	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, limit-used)))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+	// The draft-ietf-httpapi-ratelimit-headers pair the vault sends beside the triple.
+	h.Set("RateLimit-Policy", `"api_key";q=`+strconv.Itoa(limit)+";w=60")
+	h.Set("RateLimit", `"api_key";r=`+strconv.Itoa(max(0, limit-used))+";t="+strconv.Itoa(max(0, int(reset.Sub(now)/time.Second))))
 	if used > limit {
 		retry := max(1, int(reset.Sub(now).Seconds()+0.999))
 		return errf(http.StatusTooManyRequests, "rate_limit_exceeded", "over %d requests per minute", limit).

@@ -123,6 +123,8 @@ func (s *Server) devFault(w http.ResponseWriter, r *http.Request) {
 		Count      int    `json:"count"`
 		Drop       bool   `json:"drop"`
 		DelayMS    int    `json:"delay_ms"`
+		// Fields are more fields of the error body, as the vault sends them for the code.
+		Fields map[string]any `json:"fields"`
 	}
 	if !devBody(w, r, &req) {
 		return
@@ -132,7 +134,7 @@ func (s *Server) devFault(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.InjectFault(req.Operation, Fault{Times: req.Count, Status: req.Status, Code: req.Code, Message: req.Message,
-		RetryAfter: time.Duration(req.RetryAfter) * time.Second, Drop: req.Drop, Delay: time.Duration(req.DelayMS) * time.Millisecond})
+		Fields: req.Fields, RetryAfter: time.Duration(req.RetryAfter) * time.Second, Drop: req.Drop, Delay: time.Duration(req.DelayMS) * time.Millisecond})
 	w.WriteHeader(http.StatusNoContent)
 }
 

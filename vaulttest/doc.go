@@ -103,7 +103,8 @@
 //
 // Every operation needs one Alter scope (ListScopes serves the catalog, GET /sdk/scopes needs
 // none); App keys hold all of them unless seeded with KeyScopes, agent keys the runtime ones.
-// Every answer carries X-Request-ID and, on /sdk/, X-RateLimit-Limit/-Remaining/-Reset for a
+// Every answer carries X-Request-ID and, on /sdk/, X-RateLimit-Limit/-Remaining/-Reset and the
+// RateLimit-Policy / RateLimit pair for a
 // per-key one-minute window (WithRateLimit, default 100 000 requests; over it 429
 // rate_limit_exceeded with Retry-After).
 //
@@ -170,7 +171,7 @@
 //	GET    /_dev/requests                              [{"operation","method","path","query","headers","body","status"}], verbatim
 //	                                                   (unlike Server.Requests, keys and tokens are not redacted)
 //	DELETE /_dev/requests                              clears the request log (204)
-//	POST   /_dev/faults                                {"operation","status","code","message","retry_after","count","drop","delay_ms"} (204)
+//	POST   /_dev/faults                                {"operation","status","code","message","fields","retry_after","count","drop","delay_ms"} (204)
 //	POST   /_dev/grants/{grant_id}/refresh-retries     {"attempts": N}: the next token answer carries retry_info (204)
 //	POST   /_dev/approvals/{approval_id}/approve|deny|expire      {"reason"} (204)
 //	POST   /_dev/grants/{grant_id}/state           {"state": "active|expired|revoked|deleted|credential_revoked"} (204)

@@ -11,17 +11,18 @@ import (
 // validation; Panic and BadResponse happen inside the operation (after authentication and
 // validation), to exercise panic recovery and the response validator.
 type Fault struct {
-	Times       int           // how many calls it applies to (0 = 1)
-	Status      int           // an error answer with this status
-	Code        string        // its "error" code (default: from Status, e.g. 429 → rate_limit_exceeded)
-	Message     string        // its message (default "injected fault")
-	RetryAfter  time.Duration // sets Retry-After (seconds, rounded up)
-	Delay       time.Duration // sleep (ctx-aware) before answering (or before the fault)
-	Drop        bool          // hijack and close the connection without a response
-	NonJSON     bool          // answer Status (default 502) with an HTML body
-	Malformed   bool          // answer 200 application/json with a truncated JSON body
-	Panic       bool          // the operation panics (→ 500, the server keeps serving)
-	BadResponse bool          // the operation answers 200 with a body that breaks openapi.yaml
+	Times       int            // how many calls it applies to (0 = 1)
+	Status      int            // an error answer with this status
+	Code        string         // its "error" code (default: from Status, e.g. 429 → rate_limit_exceeded)
+	Message     string         // its message (default "injected fault")
+	Fields      map[string]any // more fields of the error body (e.g. "candidates", "details")
+	RetryAfter  time.Duration  // sets Retry-After (seconds, rounded up)
+	Delay       time.Duration  // sleep (ctx-aware) before answering (or before the fault)
+	Drop        bool           // hijack and close the connection without a response
+	NonJSON     bool           // answer Status (default 502) with an HTML body
+	Malformed   bool           // answer 200 application/json with a truncated JSON body
+	Panic       bool           // the operation panics (→ 500, the server keeps serving)
+	BadResponse bool           // the operation answers 200 with a body that breaks openapi.yaml
 }
 
 // InjectFault queues f for the next f.Times calls of operation (an operationId).
@@ -117,6 +118,9 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, c *call) boo
 			if retry > 0 {
 				e = e.with("retry_after", retry)
 			}
+		}
+		for k, v := range f.Fields {
+			e = e.with(k, v)
 		}
 		writeError(w, r, e)
 		return true
