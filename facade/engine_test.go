@@ -3,6 +3,7 @@ package facade
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -245,4 +247,21 @@ func TestProviderTimeout(t *testing.T) {
 		require.NoError(t, app.Close())
 		require.Equal(t, "<transport error: timeout after 3000ms>", v.last("POST /sdk/oauth/audit/api-call").JSON(t)["response_body"])
 	})
+}
+
+// A deprecated key is warned about once per client, with alter-sdk's text.
+func TestDeprecatedKeyWarnedOnce(t *testing.T) {
+	v := newFakeVault(t, appKey)
+	dep := reply{status: 200, header: http.Header{"X-Alter-Key-Deprecated": {"true"}}, body: scopesAns}
+	v.on("GET /sdk/scopes", dep, dep, dep)
+	var buf strings.Builder
+	app := newTestApp(t, v, WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
+	for range 3 {
+		_, err := app.ListScopes(bg)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 1, strings.Count(buf.String(), "is deprecated"), buf.String())
+	assert.Contains(t, buf.String(), "The Alter API key used by this client is deprecated: the backend marked its responses with "+
+		"X-Alter-Key-Deprecated: true. Calls keep succeeding until the key is revoked - roll this workload onto a replacement key, "+
+		"then revoke the deprecated one. See https://docs.alterauth.com/admin/api-keys#deprecate-soft-revoke (warned once per client).")
 }
