@@ -29,15 +29,25 @@ type AgentInfo struct {
 	Version            int                 // optimistic-concurrency counter (AgentUpdateParams.ExpectedVersion)
 	CreatedAt          time.Time           // creation time
 	LastUsedAt         time.Time           // zero when never used
+	ParentAgentID      uuid.UUID           // the agent this one was minted from; uuid.Nil (always, today) when none
+	// LegacyManagedSecretNames are the legacy display-name entries under Scopes["managed_secrets"]
+	// the allowlist still honours: a Scopes update may keep these and only these there.
+	LegacyManagedSecretNames []string
 }
 
 func agentInfoFrom(g gen.AgentInfo) AgentInfo {
 	a := AgentInfo{ID: g.ID, Name: g.Name, DisplayName: derefStr(g.DisplayName), Type: string(g.Type),
 		Status: string(g.Status), Scopes: g.Scopes, ScopesPending: g.ScopesPending, Policy: g.Policy,
 		Metadata: g.Metadata, Version: g.Version, CreatedAt: g.CreatedAt, LastUsedAt: derefTime(g.LastUsedAt),
-		ScopesAppliesAt: derefTime(g.ScopesAppliesAt)}
+		ScopesAppliesAt: derefTime(g.ScopesAppliesAt), LegacyManagedSecretNames: g.StoredLegacyManagedSecretNames}
+	if a.LegacyManagedSecretNames == nil {
+		a.LegacyManagedSecretNames = []string{}
+	}
 	if g.RateLimitPerMinute != nil {
 		a.RateLimitPerMinute = *g.RateLimitPerMinute
+	}
+	if g.ParentAgentID != nil {
+		a.ParentAgentID = *g.ParentAgentID
 	}
 	return a
 }
@@ -108,18 +118,24 @@ type AgentListParams struct {
 	Offset         int  // rows to skip
 }
 
-// AgentUpdateParams are the fields to replace; zero fields are left unchanged.
+// AgentUpdateParams are the fields to replace; zero fields are left unchanged. An update that
+// changes nothing leaves the agent (and its Version) as it is.
 type AgentUpdateParams struct {
 	DisplayName string              // new display name
 	Metadata    map[string]any      // when non-nil, replaces the metadata
 	Scopes      map[string][]string // when non-nil, the full new allow-list (needs ExpectedVersion)
-	Policy      map[string]any      // when non-nil, replaces the policy
-	Status      string              // "active" or "inactive" (resume / suspend)
-	// ExpectedVersion is the AgentInfo.Version the change applies to; a stale one gives
-	// ErrAgentConcurrentUpdate. Required with Scopes.
+	Policy      map[string]any      // when non-nil, replaces the whole policy block
+	Status      string              // "active" or "inactive" (see Resume and Suspend)
+	// ExpectedVersion is the AgentInfo.Version the change was computed from; a stale one gives
+	// an error matching ErrAgentConcurrentUpdate: read the agent again, recompute, retry.
+	// Required with Scopes; 0: not sent.
 	ExpectedVersion int
-	// GracePeriod stages a narrowing of Scopes for this long (0: the vault's default).
+	// GracePeriod stages a narrowing of Scopes for this long, at most 7 days, in whole seconds
+	// (0: the vault's default, 24 hours). Broadening always applies at once.
 	GracePeriod time.Duration
+	// NarrowNow applies a narrowing of Scopes at once (grace_seconds=0), e.g. to cut off a
+	// compromised agent; it excludes GracePeriod.
+	NarrowNow bool
 }
 
 // agentCall is the descriptor of an agents-namespace call.
@@ -166,7 +182,8 @@ func (n *Agents) Create(ctx context.Context, p AgentCreateParams) (AgentCreateRe
 	info := agentInfoFrom(gen.AgentInfo{ID: out.ID, Name: out.Name, DisplayName: out.DisplayName, Type: out.Type,
 		Status: out.Status, Scopes: out.Scopes, ScopesPending: out.ScopesPending, ScopesAppliesAt: out.ScopesAppliesAt,
 		Policy: out.Policy, Metadata: out.Metadata, RateLimitPerMinute: out.RateLimitPerMinute, Version: out.Version,
-		CreatedAt: out.CreatedAt, LastUsedAt: out.LastUsedAt})
+		CreatedAt: out.CreatedAt, LastUsedAt: out.LastUsedAt, ParentAgentID: out.ParentAgentID,
+		StoredLegacyManagedSecretNames: out.StoredLegacyManagedSecretNames})
 	return AgentCreateResult{AgentInfo: info, APIKey: Secret(derefStr(out.APIKey)), KeyID: out.KeyID, Replayed: out.APIKey == nil}, nil
 }
 
@@ -251,23 +268,53 @@ func (n *Agents) Update(ctx context.Context, agentID uuid.UUID, p AgentUpdatePar
 	default:
 		return AgentInfo{}, inputErr("AgentUpdateParams.Status", `must be "active" or "inactive" (use Delete to revoke)`, nil)
 	}
-	params := &gen.UpdateAgentParams{}
-	if p.GracePeriod < 0 || p.GracePeriod > 7*24*time.Hour {
-		return AgentInfo{}, inputErr("AgentUpdateParams.GracePeriod", "must be between 0 and 7 days", nil)
+	params, err := p.query()
+	if err != nil {
+		return AgentInfo{}, err
 	}
-	if p.GracePeriod > 0 {
-		if p.Scopes == nil {
-			return AgentInfo{}, inputErr("AgentUpdateParams.GracePeriod", "only with Scopes", nil)
-		}
+	return n.info(ctx, agentCall("updateAgent", "AgentUpdateParams"), req, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+		return raw.UpdateAgentWithBody(ctx, agentID.String(), params, contentJSON, body)
+	})
+}
+
+// maxGracePeriod is the longest staging of a scope narrowing the vault accepts.
+const maxGracePeriod = 7 * 24 * time.Hour
+
+// query is the update's query: grace_seconds, then expected_version.
+func (p AgentUpdateParams) query() (*gen.UpdateAgentParams, error) {
+	params := &gen.UpdateAgentParams{}
+	switch {
+	case p.ExpectedVersion < 0:
+		return nil, inputErr("AgentUpdateParams.ExpectedVersion", "must be the agent's Version (1 or more)", nil)
+	case p.GracePeriod < 0 || p.GracePeriod > maxGracePeriod:
+		return nil, inputErr("AgentUpdateParams.GracePeriod", "must be between 0 and 7 days", nil)
+	case p.GracePeriod%time.Second != 0:
+		return nil, inputErr("AgentUpdateParams.GracePeriod", "must be whole seconds", nil)
+	case p.NarrowNow && p.GracePeriod > 0:
+		return nil, inputErr("AgentUpdateParams.NarrowNow", "excludes GracePeriod", nil)
+	case (p.NarrowNow || p.GracePeriod > 0) && p.Scopes == nil:
+		return nil, inputErr("AgentUpdateParams.GracePeriod", "only with Scopes", nil)
+	}
+	if p.GracePeriod > 0 || p.NarrowNow {
 		g := int(p.GracePeriod / time.Second)
 		params.GraceSeconds = &g
 	}
 	if p.ExpectedVersion > 0 {
 		params.ExpectedVersion = &p.ExpectedVersion
 	}
-	return n.info(ctx, agentCall("updateAgent", "AgentUpdateParams"), req, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
-		return raw.UpdateAgentWithBody(ctx, agentID.String(), params, contentJSON, body)
-	})
+	return params, nil
+}
+
+// Suspend pauses an agent (active → inactive): it keeps its grants and keys, but every call
+// of its own other than Agent.Me is refused (ErrAgentInactive) until Resume.
+func (n *Agents) Suspend(ctx context.Context, agentID uuid.UUID) (AgentInfo, error) {
+	return n.Update(ctx, agentID, AgentUpdateParams{Status: "inactive"})
+}
+
+// Resume lifts a suspension (inactive → active). A scope narrowing that fell due meanwhile
+// applies at the agent's next authentication.
+func (n *Agents) Resume(ctx context.Context, agentID uuid.UUID) (AgentInfo, error) {
+	return n.Update(ctx, agentID, AgentUpdateParams{Status: "active"})
 }
 
 // Delete revokes an agent and all its keys (idempotent), and returns it as it now is.

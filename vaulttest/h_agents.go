@@ -236,16 +236,24 @@ func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request, ref string)
 	if ag == nil {
 		return
 	}
-	if req.Scopes != nil {
-		v, err := strconv.Atoi(q.Get("expected_version"))
-		if err != nil {
-			writeInvalid(w, r, []any{"query", "expected_version"}, "expected_version is required with scopes", q.Get("expected_version"))
-			return
-		}
-		if v != ag.version {
+	before := s.agentInfoLocked(ag)
+	if req.Scopes != nil && q.Get("expected_version") == "" {
+		writeInvalid(w, r, []any{"query", "expected_version"}, "expected_version is required with scopes", nil)
+		return
+	}
+	if ev := q.Get("expected_version"); ev != "" {
+		// Any change made against a stale snapshot is refused: replaying it could undo a newer
+		// operator decision.
+		if v, _ := strconv.Atoi(ev); v != ag.version {
 			writeError(w, r, errf(http.StatusConflict, "agent_concurrent_update", "the agent is at version %d", ag.version).with("hint", "re-read the agent"))
 			return
 		}
+	}
+	if req.Scopes == nil && q.Get("grace_seconds") != "" {
+		writeInvalid(w, r, []any{"query", "grace_seconds"}, "grace_seconds requires scopes", q.Get("grace_seconds"))
+		return
+	}
+	if req.Scopes != nil {
 		grace := 24 * time.Hour
 		if g := q.Get("grace_seconds"); g != "" {
 			n, _ := strconv.Atoi(g)
@@ -271,8 +279,18 @@ func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request, ref string)
 	if req.Status != nil {
 		ag.status = *req.Status
 	}
-	ag.version++
-	writeJSON(w, http.StatusOK, s.agentInfoLocked(ag))
+	after := s.agentInfoLocked(ag)
+	if !sameJSON(before, after) { // a no-op update keeps the version
+		ag.version++
+		after["version"] = ag.version
+	}
+	writeJSON(w, http.StatusOK, after)
+}
+
+func sameJSON(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
 }
 
 // narrows reports whether next drops a provider or a scope that old allowed.
@@ -282,9 +300,7 @@ func narrows(old, next map[string]any) bool {
 		if !ok {
 			return true
 		}
-		a, _ := json.Marshal(v)
-		b, _ := json.Marshal(nv)
-		if !bytes.Equal(a, b) && !supersetJSON(nv, v) {
+		if !sameJSON(v, nv) && !supersetJSON(nv, v) {
 			return true
 		}
 	}
