@@ -33,7 +33,8 @@ func (s ApprovalState) Terminal() bool {
 	return false
 }
 
-// ApprovalStatus is the state of a held call.
+// ApprovalStatus is the state of a held call. For several gates, State is the group's aggregate
+// and Gates each approver set's decision.
 type ApprovalStatus struct {
 	ID             string         // the approval id
 	GroupID        string         // the approval group
@@ -62,6 +63,14 @@ const (
 // GetApprovalStatus returns the state of a held proxy call without waiting.
 func (c *client) GetApprovalStatus(ctx context.Context, approvalID string) (ApprovalStatus, error) {
 	return c.approvalStatus(ctx, approvalID, 0)
+}
+
+// PollApprovalStatus is GetApprovalStatus with the vault holding the request until the
+// approval changes (a gate's decision included), for up to wait (whole seconds; 0 or less: no
+// wait). The vault accepts at most 25 s and refuses more (an error matching ErrBackend); the
+// call's deadline is widened past the wait so the client does not end its own long-poll.
+func (c *client) PollApprovalStatus(ctx context.Context, approvalID string, wait time.Duration) (ApprovalStatus, error) {
+	return c.approvalStatus(ctx, approvalID, max(wait, 0))
 }
 
 // approvalStatus is GET /sdk/approvals/{id}, long-polling up to wait when wait > 0.

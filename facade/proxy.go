@@ -75,24 +75,28 @@ func (r *ProxyResult) Text() string { return string(r.Body) }
 // JSON unmarshals the body into v.
 func (r *ProxyResult) JSON(v any) error { return json.Unmarshal(r.Body, v) }
 
-// PendingApproval is a proxied call held for a human decision: show URL (or each gate's URL)
-// to the approvers.
+// PendingApproval is a proxied call held for a human decision: show URL (or, when there are
+// several gates, each gate's URL) to the approvers. The top-level fields are the group's
+// executor gate, the one AwaitApproval and GetApprovalStatus poll.
 type PendingApproval struct {
 	ID        string         // the approval id (AwaitApproval)
 	GroupID   string         // the approval group of all gates
 	URL       string         // where the approver decides
 	State     ApprovalState  // ApprovalPending
 	ExpiresAt time.Time      // when the hold expires unless decided
-	Gates     []ApprovalGate // one per approver group; all must approve
+	ExpiresIn time.Duration  // how long that was from the vault's answer
+	Gates     []ApprovalGate // one per distinct approver set (N-of-N): all must approve
 }
 
-// ApprovalGate is one approval a held call needs.
+// ApprovalGate is one approver set's decision of a held call. The approver's identity is
+// never exposed: URL routes whoever signs in there.
 type ApprovalGate struct {
 	ID        string        // the gate's approval id
-	URL       string        // where its approver decides
-	State     ApprovalState // its decision (in ApprovalStatus)
+	URL       string        // where its approver decides (in PendingApproval)
+	State     ApprovalState // its decision: pending, approved, denied or expired (in ApprovalStatus)
 	ExpiresAt time.Time     // when it expires
-	DecidedAt time.Time     // zero until decided
+	ExpiresIn time.Duration // how long that was from the vault's answer (in PendingApproval)
+	DecidedAt time.Time     // zero until decided (in ApprovalStatus)
 }
 
 // ProxyRequest asks the vault to make the provider call itself (proxy mode, required for
@@ -190,9 +194,10 @@ func (c *client) ProxyRequest(ctx context.Context, method, rawURL string, p Prox
 
 func pendingFrom(pa gen.PendingApproval) *PendingApproval {
 	p := &PendingApproval{ID: pa.ApprovalID.String(), GroupID: pa.ApprovalGroupID.String(), URL: pa.ApprovalURL,
-		State: ApprovalState(pa.Status), ExpiresAt: pa.ExpiresAt}
+		State: ApprovalState(pa.Status), ExpiresAt: pa.ExpiresAt, ExpiresIn: time.Duration(pa.ExpiresIn) * time.Second}
 	for _, g := range pa.Gates {
-		p.Gates = append(p.Gates, ApprovalGate{ID: g.ApprovalID.String(), URL: g.ApprovalURL, State: ApprovalPending, ExpiresAt: g.ExpiresAt})
+		p.Gates = append(p.Gates, ApprovalGate{ID: g.ApprovalID.String(), URL: g.ApprovalURL, State: ApprovalPending,
+			ExpiresAt: g.ExpiresAt, ExpiresIn: time.Duration(g.ExpiresIn) * time.Second})
 	}
 	return p
 }

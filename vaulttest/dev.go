@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ func (s *Server) devMux() *http.ServeMux {
 	m.HandleFunc("POST /_dev/faults", s.devFault)
 	m.HandleFunc("POST /_dev/grants/{grant_id}/refresh-retries", s.devRefreshRetries)
 	m.HandleFunc("POST /_dev/grants/{grant_id}/state", s.devGrantState)
+	m.HandleFunc("PUT /_dev/grants/{grant_id}/policy", s.devGrantPolicy)
 	m.HandleFunc("POST /_dev/approvals/{id}/{decision}", s.devApproval)
 	m.HandleFunc("POST /_dev/connect/{token}/{decision}", s.devConnect)
 	m.HandleFunc("POST /_dev/auth/{token}/{decision}", s.devAuth)
@@ -171,6 +173,24 @@ func (s *Server) devGrantState(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := uuid.Parse(r.PathValue("grant_id"))
 	if err != nil || !s.withGrant(id, func(g *grant) { g.state = st }) {
+		devError(w, http.StatusNotFound, "no such grant")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// devGrantPolicy replaces a grant's policy with the body (Policy's JSON form).
+func (s *Server) devGrantPolicy(w http.ResponseWriter, r *http.Request) {
+	var p Policy
+	if !devBody(w, r, &p) {
+		return
+	}
+	id, err := uuid.Parse(r.PathValue("grant_id"))
+	if err != nil || p.ApprovalGates < 0 || p.ApprovalGates > maxApprovalGates {
+		devError(w, http.StatusBadRequest, "grant_id must be a grant's UUID and approval_gates 0.."+strconv.Itoa(maxApprovalGates))
+		return
+	}
+	if !s.withGrant(id, func(g *grant) { g.policy = p }) {
 		devError(w, http.StatusNotFound, "no such grant")
 		return
 	}

@@ -173,7 +173,8 @@
 //	DELETE /_dev/requests                              clears the request log (204)
 //	POST   /_dev/faults                                {"operation","status","code","message","fields","retry_after","count","drop","delay_ms"} (204)
 //	POST   /_dev/grants/{grant_id}/refresh-retries     {"attempts": N}: the next token answer carries retry_info (204)
-//	POST   /_dev/approvals/{approval_id}/approve|deny|expire      {"reason"} (204)
+//	PUT    /_dev/grants/{grant_id}/policy          {"require_approval","approval_gates","require_proxy","deny_reason"} (204)
+//	POST   /_dev/approvals/{approval_id}/approve|deny|expire      {"reason"}: decides one gate (204)
 //	POST   /_dev/grants/{grant_id}/state           {"state": "active|expired|revoked|deleted|credential_revoked"} (204)
 //	POST   /_dev/connect/{session_token}/complete|deny|fail|expire {"provider","account"} or {"code"} (204);
 //	                                               complete also takes {"grants":[{"provider","account"}],
@@ -225,8 +226,10 @@
 // (key entry) or replaces the key in place and re-activates the grant (repair), then delegates
 // to the session's agent. direct is echoed except with delegable, and always true for a repair. Proxy calls the vault executes itself, and
 // audits; a grant whose policy (or whose agent's policy) requires approval answers 202 with a
-// pending approval that the approval page, Approve or the dev API decide; GET
-// /sdk/approvals/{id}?wait=N long-polls up to N ≤ 25 s (above: 422). POST /sdk/auth/poll
+// pending approval that the approval page, Approve or the dev API decide. An approval has one
+// gate per approver set (Policy.ApprovalGates), each with its own id and page; it executes once
+// every gate approved, and one denial or expiry ends it. GET /sdk/approvals/{id}?wait=N
+// long-polls up to N ≤ 25 s (above: 422) and answers at the first decision. POST /sdk/auth/poll
 // long-polls up to wait_ms ≤ 30 000. Proxy mode never follows upstream redirects (the injected
 // credential must not travel to another host).
 package vaulttest

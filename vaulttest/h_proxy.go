@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -266,16 +265,9 @@ func (s *Server) proxyRequest(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	hold := g.policy.RequireApproval || (c.p.agent != nil && c.p.agent.requireApproval)
 	if hold {
-		now := s.now()
-		ap := &approval{id: uuid.New(), group: uuid.New(), status: "pending", expiresAt: now.Add(time.Hour).UTC(),
-			req: uc, grantID: g.id, reason: uc.reason, audit: principalRow(c), changed: make(chan struct{})}
-		s.putApprovalLocked(ap)
+		ap := s.holdLocked(c, g, uc)
 		s.mu.Unlock()
-		link := s.root + "/approvals/" + ap.id.String()
-		exp := ap.expiresAt.Format(time.RFC3339)
-		writeJSON(w, http.StatusAccepted, map[string]any{"approval_id": ap.id.String(), "approval_group_id": ap.group.String(),
-			"status": "pending", "expires_at": exp, "expires_in": 3600, "approval_url": link,
-			"gates": []map[string]any{{"approval_id": ap.id.String(), "expires_at": exp, "expires_in": 3600, "approval_url": link}}})
+		writeJSON(w, http.StatusAccepted, s.pendingJSON(ap))
 		return
 	}
 	s.mu.Unlock()
@@ -286,15 +278,6 @@ func (s *Server) proxyRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, res.answer(nil))
-}
-
-func (s *Server) putApprovalLocked(ap *approval) {
-	s.approvals[ap.id] = ap
-	s.apprOrder = append(s.apprOrder, ap.id)
-	if len(s.apprOrder) > maxApprovals {
-		delete(s.approvals, s.apprOrder[0])
-		s.apprOrder = s.apprOrder[1:]
-	}
 }
 
 // parseContext reads X-Alter-Context (a JSON object of strings), or nil.
@@ -308,191 +291,4 @@ func parseContext(r *http.Request) map[string]string {
 		return nil
 	}
 	return m
-}
-
-// approvals
-
-// expireLocked moves a pending approval past its deadline to expired.
-func (s *Server) expireLocked(ap *approval) {
-	if ap.status == "pending" && !s.now().Before(ap.expiresAt) {
-		ap.status = "expired"
-		ap.changed = notify(ap.changed)
-	}
-}
-
-func (s *Server) approvalByIDLocked(v string) *approval {
-	id, err := uuid.Parse(v)
-	if err != nil {
-		return nil
-	}
-	ap := s.approvals[id]
-	if ap != nil {
-		s.expireLocked(ap)
-	}
-	return ap
-}
-
-// approvalLocked finds an approval or writes the 404.
-func (s *Server) approvalLocked(w http.ResponseWriter, r *http.Request, id string) *approval {
-	ap := s.approvalByIDLocked(id)
-	if ap == nil {
-		writeError(w, r, errf(http.StatusNotFound, "", "no such approval").with("approval_id", id))
-	}
-	return ap
-}
-
-// pendingApprovalLocked finds a pending approval; errNotFound or a state error when there is none.
-func (s *Server) pendingApprovalLocked(id string) (*approval, error) {
-	ap := s.approvalByIDLocked(id)
-	if ap == nil {
-		return nil, errNotFound
-	}
-	return ap, pendingErr("approval", ap.status)
-}
-
-// maxApprovalWait is the long-poll cap of GET /sdk/approvals/{id}?wait=N.
-const maxApprovalWait = 25
-
-func (s *Server) getApprovalStatus(w http.ResponseWriter, r *http.Request, id string) {
-	wait := 0
-	if v := r.URL.Query().Get("wait"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > maxApprovalWait {
-			writeValidation(w, r, []fieldError{{Type: "less_than_equal", Loc: []any{"query", "wait"},
-				Msg: "Input should be less than or equal to 25", Input: v}})
-			return
-		}
-		wait = n
-	}
-	s.mu.Lock()
-	ap := s.approvalLocked(w, r, id)
-	if ap == nil {
-		s.mu.Unlock()
-		return
-	}
-	if ap.status == "pending" && wait > 0 {
-		s.awaitLocked(r.Context(), ap.changed, time.Duration(wait)*time.Second)
-		s.expireLocked(ap)
-	}
-	out := approvalStatus(ap)
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
-}
-
-func approvalStatus(ap *approval) map[string]any {
-	ts := func(t *time.Time) any {
-		if t == nil {
-			return nil
-		}
-		return t.UTC().Format(time.RFC3339)
-	}
-	gate := ap.status
-	if gate == "executing" || gate == "executed" || gate == "failed" {
-		gate = "approved"
-	}
-	exp := ap.expiresAt.Format(time.RFC3339)
-	out := map[string]any{"approval_id": ap.id.String(), "status": ap.status, "approval_group_id": ap.group.String(),
-		"gates":      []map[string]any{{"approval_id": ap.id.String(), "status": gate, "expires_at": exp, "decided_at": ts(ap.decidedAt)}},
-		"expires_at": exp, "decided_at": ts(ap.decidedAt), "decision_reason": nilIfEmpty(ap.decision),
-		"executed_at": ts(ap.executedAt), "execution_error": nilIfEmpty(ap.execErr), "has_result": ap.status == "executed"}
-	return out
-}
-
-func (s *Server) getApprovalResult(w http.ResponseWriter, r *http.Request, id string) {
-	s.mu.Lock()
-	ap := s.approvalLocked(w, r, id)
-	if ap == nil {
-		s.mu.Unlock()
-		return
-	}
-	st, res, msg, apID := ap.status, ap.result, ap.execErr, ap.id
-	s.mu.Unlock()
-	switch st {
-	case "executed":
-		writeJSON(w, http.StatusOK, res.answer(&apID))
-	case "denied":
-		writeError(w, r, errf(http.StatusForbidden, "approval_denied", "the approver denied the call").with("approval_id", id))
-	case "expired":
-		writeError(w, r, errf(http.StatusGone, "approval_expired", "nobody decided in time").with("approval_id", id))
-	case "failed":
-		writeError(w, r, errf(http.StatusBadGateway, "approval_execution_failed", "%s", msg).with("approval_id", id))
-	default:
-		writeError(w, r, errf(http.StatusConflict, "", "the approval is %s", st).with("approval_id", id))
-	}
-}
-
-// PendingApprovals lists the ids of approvals still waiting for a decision, oldest first.
-func (s *Server) PendingApprovals() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, id := range s.apprOrder {
-		ap := s.approvals[id]
-		s.expireLocked(ap)
-		if ap.status == "pending" {
-			out = append(out, id.String())
-		}
-	}
-	return out
-}
-
-// Approve approves a pending approval and performs the held upstream call (→ executed, or failed
-// when the upstream cannot be reached or answers 5xx); the call is audited.
-func (s *Server) Approve(approvalID string) error {
-	s.mu.Lock()
-	ap, err := s.pendingApprovalLocked(approvalID)
-	if err != nil {
-		s.mu.Unlock()
-		return err
-	}
-	now := s.now()
-	ap.status, ap.decidedAt = "executing", &now
-	ap.changed = notify(ap.changed)
-	uc := ap.req
-	base := ap.audit
-	s.mu.Unlock()
-	res, err := s.do(context.Background(), uc)
-	c := &call{reqID: uc.requestID}
-	row := s.executedRow("approval", c, uc, res, err)
-	row.PrincipalType, row.PrincipalID, row.AgentID, row.KeyID = base.PrincipalType, base.PrincipalID, base.AgentID, base.KeyID
-	row.Caller, row.CallerType, row.ActorID = base.Caller, base.CallerType, base.ActorID
-	s.addAudit(row)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	done := s.now()
-	ap.executedAt = &done
-	switch {
-	case err != nil:
-		ap.status, ap.execErr = "failed", "the upstream could not be reached"
-	case res.status >= 500:
-		ap.status, ap.execErr = "failed", fmt.Sprintf("the upstream answered %d", res.status)
-	default:
-		ap.status, ap.result = "executed", res
-	}
-	ap.changed = notify(ap.changed)
-	return nil
-}
-
-// Deny denies a pending approval.
-func (s *Server) Deny(approvalID, reason string) error {
-	return s.decide(approvalID, "denied", reason)
-}
-
-// Expire expires a pending approval now.
-func (s *Server) Expire(approvalID string) error { return s.decide(approvalID, "expired", "") }
-
-func (s *Server) decide(id, st, reason string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ap, err := s.pendingApprovalLocked(id)
-	if err != nil {
-		return err
-	}
-	ap.status, ap.decision = st, reason
-	if st == "denied" {
-		now := s.now()
-		ap.decidedAt = &now
-	}
-	ap.changed = notify(ap.changed)
-	return nil
 }

@@ -111,11 +111,13 @@ type OAuthGrant struct {
 	Label             string
 }
 
-// Policy is a grant's policy.
+// Policy is a grant's policy (its JSON form is the body of PUT /_dev/grants/{id}/policy).
 type Policy struct {
-	DenyReason      string // non-empty: every use fails with 403 policy_violation carrying it
-	RequireApproval bool   // proxy calls wait for a human; retrieve mode gets hitl_grant_requires_proxy
-	RequireProxy    bool   // retrieve mode gets restricted_grant_requires_proxy
+	DenyReason      string `json:"deny_reason"`      // non-empty: every use fails with 403 policy_violation carrying it
+	RequireApproval bool   `json:"require_approval"` // proxy calls wait for a human; retrieve mode gets hitl_grant_requires_proxy
+	RequireProxy    bool   `json:"require_proxy"`    // retrieve mode gets restricted_grant_requires_proxy
+	// ApprovalGates is how many distinct approver sets must each approve a held call (0: one).
+	ApprovalGates int `json:"approval_gates"`
 }
 
 // Request is one HTTP request the server (or an echo upstream) received, secrets redacted.
@@ -346,6 +348,7 @@ type approval struct {
 	result     *upstreamResult
 	grantID    uuid.UUID
 	audit      AuditRow // the principal part of the row the execution writes
+	gates      []*gate  // one per approver set, all to approve; gates[0].id == id
 	changed    chan struct{}
 }
 
