@@ -56,8 +56,9 @@ type client struct {
 	getter     UserTokenGetter
 	raw        *gen.ClientWithResponses
 
-	limits attenuation // WithConstraints: rides on every vault call
-	up     *client     // the client this view was derived from: closing it closes this one
+	limits  attenuation // WithConstraints: rides on every vault call
+	up      *client     // the client this view was derived from: closing it closes this one
+	traceID string      // an Agent's audit identity in Agent.Trace when it has no caller id
 
 	closed    atomic.Bool
 	actorID   atomic.Pointer[string]
@@ -145,6 +146,9 @@ func (s *conn) ownClient(hc *http.Client) *http.Client {
 // newClient builds an identity view over s with its own wired gen client.
 func newClient(s *conn, agent, owner bool, caller string, ct CallerType, getter UserTokenGetter) (*client, error) {
 	c := &client{conn: s, agent: agent, owner: owner, caller: caller, callerType: ct, getter: getter}
+	if agent && caller == "" {
+		c.traceID = uuid.NewString() // distinct Agents in one process must not look like one
+	}
 	raw, err := gen.NewClientWithResponses(s.baseURL+"/",
 		gen.WithHTTPClient(&vaultDoer{c: c}),
 		gen.WithRequestEditorFn(c.editRequest))
@@ -163,6 +167,9 @@ func (c *client) derive(agent bool, caller string, ct CallerType, getter UserTok
 		return nil, err
 	}
 	d.limits, d.up = c.limits, c
+	if agent == c.agent && caller == c.caller {
+		d.traceID = c.traceID // the same agent: the same identity in Agent.Trace
+	}
 	return d, nil
 }
 
