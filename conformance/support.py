@@ -85,6 +85,10 @@ class Dev:
     def refresh_retries(self, grant_id: str, attempts: int) -> None:
         self._ok(self.http.post(f"/_dev/grants/{grant_id}/refresh-retries", json={"attempts": attempts}), 204)
 
+    def grant_policy(self, grant_id: str, **policy: Any) -> None:
+        """Replaces a grant's policy: require_approval, approval_gates, require_proxy, deny_reason."""
+        self._ok(self.http.put(f"/_dev/grants/{grant_id}/policy", json=policy), 204)
+
     def approve(self, approval_id: str, reason: str = "ok") -> None:
         self._ok(self.http.post(f"/_dev/approvals/{approval_id}/approve", json={"reason": reason}), 204)
 

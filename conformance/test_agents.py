@@ -211,3 +211,51 @@ async def test_deprecating_a_revoked_key(app: App) -> None:
     await app.agents.revoke_key(aid, kid, force=True)
     with pytest.raises(KeyAlreadyRevokedError):
         await app.agents.deprecate_key(aid, kid)
+
+
+async def test_scope_narrowing_is_staged_for_grace_seconds(app: App) -> None:
+    created = await new_agent(app, scopes={"github": ["repo", "read:user"], "slack": ["chat:write"]})
+    staged = await app.agents.update(str(created.id), scopes={"github": ["repo"]}, expected_version=created.version,
+                                     grace_seconds=3600)
+    assert staged.scopes == {"github": ["repo", "read:user"], "slack": ["chat:write"]}, "a narrowing waits out its grace"
+    assert staged.scopes_pending == {"github": ["repo"]}
+    assert staged.scopes_applies_at is not None
+    assert 3500 < (staged.scopes_applies_at - staged.created_at).total_seconds() < 3700
+    assert staged.version == created.version + 1
+    broad = {"github": ["repo", "read:user", "gist"], "slack": ["chat:write"]}
+    wider = await app.agents.update(str(created.id), scopes=broad, expected_version=staged.version, grace_seconds=3600)
+    assert wider.scopes == broad, "a broadening applies at once"
+    assert wider.scopes_pending is None and wider.scopes_applies_at is None
+
+
+async def test_grace_seconds_zero_narrows_at_once(app: App, dev: Dev) -> None:
+    created = await new_agent(app, scopes={"github": ["repo", "read:user"]})
+    dev.clear_requests()
+    now = await app.agents.update(str(created.id), scopes={"github": ["repo"]}, expected_version=created.version,
+                                  grace_seconds=0)
+    assert now.scopes == {"github": ["repo"]}
+    assert now.scopes_pending is None
+    (e,) = logged(dev, "updateAgent")
+    assert e["query"] == f"grace_seconds=0&expected_version={created.version}"
+
+
+async def test_expected_version_guards_every_update(app: App) -> None:
+    created = await new_agent(app)
+    same = await app.agents.update(str(created.id))
+    assert same.version == created.version, "a no-op update keeps the version"
+    renamed = await app.agents.update(str(created.id), display_name="renamed", expected_version=created.version)
+    assert renamed.version == created.version + 1
+    with pytest.raises(AgentConcurrentUpdateError) as ei:
+        await app.agents.update(str(created.id), metadata={"k": "v"}, expected_version=created.version)
+    assert ei.value.hint
+    assert (await app.agents.get(str(created.id))).metadata == {}
+
+
+async def test_agent_info_carries_every_field(app: App) -> None:
+    created = await new_agent(app)
+    got = await app.agents.get(str(created.id))
+    assert got.parent_agent_id is None
+    assert got.rate_limit_per_minute is None
+    assert got.stored_legacy_managed_secret_names == []
+    assert got.last_used_at is None
+    assert got.version >= 1

@@ -406,6 +406,34 @@ async def _(dev: Dev, s: Side) -> None:
         )
 
 
+@scenario("agents_update_narrow_now", _fresh_agent)
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.agents.update(s.env["WD_AGENT_ID"], scopes={}, expected_version=int(s.env["WD_VERSION"]), grace_seconds=0)
+
+
+@scenario("agents_update_expected_version", _fresh_agent)
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.agents.update(s.env["WD_AGENT_ID"], metadata={"team": "wd"}, expected_version=int(s.env["WD_VERSION"]))
+
+
+@scenario("agents_suspend_resume", _fresh_agent)
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        await app.agents.suspend(s.env["WD_AGENT_ID"])
+        await app.agents.resume(s.env["WD_AGENT_ID"])
+
+
+@scenario("approval_status_wait")
+async def _(dev: Dev, s: Side) -> None:
+    async with _app() as app:
+        pending = await app.proxy_request("GET", _upstream(), grant_id=env("ALTER_APPROVAL_GRANT_ID"))
+        approval_id = str(pending.approval_id)
+        s.subst[approval_id] = "<approval_id>"
+        await app.get_approval_status(approval_id, wait=1)
+
+
 @scenario("agents_mint_key", _fresh_agent)
 async def _(dev: Dev, s: Side) -> None:
     async with _app() as app:

@@ -429,6 +429,34 @@ func init() {
 			return err
 		})
 	}
+	scenarios["agents_update_narrow_now"] = func(ctx context.Context) error {
+		return updateAgent(ctx, facade.AgentUpdateParams{Scopes: map[string][]string{}, NarrowNow: true})
+	}
+	scenarios["agents_update_expected_version"] = func(ctx context.Context) error {
+		return updateAgent(ctx, facade.AgentUpdateParams{Metadata: map[string]any{"team": "wd"}})
+	}
+	scenarios["agents_suspend_resume"] = func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			if _, err := app.Agents().Suspend(ctx, envUUID("WD_AGENT_ID")); err != nil {
+				return err
+			}
+			_, err := app.Agents().Resume(ctx, envUUID("WD_AGENT_ID"))
+			return err
+		})
+	}
+	scenarios["approval_status_wait"] = func(ctx context.Context) error {
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			out, err := app.ProxyRequest(ctx, http.MethodGet, upstream(""), facade.ProxyParams{GrantID: envUUID("ALTER_APPROVAL_GRANT_ID")})
+			if err != nil {
+				return err
+			}
+			if out.Pending == nil {
+				return errors.New("the call was not held for approval")
+			}
+			_, err = app.PollApprovalStatus(ctx, out.Pending.ID, time.Second)
+			return err
+		})
+	}
 	scenarios["await_approval"] = func(ctx context.Context) error {
 		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
 			out, err := app.ProxyRequest(ctx, http.MethodGet, upstream(""), facade.ProxyParams{GrantID: envUUID("ALTER_APPROVAL_GRANT_ID"), Reason: "needs ok"})
@@ -445,6 +473,19 @@ func init() {
 			return err
 		})
 	}
+}
+
+// updateAgent updates the WD_AGENT_ID agent with p at version WD_VERSION.
+func updateAgent(ctx context.Context, p facade.AgentUpdateParams) error {
+	return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+		v, err := strconv.Atoi(env("WD_VERSION"))
+		if err != nil {
+			return err
+		}
+		p.ExpectedVersion = v
+		_, err = app.Agents().Update(ctx, envUUID("WD_AGENT_ID"), p)
+		return err
+	})
 }
 
 // devPost is a call of altervault-dev's dev control API that must answer 204.
