@@ -89,13 +89,16 @@
 // # Tracing
 //
 // [WithTrace] puts run, thread and tool-call ids on a context; every vault call made under it
-// carries them in X-Alter-Context, and the vault copies them into the audit rows. A per-call
-// Context replaces the Trace for that call.
+// carries them in X-Alter-Context, and the vault copies them into the audit rows.
+// [WithAuditContext] adds free-form keys the same way, and [Agent.Trace] opens an agent's scope
+// (its identity, its parent agent, the run and metadata). A per-call Context replaces the ctx's
+// audit context for that call.
 //
 // # Errors
 //
-// Every failure is an error for errors.Is and errors.As: the Err… sentinels follow the vault's
-// error classes ([ErrReAuthRequired] matches an expired, revoked or deleted grant…), [*APIError]
+// Every failure is an error for errors.Is and errors.As: the Err… sentinels follow alter-sdk's
+// exception classes, every SDK error matching [ErrAlter] ([ErrReAuthRequired] matches an
+// expired, revoked or deleted grant…), [*APIError]
 // carries the code, message, status and request id, and the typed errors add their class
 // fields. Every timeout matches [ErrTimeout] and context.DeadlineExceeded. No error string
 // contains an API key, a user token or a credential.
