@@ -5,56 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"net/http"
+	"maps"
 	"slices"
 	"time"
 
 	"github.com/altersdk/alter-go/facade"
 	"github.com/altersdk/alter-go/vaulttest"
 )
-
-// demoApp is an in-memory vault with the demo seed and an App on it, for the runnable
-// examples; done closes both.
-func demoApp() (s *vaulttest.Server, d vaulttest.Demo, app *facade.App, done func()) {
-	s = vaulttest.NewServer()
-	d = vaulttest.SeedDemo(s)
-	app, err := facade.NewApp(d.AppKey, facade.WithBaseURL(d.BaseURL))
-	if err != nil {
-		log.Fatal(err)
-	}
-	return s, d, app, func() { _ = app.Close(); s.Close() }
-}
-
-// Alice has two GitHub accounts: asking by provider alone is ambiguous, and the error lists the
-// candidates to choose from.
-func ExampleAmbiguousGrantError() {
-	_, d, app, done := demoApp()
-	defer done()
-	ctx := context.Background()
-	p := facade.RequestParams{Provider: "github", UserToken: d.User.Token}
-	_, err := app.Request(ctx, http.MethodGet, d.UpstreamURL+"/user", p)
-	var amb *facade.AmbiguousGrantError
-	if !errors.As(err, &amb) {
-		log.Fatal(err)
-	}
-	var accounts []string
-	for _, c := range amb.Candidates {
-		accounts = append(accounts, c.AccountIdentifier)
-	}
-	slices.Sort(accounts)
-	fmt.Println(amb.ProviderID, accounts)
-
-	p.Account = accounts[len(accounts)-1]
-	resp, err := app.Request(ctx, http.MethodGet, d.UpstreamURL+"/user", p)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer resp.Body.Close()
-	fmt.Println(resp.StatusCode, resp.GrantID == d.GrantID)
-	// Output:
-	// github [alice@home.example alice@work.example]
-	// 200 true
-}
 
 // Every error of the SDK matches ErrAlter, and the classes above its own.
 func ExampleErrAlter() {
@@ -69,8 +26,9 @@ func ExampleErrAlter() {
 // The vault advertises the key's budget on every metered answer; a client can slow down
 // before it is refused.
 func ExampleApp_LastRateLimit() {
-	_, _, app, done := demoApp()
-	defer done()
+	demo := startDemo()
+	defer demo.Close()
+	app := demo.App
 	_, known := app.LastRateLimit()
 	fmt.Println("known before a call:", known)
 	if _, err := app.ListScopes(context.Background()); err != nil {
@@ -86,11 +44,12 @@ func ExampleApp_LastRateLimit() {
 // A call held for two approver sets: each gate has its own link and decision; the call runs once
 // both approved.
 func ExampleApp_PollApprovalStatus() {
-	s, d, app, done := demoApp()
-	defer done()
+	demo := startDemo()
+	defer demo.Close()
+	s, d, app := demo.Vault, demo.Demo, demo.App
 	s.SetGrantPolicy(d.ApprovalGrantID, vaulttest.Policy{RequireApproval: true, ApprovalGates: 2})
 	ctx := context.Background()
-	out, err := app.ProxyRequest(ctx, http.MethodPost, d.UpstreamURL+"/deploy", facade.ProxyParams{GrantID: d.ApprovalGrantID})
+	out, err := app.ProxyRequest(ctx, "POST", d.UpstreamURL+"/deploy", facade.ProxyParams{GrantID: d.ApprovalGrantID})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -121,8 +80,9 @@ func ExampleApp_PollApprovalStatus() {
 // update computed from a stale read is refused.
 func ExampleAgents_Update_narrowNow() {
 	ctx := context.Background()
-	_, _, app, done := demoApp()
-	defer done()
+	demo := startDemo()
+	defer demo.Close()
+	app := demo.App
 	ns := app.Agents()
 	a, err := ns.Create(ctx, facade.AgentCreateParams{Name: "mailer", Scopes: map[string][]string{"github": {"repo"}, "google": {"gmail.send"}}})
 	if err != nil {
@@ -151,8 +111,9 @@ func ExampleAgents_Update_narrowNow() {
 
 // Suspend keeps an agent's keys and grants but refuses its calls until Resume.
 func ExampleAgents_Suspend() {
-	_, d, app, done := demoApp()
-	defer done()
+	demo := startDemo()
+	defer demo.Close()
+	d, app := demo.Demo, demo.App
 	ctx := context.Background()
 	paused, err := app.Agents().Suspend(ctx, d.Agent.ID)
 	if err != nil {
@@ -169,8 +130,9 @@ func ExampleAgents_Suspend() {
 // A planner hands work to a writer: the writer's calls name the planner as their parent agent,
 // with the run and the metadata of the scope.
 func ExampleAgent_Trace() {
-	_, d, app, done := demoApp()
-	defer done()
+	demo := startDemo()
+	defer demo.Close()
+	d, app := demo.Demo, demo.App
 	planner, err := facade.NewAgent(d.Agent.APIKey, facade.WithBaseURL(d.BaseURL), facade.WithCaller("planner"))
 	if err != nil {
 		log.Fatal(err)
@@ -189,11 +151,13 @@ func ExampleAgent_Trace() {
 		log.Fatal(err)
 	}
 	m := facade.AuditContextFrom(ctx)
+	fmt.Println(slices.Sorted(maps.Keys(m)))
 	fmt.Println(m["parent_agent"], m["agent"] == d.Agent.ID.String(), m["run_id"], m["thread_id"], m["team"])
 
 	_, err = writer.Trace(ctx, facade.AgentTrace{Metadata: map[string]string{"agent": "someone-else"}})
 	fmt.Println(errors.Is(err, facade.ErrInvalidInput))
 	// Output:
+	// [agent parent_agent run_id team thread_id]
 	// planner true run-42 t-1 docs
 	// true
 }
