@@ -102,6 +102,20 @@ func Traced(ctx context.Context, agent *facade.Agent, grantID uuid.UUID) error {
 	return nil
 }
 
+
+// AgentScopes is the README's Agent.Trace sample: a planner hands work to a writer.
+func AgentScopes(ctx context.Context, planner, writer *facade.Agent) error {
+	ctx, err := planner.Trace(ctx, facade.AgentTrace{RunID: "run-42", Metadata: map[string]string{"team": "docs"}})
+	if err != nil {
+		return err
+	}
+	ctx, err = writer.Trace(ctx, facade.AgentTrace{ThreadID: "t-1"}) // parent_agent: the planner
+	if err != nil {
+		return err
+	}
+	_, err = writer.ListScopes(ctx)
+	return err
+}
 // Options shows every client option.
 func Options(logger *slog.Logger, providerClient *http.Client) (*facade.App, error) {
 	return facade.NewApp(os.Getenv("ALTER_API_KEY"),
