@@ -164,6 +164,15 @@ async def test_connect_config_from_a_session_refusal(app: App, dev: Dev) -> None
     assert ei.value.details.get("error") == "managed_oauth_scope_approval_required"
 
 
+async def test_connect_class_on_the_token_path_is_a_backend_error(app: App, dev: Dev, upstream: str) -> None:
+    # the credential fetch lets typed vault errors through and wraps any other class
+    dev.fault("retrieveToken", 404, "secret_not_found", "no such secret")
+    with pytest.raises(BackendError) as ei:
+        await app.request("GET", upstream, grant_id=env("ALTER_GRANT_ID"))
+    assert type(ei.value) is BackendError
+    assert str(ei.value) == "Failed to retrieve token: no such secret"
+
+
 AGENTS: list[tuple[int, str, type[BaseException]]] = [
     (409, "agent_concurrent_update", AgentConcurrentUpdateError),
     (404, "agent_not_found", AgentNotFoundError),

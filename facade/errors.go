@@ -852,6 +852,7 @@ const (
 	surfaceAgents                           // the agents namespace (#20–#30)
 	surfaceProxy                            // /sdk/proxy and the approval result: approval_* first, then shared
 	surfaceApprovalPoll                     // GET /sdk/approvals/{id}: an untyped BackendError
+	surfaceToken                            // POST /sdk/token: shared, a Connect-class refusal made a BackendError
 )
 
 // The ceilings on a Retry-After: a rate limit never asks for more than an hour, a quota period
@@ -1043,6 +1044,8 @@ func decodeVaultError(op string, surface errorSurface, status int, h http.Header
 		return decodeProxyError(op, status, h, body)
 	case surfaceApprovalPoll:
 		return decodeApprovalPollError(op, status, h, body)
+	case surfaceToken:
+		return tokenError(decodeSharedError(op, status, h, body))
 	default:
 		return decodeSharedError(op, status, h, body)
 	}
@@ -1152,6 +1155,21 @@ func decodeSharedError(op string, status int, h http.Header, body []byte) error 
 		return e
 	}
 	return base(ErrBackend, fmt.Sprintf("Unexpected backend error (HTTP %d)", status))
+}
+
+// tokenError is the credential fetch's view of a shared-table error: alter-sdk lets its typed
+// vault errors through, but turns any other class (the Connect configuration codes, e.g. an
+// unknown managed-secret provider) into a BackendError "Failed to retrieve token: …". The code
+// and the body stay in Code and Details.
+func tokenError(err error) error {
+	var ce *ConnectError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	e := *ce.APIError
+	e.kind = ErrBackend
+	e.Message = "Failed to retrieve token: " + e.Message
+	return &e
 }
 
 // serverError maps a 500 or 503, noting the Retry-After header in details as alter-sdk does.

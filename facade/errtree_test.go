@@ -249,3 +249,23 @@ func TestLastRateLimit(t *testing.T) {
 	snap, _ = app.LastRateLimit()
 	assert.Equal(t, 0, snap.Remaining, "an unmetered answer keeps the last snapshot")
 }
+
+// The credential fetch lets every vault class through but the Connect ones, which alter-sdk
+// reports as a BackendError "Failed to retrieve token: …".
+func TestTokenSurface(t *testing.T) {
+	err := decodeVaultError("retrieveToken", surfaceToken, 409, nil, []byte(body("managed_oauth_scope_approval_required", `"message":"ask Alter"`)))
+	assert.ErrorIs(t, err, ErrBackend)
+	assert.NotErrorIs(t, err, ErrConnectFlow)
+	var ae *APIError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, "Failed to retrieve token: ask Alter", ae.Message)
+	assert.Equal(t, ErrorCodeManagedOauthScopeApprovalRequired, ae.Code)
+	assert.Equal(t, 409, ae.Status)
+	err = decodeVaultError("retrieveToken", surfaceToken, 404, nil, []byte(body("secret_not_found")))
+	assert.ErrorIs(t, err, ErrBackend)
+	assert.NotErrorIs(t, err, ErrConnectConfig)
+	err = decodeVaultError("retrieveToken", surfaceToken, 403, nil, []byte(body("grant_expired")))
+	var ge *GrantExpiredError
+	assert.ErrorAs(t, err, &ge)
+	assert.ErrorIs(t, decodeVaultError("createConnectSession", surfaceShared, 404, nil, []byte(body("secret_not_found"))), ErrConnectConfig)
+}

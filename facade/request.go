@@ -202,7 +202,7 @@ func (c *client) retrieveToken(ctx context.Context, method, resolvedURL string, 
 		tr.ProviderID = &provider
 		tr.AppUserID, tr.Account, tr.Label = optStr(p.AppUserID), optStr(p.Account), optStr(p.Label)
 	}
-	d := &call{op: "retrieveToken", surface: surfaceShared, actor: true, ctxHeader: true, perCall: ac.fields,
+	d := &call{op: "retrieveToken", surface: surfaceToken, actor: true, ctxHeader: true, perCall: ac.fields,
 		ctxField: "RequestParams.Context", caller: p.Caller, field: "RequestParams"}
 	a, err := c.post(ctx, d, tr, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
 		return raw.RetrieveTokenWithBody(ctx, contentJSON, body)
