@@ -180,9 +180,9 @@ func withCause(e *APIError, cause error) []error {
 // ErrBackend, ErrConnectFlow, ErrProviderAPI, ErrNetwork, ErrApproval, ErrMemoryIsolation,
 // ErrInvalidInput and ErrClosed.
 var (
-	// ErrAlter matches every error the SDK returns (AlterSDKError): a vault refusal, a provider
-	// refusal, a network failure, a flow or approval outcome, a local refusal, ErrClosed. It
-	// never matches a bare ctx error: a cancelled call returns context.Canceled as it is.
+	// ErrAlter matches every error the SDK makes (AlterSDKError): a vault refusal, a provider
+	// refusal, a network failure, a flow or approval outcome, a local refusal, ErrClosed. A ctx
+	// error handed back as it is (AwaitApproval's, when the caller cancels) is not one.
 	ErrAlter = class("alter: error", nil)
 
 	// ErrBackend matches every error answer of the vault (BackendError), except the classes
