@@ -35,17 +35,20 @@ var maxHeaderDigits = len(strconv.Itoa(maxResetEpoch))
 // noteRateLimit keeps the snapshot of an answer's rate-limit headers, when it has a whole one.
 func (c *client) noteRateLimit(h http.Header) {
 	if snap, ok := parseRateLimit(h, c.now()); ok {
-		c.rateLimit.Store(&snap)
+		kept := snap // only a snapshot that is kept goes to the heap
+		c.rateLimit.Store(&kept)
 	}
 }
 
 // parseRateLimit reads the X-RateLimit-Limit/-Remaining/-Reset triple (preferred: its reset is
 // absolute), else the RateLimit-Policy / RateLimit pair of draft-ietf-httpapi-ratelimit-headers.
 // A partial or malformed set is no snapshot: nothing is invented.
+// The header names are written in canonical form (X-Ratelimit-…), which Header.Get and Values
+// look up without building a new string.
 func parseRateLimit(h http.Header, now time.Time) (RateLimitSnapshot, bool) {
-	limit, okL := headerInt(h.Get("X-RateLimit-Limit"))
-	remaining, okR := headerInt(h.Get("X-RateLimit-Remaining"))
-	reset, okT := headerInt(h.Get("X-RateLimit-Reset"))
+	limit, okL := headerInt(h.Get("X-Ratelimit-Limit"))
+	remaining, okR := headerInt(h.Get("X-Ratelimit-Remaining"))
+	reset, okT := headerInt(h.Get("X-Ratelimit-Reset"))
 	if okL && okR && okT && reset <= maxResetEpoch {
 		return RateLimitSnapshot{Limit: limit, Remaining: remaining, ResetAt: time.Unix(int64(reset), 0).UTC()}, true
 	}
@@ -53,14 +56,14 @@ func parseRateLimit(h http.Header, now time.Time) (RateLimitSnapshot, bool) {
 }
 
 func parseStandardRateLimit(h http.Header, now time.Time) (RateLimitSnapshot, bool) {
-	if len(h.Values("RateLimit")) == 0 || len(h.Values("RateLimit-Policy")) == 0 {
+	if len(h.Values("Ratelimit")) == 0 || len(h.Values("Ratelimit-Policy")) == 0 {
 		return RateLimitSnapshot{}, false
 	}
 	policies := map[string]map[string]string{}
-	for _, it := range rateLimitItems(strings.Join(h.Values("RateLimit-Policy"), ", ")) {
+	for _, it := range rateLimitItems(strings.Join(h.Values("Ratelimit-Policy"), ", ")) {
 		policies[it.name] = it.params
 	}
-	for _, it := range rateLimitItems(strings.Join(h.Values("RateLimit"), ", ")) {
+	for _, it := range rateLimitItems(strings.Join(h.Values("Ratelimit"), ", ")) {
 		policy, found := policies[it.name]
 		if !found {
 			continue
