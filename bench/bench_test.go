@@ -290,10 +290,11 @@ func medianResult(rs []testing.BenchmarkResult) testing.BenchmarkResult {
 	return rs[len(rs)/2]
 }
 
-// interleaved runs facade and floor back to back, `rounds` times, each for a fixed number of
-// calls (benchtime), alternating which goes first. Both sides of a round see the same machine
-// load, so the round's ratio is steady where the absolute times are not: on the 2-core
-// development machine consecutive 2-second runs of one side differ by up to 30 %.
+// interleaved runs `rounds` rounds of facade and floor, each side a fixed number of calls
+// (benchtime) per run. A round is A B B A (the next one B A A B), and its ratio is the facade's
+// two runs over the floor's two: a machine that speeds up or slows down steadily during a round
+// weighs on both sides alike. On the 2-core development machine consecutive runs of one side
+// differ by up to 30 %, so back-to-back pairs alone still left the ratio to chance.
 func interleaved(rounds int, benchtime string, facade, floor func(*testing.B)) paired {
 	prev := flag.Lookup("test.benchtime").Value.String()
 	_ = flag.Set("test.benchtime", benchtime)
@@ -301,15 +302,19 @@ func interleaved(rounds int, benchtime string, facade, floor func(*testing.B)) p
 	var p paired
 	var fa, fl []testing.BenchmarkResult
 	for i := range rounds {
-		var a, f testing.BenchmarkResult
-		if i%2 == 0 {
-			a, f = testing.Benchmark(facade), testing.Benchmark(floor)
-		} else {
-			f, a = testing.Benchmark(floor), testing.Benchmark(facade)
+		first, second := facade, floor
+		if i%2 == 1 {
+			first, second = floor, facade
 		}
-		fa, fl = append(fa, a), append(fl, f)
-		p.ratios = append(p.ratios, float64(a.NsPerOp())/float64(f.NsPerOp()))
-		p.deltas = append(p.deltas, a.NsPerOp()-f.NsPerOp())
+		r1, r2, r3, r4 := testing.Benchmark(first), testing.Benchmark(second), testing.Benchmark(second), testing.Benchmark(first)
+		a1, a2, f1, f2 := r1, r4, r2, r3
+		if i%2 == 1 {
+			a1, a2, f1, f2 = r2, r3, r1, r4
+		}
+		fa, fl = append(fa, a1, a2), append(fl, f1, f2)
+		at, ft := a1.NsPerOp()+a2.NsPerOp(), f1.NsPerOp()+f2.NsPerOp()
+		p.ratios = append(p.ratios, float64(at)/float64(ft))
+		p.deltas = append(p.deltas, (at-ft)/2)
 	}
 	slices.Sort(p.ratios)
 	slices.Sort(p.deltas)
@@ -324,7 +329,7 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// TestBenchTable is `make bench`. Each pair runs ALTER_BENCH_ROUNDS (default 31) paired rounds
+// TestBenchTable is `make bench`. Each pair runs ALTER_BENCH_ROUNDS (default 31) A B B A rounds
 // of a fixed number of calls (interleaved); the time ratio is the median of the per-round ratios,
 // printed with their 25th–75th percentile range.
 func TestBenchTable(t *testing.T) {
@@ -337,14 +342,16 @@ func TestBenchTable(t *testing.T) {
 		calls         string // per side and round
 		facade, floor func(*testing.B)
 	}{
-		{"Request (1 goroutine)", "600x", BenchmarkRequestFacade, BenchmarkRequestFloor},
-		{fmt.Sprintf("Request (%d goroutines)", concurrency), "1500x", BenchmarkRequest64Facade, BenchmarkRequest64Floor},
-		{"Me (1 goroutine)", "1200x", BenchmarkMeFacade, BenchmarkMeFloor},
+		// About a quarter of a second per run, four runs a round: shorter runs let a GC cycle or
+		// a scheduler hiccup decide a round's ratio.
+		{"Request (1 goroutine)", "1000x", BenchmarkRequestFacade, BenchmarkRequestFloor},
+		{fmt.Sprintf("Request (%d goroutines)", concurrency), "2000x", BenchmarkRequest64Facade, BenchmarkRequest64Floor},
+		{"Me (1 goroutine)", "2500x", BenchmarkMeFacade, BenchmarkMeFloor},
 	}
 	w := os.Stdout
 	fmt.Fprintf(w, "\nalter-go bench: %s, NumCPU=%d, GOMAXPROCS=%d, parallel benchmarks: SetParallelism(%d) → %d goroutines\n",
 		runtime.Version(), runtime.NumCPU(), runtime.GOMAXPROCS(0), parallelism(), parallelism()*runtime.GOMAXPROCS(0))
-	fmt.Fprintf(w, "%d paired rounds per row (facade and floor back to back, a fixed number of calls each); the median round of each side is shown\n", rounds)
+	fmt.Fprintf(w, "%d rounds per row (facade and floor as A B B A, a fixed number of calls each run); the median run of each side is shown\n", rounds)
 	fmt.Fprintf(w, "lean loopback vault and upstream (bench/lean.go), not vaulttest: the emulator's cost would hide the SDK's;\nboth sides bound each call with the same 30 s deadline (the facade's default WithTimeout)\n\n")
 	fmt.Fprintf(w, "%-26s %-7s %12s %12s %10s %10s\n", "benchmark", "side", "ns/op", "cpu-ns/op", "allocs/op", "B/op")
 	type ratio struct {
@@ -387,7 +394,7 @@ func TestBenchTable(t *testing.T) {
 
 	// The SDK's own cost: the same calls over in-memory transports (inmemory_test.go), where the
 	// difference to the floor is not drowned by socket and scheduler noise.
-	fmt.Fprintf(w, "\nClient code alone (in-memory transports, no sockets; %d paired rounds): what the facade adds per call\n", rounds)
+	fmt.Fprintf(w, "\nClient code alone (in-memory transports, no sockets; %d A B B A rounds): what the facade adds per call\n", rounds)
 	fmt.Fprintf(w, "%-26s %12s %12s %12s %10s %s\n", "call", "facade ns/op", "floor ns/op", "added ns", "allocs", "added / loopback floor time")
 	for i, p := range []struct {
 		name          string
