@@ -13,16 +13,29 @@ import (
 // ApprovalState is the state of a held proxy call.
 type ApprovalState string
 
-// Approval states. Executed, Denied, Expired and Failed are terminal.
-const (
-	ApprovalPending   ApprovalState = "pending"
-	ApprovalApproved  ApprovalState = "approved"
-	ApprovalExecuting ApprovalState = "executing"
-	ApprovalDenied    ApprovalState = "denied"
-	ApprovalExpired   ApprovalState = "expired"
-	ApprovalExecuted  ApprovalState = "executed"
-	ApprovalFailed    ApprovalState = "failed"
-)
+// The approval states (the spec's ApprovalStatusValue enum). Executed, Denied, Expired and Failed
+// are terminal.
+
+// ApprovalPending: the call waits for a person's decision.
+const ApprovalPending ApprovalState = "pending"
+
+// ApprovalApproved: approved; the vault is about to run the call.
+const ApprovalApproved ApprovalState = "approved"
+
+// ApprovalExecuting: the vault is running the approved call.
+const ApprovalExecuting ApprovalState = "executing"
+
+// ApprovalDenied: a person refused the call.
+const ApprovalDenied ApprovalState = "denied"
+
+// ApprovalExpired: nobody decided in time.
+const ApprovalExpired ApprovalState = "expired"
+
+// ApprovalExecuted: the call ran; its result can be fetched.
+const ApprovalExecuted ApprovalState = "executed"
+
+// ApprovalFailed: the approved call could not be made.
+const ApprovalFailed ApprovalState = "failed"
 
 // Terminal reports whether no further change will happen.
 func (s ApprovalState) Terminal() bool {

@@ -2,10 +2,7 @@ package facade
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -13,17 +10,14 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
 	"github.com/altersdk/alter-go/gen"
 )
 
-// Background report limits: an audit post may wait in the queue, a scope report is a hint the
-// caller must not wait for.
+// An audit post may wait in the queue for up to auditTimeout; a record holds a body as text up
+// to maxAuditCapture bytes.
 const (
-	auditTimeout       = 10 * time.Second
-	scopeReportTimeout = 2 * time.Second
-	maxAuditCapture    = 10000
+	auditTimeout    = 10 * time.Second
+	maxAuditCapture = 10000
 )
 
 // sensitiveHeaders never appear in an audit record, whatever carried the credential.
@@ -71,7 +65,7 @@ func (c *client) audit(ctx context.Context, in auditInput) {
 	}
 	if in.err != nil {
 		rec.ResponseBody = "<transport error: network>"
-		if isTimeoutErr(in.err) {
+		if isTimeout(in.err) {
 			rec.ResponseBody = "<transport error: timeout after " + strconv.FormatInt(in.latency.Milliseconds(), 10) + "ms>"
 		}
 	} else {
@@ -101,49 +95,6 @@ func (c *client) background(ctx context.Context, limit time.Duration, post func(
 	if !c.audits.submit(auditJob{parent: ctx, post: post, deadline: time.Now().Add(limit)}) {
 		c.log.ErrorContext(ctx, "alter: background report dropped: the client is closed")
 	}
-}
-
-// reportScopeMismatch tells the vault (POST /sdk/grants/{id}/report-scope-mismatch) that the
-// provider refused the credential for missing scopes, so the next credential fetch can say so.
-// It runs in the background for at most 2 s and never fails the call.
-func (c *client) reportScopeMismatch(ctx context.Context, cred *credential, status int, challenge string, missing []string, endpoint string) {
-	gid, err := uuid.Parse(cred.grantID)
-	if err != nil {
-		return
-	}
-	if len(missing) > 50 {
-		missing = missing[:50]
-	}
-	for i, s := range missing {
-		missing[i] = clipRunes(s, 256)
-	}
-	var raw *string
-	if challenge != "" {
-		s := clipRunes(challenge, 4096)
-		raw = &s
-	}
-	var id [16]byte
-	_, _ = rand.Read(id[:])
-	rep := gen.ScopeMismatchReport{ProviderStatusCode: status, ProviderErrorCode: "insufficient_scope",
-		MissingScopes: missing, RawWwwAuthenticate: raw, APIEndpoint: clipRunes(endpoint, 2048),
-		DetectionSource: "www_authenticate_rfc6750", SdkCorrelationID: base64.RawURLEncoding.EncodeToString(id[:])}
-	body, err := marshalWire(rep)
-	if err != nil {
-		return
-	}
-	d := &call{op: "reportScopeMismatch", surface: surfaceShared, body: body, background: true, timeout: scopeReportTimeout}
-	c.background(ctx, scopeReportTimeout, func(ctx context.Context) {
-		a, err := c.post(ctx, d, nil, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
-			return raw.ReportScopeMismatchWithBody(ctx, gid, contentJSON, body)
-		})
-		switch {
-		case err != nil:
-			c.log.WarnContext(ctx, "alter: scope mismatch not reported", "err", err)
-		case a.status != http.StatusNoContent:
-			c.log.WarnContext(ctx, "alter: scope mismatch report answered", "status", a.status,
-				"correlation_id", a.header.Get("X-Correlation-ID"))
-		}
-	})
 }
 
 // auditRequestHeaders are the headers sent to the provider without any that carried the
@@ -205,10 +156,4 @@ func clipRunes(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n])
-}
-
-// isTimeoutErr reports a deadline or a transport timeout.
-func isTimeoutErr(err error) bool {
-	var t interface{ Timeout() bool }
-	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &t) && t.Timeout())
 }

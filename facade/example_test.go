@@ -204,8 +204,8 @@ func ExampleApp_GetAgent() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(me.Name)
-	// Output: demo-agent
+	fmt.Println(me.Name, me.ID == demo.Agent.ID)
+	// Output: demo-agent true
 }
 
 func Example_errors() {

@@ -7,27 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
-)
-
-const (
-	gidStr    = "11111111-2222-3333-4444-555555555555"
-	agentStr  = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
-	keyStr    = "99999999-8888-7777-6666-555555555555"
-	actorStr  = "12345678-1234-1234-1234-123456789abc"
-	apprStr   = "0a0a0a0a-0b0b-0c0c-0d0d-0e0e0e0e0e0e"
-	tokenAns  = `{"access_token":"cred-secret-123","grant_id":"` + gidStr + `","provider_id":"github"}`
-	agentAns  = `{"id":"` + agentStr + `","name":"bot","type":"agent","status":"active","version":3,"created_at":"2026-01-01T00:00:00Z","scopes":{"github":["repo"]}}`
-	keyAns    = `{"key_id":"` + keyStr + `","key_prefix":"alter_ak_abc","name":"bot-1","created_at":"2026-01-01T00:00:00Z"}`
-	mintedAns = `{"api_key":"alter_dk_x","id":"` + keyStr + `","name":"ci","key_prefix":"alter_dk_ab","key_type":"dk","scopes":["grants:read"],"scope_version":1,"created_at":"2026-01-01T00:00:00Z","parent_key_id":"` + agentStr + `","effective_rate_limit_rpm":600,"rate_limit_source":"key"}`
-	gates     = `"gates":[{"approval_id":"` + apprStr + `","status":"pending","expires_at":"2026-01-01T00:00:00Z"}]`
-)
-
-var (
-	gid     = uuid.MustParse(gidStr)
-	agentID = uuid.MustParse(agentStr)
-	keyID   = uuid.MustParse(keyStr)
 )
 
 // wireCase is one operation and what it must put on the wire.
