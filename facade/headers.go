@@ -2,7 +2,10 @@ package facade
 
 import (
 	"context"
+	"encoding/hex"
 	"net/http"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/altersdk/alter-go/internal/signing"
 )
@@ -16,6 +19,7 @@ var (
 	hdrContext    = http.CanonicalHeaderKey(signing.HeaderContext)
 	hdrScopes     = http.CanonicalHeaderKey(signing.HeaderScopeConstraints)
 	hdrRule       = http.CanonicalHeaderKey(signing.HeaderRequestRule)
+	hdrTrace      = http.CanonicalHeaderKey("traceparent")
 )
 
 // editRequest is gen's request editor: the headers of a vault call, from the call's descriptor.
@@ -28,6 +32,9 @@ var (
 //   - X-Alter-Context: the call's audit context, encoded by send;
 //   - X-Alter-Scope-Constraints and X-Alter-Request-Rule on every call of a constrained client
 //     (the signer binds both into the signature);
+//   - traceparent (W3C, version 00) when ctx carries a valid OpenTelemetry span context, so the
+//     vault's audit trail joins the application's trace; never tracestate, which the vault
+//     ignores, and never signed (0.29.0 signs neither);
 //   - Content-Type only with a body (gen sets it for a body).
 //
 // The signing headers come last, per try, in the doer. Idempotency-Key is a gen parameter of
@@ -45,9 +52,9 @@ func (c *client) editRequest(ctx context.Context, req *http.Request) error {
 	// The values share one backing array, each clipped to itself (an Add elsewhere copies), and
 	// the names are canonical already: what h.Set would store, with one allocation in all.
 	h := req.Header
-	slots := 6
+	slots := 7
 	if c.limits != (attenuation{}) {
-		slots = 8
+		slots = 9
 	}
 	vals := make([]string, 0, slots) // two more for a constrained client
 	set := func(k, v string) {
@@ -79,8 +86,26 @@ func (c *client) editRequest(ctx context.Context, req *http.Request) error {
 	if c.limits.rule != "" {
 		set(hdrRule, c.limits.rule)
 	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		set(hdrTrace, traceparent(sc))
+	}
 	if d.body == nil && callFrom(ctx) != nil {
 		h.Del("Content-Type")
 	}
 	return nil
+}
+
+// traceparent renders sc as a W3C traceparent: 00-<trace id>-<span id>-<flags>, lower-case hex.
+// By hand rather than through a propagator: the vault wants this format whatever propagator
+// the application registered.
+func traceparent(sc trace.SpanContext) string {
+	tid, sid := sc.TraceID(), sc.SpanID()
+	var b [55]byte
+	copy(b[:], "00-")
+	hex.Encode(b[3:35], tid[:])
+	b[35] = '-'
+	hex.Encode(b[36:52], sid[:])
+	b[52] = '-'
+	hex.Encode(b[53:], []byte{byte(sc.TraceFlags())})
+	return string(b[:])
 }
