@@ -48,6 +48,9 @@ func NewApp(apiKey string, opts ...Option) (*App, error) {
 // X-Alter-Caller pinned to agentID (caller type agent), so the vault treats its calls as that
 // agent's. It has no user-token getter and its own actor cache; it shares the App's connections
 // and keeps its constraints (closing it does not close the App, closing the App closes it).
+// It is not delegation-scoped: Request by GrantID uses the App's key and can reach grants the
+// agent holds no delegation for (the view logs a warning the first time); use the agent's own
+// key (NewAgent) for that, or Request by Provider, which goes through the agent's delegations.
 func (a *App) GetAgent(agentID uuid.UUID) (*Agent, error) {
 	if agentID == uuid.Nil {
 		return nil, inputErr("agentID", "must be the agent's UUID, not uuid.Nil", nil)

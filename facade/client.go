@@ -61,6 +61,7 @@ type client struct {
 	traceID string      // an Agent's audit identity in Agent.Trace when it has no caller id
 
 	closed    atomic.Bool
+	warnedOp  atomic.Bool // an App.GetAgent view warned of its first Request by GrantID
 	actorID   atomic.Pointer[string]
 	lastRetry atomic.Pointer[RetryInfo]
 	providers providerCache // ListProviders' cache: a fetched answer, not configuration

@@ -87,6 +87,11 @@ func (c *client) Request(ctx context.Context, method, rawURL string, p RequestPa
 	if err := checkSelectors("RequestParams", p.GrantID, p.Provider, p.Label, p.AppUserID); err != nil {
 		return nil, err
 	}
+	if p.GrantID != uuid.Nil && p.Provider == "" && c.impersonating() && c.warnedOp.CompareAndSwap(false, true) {
+		c.log.WarnContext(ctx, "alter: App.GetAgent view: Request by GrantID uses the App's key and can reach grants "+
+			"the agent holds no delegation for; use the agent's own key (NewAgent) for delegation-scoped access, "+
+			"or Request by Provider (with the user's token) to go through the agent's delegations", "agent_id", c.caller)
+	}
 	m, err := checkMethod(method)
 	if err != nil {
 		return nil, err
