@@ -26,6 +26,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from opentelemetry import trace as otel_trace
 from alter_sdk import (
     Agent,
     App,
@@ -143,6 +144,28 @@ async def _(dev: Dev, s: Side) -> None:
             "GET", _upstream("?wd=1"), grant_id=env("ALTER_GRANT_ID"), reason="wire diff",
             context={"run_id": "wd-run", "tool": "wd-tool"},
         )
+
+
+# The span of the traceparent scenario (transport.md §2.6's example); wirediff uses the same ids.
+TRACE_ID, SPAN_ID = 0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x00F067AA0BA902B7
+
+
+@scenario("traceparent")
+async def _(dev: Dev, s: Side) -> None:
+    sc = otel_trace.SpanContext(
+        TRACE_ID, SPAN_ID, is_remote=True, trace_flags=otel_trace.TraceFlags(1),
+        trace_state=otel_trace.TraceState([("vendor", "private")]),
+    )
+    with otel_trace.use_span(otel_trace.NonRecordingSpan(sc)):
+        async with _app() as app:
+            await app.request("GET", _upstream(), grant_id=env("ALTER_GRANT_ID"))
+            await app.scopes.list()
+    # Not a diff of two silences: the token fetch, the audit post and the catalog all carried it.
+    sent = {e["operation"]: {k.lower(): v for k, v in e["headers"].items()} for e in dev.requests()}
+    assert set(sent) == {"retrieveToken", "recordApiCall", "listScopes"}, sorted(sent)
+    for op, h in sent.items():
+        assert h.get("traceparent") == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", op
+        assert "tracestate" not in h, op
 
 
 @scenario("app_request_no_identity")

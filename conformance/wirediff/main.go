@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/altersdk/alter-go/facade"
 )
@@ -118,6 +119,24 @@ var scenarios = map[string]func(ctx context.Context) error{
 			return drain(ag.Request(ctx, http.MethodPost, upstream(""), facade.RequestParams{GrantID: envUUID("ALTER_AGENT_GRANT_ID"),
 				JSON: map[string]any{"text": "hi", "n": 2}, Query: url.Values{"q": {"a b"}}}))
 		}, facade.WithCaller("wd-planner"))
+	},
+	"traceparent": func(ctx context.Context) error {
+		ts, err := trace.ParseTraceState("vendor=private")
+		if err != nil {
+			return err
+		}
+		ctx = trace.ContextWithSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
+			TraceID:    trace.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36},
+			SpanID:     trace.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7},
+			TraceFlags: trace.FlagsSampled, TraceState: ts, Remote: true,
+		}))
+		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
+			if err := drain(app.Request(ctx, http.MethodGet, upstream(""), facade.RequestParams{GrantID: envUUID("ALTER_GRANT_ID")})); err != nil {
+				return err
+			}
+			_, err := app.ListScopes(ctx)
+			return err
+		})
 	},
 	"app_get_agent_request": func(ctx context.Context) error {
 		return withApp(ctx, func(ctx context.Context, app *facade.App) error {
