@@ -112,4 +112,3 @@ func providerResponse(req *http.Request, pe *facade.ProviderAPIError) *http.Resp
 		Request: req,
 	}
 }
-

@@ -102,7 +102,6 @@ func Traced(ctx context.Context, agent *facade.Agent, grantID uuid.UUID) error {
 	return nil
 }
 
-
 // AgentScopes is the README's Agent.Trace sample: a planner hands work to a writer.
 func AgentScopes(ctx context.Context, planner, writer *facade.Agent) error {
 	ctx, err := planner.Trace(ctx, facade.AgentTrace{RunID: "run-42", Metadata: map[string]string{"team": "docs"}})
@@ -116,6 +115,7 @@ func AgentScopes(ctx context.Context, planner, writer *facade.Agent) error {
 	_, err = writer.ListScopes(ctx)
 	return err
 }
+
 // Options shows every client option.
 func Options(logger *slog.Logger, providerClient *http.Client) (*facade.App, error) {
 	return facade.NewApp(os.Getenv("ALTER_API_KEY"),
