@@ -38,8 +38,9 @@ type auditInput struct {
 	impliedCT bool
 	reqBody   []byte
 	resp      *http.Response
-	respBody  []byte
-	err       error
+	respBody  []byte // the answer's first bytes (up to maxAuditCapture+1)
+	respSize  int64  // the answer's size, as far as it was read
+	err       error  // the transport failure: no answer, or one cut short
 	latency   time.Duration
 	reason    string
 	context   auditContext
@@ -61,17 +62,18 @@ func (c *client) audit(ctx context.Context, in auditInput) {
 	case in.reqJSON:
 		rec.RequestBody = json.RawMessage(in.reqBody)
 	case in.reqBody != nil:
-		rec.RequestBody = captureText(in.reqBody, "<binary body: %d bytes>", "<binary body: %d bytes>")
+		rec.RequestBody = captureText(in.reqBody, int64(len(in.reqBody)), "<binary body: %d bytes>", "<binary body: %d bytes>")
+	}
+	if in.resp != nil {
+		rec.ResponseStatus = in.resp.StatusCode
+		rec.ResponseHeaders = auditResponseHeaders(in.resp.Header)
+		rec.ResponseBody = captureText(in.respBody, in.respSize, "<response too large: %d bytes>", "<binary response: %d bytes>")
 	}
 	if in.err != nil {
 		rec.ResponseBody = "<transport error: network>"
 		if isTimeout(in.err) {
 			rec.ResponseBody = "<transport error: timeout after " + strconv.FormatInt(in.latency.Milliseconds(), 10) + "ms>"
 		}
-	} else {
-		rec.ResponseStatus = in.resp.StatusCode
-		rec.ResponseHeaders = auditResponseHeaders(in.resp.Header)
-		rec.ResponseBody = captureText(in.respBody, "<response too large: %d bytes>", "<binary response: %d bytes>")
 	}
 	body, err := marshalWire(rec) // now: the request and response belong to the caller once Request returns
 	if err != nil {
@@ -138,15 +140,16 @@ func placedIn(pl placement, lower string) bool {
 	return false
 }
 
-// captureText is a body as the audit stores it: the text when short and UTF-8, else a size note.
-func captureText(b []byte, tooLarge, binary string) string {
+// captureText is a body of size bytes whose first bytes are b, as the audit stores it: the text
+// when short and UTF-8, else a size note.
+func captureText(b []byte, size int64, tooLarge, binary string) string {
 	switch {
-	case len(b) == 0:
+	case size == 0:
 		return ""
-	case len(b) > maxAuditCapture:
-		return strings.Replace(tooLarge, "%d", strconv.Itoa(len(b)), 1)
+	case size > maxAuditCapture:
+		return strings.Replace(tooLarge, "%d", strconv.FormatInt(size, 10), 1)
 	case !utf8.Valid(b):
-		return strings.Replace(binary, "%d", strconv.Itoa(len(b)), 1)
+		return strings.Replace(binary, "%d", strconv.FormatInt(size, 10), 1)
 	}
 	return string(b)
 }

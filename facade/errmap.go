@@ -69,7 +69,7 @@ func (c *client) providerFailure(ctx context.Context, cred *credential, method, 
 			clean.Header.Add(k, redact(v, pl.secrets))
 		}
 	}
-	text := redact(captureText(body, "<response too large: %d bytes>", "<binary response: %d bytes>"), pl.secrets)
+	text := redact(captureText(body, int64(len(body)), "<response too large: %d bytes>", "<binary response: %d bytes>"), pl.secrets)
 	return newProviderError(providerCall{Op: "request", Method: method, URL: url, GrantID: gid, ProviderID: cred.providerID,
 		ScopeMismatch: cred.scopeMismatch}, &clean, text, params)
 }

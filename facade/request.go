@@ -59,7 +59,9 @@ type RequestParams struct {
 }
 
 // Response is the provider's answer to a retrieve-mode call (a status below 400; a 3xx is never
-// followed and comes back as it is). Its Body holds the whole answer; close it.
+// followed and comes back as it is). Its Body streams the answer: read it and close it. The
+// call's WithTimeout bounds the reading too, and the audit record is posted when the body ends
+// (at EOF, at Close, or when the call's context ends), carrying the body as far as it was read.
 type Response struct {
 	*http.Response
 	// RetryInfo is the vault's report on refreshing the credential (nil: nothing to report).
@@ -79,7 +81,8 @@ var placeholderRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // AWS credential, signs the request with SigV4; the call's Query then joins the URL's), sends that
 // with the provider client (no redirect followed), and posts the audit record in the background.
 // A provider status of 400 or more is a *ProviderAPIError (or one of its kinds, such as a
-// *ScopeReauthRequiredError). The whole call, body included, is bounded by WithTimeout.
+// *ScopeReauthRequiredError). The whole call, reading the body included, is bounded by
+// WithTimeout; the body is streamed, so memory does not grow with the answer.
 func (c *client) Request(ctx context.Context, method, rawURL string, p RequestParams) (*Response, error) {
 	if err := c.checkOpen(); err != nil {
 		return nil, err
@@ -135,7 +138,12 @@ func (c *client) Request(ctx context.Context, method, rawURL string, p RequestPa
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
+	streaming := false // then the body owns cancel
+	defer func() {
+		if !streaming {
+			cancel()
+		}
+	}()
 	c.lastRetry.Store(nil)
 	cred, err := c.retrieveToken(ctx, m, resolved, p, tok, ac)
 	if err != nil {
@@ -175,23 +183,31 @@ func (c *client) Request(ctx context.Context, method, rawURL string, p RequestPa
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
 
+	in := auditInput{cred: cred, method: m, url: resolved, req: req, pl: pl, reqJSON: isJSON, impliedCT: impliedCT,
+		reqBody: body, reason: p.Reason, context: ac}
 	start := time.Now()
-	resp, sendErr := c.provider.Do(req)
-	var respBody []byte
-	if sendErr == nil {
-		respBody, sendErr = io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
+	resp, err := c.provider.Do(req)
+	if err != nil {
+		in.err, in.latency = err, time.Since(start)
+		c.audit(ctx, in)
+		return nil, providerTransportError(err, m, resolved, pl)
 	}
-	latency := time.Since(start)
-	c.audit(ctx, auditInput{cred: cred, method: m, url: resolved, req: req, pl: pl, reqJSON: isJSON, impliedCT: impliedCT, reqBody: body,
-		resp: resp, respBody: respBody, err: sendErr, latency: latency, reason: p.Reason, context: ac})
-	if sendErr != nil {
-		return nil, providerTransportError(sendErr, m, resolved, pl)
-	}
+	in.resp = resp
 	if resp.StatusCode >= 400 {
+		respBody, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		in.respBody, in.respSize, in.err, in.latency = respBody, int64(len(respBody)), err, time.Since(start)
+		c.audit(ctx, in)
+		if err != nil {
+			return nil, providerTransportError(err, m, resolved, pl)
+		}
 		return nil, c.providerFailure(ctx, cred, m, resolved, resp, respBody, pl)
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(respBody))
+	streaming = true
+	resp.Body = streamBody(ctx, resp.Body, start, cancel, func(capture []byte, size int64, latency time.Duration, err error) {
+		in.respBody, in.respSize, in.latency, in.err = capture, size, latency, err
+		c.audit(ctx, in)
+	})
 	gid, _ := uuid.Parse(cred.grantID)
 	return &Response{Response: resp, RetryInfo: cred.retryInfo, GrantID: gid, ProviderID: cred.providerID}, nil
 }
