@@ -13,8 +13,8 @@ import (
 
 // pipeRT is a provider whose answer body is written by the test while the caller reads it.
 type pipeRT struct {
-	w    *io.PipeWriter
-	r    *io.PipeReader
+	w *io.PipeWriter
+	r *io.PipeReader
 }
 
 func newPipeRT() *pipeRT {
