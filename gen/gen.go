@@ -5030,20 +5030,13 @@ func (c *Client) RetrieveToken(ctx context.Context, body RetrieveTokenJSONReques
 func NewListAgentsRequest(server string, params *ListAgentsParams) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/agents")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
+	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(server, "/")+operationPath, nil)
 	if err != nil {
 		return nil, err
 	}
+
+	queryURL := req.URL
 
 	if params != nil {
 		// queryValues collects non-styled parameters (passthrough, JSON)
@@ -5108,11 +5101,6 @@ func NewListAgentsRequest(server string, params *ListAgentsParams) (*http.Reques
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
 	return req, nil
 }
 
@@ -5131,22 +5119,8 @@ func NewCreateAgentRequest(server string, params *CreateAgentParams, body Create
 func NewCreateAgentRequestWithBody(server string, params *CreateAgentParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/agents")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5175,22 +5149,8 @@ func NewCreateAgentRequestWithBody(server string, params *CreateAgentParams, con
 func NewGetAgentMeRequest(server string) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/agents/me")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(server, "/")+operationPath, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -5209,22 +5169,8 @@ func NewDeleteAgentRequest(server string, agentID AgentIDPath) (*http.Request, e
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/agents/%s", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodDelete, strings.TrimSuffix(server, "/")+operationPath, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -5243,22 +5189,8 @@ func NewGetAgentRequest(server string, agentID AgentIDPath) (*http.Request, erro
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/agents/%s", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(server, "/")+operationPath, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -5288,20 +5220,13 @@ func NewUpdateAgentRequestWithBody(server string, agentID AgentIDPath, params *U
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/agents/%s", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
+	req, err := http.NewRequest(http.MethodPatch, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
+
+	queryURL := req.URL
 
 	if params != nil {
 		// queryValues collects non-styled parameters (passthrough, JSON)
@@ -5342,11 +5267,6 @@ func NewUpdateAgentRequestWithBody(server string, agentID AgentIDPath, params *U
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
-	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
 	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
@@ -5363,22 +5283,8 @@ func NewListAgentKeysRequest(server string, agentID AgentIDPath) (*http.Request,
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/agents/%s/keys", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(server, "/")+operationPath, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -5408,22 +5314,8 @@ func NewMintAgentKeyRequestWithBody(server string, agentID AgentIDPath, contentT
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/agents/%s/keys", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5451,20 +5343,13 @@ func NewRevokeAgentKeyRequest(server string, agentID AgentIDPath, keyID AgentKey
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/agents/%s/keys/%s", pathParam0, pathParam1)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
+	req, err := http.NewRequest(http.MethodDelete, strings.TrimSuffix(server, "/")+operationPath, nil)
 	if err != nil {
 		return nil, err
 	}
+
+	queryURL := req.URL
 
 	if params != nil {
 		// queryValues collects non-styled parameters (passthrough, JSON)
@@ -5491,11 +5376,6 @@ func NewRevokeAgentKeyRequest(server string, agentID AgentIDPath, keyID AgentKey
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
-	}
-
-	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
 	}
 
 	return req, nil
@@ -5530,22 +5410,8 @@ func NewDeprecateAgentKeyRequestWithBody(server string, agentID AgentIDPath, key
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/agents/%s/keys/%s/deprecate", pathParam0, pathParam1)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPatch, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5584,22 +5450,8 @@ func NewUndeprecateAgentKeyRequestWithBody(server string, agentID AgentIDPath, k
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/agents/%s/keys/%s/undeprecate", pathParam0, pathParam1)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPatch, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5620,20 +5472,13 @@ func NewGetApprovalStatusRequest(server string, approvalID ApprovalIDPath, param
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/approvals/%s", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
+	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(server, "/")+operationPath, nil)
 	if err != nil {
 		return nil, err
 	}
+
+	queryURL := req.URL
 
 	if params != nil {
 		// queryValues collects non-styled parameters (passthrough, JSON)
@@ -5662,11 +5507,6 @@ func NewGetApprovalStatusRequest(server string, approvalID ApprovalIDPath, param
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
 	return req, nil
 }
 
@@ -5681,22 +5521,8 @@ func NewGetApprovalResultRequest(server string, approvalID ApprovalIDPath) (*htt
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/approvals/%s/result", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(server, "/")+operationPath, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -5719,22 +5545,8 @@ func NewPollAuthSessionRequest(server string, body PollAuthSessionJSONRequestBod
 func NewPollAuthSessionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/auth/poll")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5759,22 +5571,8 @@ func NewCreateAuthSessionRequest(server string, body CreateAuthSessionJSONReques
 func NewCreateAuthSessionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/auth/session")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5799,22 +5597,8 @@ func NewVerifyUserTokenRequest(server string, body VerifyUserTokenJSONRequestBod
 func NewVerifyUserTokenRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/auth/verify-token")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5839,22 +5623,8 @@ func NewListGrantsRequest(server string, body ListGrantsJSONRequestBody) (*http.
 func NewListGrantsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/grants/list")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5886,22 +5656,8 @@ func NewDelegateGrantRequestWithBody(server string, grantID string, contentType 
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/grants/%s/delegate", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5922,22 +5678,8 @@ func NewRevokeOwnDelegationRequest(server string, grantID openapi_types.UUID) (*
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/grants/%s/delegations/me", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodDelete, strings.TrimSuffix(server, "/")+operationPath, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -5963,22 +5705,8 @@ func NewRevokeDelegationRequest(server string, grantID openapi_types.UUID, agent
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/grants/%s/delegations/%s", pathParam0, pathParam1)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodDelete, strings.TrimSuffix(server, "/")+operationPath, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -6008,22 +5736,8 @@ func NewReportScopeMismatchRequestWithBody(server string, grantID openapi_types.
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/grants/%s/report-scope-mismatch", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6055,22 +5769,8 @@ func NewMintGrantRequestWithBody(server string, sourceGrantID string, contentTyp
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/grants/%s/mint", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6095,22 +5795,8 @@ func NewAssertIdentityRequest(server string, body AssertIdentityJSONRequestBody)
 func NewAssertIdentityRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/identity/assert")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6135,22 +5821,8 @@ func NewResolveIdentityRequest(server string, body ResolveIdentityJSONRequestBod
 func NewResolveIdentityRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/identity/resolve")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6175,22 +5847,8 @@ func NewDeriveKeyRequest(server string, body DeriveKeyJSONRequestBody) (*http.Re
 func NewDeriveKeyRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/keys/derive")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6211,20 +5869,13 @@ func NewRevokeKeyRequest(server string, keyID ScopedKeyIDPath, params *RevokeKey
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/keys/%s", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
+	req, err := http.NewRequest(http.MethodDelete, strings.TrimSuffix(server, "/")+operationPath, nil)
 	if err != nil {
 		return nil, err
 	}
+
+	queryURL := req.URL
 
 	if params != nil {
 		// queryValues collects non-styled parameters (passthrough, JSON)
@@ -6253,11 +5904,6 @@ func NewRevokeKeyRequest(server string, keyID ScopedKeyIDPath, params *RevokeKey
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
-	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
 	return req, nil
 }
 
@@ -6283,22 +5929,8 @@ func NewRotateKeyRequestWithBody(server string, keyID ScopedKeyIDPath, contentTy
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/keys/%s/rotate", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6323,22 +5955,8 @@ func NewCreateManagedSecretConnectSessionRequest(server string, body CreateManag
 func NewCreateManagedSecretConnectSessionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/managed-secrets/connect/session")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6370,22 +5988,8 @@ func NewCreateManagedSecretGrantRequestWithBody(server string, managedSecretID s
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/managed-secrets/%s/grants", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6410,22 +6014,8 @@ func NewRecordAPICallRequest(server string, body RecordAPICallJSONRequestBody) (
 func NewRecordAPICallRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/oauth/audit/api-call")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6450,22 +6040,8 @@ func NewCreateConnectSessionRequest(server string, body CreateConnectSessionJSON
 func NewCreateConnectSessionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/oauth/connect/session")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6490,22 +6066,8 @@ func NewPollConnectSessionRequest(server string, body PollConnectSessionJSONRequ
 func NewPollConnectSessionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/oauth/connect/session/poll")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6537,22 +6099,8 @@ func NewRevokeGrantRequestWithBody(server string, grantID openapi_types.UUID, co
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/oauth/grants/%s/revoke", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6566,22 +6114,8 @@ func NewRevokeGrantRequestWithBody(server string, grantID openapi_types.UUID, co
 func NewListProviderCatalogRequest(server string) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/oauth/provider-catalog")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(server, "/")+operationPath, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -6593,20 +6127,13 @@ func NewListProviderCatalogRequest(server string) (*http.Request, error) {
 func NewListProviderSpecsRequest(server string, params *ListProviderSpecsParams) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/provider-specs")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
+	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(server, "/")+operationPath, nil)
 	if err != nil {
 		return nil, err
 	}
+
+	queryURL := req.URL
 
 	if params != nil {
 		// queryValues collects non-styled parameters (passthrough, JSON)
@@ -6635,11 +6162,6 @@ func NewListProviderSpecsRequest(server string, params *ListProviderSpecsParams)
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
 	return req, nil
 }
 
@@ -6661,22 +6183,8 @@ func NewGetProviderSpecRequest(server string, kind ProviderSpecKindPath, provide
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/provider-specs/%s/%s", pathParam0, pathParam1)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(server, "/")+operationPath, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -6702,20 +6210,13 @@ func NewGetProviderOperationRequest(server string, kind ProviderSpecKindPath, pr
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/provider-specs/%s/%s/operation", pathParam0, pathParam1)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
+	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(server, "/")+operationPath, nil)
 	if err != nil {
 		return nil, err
 	}
+
+	queryURL := req.URL
 
 	if params != nil {
 		// queryValues collects non-styled parameters (passthrough, JSON)
@@ -6740,11 +6241,6 @@ func NewGetProviderOperationRequest(server string, kind ProviderSpecKindPath, pr
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
 	return req, nil
 }
 
@@ -6766,20 +6262,13 @@ func NewListProviderOperationsRequest(server string, kind ProviderSpecKindPath, 
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/provider-specs/%s/%s/operations", pathParam0, pathParam1)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
+	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(server, "/")+operationPath, nil)
 	if err != nil {
 		return nil, err
 	}
+
+	queryURL := req.URL
 
 	if params != nil {
 		// queryValues collects non-styled parameters (passthrough, JSON)
@@ -6832,11 +6321,6 @@ func NewListProviderOperationsRequest(server string, kind ProviderSpecKindPath, 
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
 	return req, nil
 }
 
@@ -6855,22 +6339,8 @@ func NewProxyRequestRequest(server string, body ProxyRequestJSONRequestBody) (*h
 func NewProxyRequestRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/proxy")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6884,22 +6354,8 @@ func NewProxyRequestRequestWithBody(server string, contentType string, body io.R
 func NewListScopesRequest(server string) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/scopes")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(server, "/")+operationPath, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -6922,22 +6378,8 @@ func NewEmitSpansRequest(server string, body EmitSpansJSONRequestBody) (*http.Re
 func NewEmitSpansRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/spans")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6962,22 +6404,8 @@ func NewRetrieveTokenRequest(server string, body RetrieveTokenJSONRequestBody) (
 func NewRetrieveTokenRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
 	operationPath := fmt.Sprintf("/sdk/token")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(server, "/")+operationPath, body)
 	if err != nil {
 		return nil, err
 	}
