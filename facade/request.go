@@ -62,6 +62,7 @@ type RequestParams struct {
 // followed and comes back as it is). Its Body streams the answer: read it and close it. The
 // call's WithTimeout bounds the reading too, and the audit record is posted when the body ends
 // (at EOF, at Close, or when the call's context ends), carrying the body as far as it was read.
+// Close the body before the client: a record that ends after the client's Close is dropped.
 type Response struct {
 	*http.Response
 	// RetryInfo is the vault's report on refreshing the credential (nil: nothing to report).
@@ -204,10 +205,7 @@ func (c *client) Request(ctx context.Context, method, rawURL string, p RequestPa
 		return nil, c.providerFailure(ctx, cred, m, resolved, resp, respBody, pl)
 	}
 	streaming = true
-	resp.Body = streamBody(ctx, resp.Body, start, cancel, func(capture []byte, size int64, latency time.Duration, err error) {
-		in.respBody, in.respSize, in.latency, in.err = capture, size, latency, err
-		c.audit(ctx, in)
-	})
+	resp.Body = c.streamBody(ctx, in, start, cancel)
 	gid, _ := uuid.Parse(cred.grantID)
 	return &Response{Response: resp, RetryInfo: cred.retryInfo, GrantID: gid, ProviderID: cred.providerID}, nil
 }

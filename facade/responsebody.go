@@ -16,6 +16,9 @@ import (
 type auditedBody struct {
 	body  io.ReadCloser
 	start time.Time
+	c     *client
+	ctx   context.Context
+	in    auditInput // the call's record, completed at the end
 
 	mu      sync.Mutex
 	capture []byte // guarded by mu
@@ -23,15 +26,14 @@ type auditedBody struct {
 	ended   bool   // the record is taken: stop capturing; guarded by mu
 
 	once   sync.Once
-	finish func(capture []byte, size int64, latency time.Duration, err error)
 	stop   func() bool // stops the context watch; guarded by mu
 	cancel context.CancelFunc
 }
 
-// streamBody wraps resp's body; finish posts the record, cancel ends the call's context.
-func streamBody(ctx context.Context, body io.ReadCloser, start time.Time, cancel context.CancelFunc,
-	finish func(capture []byte, size int64, latency time.Duration, err error)) *auditedBody {
-	b := &auditedBody{body: body, start: start, finish: finish, cancel: cancel}
+// streamBody wraps in.resp's body, whose record c posts at its end; cancel ends the call's
+// context.
+func (c *client) streamBody(ctx context.Context, in auditInput, start time.Time, cancel context.CancelFunc) *auditedBody {
+	b := &auditedBody{body: in.resp.Body, start: start, c: c, ctx: ctx, in: in, cancel: cancel}
 	b.mu.Lock() // an ended ctx runs the watch at once, and end reads stop
 	b.stop = context.AfterFunc(ctx, func() { b.end(context.Cause(ctx)) })
 	b.mu.Unlock()
@@ -74,7 +76,8 @@ func (b *auditedBody) end(err error) {
 		if errors.Is(err, context.Canceled) {
 			err = nil // the caller stopped reading: the record says how far it got, not a failure
 		}
-		b.finish(capture, size, time.Since(b.start), err)
+		b.in.respBody, b.in.respSize, b.in.latency, b.in.err = capture, size, time.Since(b.start), err
+		b.c.audit(b.ctx, b.in)
 		b.cancel()
 	})
 }
