@@ -16,6 +16,9 @@ type ConnectForErrorParams struct {
 	Metadata       *ConnectMetadata
 	GrantPolicy    *GrantPolicyInput
 	RequiredScopes map[string][]string
+	// RequestedGrant asks for a labelled grant: the one a call that chose its grant by
+	// Provider and Label resolves once the person consented.
+	RequestedGrant *RequestedGrant
 	// UserToken binds the session to the user; without it, the WithUserTokenGetter value.
 	// Needed when the error names an agent (the session delegates to it).
 	UserToken string
@@ -79,9 +82,10 @@ func (c *client) ConnectSessionForError(ctx context.Context, err error, p Connec
 func (c *client) recoverySession(ctx context.Context, rec recovery, p ConnectForErrorParams) (ConnectSession, error) {
 	sp := ConnectSessionParams{AllowedProviders: []string{rec.provider}, ReturnURL: p.ReturnURL, AllowedOrigin: p.AllowedOrigin,
 		Metadata: p.Metadata, GrantPolicy: p.GrantPolicy, RequiredScopes: p.RequiredScopes, Agent: rec.agent,
-		RepairGrantID: rec.repair, UserToken: p.UserToken}
+		RepairGrantID: rec.repair, RequestedGrant: p.RequestedGrant, UserToken: p.UserToken}
 	if rec.repair != uuid.Nil {
-		sp.Agent = "" // a repair names no agent: the delegations of the grant stay
+		// A repair names no agent and asks for no new grant: the grant keeps its label and delegations.
+		sp.Agent, sp.RequestedGrant = "", nil
 	}
 	sess, err := c.CreateConnectSession(ctx, sp)
 	if rec.repair != uuid.Nil && errors.Is(err, ErrGrantNotFound) {

@@ -1,0 +1,39 @@
+// Package altermcp runs MCP servers built on the official Go MCP SDK
+// (github.com/modelcontextprotocol/go-sdk) on Alter Vault: the tools call third-party APIs with
+// the end user's grants, and the server accepts only callers whose bearer token the vault
+// verified. It is alter-sdk 0.29.0's alter_sdk.mcp (AlterMCP, AlterContext, AlterAuthProvider)
+// for Go.
+//
+// # Tools
+//
+// New binds a vault client (a *facade.App or *facade.Agent); its Tool method names the provider
+// (and optionally a grant label or an agent to act as), and AddTool registers a typed handler on
+// an *mcp.Server, as mcp.AddTool does. The handler gets a *ToolContext whose Request and
+// ProxyRequest go to that provider, with a ctx whose audit context names the tool (so every
+// vault call the handler makes, directly or not, is audited under it) and, on an authenticated
+// session, carries the end user's verified token (usertoken.Getter reads it back).
+//
+// A call that fails because the person must act is not an MCP error: a missing or expired grant
+// or delegation, or a revoked credential, becomes the tool result
+//
+//	{"error": "authorization_required", "message": "Please authorize access to github", "connect_url": "https://…"}
+//
+// with a fresh Connect session for that provider (its label, delegated to the agent the vault
+// names), and a scope shortfall becomes {"error": "scope_reauth_required", …}, as alter-sdk's
+// @alter.tool() returns them. The object is the result's structured content and its text
+// content; the result is flagged isError, so a client that checks structured output against the
+// tool's output schema accepts it. ParseGrantResult reads it back on the client side.
+//
+// # Authentication
+//
+// NewResourceServer makes the MCP HTTP endpoint an OAuth 2.0 protected resource: Require is the
+// go-sdk's auth.RequireBearerToken with a verifier that asks the vault (App.VerifyUserToken),
+// and the protected resource metadata (RFC 9728) is served at its well-known URL, which each 401
+// names in WWW-Authenticate. The verified token travels in the go-sdk's auth.TokenInfo to the
+// tool handlers. Authorization servers are the deployment's (WithAuthorizationServers): this
+// package does not issue tokens itself (alter-sdk's AlterAuthProvider is also an authorization
+// server; see the README).
+//
+// The package lives in a module of its own so that a program importing only facade never
+// compiles the MCP SDK.
+package altermcp

@@ -1,0 +1,195 @@
+package altermcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/modelcontextprotocol/go-sdk/oauthex"
+
+	"github.com/altersdk/alter-go/facade"
+)
+
+// WellKnownPath is where RFC 9728 puts protected resource metadata, before the resource's path.
+const WellKnownPath = "/.well-known/oauth-protected-resource"
+
+// tokenKey is the auth.TokenInfo.Extra entry holding the verified token, as a facade.Secret so
+// that printing the TokenInfo never shows it.
+const tokenKey = "alter_user_token"
+
+// ResourceServer makes an MCP HTTP endpoint an OAuth 2.0 protected resource whose bearer tokens
+// are the vault's end-user tokens, verified by the vault (alter-sdk's AlterAuthProvider and
+// AlterFastAPI.auth_provider, resource-server half). It is immutable and safe for concurrent use.
+type ResourceServer struct {
+	app       *facade.App
+	meta      oauthex.ProtectedResourceMetadata
+	metaPath  string
+	metaURL   string
+	providers map[string][]string
+}
+
+// ResourceOption configures a ResourceServer.
+type ResourceOption func(*ResourceServer)
+
+// WithAuthorizationServers lists the issuers of the tokens (the authorization_servers of the
+// metadata), where an MCP client signs the user in: the deployment's, whose tokens the vault
+// verifies.
+func WithAuthorizationServers(issuers ...string) ResourceOption {
+	return func(rs *ResourceServer) { rs.meta.AuthorizationServers = slices.Clone(issuers) }
+}
+
+// WithScopesSupported lists the scopes the metadata advertises (scopes_supported).
+func WithScopesSupported(scopes ...string) ResourceOption {
+	return func(rs *ResourceServer) { rs.meta.ScopesSupported = slices.Clone(scopes) }
+}
+
+// WithResourceName sets the metadata's human-readable resource_name.
+func WithResourceName(name string) ResourceOption {
+	return func(rs *ResourceServer) { rs.meta.ResourceName = name }
+}
+
+// WithProviders sets the providers ConnectURL offers, each with the scopes it requires (nil:
+// the app's defaults), as alter-sdk's providers argument.
+func WithProviders(providers map[string][]string) ResourceOption {
+	return func(rs *ResourceServer) {
+		rs.providers = make(map[string][]string, len(providers))
+		for p, s := range providers {
+			rs.providers[p] = slices.Clone(s)
+		}
+	}
+}
+
+// NewResourceServer returns the resource server of the MCP endpoint at resourceURL (its full
+// public URL, e.g. https://mcp.example.com/mcp), whose tokens app verifies. resourceURL must be
+// https, except on a loopback host (local development), and have no query or fragment.
+func NewResourceServer(app *facade.App, resourceURL string, opts ...ResourceOption) (*ResourceServer, error) {
+	if app == nil {
+		return nil, errors.New("altermcp: NewResourceServer needs an App (it verifies the tokens)")
+	}
+	u, err := url.Parse(strings.TrimSpace(resourceURL))
+	switch {
+	case err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return nil, errors.New("altermcp: the resource URL must be an absolute URL without query, fragment or user info")
+	case u.Scheme != "https" && (u.Scheme != "http" || !loopback(u.Hostname())):
+		// The URL is published as the resource identifier: cleartext only on the developer's machine.
+		return nil, errors.New("altermcp: the resource URL must use https (http only on localhost, 127.0.0.1 or ::1)")
+	}
+	path := strings.TrimRight(u.EscapedPath(), "/")
+	rs := &ResourceServer{app: app, metaPath: WellKnownPath + path,
+		meta: oauthex.ProtectedResourceMetadata{Resource: u.Scheme + "://" + u.Host + path, BearerMethodsSupported: []string{"header"}}}
+	rs.metaURL = u.Scheme + "://" + u.Host + rs.metaPath
+	for _, o := range opts {
+		o(rs)
+	}
+	return rs, nil
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Metadata is the protected resource metadata (RFC 9728) the server publishes.
+func (rs *ResourceServer) Metadata() oauthex.ProtectedResourceMetadata {
+	m := rs.meta
+	m.AuthorizationServers, m.ScopesSupported = slices.Clone(m.AuthorizationServers), slices.Clone(m.ScopesSupported)
+	m.BearerMethodsSupported = slices.Clone(m.BearerMethodsSupported)
+	return m
+}
+
+// MetadataPath is the path the metadata is served at: WellKnownPath plus the resource's path.
+func (rs *ResourceServer) MetadataPath() string { return rs.metaPath }
+
+// MetadataURL is the metadata's URL, which every 401 names in WWW-Authenticate.
+func (rs *ResourceServer) MetadataURL() string { return rs.metaURL }
+
+// errUnverifiable hides why the vault could not be asked: the 500's body reaches the client.
+var errUnverifiable = errors.New("altermcp: the token could not be verified now")
+
+// Verifier is the go-sdk token verifier backed by the vault (App.VerifyUserToken): a token the
+// vault refuses is auth.ErrInvalidToken (401); a vault that cannot be asked is a 500 without
+// detail. The TokenInfo names the token's subject (UserID, which the streamable transport binds
+// its sessions to) and its expiry, and carries the token to the tool handlers.
+func (rs *ResourceServer) Verifier() auth.TokenVerifier {
+	return func(ctx context.Context, token string, _ *http.Request) (*auth.TokenInfo, error) {
+		sub, valid, err := rs.app.VerifyUserToken(ctx, token)
+		switch {
+		case err != nil:
+			return nil, errUnverifiable
+		case !valid:
+			return nil, fmt.Errorf("%w: the vault did not accept it", auth.ErrInvalidToken)
+		}
+		info := &auth.TokenInfo{UserID: sub, Extra: map[string]any{tokenKey: facade.Secret(token)}}
+		// The vault checked the signature; the expiry is read only to let the middleware refuse
+		// the token once it lapses.
+		var claims jwt.RegisteredClaims
+		if _, _, err := jwt.NewParser().ParseUnverified(token, &claims); err == nil && claims.ExpiresAt != nil {
+			info.Expiration = claims.ExpiresAt.Time
+		}
+		return info, nil
+	}
+}
+
+// Require passes on only requests whose bearer token the vault verified (the go-sdk's
+// auth.RequireBearerToken): any other is answered 401 with
+// WWW-Authenticate: Bearer resource_metadata="<MetadataURL>".
+func (rs *ResourceServer) Require(next http.Handler) http.Handler {
+	// A token without exp is the vault's to judge, and it did.
+	return auth.RequireBearerToken(rs.Verifier(), &auth.RequireBearerTokenOptions{
+		ResourceMetadataURL: rs.metaURL, AllowMissingExpiration: true})(next)
+}
+
+// Handler serves the metadata at MetadataPath (public, CORS-enabled) and every other request
+// through Require to mcpHandler (e.g. an mcp.StreamableHTTPHandler).
+func (rs *ResourceServer) Handler(mcpHandler http.Handler) http.Handler {
+	meta := rs.Metadata()
+	mux := http.NewServeMux()
+	mux.Handle(rs.metaPath, auth.ProtectedResourceMetadataHandler(&meta))
+	mux.Handle("/", rs.Require(mcpHandler))
+	return mux
+}
+
+// ConnectURL starts a Connect session for the WithProviders providers and their scopes, for the
+// end user of ctx (usertoken.Getter on the App), and returns its page (alter-sdk's
+// create_auth_url).
+func (rs *ResourceServer) ConnectURL(ctx context.Context) (string, error) {
+	if len(rs.providers) == 0 {
+		return "", errors.New("altermcp: no providers configured (WithProviders)")
+	}
+	p := facade.ConnectSessionParams{}
+	for id, scopes := range rs.providers {
+		p.AllowedProviders = append(p.AllowedProviders, id)
+		if len(scopes) > 0 {
+			if p.RequiredScopes == nil {
+				p.RequiredScopes = map[string][]string{}
+			}
+			p.RequiredScopes[id] = scopes
+		}
+	}
+	slices.Sort(p.AllowedProviders)
+	sess, err := rs.app.CreateConnectSession(ctx, p)
+	if err != nil {
+		return "", err
+	}
+	return sess.URL, nil
+}
+
+// verifiedToken is the token Verifier put in the call's TokenInfo ("" when none).
+func verifiedToken(req *mcp.CallToolRequest) facade.Secret {
+	if req == nil || req.Extra == nil || req.Extra.TokenInfo == nil {
+		return ""
+	}
+	s, _ := req.Extra.TokenInfo.Extra[tokenKey].(facade.Secret)
+	return s
+}
