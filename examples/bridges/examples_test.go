@@ -22,6 +22,15 @@ var expect = map[string][]string{
 		`audit log of run github-client-[0-9a-f]{6} \(3 rows`,
 		`recordApiCall +github-client +app +alice +[0-9a-f]{8} +github .*POST /repos/octo-org/hello-world/issues -> 200`,
 	},
+	"mcp-server": {
+		`without a token -> 401, WWW-Authenticate: Bearer resource_metadata="<server>/.well-known/oauth-protected-resource/mcp"`,
+		`as alice: initialized; tools: search_pages`,
+		`search_pages -> authorization_required: "Please authorize access to notion", connect_url http://127\.0\.0\.1:\d+/connect/…`,
+		`the consent page, submitted programmatically, answered "Done\. You can close this window\."`,
+		`search_pages -> \{"status":200,"called":"POST /v1/search"\}`,
+		`recordApiCall +mcp-server +app +alice +[0-9a-f]{8} +notion .*POST /v1/search -> 200 reason="mcp-server demo"`,
+		`the row's audit context names the tool: tool=search_pages`,
+	},
 	"aws-s3": {
 		`its aws.Config holds no AWS credential`,
 		`PutObject backups/2026/db.dump -> ok`,

@@ -3,16 +3,18 @@ module github.com/altersdk/alter-go/examples/bridges
 go 1.26.0
 
 // The examples of the bridges whose dependencies are heavy (aws-sdk-go-v2) or third-party
-// (go-github), in a module of their own so that the SDK's module never requires them.
+// (go-github, the MCP SDK), in a module of their own so that the SDK's module never requires them.
 require (
 	github.com/altersdk/alter-go v0.0.0-00010101000000-000000000000
 	github.com/altersdk/alter-go/alteraws v0.0.0-00010101000000-000000000000
+	github.com/altersdk/alter-go/altermcp v0.0.0-00010101000000-000000000000
 )
 
 require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/service/s3 v1.114.10
 	github.com/google/go-github/v84 v84.0.0
+	github.com/modelcontextprotocol/go-sdk v1.8.0
 	github.com/stretchr/testify v1.12.1
 )
 
@@ -35,18 +37,26 @@ require (
 	github.com/go-openapi/swag/jsonname v0.26.0 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/google/go-querystring v1.2.0 // indirect
+	github.com/google/jsonschema-go v0.4.3 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/oapi-codegen/runtime v1.9.0 // indirect
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
+	github.com/segmentio/asm v1.1.3 // indirect
+	github.com/segmentio/encoding v0.5.4 // indirect
+	github.com/yosida95/uritemplate/v3 v3.0.2 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	go.yaml.in/yaml/v4 v4.0.0 // indirect
+	golang.org/x/oauth2 v0.35.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/text v0.40.0 // indirect
+	golang.org/x/time v0.15.0 // indirect
 )
 
 replace (
 	github.com/altersdk/alter-go => ../../
 	github.com/altersdk/alter-go/alteraws => ../../alteraws
+	github.com/altersdk/alter-go/altermcp => ../../altermcp
 )
