@@ -55,20 +55,26 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-type bearer struct{ token string }
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return http.DefaultTransport.RoundTrip(r)
+// asUser is an HTTP client that sends token as the bearer of every request.
+func asUser(token string) *http.Client {
+	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		out := *r // a RoundTripper must not change the caller's request
+		out.Header = r.Header.Clone()
+		out.Header.Set("Authorization", "Bearer "+token)
+		return http.DefaultTransport.RoundTrip(&out)
+	})}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // connect opens an MCP client session as the holder of token.
 func (e *env) connect(t *testing.T, token string) *mcp.ClientSession {
 	t.Helper()
 	c := mcp.NewClient(&mcp.Implementation{Name: "altermcp-test-client", Version: "v0.0.1"}, nil)
 	s, err := c.Connect(t.Context(), &mcp.StreamableClientTransport{Endpoint: e.url,
-		HTTPClient: &http.Client{Transport: bearer{token}}}, nil)
+		HTTPClient: asUser(token)}, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	return s
