@@ -296,3 +296,32 @@ func TestAddToolRefusesBadDefinitions(t *testing.T) {
 	require.Error(t, altermcp.AddTool(e.server, e.mcp.Tool("github"), &mcp.Tool{Name: "x", InputSchema: map[string]any{"type": "string"}}, h))
 	require.Error(t, altermcp.AddTool[userIn, any](e.server, e.mcp.Tool("github"), nil, nil))
 }
+
+// A tool run as an agent: the missing delegation's Connect session delegates the user's new
+// grant to the agent, and the audit row names the agent and the tool.
+func TestAgentTool(t *testing.T) {
+	e := newEnv(t)
+	alice := e.vault.AddUser("alice")
+	bot := e.vault.AddAgent("mail-bot")
+	agent, err := e.app.GetAgent(bot.ID)
+	require.NoError(t, err)
+	e.addUserTool(t, e.mcp.Tool("github", altermcp.WithAgent(agent)), "/users/{login}")
+	s := e.connect(t, alice.Token)
+
+	gr, ok := altermcp.ParseGrantResult(call(t, s, "get_user", map[string]any{"login": "octocat"}))
+	require.True(t, ok)
+	require.Equal(t, altermcp.GrantResult{Error: altermcp.AuthorizationRequired, ConnectURL: gr.ConnectURL,
+		Message: "Authorize access to github and delegate to this agent. Open the URL to consent."}, gr)
+	require.NotEmpty(t, gr.ConnectURL, "the session delegates to the agent the error names")
+	require.NoError(t, e.vault.CompleteConnectSession(path.Base(gr.ConnectURL), "github", "alice@github.example"))
+
+	res := call(t, s, "get_user", map[string]any{"login": "octocat"})
+	require.False(t, res.IsError, "%+v", res.Content)
+	require.NoError(t, e.app.Close())
+	rows := e.vault.AuditRows()
+	require.NotEmpty(t, rows)
+	last := rows[len(rows)-1]
+	require.Equal(t, bot.ID, last.AgentID)
+	require.Equal(t, "get_user", last.Context["tool"])
+	require.NotEmpty(t, last.Context["agent"])
+}
