@@ -420,3 +420,22 @@ func TestRecoveryOf(t *testing.T) {
 	_, err = app.ForUser("u.jwt")
 	require.ErrorIs(t, err, ErrClosed)
 }
+
+// A recovery session asks for the requested grant (a labelled call's grant), except a repair,
+// which keeps the grant it reconnects.
+func TestConnectSessionForErrorRequestedGrant(t *testing.T) {
+	v := newFakeVault(t, appKey)
+	v.on("POST /sdk/oauth/connect/session", ok(sessionAns), ok(sessionAns))
+	app := newTestApp(t, v)
+	p := ConnectForErrorParams{RequestedGrant: &RequestedGrant{Label: "work"}}
+	nf := &GrantNotFoundError{APIError: &APIError{Code: "grant_not_found"}, ProviderID: "github"}
+	_, err := app.ConnectSessionForError(bg, nf, p)
+	require.NoError(t, err)
+	cr := &CredentialRevokedError{APIError: &APIError{Code: "credential_revoked"}, GrantID: gidStr, ProviderID: "github"}
+	_, err = app.ConnectSessionForError(bg, cr, p)
+	require.NoError(t, err)
+	rs := v.requests()
+	require.Len(t, rs, 2)
+	require.Contains(t, string(rs[0].Body), `"requested_grant":{"label":"work"}`)
+	require.NotContains(t, string(rs[1].Body), "requested_grant", "a repair asks for no new grant")
+}
