@@ -31,6 +31,14 @@ var expect = map[string][]string{
 		`recordApiCall +mcp-server +app +alice +[0-9a-f]{8} +notion .*POST /v1/search -> 200 reason="mcp-server demo"`,
 		`the row's audit context names the tool: tool=search_pages`,
 	},
+	"langchain-tool": {
+		`a langchaingo agent with the tool "slack_post" \(provider slack, label "standup-[0-9a-f]{6}"\)`,
+		`agent run 1: the tool answered the model: "Authorization required for slack. Please visit: <connect URL>"`,
+		`connect: grant [0-9a-f]{8} created with label "standup-[0-9a-f]{6}"`,
+		`agent run 2: the tool answered the model: "posted to #standup \(Slack answered 200\)"`,
+		`recordApiCall +langchain-tool +app +alice +[0-9a-f]{8} +slack .*POST /api/chat.postMessage -> 200`,
+		`the row's audit context: tool=slack_post framework=langchaingo run_id=langchain-tool-[0-9a-f]{6}`,
+	},
 	"aws-s3": {
 		`its aws.Config holds no AWS credential`,
 		`PutObject backups/2026/db.dump -> ok`,
