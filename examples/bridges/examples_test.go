@@ -39,6 +39,12 @@ var expect = map[string][]string{
 		`recordApiCall +langchain-tool +app +alice +[0-9a-f]{8} +slack .*POST /api/chat.postMessage -> 200`,
 		`the row's audit context: tool=slack_post framework=langchaingo run_id=langchain-tool-[0-9a-f]{6}`,
 	},
+	"mcp-client": {
+		`client: https://127\.0\.0\.1:\d+/mcp +-> refused before connecting \(127\.0\.0\.1 is not public\)`,
+		`client: https://metadata\.example\.com/mcp +-> refused before connecting \(169\.254\.169\.254 is not public\)`,
+		`client: tools/call whoami -> "hello alice"`,
+		`client: without a token the server answers 401`,
+	},
 	"aws-s3": {
 		`its aws.Config holds no AWS credential`,
 		`PutObject backups/2026/db.dump -> ok`,
