@@ -193,6 +193,21 @@ func canceled(t *testing.T) context.Context {
 	return ctx
 }
 
+// Missing scopes: the model is asked to have the person re-authorize, with the URL.
+func TestScopeShortfallAsksToReauthorize(t *testing.T) {
+	e := newEnv(t)
+	e.vault.AddOAuthGrant(vaulttest.OAuthGrant{Provider: "github", UserSub: "alice"})
+	e.vault.InjectFault("retrieveToken", vaulttest.Fault{Status: http.StatusForbidden, Code: "scope_mismatch",
+		Fields: map[string]any{"details": map[string]any{"provider_id": "github"}}})
+	var act *facade.UserAction
+	spec := alterlangchain.Spec{Connect: facade.ConnectForErrorParams{UserToken: e.user.Token},
+		OnAction: func(_ context.Context, a *facade.UserAction) { act = a }}
+	out, err := newTool(t, e.app, spec, e.repos(e.app, facade.RequestParams{})).Call(t.Context(), "octocat")
+	require.NoError(t, err)
+	require.NotNil(t, act)
+	require.Equal(t, "Additional permissions needed for github. Please re-authorize with the required scopes: "+act.URL, out)
+}
+
 // Errors no person fixes by acting stay errors: a vault failure, a function's own error, and
 // ctx's end (even when the vault's answer was a missing grant).
 func TestOtherErrorsStayErrors(t *testing.T) {
