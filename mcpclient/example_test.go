@@ -39,8 +39,9 @@ func ExampleNew() {
 
 // A grant's credential instead (a provider's own MCP server takes its OAuth token): the App's
 // provider client is the guarded one, and grantclient sends each request through the vault.
-// facade's Request reads each answer whole, so set the go-sdk transport's
-// DisableStandaloneSSE: every answer to a POST still streams in, as one body.
+// facade's WithTimeout bounds each call, its body included, so set the go-sdk transport's
+// DisableStandaloneSSE (a long-lived stream would be cut and reopened, an audit row each time);
+// the answers to POSTs stream as usual.
 func ExampleNewGuarded() {
 	guarded, err := mcpclient.NewGuarded()
 	if err != nil {
