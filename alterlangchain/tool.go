@@ -164,7 +164,8 @@ func (t *Tool) choice(err error) (string, bool) {
 // action is what fixes err: facade's recovery for the errors that name their provider; for a
 // missing grant that names none (a stale GrantID), a Connect session for the tool's provider.
 func (t *Tool) action(ctx context.Context, err error) (*facade.UserAction, error) {
-	if facade.Actionable(err) || !(errors.Is(err, facade.ErrGrantNotFound) || errors.Is(err, facade.ErrNoDelegatedGrant)) {
+	missing := errors.Is(err, facade.ErrGrantNotFound) || errors.Is(err, facade.ErrNoDelegatedGrant)
+	if facade.Actionable(err) || !missing {
 		return t.vault.UserActionFor(ctx, err, t.spec.Connect)
 	}
 	c := t.spec.Connect
