@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// TokenFunc returns the bearer token for a request made with ctx; "" sends none. The end user's
+// TokenFunc returns the bearer token for a request made with ctx; "" adds none. The end user's
 // token of package usertoken (usertoken.Getter) is one.
 type TokenFunc func(ctx context.Context) (string, error)
 
