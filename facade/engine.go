@@ -43,6 +43,7 @@ type call struct {
 	caller     string            // per-call X-Alter-Caller override: no actor id, nothing cached
 	timeout    time.Duration     // 0: the client's; long polls widen it
 	background bool              // a report Close drains: no Close check
+	repeatable bool              // this call of an op outside the retry set may be retried: see retryable
 
 	contextHeader string // encoded by send
 }
@@ -172,7 +173,7 @@ func (v *vaultDoer) tries(ctx context.Context, req *http.Request, d *call, body 
 		if err != nil && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		again, after := c.retry.again(d.op, resp, func() string { return peekBody(resp) })
+		again, after := c.retry.again(d, resp, func() string { return peekBody(resp) })
 		if !again || n >= c.retry.policy.MaxAttempts {
 			return resp, err
 		}

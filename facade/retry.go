@@ -18,7 +18,9 @@ import (
 // the audit record and the scope-mismatch report (a second row would be a false record),
 // creations, updates, revocations and session starts. The polls of Connect and Authenticate are
 // absent too: their loops already retry, and a completed session answers its grants once; so is
-// the approval status poll, whose await loop waits out transient failures itself.
+// the approval status poll, whose await loop waits out transient failures itself. A call of
+// another op is retried when it says it is repeatable: emitSpans when every span has its own id
+// (the vault absorbs a span it already has).
 var retryable = map[string]bool{
 	"retrieveToken":       true, // credential fetch
 	"getApprovalResult":   true,
@@ -30,7 +32,8 @@ var retryable = map[string]bool{
 	"listAgentKeys":       true,
 	"listScopes":          true,
 	"listProviderCatalog": true,
-	// The provider spec store: reads. Not emitSpans: a span without its own id would count twice.
+	// The provider spec store: reads. emitSpans only when repeatable: a span without its own id
+	// would count twice.
 	"listProviderSpecs":      true,
 	"getProviderSpec":        true,
 	"listProviderOperations": true,
@@ -87,10 +90,11 @@ type retryer struct {
 	rand   func() float64 // in [0,1); replaced by tests for exact waits
 }
 
-// again reports whether a try of op that ended with resp (or, when resp is nil, with a transport
+// again reports whether a try of d that ended with resp (or, when resp is nil, with a transport
 // error) is worth repeating, and the wait the vault asked for (-1: none).
-func (r *retryer) again(op string, resp *http.Response, peek func() string) (bool, time.Duration) {
-	if !retryable[op] {
+func (r *retryer) again(d *call, resp *http.Response, peek func() string) (bool, time.Duration) {
+	op := d.op
+	if !retryable[op] && !d.repeatable {
 		return false, -1
 	}
 	if resp == nil {

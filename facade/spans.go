@@ -35,7 +35,8 @@ type EmitSpansResult struct {
 }
 
 // EmitSpans sends 1..MaxSpansPerBatch spans (scope spans:emit). Every span is checked before
-// anything is sent.
+// anything is sent. When every span has its own SpanID the call is retried under the client's
+// RetryPolicy (the vault absorbs a span it already has); otherwise it is sent once.
 func (c *client) EmitSpans(ctx context.Context, spans []UserSpan) (EmitSpansResult, error) {
 	switch {
 	case len(spans) == 0:
@@ -44,14 +45,16 @@ func (c *client) EmitSpans(ctx context.Context, spans []UserSpan) (EmitSpansResu
 		return EmitSpansResult{}, inputErr("spans", fmt.Sprintf("at most %d spans per call", MaxSpansPerBatch), nil)
 	}
 	req := gen.EmitSpansRequest{Spans: make([]gen.UserSpan, len(spans))}
+	repeatable := true
 	for i, sp := range spans {
+		repeatable = repeatable && sp.SpanID != ""
 		g, err := sp.wire(fmt.Sprintf("spans[%d]", i))
 		if err != nil {
 			return EmitSpansResult{}, err
 		}
 		req.Spans[i] = g
 	}
-	d := &call{op: "emitSpans", surface: surfaceShared, field: "spans", actor: true, ctxHeader: true}
+	d := &call{op: "emitSpans", surface: surfaceShared, field: "spans", actor: true, ctxHeader: true, repeatable: repeatable}
 	out, err := sendValid(ctx, c, d, req, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
 		return raw.EmitSpansWithBody(ctx, contentJSON, body)
 	}, func(r *gen.EmitSpansResult) bool { return r.Accepted >= 0 })

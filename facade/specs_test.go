@@ -225,18 +225,24 @@ func TestEmitSpansInput(t *testing.T) {
 	require.Equal(t, 50, res.Accepted)
 }
 
-// The spec reads are in the retry set; EmitSpans is not (a span without an id would count twice).
+// The spec reads are in the retry set; EmitSpans is retried only when every span has its own id
+// (a span without one would count twice).
 func TestProviderSpecsRetried(t *testing.T) {
 	v := newFakeVault(t, appKey)
 	busy := reply{status: 503, body: `{"detail":{"error":"service_unavailable","message":"busy"}}`}
 	v.on("GET /sdk/provider-specs/oauth/github", busy, ok(specAns))
-	v.on("POST /sdk/spans", busy, ok(`{"accepted":1}`))
+	v.on("POST /sdk/spans", busy, busy, ok(`{"accepted":2}`))
 	app := newTestApp(t, v, WithRetryPolicy(RetryPolicy{InitialBackoff: time.Millisecond}))
 	sp, err := app.ProviderSpecs().Get(bg, ProviderSpecKindOAuth, ProviderGitHub)
 	require.NoError(t, err)
 	require.Equal(t, wantSpec, sp)
 	require.Equal(t, 2, v.count("GET /sdk/provider-specs/oauth/github"))
-	_, err = app.EmitSpans(bg, []UserSpan{{TraceID: "t", Name: "n", Start: time.Now()}})
+	now := time.Now()
+	_, err = app.EmitSpans(bg, []UserSpan{{TraceID: "t", SpanID: "a", Name: "n", Start: now}, {TraceID: "t", Name: "n", Start: now}})
 	require.ErrorIs(t, err, ErrBackend)
-	require.Equal(t, 1, v.count("POST /sdk/spans"))
+	require.Equal(t, 1, v.count("POST /sdk/spans"), "one span without an id: sent once")
+	res, err := app.EmitSpans(bg, []UserSpan{{TraceID: "t", SpanID: "a", Name: "n", Start: now}, {TraceID: "t", SpanID: "b", Name: "n", Start: now}})
+	require.NoError(t, err)
+	require.Equal(t, 2, res.Accepted)
+	require.Equal(t, 3, v.count("POST /sdk/spans"), "every span with its id: retried")
 }
