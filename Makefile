@@ -5,7 +5,7 @@ GOLANGCI_LINT_VERSION := v2.15.0
 export GOTOOLCHAIN ?= local
 # The nested modules (own go.mod, `replace` to this tree): the bridges whose dependencies are
 # heavy or third-party, kept out of the SDK's module. test, lint and check-gen cover each.
-MODULES := alteraws alterlangchain altermcp examples/bridges
+MODULES := alteraws alterlangchain altermcp alterotel examples/bridges
 
 .PHONY: gen check-gen test fuzz bench lint demo conformance
 
