@@ -18,11 +18,8 @@ import (
 // span carries it in traceparent, and the spans arrive through spans emit under the same trace.
 // Here vaulttest stands in for the vault and the provider's API.
 func ExampleNewExporter() {
-	ctx := context.Background()
-	vault := vaulttest.NewServer()
-	defer vault.Close()
-	api := vaulttest.NewEchoUpstream()
-	defer api.Close()
+	vault, api := vaulttest.NewServer(), vaulttest.NewEchoUpstream()
+	defer func() { api.Close(); vault.Close() }()
 	grant := vault.AddOAuthGrant(vaulttest.OAuthGrant{Provider: "github", Credential: "gho_example"})
 	app, err := facade.NewApp(vault.AppKey(), facade.WithBaseURL(vault.URL()))
 	if err != nil {
@@ -31,8 +28,7 @@ func ExampleNewExporter() {
 	defer func() { _ = app.Close() }()
 
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(alterotel.NewExporter(app)))
-	tracer := tp.Tracer("example/sync")
-	ctx, span := tracer.Start(ctx, "sync repos")
+	ctx, span := tp.Tracer("example/sync").Start(context.Background(), "sync repos")
 	span.SetAttributes(attribute.Int("repos", 3))
 	resp, err := app.Request(ctx, "GET", api.URL()+"/user/repos", facade.RequestParams{GrantID: grant})
 	if err != nil {

@@ -25,10 +25,6 @@ import (
 	"github.com/altersdk/alter-go/vaulttest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-var bg = context.Background()
-
 // setup is a vault, an App on it (no retry waits), and an exporter on the App.
 func setup(t *testing.T, opts ...facade.Option) (*vaulttest.Server, *facade.App, *alterotel.Exporter) {
 	t.Helper()
@@ -224,6 +220,10 @@ func TestMapping(t *testing.T) {
 		"otel.dropped_links_count": "1"}, got[2].Attributes)
 	require.Empty(t, got[0].Attributes)
 }
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var bg = context.Background()
 
 // blocking is an Emitter whose first EmitSpans says it entered and waits for release (or its
 // ctx); later calls answer at once. It counts the calls.
