@@ -92,7 +92,9 @@
 // carries them in X-Alter-Context, and the vault copies them into the audit rows.
 // [WithAuditContext] adds free-form keys the same way, and [Agent.Trace] opens an agent's scope
 // (its identity, its parent agent, the run and metadata). A per-call Context replaces the ctx's
-// audit context for that call.
+// audit context for that call. The OpenTelemetry span on the ctx, when valid, rides on every
+// vault call as its W3C traceparent (through the OpenTelemetry API alone); the module
+// github.com/altersdk/alter-go/alterotel exports the spans themselves through EmitSpans.
 //
 // # Errors
 //
@@ -107,7 +109,8 @@
 //
 // Only what is safe to repeat is retried ([RetryPolicy]): reads and the credential fetch, after
 // a transport failure, a 429 or a 502/503/504, honouring Retry-After, each try signed afresh;
-// never the proxied call, the audit record or a call with side effects. [RetryInfo] is the
+// never the proxied call, the audit record or a call with side effects (EmitSpans only when
+// every span has its own id, which the vault absorbs when repeated). [RetryInfo] is the
 // vault's own report on refreshing a credential.
 //
 // # Testing

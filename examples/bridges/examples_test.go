@@ -52,6 +52,36 @@ var expect = map[string][]string{
 		`audit log of run aws-s3-[0-9a-f]{6} \(2 rows`,
 		`recordApiCall +aws-s3 +app +- +[0-9a-f]{8} +aws .*PUT /backups/2026/db.dump -> 200 reason="aws-s3 demo"`,
 	},
+	"otel-spans": {
+		`trace: +[0-9a-f]{32}`,
+		`call: +GET /repos/octo-org/hello-world -> 200, in span "read repository" \([0-9a-f]{16}\)`,
+		`retrieveToken +00-[0-9a-f]{32}-[0-9a-f]{16}-01`,
+		`recordApiCall +00-[0-9a-f]{32}-[0-9a-f]{16}-01`,
+		`spans of trace [0-9a-f]{8} the vault stored \(3, exported by tp.Shutdown`,
+		`read repository +span [0-9a-f]{16} parent [0-9a-f]{16} http.response.status_code=200 span.kind=client`,
+		`plan changes +span [0-9a-f]{16} parent [0-9a-f]{16} branches=\["main","dev"\] dry_run=true otel.status_code=ERROR otel.status_description=branch dev is protected`,
+		`sync repositories +span [0-9a-f]{16} parent \(root\) +repo.owner=octo-org span.kind=server`,
+	},
+}
+
+// checks are what a line pattern cannot say: values that must agree across lines.
+var checks = map[string]func(t *testing.T, out string){
+	// One trace: the program's trace id and its call span are in the traceparent of the vault
+	// calls, and the stored spans hang off the root under the ids the program printed.
+	"otel-spans": func(t *testing.T, out string) {
+		find := func(re string) string {
+			m := regexp.MustCompile(re).FindStringSubmatch(out)
+			require.NotNil(t, m, re)
+			return m[1]
+		}
+		trace := find(`trace: +([0-9a-f]{32})`)
+		call := find(`in span "read repository" \(([0-9a-f]{16})\)`)
+		root := find(`sync repositories +span ([0-9a-f]{16}) parent \(root\)`)
+		require.Equal(t, "00-"+trace+"-"+call+"-01", find(`retrieveToken +(\S+)`))
+		require.Equal(t, "00-"+trace+"-"+call+"-01", find(`recordApiCall +(\S+)`))
+		require.Equal(t, call+" parent "+root, find(`read repository +span ([0-9a-f]{16} parent [0-9a-f]{16})`))
+		require.Equal(t, root, find(`plan changes +span [0-9a-f]{16} parent ([0-9a-f]{16})`))
+	},
 }
 
 func TestExamples(t *testing.T) {
@@ -70,6 +100,9 @@ func TestExamples(t *testing.T) {
 			require.NoError(t, err, string(out))
 			for _, re := range lines {
 				require.Regexp(t, regexp.MustCompile(re), string(out))
+			}
+			if check := checks[name]; check != nil {
+				check(t, string(out))
 			}
 		})
 	}

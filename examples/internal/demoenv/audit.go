@@ -19,17 +19,23 @@ import (
 // the portal); vaulttest and cmd/altervault-dev serve this one to loopback clients. Call it after
 // closing the example's clients: Close drains the background audit posts of upstream calls.
 func AuditRows(ctx context.Context, runID string) ([]vaulttest.AuditRow, error) {
-	var all []vaulttest.AuditRow
-	if err := devGet(ctx, "/_dev/audit", &all); err != nil {
+	return devList(ctx, "/_dev/audit", func(r vaulttest.AuditRow) bool { return r.RunID == runID })
+}
+
+// devList decodes the JSON list a GET to the dev control API answers and keeps the items keep
+// accepts, in their order.
+func devList[T any](ctx context.Context, path string, keep func(T) bool) ([]T, error) {
+	var all []T
+	if err := devGet(ctx, path, &all); err != nil {
 		return nil, err
 	}
-	var rows []vaulttest.AuditRow
-	for _, r := range all {
-		if r.RunID == runID {
-			rows = append(rows, r)
+	var out []T
+	for _, x := range all {
+		if keep(x) {
+			out = append(out, x)
 		}
 	}
-	return rows, nil
+	return out, nil
 }
 
 // IdentityTrust reads what a verifier of the dev vault's identity assertions trusts (GET
