@@ -160,6 +160,19 @@ func TestRetried(t *testing.T) {
 	require.Len(t, vault.Spans(), 3)
 }
 
+// An Agent exports as well: the vault stores the spans as the agent's.
+func TestAgentExports(t *testing.T) {
+	vault := vaulttest.NewTestServer(t)
+	a := vault.AddAgent("planner")
+	agent, err := facade.NewAgent(a.APIKey, facade.WithBaseURL(vault.URL()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = agent.Close() })
+	require.NoError(t, alterotel.NewExporter(agent).ExportSpans(bg, stubs(2).Snapshots()))
+	spans := vault.Spans()
+	require.Len(t, spans, 2)
+	require.Equal(t, a.ID, spans[0].AgentID)
+}
+
 // A refused chunk stops the export: the error says how many spans were not exported, wraps the
 // facade's error, and never carries the key.
 func TestRefused(t *testing.T) {
