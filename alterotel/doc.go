@@ -19,9 +19,10 @@
 //   - name: the span's name, cut to the wire's 255 characters; an empty name is sent as
 //     "unnamed" (the wire requires one).
 //   - start_time, end_time: the span's times.
-//   - attributes: the span's attributes, each value as a string: a string as itself, a bool,
-//     an integer or a float in its JSON form, a slice or a map as a JSON array or object, bytes
-//     in base64. Then service.name from the span's resource when the span has no attribute of
+//   - attributes: the span's attributes, each value as a string in OpenTelemetry's AnyValue
+//     representation for non-OTLP protocols (attribute.Value.String): a string as itself, a
+//     bool or a number as its JSON literal (NaN, Infinity, -Infinity), a slice or a map as a
+//     JSON array or object, bytes in base64. Then service.name from the span's resource when the span has no attribute of
 //     that name; span.kind (client, server, producer, consumer) unless the span is internal;
 //     otel.scope.name and otel.scope.version; otel.status_code (OK or ERROR, absent when unset)
 //     and otel.status_description; otel.dropped_attributes_count, otel.dropped_events_count and

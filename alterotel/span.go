@@ -1,11 +1,9 @@
 package alterotel
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -70,10 +68,10 @@ func attributes(s sdktrace.ReadOnlySpan) map[string]string {
 	kvs := s.Attributes()
 	m := make(map[string]string, len(kvs)+4)
 	if v, ok := s.Resource().Set().Value(keyServiceName); ok { // a nil Resource is an empty one
-		m[keyServiceName] = value(v)
+		m[keyServiceName] = v.String()
 	}
 	for _, kv := range kvs {
-		m[string(kv.Key)] = value(kv.Value)
+		m[string(kv.Key)] = kv.Value.String() // the AnyValue representation for non-OTLP protocols
 	}
 	switch k := s.SpanKind(); k {
 	case trace.SpanKindClient, trace.SpanKindServer, trace.SpanKindProducer, trace.SpanKindConsumer:
@@ -93,16 +91,6 @@ func attributes(s sdktrace.ReadOnlySpan) map[string]string {
 	count(m, keyDroppedEvents, s.DroppedEvents())
 	count(m, keyDroppedLinks, s.DroppedLinks())
 	return m
-}
-
-// value renders v as the non-OTLP transformation has it: a string as itself, any other value in
-// its JSON form. attribute.Value.Emit does that for every type but a bool slice.
-func value(v attribute.Value) string {
-	if v.Type() == attribute.BOOLSLICE {
-		b, _ := json.Marshal(v.AsBoolSlice()) // a []bool always marshals
-		return string(b)
-	}
-	return v.Emit()
 }
 
 func set(m map[string]string, k, v string) {
