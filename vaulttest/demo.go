@@ -31,9 +31,10 @@ type Demo struct {
 }
 
 // SeedDemo seeds s with the demo data of cmd/altervault-dev and the examples, with an echo
-// upstream (NewEchoUpstream) that s.Close() stops.
+// upstream (NewEchoUpstream) that s.Close() stops; it keeps as many requests as s's request log
+// (WithMaxRequests).
 func SeedDemo(s *Server) Demo {
-	up := NewEchoUpstream()
+	up := NewEchoUpstream(WithEchoMaxRequests(s.cfg.maxRequests))
 	s.mu.Lock()
 	s.closers = append(s.closers, up.Close)
 	s.mu.Unlock()
@@ -60,7 +61,7 @@ func SeedDemoWithUpstream(s *Server, upstreamURL string) Demo {
 	d.ManagedSecretID = s.AddManagedSecret(d.ManagedSecretSlug, "Stripe (test mode)", "sk_test_demo_"+randAlnum(16), HeaderInjection("X-API-Key"))
 	d.MSGrantID = s.AddManagedSecretGrant(d.ManagedSecretSlug, d.Agent.ID)
 	akid, secret := "AKIA"+strings.ToUpper(randAlnum(16)), randAlnum(40)
-	aws := NewSigV4Upstream(akid, secret)
+	aws := NewSigV4Upstream(akid, secret, WithEchoMaxRequests(s.cfg.maxRequests))
 	d.AWSUpstreamURL = aws.URL()
 	d.AWSGrantID = s.AddOAuthGrant(OAuthGrant{Provider: "aws", Account: "demo-backups", Credential: akid,
 		Injection: SigV4Injection(secret, "us-east-1", "s3", "")})

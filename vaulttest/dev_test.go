@@ -3,10 +3,13 @@ package vaulttest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -168,6 +171,62 @@ func TestBoundedState(t *testing.T) {
 	s.mu.Unlock()
 	assert.Equal(t, 500, s.NonceCount(key))
 	assert.Equal(t, 10_000, s.CallCount("recordApiCall"))
+}
+
+// TestNonceMemoryFollowsTheWindow, in synctest's clock: a key's nonces are held while their
+// timestamps are inside the signature window (a replay is refused), then the old request is
+// stale, and the expired nonces leave the memory as new calls arrive, so its size follows the
+// calls of the last window, not every call ever made.
+func TestNonceMemoryFollowsTheWindow(t *testing.T) {
+	s := NewTestServer(t, WithSignatureWindow(time.Minute))
+	d := SeedDemoWithUpstream(s, "http://127.0.0.1:1")
+	s.mu.Lock()
+	key := s.keys[d.AppKey].id
+	s.mu.Unlock()
+	synctest.Test(t, func(t *testing.T) {
+		app := newClient(t, s, d.AppKey)
+		serve := func(req *http.Request) reply {
+			req.RequestURI = req.URL.RequestURI()
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req.Clone(bg))
+			return reply{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+		}
+		first := app.request("GET", "/sdk/scopes", nil, nil)
+		require.Equal(t, 200, serve(first).status)
+		for range 99 {
+			require.Equal(t, 200, serve(app.request("GET", "/sdk/scopes", nil, nil)).status)
+		}
+		assert.Equal(t, 100, s.NonceCount(key))
+		time.Sleep(59 * time.Second)
+		r := serve(first)
+		require.Equal(t, 401, r.status)
+		assert.Equal(t, "nonce_replayed", r.code(t), "inside the window")
+		time.Sleep(2 * time.Second)
+		r = serve(first)
+		require.Equal(t, 401, r.status)
+		assert.Equal(t, "request_expired", r.code(t), "outside the window: stale, whatever the memory holds")
+		for range 30 {
+			require.Equal(t, 200, serve(app.request("GET", "/sdk/scopes", nil, nil)).status)
+		}
+		assert.Equal(t, 30, s.NonceCount(key), "the 100 expired nonces are gone")
+	})
+}
+
+// TestEchoUpstreamKeepsTheNewest: the echo upstream's request log is bounded like the vault's.
+func TestEchoUpstreamKeepsTheNewest(t *testing.T) {
+	up := NewEchoUpstream(WithEchoMaxRequests(3))
+	defer up.Close()
+	for i := range 5 {
+		resp, err := http.Get(fmt.Sprintf("%s/r%d", up.URL(), i))
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+	}
+	var paths []string
+	for _, r := range up.Requests() {
+		paths = append(paths, r.Path)
+	}
+	assert.Equal(t, []string{"/r2", "/r3", "/r4"}, paths)
+	http.DefaultClient.CloseIdleConnections()
 }
 
 // The grant setup of the dev API: a delegable first hop, an onward delegation refused once the

@@ -19,17 +19,36 @@ import (
 //	/redirect?to=<url>        → 302 to that URL
 //	/scope-mismatch?scope=a+b → 403 with WWW-Authenticate: Bearer error="insufficient_scope", scope="a b"
 //	/slow?ms=N                → waits N ms (ctx-aware), then echoes
+//
+// It remembers the newest DefaultMaxRequests requests (WithEchoMaxRequests), so that a load test
+// against it runs in bounded memory.
 type EchoUpstream struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
-	reqs   []Request
+	reqs   *ring[Request]
 	verify func(r *http.Request, body []byte) error // NewSigV4Upstream's check; nil: none
 }
 
-// NewEchoUpstream starts an echo upstream on 127.0.0.1.
-func NewEchoUpstream() *EchoUpstream { return startEcho(&EchoUpstream{}) }
+// EchoOption configures an EchoUpstream.
+type EchoOption func(*EchoUpstream)
 
-func startEcho(u *EchoUpstream) *EchoUpstream {
+// WithEchoMaxRequests keeps only the newest n requests the upstream received (default 10 000).
+func WithEchoMaxRequests(n int) EchoOption {
+	return func(u *EchoUpstream) {
+		if n > 0 {
+			u.reqs = newRing[Request](n)
+		}
+	}
+}
+
+// NewEchoUpstream starts an echo upstream on 127.0.0.1.
+func NewEchoUpstream(opts ...EchoOption) *EchoUpstream { return startEcho(&EchoUpstream{}, opts...) }
+
+func startEcho(u *EchoUpstream, opts ...EchoOption) *EchoUpstream {
+	u.reqs = newRing[Request](DefaultMaxRequests)
+	for _, o := range opts {
+		o(u)
+	}
 	u.srv = httptest.NewUnstartedServer(http.HandlerFunc(u.serve))
 	if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
 		_ = u.srv.Listener.Close()
@@ -45,14 +64,14 @@ func (u *EchoUpstream) URL() string { return u.srv.URL }
 // Close stops the upstream.
 func (u *EchoUpstream) Close() { u.srv.Close() }
 
-// Requests lists what the upstream received, oldest first (headers as sent: tests check injection).
+// Requests lists the newest requests the upstream received, oldest first (headers as sent:
+// tests check injection).
 func (u *EchoUpstream) Requests() []Request {
 	u.mu.Lock()
-	defer u.mu.Unlock()
-	out := make([]Request, len(u.reqs))
-	for i, r := range u.reqs {
-		r.Header = r.Header.Clone()
-		out[i] = r
+	out := u.reqs.all()
+	u.mu.Unlock()
+	for i := range out {
+		out[i].Header = out[i].Header.Clone()
 	}
 	return out
 }
@@ -60,7 +79,7 @@ func (u *EchoUpstream) Requests() []Request {
 func (u *EchoUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 32<<20))
 	u.mu.Lock()
-	u.reqs = append(u.reqs, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Time: time.Now()})
+	u.reqs.push(Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Time: time.Now()})
 	u.mu.Unlock()
 	if u.verify != nil {
 		if err := u.verify(r, body); err != nil {

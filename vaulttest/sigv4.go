@@ -24,10 +24,10 @@ import (
 // SHA-256 against x-amz-content-sha256, host and every x-amz-* header signed (S3's rule), then
 // the signature itself, by signing the received request again (smithy-go's signer, over exactly
 // the headers the request says it signed; S3 without the second path escaping).
-func NewSigV4Upstream(accessKeyID, secretKey string) *EchoUpstream {
+func NewSigV4Upstream(accessKeyID, secretKey string, opts ...EchoOption) *EchoUpstream {
 	return startEcho(&EchoUpstream{verify: func(r *http.Request, body []byte) error {
 		return verifySigV4(r, body, accessKeyID, secretKey, time.Now())
-	}})
+	}}, opts...)
 }
 
 // awsErr is an AWS error code and message.

@@ -10,6 +10,13 @@
 //	go run ./cmd/altervault-dev            # 127.0.0.1:8370
 //	go run ./cmd/altervault-dev -addr 127.0.0.1:0
 //
+// It runs in bounded memory however many calls it serves, so that a program can be load-tested
+// against it: the request log (and the echo upstream's) keeps the newest -max-requests entries
+// (10 000), the audit log the newest -max-audit-rows rows (10 000), and each key's nonce memory at
+// most -replay-capacity nonces (100 000) for the -signature-window (±300 s); -rate-limit is each
+// key's budget of requests per minute (100 000). vaulttest's package documentation lists every
+// bound.
+//
 // Besides the API and the consent, sign-in and approval pages, it serves the dev control API
 // of package vaulttest, outside /sdk/, to loopback clients only, without auth, in JSON:
 //
@@ -61,16 +68,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:8370", "listen address (127.0.0.1:0 picks a free port)")
 	verbose := fs.Bool("v", false, "log every request to stderr")
 	noValidate := fs.Bool("no-validate", false, "turn off openapi.yaml contract validation")
-	window := fs.Duration("signature-window", vaulttest.DefaultSignatureWindow, "accepted X-Alter-Timestamp skew, either way")
+	window := fs.Duration("signature-window", vaulttest.DefaultSignatureWindow, "accepted X-Alter-Timestamp skew, either way; nonces are remembered as long")
+	replay := fs.Int("replay-capacity", vaulttest.DefaultReplayCapacity, "nonces remembered per key, at most (the oldest is forgotten first)")
+	maxRequests := fs.Int("max-requests", vaulttest.DefaultMaxRequests, "entries kept in the request log and in the echo upstream's")
+	maxAudit := fs.Int("max-audit-rows", vaulttest.DefaultMaxAuditRows, "audit rows kept")
+	rateLimit := fs.Int("rate-limit", vaulttest.DefaultRateLimit, "requests per minute per key (then 429 rate_limit_exceeded)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"replay-capacity", *replay}, {"max-requests", *maxRequests}, {"max-audit-rows", *maxAudit}, {"rate-limit", *rateLimit}} {
+		if f.v < 1 {
+			return fmt.Errorf("-%s must be at least 1, not %d", f.name, f.v)
+		}
+	}
+	if *window <= 0 {
+		return fmt.Errorf("-signature-window must be positive, not %s", *window)
 	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
 	}
 	opts := []vaulttest.Option{vaulttest.WithAddr(*addr), vaulttest.WithLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))}
-	opts = append(opts, vaulttest.WithSignatureWindow(*window))
+	opts = append(opts, vaulttest.WithSignatureWindow(*window), vaulttest.WithReplayCapacity(*replay),
+		vaulttest.WithMaxRequests(*maxRequests), vaulttest.WithMaxAuditRows(*maxAudit), vaulttest.WithRateLimit(*rateLimit))
 	if *noValidate {
 		opts = append(opts, vaulttest.WithoutContractValidation())
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os/exec"
@@ -38,9 +39,7 @@ func TestRunReadyFast(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuf
 	start := time.Now()
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, &out, &errb) }()
-	require.Eventually(t, func() bool { return strings.Contains(errb.String(), "ready") }, 2*time.Second, 5*time.Millisecond)
+	done := startRun(t, ctx, &out, &errb)
 	elapsed := time.Since(start)
 	t.Logf("ready in %v", elapsed)
 	assert.Less(t, elapsed, 2*time.Second)
@@ -54,21 +53,13 @@ func TestRunReadyFast(t *testing.T) {
 	assert.True(t, apikey.Valid(env["AGENT_API_KEY"]) && apikey.Type(env["AGENT_API_KEY"]) == "ak", "agent key in the real format")
 
 	// it answers a signed request at the root, and refuses an unsigned one
-	req, err := http.NewRequestWithContext(ctx, "GET", env["ALTER_BASE_URL"]+"/sdk/agents/me", nil)
-	require.NoError(t, err)
-	req.Header.Set(signing.HeaderAPIKey, env["AGENT_API_KEY"])
-	signing.Sign(req, signing.DeriveKey(env["AGENT_API_KEY"]), nil, time.Now(), "")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	_ = resp.Body.Close()
+	req := signedMe(t, ctx, env)
+	resp := do(t, req)
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.Equal(t, env["AGENT_ID"], resp.Header.Get(signing.HeaderActorID))
 	req.Header.Del(signing.HeaderSignature)
-	resp, err = http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	_ = resp.Body.Close()
-	assert.Equal(t, 401, resp.StatusCode)
-	resp, err = http.Get(env["ALTER_BASE_URL"] + "/_dev/env")
+	assert.Equal(t, 401, do(t, req).StatusCode)
+	resp, err := http.Get(env["ALTER_BASE_URL"] + "/_dev/env")
 	require.NoError(t, err)
 	_ = resp.Body.Close()
 	assert.Equal(t, 200, resp.StatusCode)
@@ -76,6 +67,71 @@ func TestRunReadyFast(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 	assert.Contains(t, errb.String(), "stopped")
+}
+
+// startRun runs the dev server in-process with args after -addr 127.0.0.1:0 until ctx ends, and
+// returns once it is ready; run's result arrives on the channel.
+func startRun(t *testing.T, ctx context.Context, out, errb *syncBuf, args ...string) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), out, errb) }()
+	require.Eventually(t, func() bool { return strings.Contains(errb.String(), "ready") }, 2*time.Second, 5*time.Millisecond)
+	return done
+}
+
+// TestBoundFlags: the bounds of the state reach the server: a request log of 3 entries, a rate
+// limit of 5 requests per minute (answered in X-RateLimit-Limit; whether a call is refused would
+// depend on where the minute turns); a bound below 1 is refused before anything starts.
+func TestBoundFlags(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuf
+	done := startRun(t, ctx, &out, &errb, "-max-requests", "3", "-rate-limit", "5", "-replay-capacity", "10", "-max-audit-rows", "2")
+	env := exports(out.String())
+	for range 4 {
+		resp := do(t, signedMe(t, ctx, env))
+		assert.Equal(t, 200, resp.StatusCode)
+		assert.Equal(t, "5", resp.Header.Get("X-RateLimit-Limit"))
+	}
+	resp, err := http.Get(env["ALTER_BASE_URL"] + "/_dev/requests")
+	require.NoError(t, err)
+	var log []map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&log))
+	_ = resp.Body.Close()
+	assert.Len(t, log, 3, "the newest 3 requests")
+	http.DefaultClient.CloseIdleConnections()
+	cancel()
+	require.NoError(t, <-done)
+
+	for _, flag := range []string{"-max-requests", "-rate-limit", "-replay-capacity", "-max-audit-rows", "-signature-window"} {
+		v := "0"
+		if flag == "-signature-window" {
+			v = "0s"
+		}
+		var o, e syncBuf
+		err := run(context.Background(), []string{"-addr", "127.0.0.1:0", flag, v}, &o, &e)
+		require.Error(t, err, flag)
+		assert.Contains(t, err.Error(), flag)
+		assert.Empty(t, o.String(), "nothing started")
+	}
+}
+
+// signedMe is GET /sdk/agents/me signed with the demo agent's key.
+func signedMe(t *testing.T, ctx context.Context, env map[string]string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, "GET", env["ALTER_BASE_URL"]+"/sdk/agents/me", nil)
+	require.NoError(t, err)
+	req.Header.Set(signing.HeaderAPIKey, env["AGENT_API_KEY"])
+	signing.Sign(req, signing.DeriveKey(env["AGENT_API_KEY"]), nil, time.Now(), "")
+	return req
+}
+
+// do sends req and returns the answer, its body closed.
+func do(t *testing.T, req *http.Request) *http.Response {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	return resp
 }
 
 // exports parses the export lines.

@@ -1,6 +1,8 @@
 package signing
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"sync"
 	"time"
 )
@@ -15,7 +17,9 @@ const evictBudget = 4
 // acceptance window, so a captured request cannot be sent again. It holds at most capacity
 // entries: when full, the oldest entry is forgotten first. Every Check is O(1) (a map lookup
 // plus a bounded number of evictions from a ring kept in arrival order); it is safe for
-// concurrent use.
+// concurrent use. An entry is a fixed-size digest of (scope, nonce) and two integers, with no
+// pointer: a full cache of a busy key costs about 80 bytes a nonce and nothing to the garbage
+// collector, which never scans pointer-free memory.
 type ReplayCache struct {
 	window   time.Duration
 	capacity int
@@ -28,7 +32,17 @@ type ReplayCache struct {
 	seq  uint64
 }
 
-type replayKey struct{ scope, nonce string }
+// replayKey is the first 16 bytes of SHA-256(len(scope) ‖ scope ‖ nonce): an accidental
+// collision (a fresh nonce refused) is as likely as guessing a 128-bit value.
+type replayKey [16]byte
+
+func keyOf(scope, nonce string) replayKey {
+	var buf [128]byte // scope (a key id) and nonce (32 hex) fit: no allocation
+	b := binary.AppendUvarint(buf[:0], uint64(len(scope)))
+	b = append(append(b, scope...), nonce...)
+	sum := sha256.Sum256(b)
+	return replayKey(sum[:16])
+}
 
 // replayEntry is the live record of a key; seq tells it from an older ring slot of the same key.
 type replayEntry struct {
@@ -65,7 +79,7 @@ func (c *ReplayCache) Check(scope, nonce string, ts, now time.Time) error {
 	}
 	expires := saturatingAdd(secs, max(int64(c.window/time.Second), 0))
 	nowSecs := now.Unix()
-	k := replayKey{scope, nonce}
+	k := keyOf(scope, nonce)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -96,7 +110,6 @@ func (c *ReplayCache) popHead() {
 	if e, ok := c.seen[s.key]; ok && e.seq == s.seq {
 		delete(c.seen, s.key)
 	}
-	c.ring[c.head] = ringSlot{} // drop the strings for the collector
 	c.head = (c.head + 1) % len(c.ring)
 	c.n--
 }
