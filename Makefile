@@ -45,9 +45,10 @@ fuzz:
 	done
 
 ## bench: facade vs hand-written net/http floor on loopback (table: ns/op, allocs/op, B/op, ratios,
-## connections, heap growth, goroutines after Close); figures are reported, not asserted
+## connections, heap growth, goroutines after Close), then altervault-dev's own CPU per call and
+## RSS over 100k calls (bench/out/emulator.md); figures are reported, not asserted
 bench:
-	ALTER_BENCH=1 $(GO) test -run TestBenchTable -count=1 -v ./bench/
+	ALTER_BENCH=1 $(GO) test -run 'TestBenchTable|TestEmulatorCost' -count=1 -v -timeout 60m ./bench/
 
 ## lint: golangci-lint (pinned), generated code excluded
 lint:
