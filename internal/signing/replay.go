@@ -63,8 +63,8 @@ func NewReplayCache(window time.Duration, capacity int) *ReplayCache {
 	return &ReplayCache{
 		window:   window,
 		capacity: capacity,
-		seen:     make(map[replayKey]replayEntry, min(capacity, 1024)),
-		ring:     make([]ringSlot, min(capacity, 64)),
+		seen:     make(map[replayKey]replayEntry), // grows with use: a key used once costs little
+		ring:     make([]ringSlot, min(capacity, 8)),
 	}
 }
 

@@ -2,6 +2,7 @@ package signing
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -58,6 +59,27 @@ func TestReplayCacheCapacity(t *testing.T) {
 	require.NoError(t, c.Check("app", "0", now, now), "oldest forgotten first")
 	assert.Equal(t, 3, c.Len())
 	assert.Equal(t, 1, NewReplayCache(time.Hour, 0).capacity)
+}
+
+// TestReplayCacheSmallUntilUsed: memory follows use, not capacity, so that a vault holding many
+// keys used a few times each (derived keys, agents of a test suite) stays small.
+func TestReplayCacheSmallUntilUsed(t *testing.T) {
+	const n = 1000
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	caches := make([]*ReplayCache, n)
+	now := time.Unix(1_800_000_000, 0)
+	for i := range caches {
+		caches[i] = NewReplayCache(time.Minute, 100_000)
+		require.NoError(t, caches[i].Check("key", NewNonce(), now, now))
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	per := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
+	t.Logf("%d bytes per cache holding one nonce", per)
+	assert.Less(t, per, int64(2048))
+	runtime.KeepAlive(caches)
 }
 
 func TestReplayCacheConcurrent(t *testing.T) {
