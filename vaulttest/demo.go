@@ -32,13 +32,21 @@ type Demo struct {
 
 // SeedDemo seeds s with the demo data of cmd/altervault-dev and the examples, with an echo
 // upstream (NewEchoUpstream) that s.Close() stops; it keeps as many requests as s's request log
-// (WithMaxRequests).
+// (WithMaxRequests, WithLogBytes).
 func SeedDemo(s *Server) Demo {
-	up := NewEchoUpstream(WithEchoMaxRequests(s.cfg.maxRequests))
+	up := NewEchoUpstream(s.echoLog())
 	s.mu.Lock()
 	s.closers = append(s.closers, up.Close)
 	s.mu.Unlock()
 	return SeedDemoWithUpstream(s, up.URL())
+}
+
+// echoLog bounds an echo upstream's log as s's request log is bounded.
+func (s *Server) echoLog() EchoOption {
+	return func(u *EchoUpstream) {
+		WithEchoMaxRequests(s.cfg.maxRequests)(u)
+		WithEchoLogBytes(s.cfg.logBytes)(u)
+	}
 }
 
 // SeedDemoWithUpstream is SeedDemo with the upstream at upstreamURL.
@@ -61,7 +69,7 @@ func SeedDemoWithUpstream(s *Server, upstreamURL string) Demo {
 	d.ManagedSecretID = s.AddManagedSecret(d.ManagedSecretSlug, "Stripe (test mode)", "sk_test_demo_"+randAlnum(16), HeaderInjection("X-API-Key"))
 	d.MSGrantID = s.AddManagedSecretGrant(d.ManagedSecretSlug, d.Agent.ID)
 	akid, secret := "AKIA"+strings.ToUpper(randAlnum(16)), randAlnum(40)
-	aws := NewSigV4Upstream(akid, secret, WithEchoMaxRequests(s.cfg.maxRequests))
+	aws := NewSigV4Upstream(akid, secret, s.echoLog())
 	d.AWSUpstreamURL = aws.URL()
 	d.AWSGrantID = s.AddOAuthGrant(OAuthGrant{Provider: "aws", Account: "demo-backups", Credential: akid,
 		Injection: SigV4Injection(secret, "us-east-1", "s3", "")})

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -146,24 +147,30 @@ func TestDevAPILoopbackOnly(t *testing.T) {
 	assert.NotEmpty(t, rec.Header().Get("X-Request-ID"))
 }
 
-// TestBoundedState: after 10 000 calls the request log, the audit log and the key's nonce memory
-// sit at their caps.
-func TestBoundedState(t *testing.T) {
-	s := NewTestServer(t, WithMaxRequests(100), WithMaxAuditRows(50), WithReplayCapacity(500))
-	d := SeedDemoWithUpstream(s, "http://127.0.0.1:1")
+// postAudits posts n audit records of d's grant with the App key, straight to the handler.
+func postAudits(t *testing.T, s *Server, d Demo, responseBody string, n int) {
+	t.Helper()
 	app := newClient(t, s, d.AppKey)
 	audit := map[string]any{"grant_id": d.GrantID.String(), "provider_id": "github", "token_generation": nil, "method": "GET",
 		"url": "https://api.example.com/", "request_headers": map[string]string{}, "request_body": nil, "response_status": 200,
-		"response_headers": map[string]string{}, "response_body": "", "latency_ms": 1, "reason": nil, "context": nil}
+		"response_headers": map[string]string{}, "response_body": responseBody, "latency_ms": 1, "reason": nil, "context": nil}
 	body, err := json.Marshal(audit)
 	require.NoError(t, err)
-	for i := range 10_000 {
+	for i := range n {
 		req := app.request("POST", "/sdk/oauth/audit/api-call", body, nil)
 		req.RequestURI = req.URL.RequestURI()
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, req)
 		require.Equal(t, 200, rec.Code, "call %d: %s", i, rec.Body.String())
 	}
+}
+
+// TestBoundedState: after 10 000 calls the request log, the audit log and the key's nonce memory
+// sit at their caps.
+func TestBoundedState(t *testing.T) {
+	s := NewTestServer(t, WithMaxRequests(100), WithMaxAuditRows(50), WithReplayCapacity(500))
+	d := SeedDemoWithUpstream(s, "http://127.0.0.1:1")
+	postAudits(t, s, d, "", 10_000)
 	assert.Len(t, s.Requests(), 100)
 	assert.Len(t, s.AuditRows(), 50)
 	s.mu.Lock()
@@ -171,6 +178,27 @@ func TestBoundedState(t *testing.T) {
 	s.mu.Unlock()
 	assert.Equal(t, 500, s.NonceCount(key))
 	assert.Equal(t, 10_000, s.CallCount("recordApiCall"))
+}
+
+// TestLogBytes: with large bodies, the byte budget bounds the request and audit logs before
+// their entry caps do.
+func TestLogBytes(t *testing.T) {
+	s := NewTestServer(t, WithLogBytes(50_000))
+	d := SeedDemoWithUpstream(s, "http://127.0.0.1:1")
+	postAudits(t, s, d, strings.Repeat("x", 4000), 100)
+	var logged int64
+	reqs := s.rawRequests()
+	for _, q := range reqs {
+		logged += q.size()
+	}
+	assert.LessOrEqual(t, logged, int64(50_000))
+	assert.Greater(t, logged, int64(40_000), "full up to the budget")
+	assert.Len(t, reqs, int(logged/reqs[0].size()), "entries of one size: as many as fit")
+	rows := s.AuditRows()
+	assert.Less(t, len(rows), 13, "about 4 KB a row")
+	assert.Greater(t, len(rows), 9)
+	assert.Equal(t, strings.Repeat("x", 4000), rows[len(rows)-1].ResponseBody, "the newest row kept whole")
+	assert.Equal(t, 100, s.CallCount("recordApiCall"))
 }
 
 // TestNonceMemoryFollowsTheWindow, in synctest's clock: a key's nonces are held while their

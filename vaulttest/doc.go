@@ -128,19 +128,20 @@
 //
 // # Bounded state
 //
-// Nothing grows per request without bound, so a program can be load-tested against the
-// emulator: the request log keeps the newest 10 000 entries (WithMaxRequests), an echo upstream
-// the newest 10 000 requests (WithEchoMaxRequests; SeedDemo's upstreams take the server's
-// WithMaxRequests), the audit log the newest 10 000 rows (WithMaxAuditRows), the span store the
-// newest 10 000 spans (a dropped span's id may be stored again), each key's nonce memory at most
-// 100 000 nonces (WithReplayCapacity; about 80 bytes each, none of them scanned by the garbage
-// collector) for the signature window, sessions, approvals and Idempotency-Key entries the
-// newest 10 000 each, Violations the newest 1000, and the grants the API mints, delegates
-// onward or grants on a managed secret stop at 10 000 grants in all (402 grant_limit_exceeded).
-// Lookups are by map and evictions take the oldest entry, so a call costs the same after any
-// number of calls: bench's TestEmulatorCost measures cmd/altervault-dev over 100 000 calls.
-// What seeding or the API creates on purpose (keys, agents, users) is kept as long as the
-// server runs.
+// Nothing grows per request without bound, so a program can be load-tested against the emulator:
+// the request log keeps the newest 10 000 entries (WithMaxRequests), an echo upstream the newest
+// 10 000 requests (WithEchoMaxRequests; SeedDemo's upstreams take the server's bounds), the audit
+// log the newest 10 000 rows (WithMaxAuditRows), each of these three logs at most about 64 MiB of
+// bodies, headers and URLs, its newest entry always whole (WithLogBytes, WithEchoLogBytes), the
+// span store the newest 10 000 spans (a dropped span's id may be stored again), each key's nonce
+// memory at most 100 000 nonces (WithReplayCapacity; about 80 bytes each, none of them scanned by
+// the garbage collector) for the signature window, sessions, approvals and Idempotency-Key
+// entries the newest 10 000 each, Violations the newest 1000, and the grants the API mints,
+// delegates onward or grants on a managed secret stop at 10 000 grants in all (402
+// grant_limit_exceeded). Lookups are by map and evictions take the oldest entry, so a call costs
+// the same after any number of calls: bench's TestEmulatorCost measures cmd/altervault-dev over
+// 100 000 calls. What seeding or the API creates on purpose (keys, agents, users) is kept as long
+// as the server runs.
 //
 // # Grants and delegation
 //

@@ -20,13 +20,15 @@ import (
 //	/scope-mismatch?scope=a+b → 403 with WWW-Authenticate: Bearer error="insufficient_scope", scope="a b"
 //	/slow?ms=N                → waits N ms (ctx-aware), then echoes
 //
-// It remembers the newest DefaultMaxRequests requests (WithEchoMaxRequests), so that a load test
-// against it runs in bounded memory.
+// It remembers the newest 10 000 requests, 64 MiB of them at most (WithEchoMaxRequests,
+// WithEchoLogBytes), so that a load test against it runs in bounded memory.
 type EchoUpstream struct {
-	srv    *httptest.Server
-	mu     sync.Mutex
-	reqs   *ring[Request]
-	verify func(r *http.Request, body []byte) error // NewSigV4Upstream's check; nil: none
+	srv         *httptest.Server
+	mu          sync.Mutex
+	reqs        *ring[Request]
+	maxRequests int
+	logBytes    int64
+	verify      func(r *http.Request, body []byte) error // NewSigV4Upstream's check; nil: none
 }
 
 // EchoOption configures an EchoUpstream.
@@ -36,7 +38,17 @@ type EchoOption func(*EchoUpstream)
 func WithEchoMaxRequests(n int) EchoOption {
 	return func(u *EchoUpstream) {
 		if n > 0 {
-			u.reqs = newRing[Request](n)
+			u.maxRequests = n
+		}
+	}
+}
+
+// WithEchoLogBytes keeps only the newest requests whose bodies, paths and headers add up to about
+// n bytes (default 64 MiB); the newest is always kept.
+func WithEchoLogBytes(n int64) EchoOption {
+	return func(u *EchoUpstream) {
+		if n > 0 {
+			u.logBytes = n
 		}
 	}
 }
@@ -45,10 +57,11 @@ func WithEchoMaxRequests(n int) EchoOption {
 func NewEchoUpstream(opts ...EchoOption) *EchoUpstream { return startEcho(&EchoUpstream{}, opts...) }
 
 func startEcho(u *EchoUpstream, opts ...EchoOption) *EchoUpstream {
-	u.reqs = newRing[Request](DefaultMaxRequests)
+	u.maxRequests, u.logBytes = DefaultMaxRequests, DefaultLogBytes
 	for _, o := range opts {
 		o(u)
 	}
+	u.reqs = newBudgetRing(u.maxRequests, u.logBytes, Request.size)
 	u.srv = httptest.NewUnstartedServer(http.HandlerFunc(u.serve))
 	if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
 		_ = u.srv.Listener.Close()

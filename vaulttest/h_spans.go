@@ -25,6 +25,9 @@ type Span struct {
 	Received     time.Time         `json:"received_at"`
 }
 
+// key identifies a span for idempotency: its trace and span ids.
+func (sp Span) key() string { return sp.TraceID + "\x00" + sp.SpanID }
+
 // maxSpans bounds the span store: the oldest span (and its idempotency entry) goes first.
 const maxSpans = 10_000
 
@@ -59,13 +62,11 @@ func (s *Server) emitSpans(w http.ResponseWriter, r *http.Request) {
 			_, _ = rand.Read(b[:])
 			sp.SpanID = hex.EncodeToString(b[:])
 		}
-		k := sp.TraceID + "\x00" + sp.SpanID
+		k := sp.key()
 		if _, dup := s.spanKeys[k]; dup {
 			continue
 		}
-		if old, evicted := s.spans.push(sp); evicted {
-			delete(s.spanKeys, old.TraceID+"\x00"+old.SpanID)
-		}
+		s.spans.push(sp) // drops the oldest span and its key when full
 		s.spanKeys[k] = struct{}{}
 		accepted++
 	}

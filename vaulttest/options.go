@@ -19,6 +19,7 @@ type config struct {
 	replayCapacity  int
 	maxAuditRows    int
 	maxRequests     int
+	logBytes        int64
 	rateLimit       int
 }
 
@@ -28,6 +29,7 @@ const (
 	DefaultReplayCapacity  = 100_000
 	DefaultMaxAuditRows    = 10_000
 	DefaultMaxRequests     = 10_000
+	DefaultLogBytes        = 64 << 20
 	DefaultRateLimit       = 100_000
 )
 
@@ -42,6 +44,7 @@ func defaultConfig() config {
 		replayCapacity:  DefaultReplayCapacity,
 		maxAuditRows:    DefaultMaxAuditRows,
 		maxRequests:     DefaultMaxRequests,
+		logBytes:        DefaultLogBytes,
 		rateLimit:       DefaultRateLimit,
 	}
 }
@@ -83,6 +86,13 @@ func WithMaxRequests(n int) Option {
 	return positive(n, func(c *config) *int { return &c.maxRequests })
 }
 
+// WithLogBytes bounds what the request log and the audit log each hold to about n bytes of
+// bodies, headers and URLs (default 64 MiB), whatever their entry counts: the oldest entries go
+// first, the newest is always kept. A load test sending large bodies stays in bounded memory.
+func WithLogBytes(n int64) Option {
+	return positive(n, func(c *config) *int64 { return &c.logBytes })
+}
+
 // WithRateLimit sets the per-key budget of requests per minute (default 100 000); the answers
 // report it in X-RateLimit-Limit/-Remaining/-Reset, and a key over it gets 429
 // rate_limit_exceeded with Retry-After.
@@ -91,7 +101,7 @@ func WithRateLimit(perMinute int) Option {
 }
 
 // positive is an option that sets the field to v when v > 0; otherwise the default stays.
-func positive[T int | time.Duration](v T, field func(*config) *T) Option {
+func positive[T int | int64 | time.Duration](v T, field func(*config) *T) Option {
 	return func(c *config) {
 		if v > 0 {
 			*field(c) = v

@@ -109,10 +109,10 @@ func newServer(opts ...Option) (*Server, error) {
 		approvals:    map[uuid.UUID]*approval{},
 		replay:       map[uuid.UUID]*signing.ReplayCache{},
 		idem:         map[string]*idemEntry{},
-		audit:        newRing[AuditRow](cfg.maxAuditRows),
+		audit:        newBudgetRing(cfg.maxAuditRows, cfg.logBytes, AuditRow.size),
 		spans:        newRing[Span](maxSpans),
 		spanKeys:     map[string]struct{}{},
-		requests:     newRing[Request](cfg.maxRequests),
+		requests:     newBudgetRing(cfg.maxRequests, cfg.logBytes, Request.size),
 		calls:        map[string]int{},
 		faults:       map[string][]*Fault{},
 		rate:         map[uuid.UUID]*bucket{},
@@ -123,6 +123,7 @@ func newServer(opts ...Option) (*Server, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}
+	s.spans.drop = func(sp Span) { delete(s.spanKeys, sp.key()) } // under s.mu, as every push
 	s.appActor = uuid.NewSHA1(s.appID, []byte("app"))
 	idKey, err := newIdentitySigner()
 	if err != nil {

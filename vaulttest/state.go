@@ -132,6 +132,33 @@ type Request struct {
 	Time      time.Time   `json:"-"`
 }
 
+// size is about what q holds in memory: its body, path, query and headers.
+func (q Request) size() int64 {
+	return int64(len(q.Body)+len(q.Path)+len(q.Query)) + headerSize(q.Header)
+}
+
+func headerSize(h http.Header) int64 {
+	var n int
+	for k, vs := range h {
+		n += len(k)
+		for _, v := range vs {
+			n += len(v)
+		}
+	}
+	return int64(n)
+}
+
+// size is about what row holds in memory: bodies, URL, headers and context.
+func (row AuditRow) size() int64 {
+	n := len(row.RequestBody) + len(row.ResponseBody) + len(row.URL)
+	for _, m := range []map[string]string{row.RequestHeaders, row.ResponseHeaders, row.Context} {
+		for k, v := range m {
+			n += len(k) + len(v)
+		}
+	}
+	return int64(n)
+}
+
 // AuditRow is one recorded upstream call: the body of an audit post (POST
 // /sdk/oauth/audit/api-call) or a call the vault executed itself (proxy, approved call), with
 // the principal the vault resolved for it.

@@ -12,10 +12,10 @@
 //
 // It runs in bounded memory however many calls it serves, so that a program can be load-tested
 // against it: the request log (and the echo upstream's) keeps the newest -max-requests entries
-// (10 000), the audit log the newest -max-audit-rows rows (10 000), and each key's nonce memory at
-// most -replay-capacity nonces (100 000) for the -signature-window (±300 s); -rate-limit is each
-// key's budget of requests per minute (100 000). vaulttest's package documentation lists every
-// bound.
+// (10 000), the audit log the newest -max-audit-rows rows (10 000), each of these logs at most
+// -log-bytes of bodies and headers (64 MiB), and each key's nonce memory at most -replay-capacity
+// nonces (100 000) for the -signature-window (±300 s); -rate-limit is each key's budget of
+// requests per minute (100 000). vaulttest's package documentation lists every bound.
 //
 // Besides the API and the consent, sign-in and approval pages, it serves the dev control API
 // of package vaulttest, outside /sdk/, to loopback clients only, without auth, in JSON:
@@ -72,6 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	replay := fs.Int("replay-capacity", vaulttest.DefaultReplayCapacity, "nonces remembered per key, at most (the oldest is forgotten first)")
 	maxRequests := fs.Int("max-requests", vaulttest.DefaultMaxRequests, "entries kept in the request log and in the echo upstream's")
 	maxAudit := fs.Int("max-audit-rows", vaulttest.DefaultMaxAuditRows, "audit rows kept")
+	logBytes := fs.Int64("log-bytes", vaulttest.DefaultLogBytes, "bytes of bodies and headers each log keeps (request log, audit log, echo upstream's log)")
 	rateLimit := fs.Int("rate-limit", vaulttest.DefaultRateLimit, "requests per minute per key (then 429 rate_limit_exceeded)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -84,6 +85,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("-%s must be at least 1, not %d", f.name, f.v)
 		}
 	}
+	if *logBytes < 1 {
+		return fmt.Errorf("-log-bytes must be at least 1, not %d", *logBytes)
+	}
 	if *window <= 0 {
 		return fmt.Errorf("-signature-window must be positive, not %s", *window)
 	}
@@ -93,7 +97,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	opts := []vaulttest.Option{vaulttest.WithAddr(*addr), vaulttest.WithLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))}
 	opts = append(opts, vaulttest.WithSignatureWindow(*window), vaulttest.WithReplayCapacity(*replay),
-		vaulttest.WithMaxRequests(*maxRequests), vaulttest.WithMaxAuditRows(*maxAudit), vaulttest.WithRateLimit(*rateLimit))
+		vaulttest.WithMaxRequests(*maxRequests), vaulttest.WithMaxAuditRows(*maxAudit), vaulttest.WithLogBytes(*logBytes),
+		vaulttest.WithRateLimit(*rateLimit))
 	if *noValidate {
 		opts = append(opts, vaulttest.WithoutContractValidation())
 	}

@@ -85,7 +85,7 @@ func startRun(t *testing.T, ctx context.Context, out, errb *syncBuf, args ...str
 func TestBoundFlags(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuf
-	done := startRun(t, ctx, &out, &errb, "-max-requests", "3", "-rate-limit", "5", "-replay-capacity", "10", "-max-audit-rows", "2")
+	done := startRun(t, ctx, &out, &errb, "-max-requests", "3", "-rate-limit", "5", "-replay-capacity", "10", "-max-audit-rows", "2", "-log-bytes", "1000000")
 	env := exports(out.String())
 	for range 4 {
 		resp := do(t, signedMe(t, ctx, env))
@@ -102,7 +102,7 @@ func TestBoundFlags(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 
-	for _, flag := range []string{"-max-requests", "-rate-limit", "-replay-capacity", "-max-audit-rows", "-signature-window"} {
+	for _, flag := range []string{"-max-requests", "-rate-limit", "-replay-capacity", "-max-audit-rows", "-log-bytes", "-signature-window"} {
 		v := "0"
 		if flag == "-signature-window" {
 			v = "0s"
