@@ -48,7 +48,7 @@ fuzz:
 ## connections, heap growth, goroutines after Close), then altervault-dev's own CPU per call and
 ## RSS over 100k calls (bench/out/emulator.md); figures are reported, not asserted
 bench:
-	ALTER_BENCH=1 $(GO) test -run 'TestBenchTable|TestEmulatorCost' -count=1 -v -timeout 60m ./bench/
+	ALTER_BENCH=1 $(GO) test -run '^(TestBenchTable|TestEmulatorCost)$$' -count=1 -v -timeout 60m ./bench/
 
 ## lint: golangci-lint (pinned), generated code excluded
 lint:
