@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -80,8 +81,14 @@ func withAgent(ctx context.Context, key string, f func(ctx context.Context, ag *
 // audit record's response fields are the same for both SDKs.
 func upstream(q string) string { return env("ALTER_UPSTREAM_URL") + "/status/200" + q }
 
+// drain reads the answer to its end, as the reference client always does: the audit record
+// carries the body as far as it was read.
 func drain(resp *facade.Response, err error) error {
 	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		_ = resp.Body.Close()
 		return err
 	}
 	return resp.Body.Close()
