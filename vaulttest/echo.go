@@ -19,6 +19,9 @@ import (
 //	/redirect?to=<url>        → 302 to that URL
 //	/scope-mismatch?scope=a+b → 403 with WWW-Authenticate: Bearer error="insufficient_scope", scope="a b"
 //	/slow?ms=N                → waits N ms (ctx-aware), then echoes
+//	/bytes/{n}                → 200 JSON of exactly n bytes (11 ≤ n ≤ 64 MiB), written in
+//	                            chunks from one fixed block: a sized answer for benchmarks that
+//	                            costs the upstream no allocation per byte
 //
 // It remembers the newest 10 000 requests, 64 MiB of them at most (WithEchoMaxRequests,
 // WithEchoLogBytes), so that a load test against it runs in bounded memory.
@@ -116,6 +119,14 @@ func (u *EchoUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+q.Get("scope")+`"`)
 		writeJSON(w, http.StatusForbidden, map[string]string{"error": "insufficient_scope"})
 		return
+	case strings.HasPrefix(r.URL.Path, "/bytes/"):
+		n, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/bytes/"))
+		if err != nil || n < len(sizedHead)+len(sizedTail) || n > maxSized {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "want /bytes/{n}, 11 ≤ n ≤ 67108864"})
+			return
+		}
+		writeSized(w, n)
+		return
 	case r.URL.Path == "/slow":
 		ms, _ := strconv.Atoi(q.Get("ms"))
 		t := time.NewTimer(time.Duration(ms) * time.Millisecond)
@@ -137,4 +148,28 @@ func (u *EchoUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	b, _ := json.Marshal(map[string]any{"method": r.Method, "path": r.URL.Path, "query": qm, "headers": hdr, "body": string(body)})
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(b)
+}
+
+// The /bytes/{n} answer: {"data":"xxx…"}, n bytes in all.
+const (
+	sizedHead = `{"data":"`
+	sizedTail = `"}`
+	maxSized  = 64 << 20
+)
+
+// sizedFill is the block the padding is written from.
+var sizedFill = []byte(strings.Repeat("x", 32<<10))
+
+func writeSized(w http.ResponseWriter, n int) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(n))
+	_, _ = io.WriteString(w, sizedHead)
+	for left := n - len(sizedHead) - len(sizedTail); left > 0; {
+		k := min(left, len(sizedFill))
+		if _, err := w.Write(sizedFill[:k]); err != nil {
+			return
+		}
+		left -= k
+	}
+	_, _ = io.WriteString(w, sizedTail)
 }

@@ -1,0 +1,41 @@
+package vaulttest
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"testing"
+)
+
+// TestEchoSizedAnswer: /bytes/{n} answers exactly n bytes of valid JSON, and refuses sizes it
+// cannot or will not produce.
+func TestEchoSizedAnswer(t *testing.T) {
+	up := NewEchoUpstream()
+	defer up.Close()
+	get := func(path string) (int, []byte) {
+		t.Helper()
+		resp, err := http.Get(up.URL() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = resp.Body.Close() }()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, b
+	}
+	for _, n := range []int{11, 1024, 32<<10 + 11, 100_000} {
+		st, b := get("/bytes/" + strconv.Itoa(n))
+		var v struct{ Data string }
+		if st != http.StatusOK || len(b) != n || json.Unmarshal(b, &v) != nil || len(v.Data) != n-11 {
+			t.Errorf("/bytes/%d: status %d, %d bytes, valid JSON %v", n, st, len(b), json.Valid(b))
+		}
+	}
+	for _, bad := range []string{"10", "-1", "x", strconv.Itoa(64<<20 + 1)} {
+		if st, _ := get("/bytes/" + bad); st != http.StatusBadRequest {
+			t.Errorf("/bytes/%s: status %d, want 400", bad, st)
+		}
+	}
+}
