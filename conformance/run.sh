@@ -7,21 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=../scripts/devserver.sh
 source scripts/devserver.sh
+# shellcheck source=../scripts/sdkvenv.sh
+source scripts/sdkvenv.sh
 GO="${GO:-go}"
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 
-venv=conformance/.venv
-req=conformance/requirements.txt
-stamp="$venv/.requirements.sha256"
-want="$(sha256sum "$req" | cut -d' ' -f1)"
-if [[ ! -x "$venv/bin/python" ]]; then
-  python3 -m venv "$venv"
-fi
-if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]]; then
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
-  echo "$want" >"$stamp"
-fi
-py="$venv/bin/python"
+sdk_venv
+py="$SDK_PYTHON"
 
 tmp="$(mktemp -d)"
 pid=""
