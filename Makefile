@@ -5,7 +5,7 @@ GOLANGCI_LINT_VERSION := v2.15.0
 export GOTOOLCHAIN ?= local
 # The nested modules (own go.mod, `replace` to this tree): the bridges whose dependencies are
 # heavy or third-party, kept out of the SDK's module. test, lint and check-gen cover each.
-MODULES := alteraws alterlangchain altermcp alterotel examples/bridges
+MODULES := alteraws alterlangchain altermcp alterotel examples/bridges bench
 
 .PHONY: gen check-gen test fuzz bench lint demo conformance
 
@@ -44,11 +44,13 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*} || exit 1; \
 	done
 
-## bench: facade vs hand-written net/http floor on loopback (table: ns/op, allocs/op, B/op, ratios,
-## connections, heap growth, goroutines after Close), then altervault-dev's own CPU per call and
-## RSS over 100k calls (bench/out/emulator.md); figures are reported, not asserted
+## bench: the facade, a hand-written net/http floor and the official Python SDK on altervault-dev
+## (client CPU, p50/p99, throughput, allocations, connections, RSS, heap; concurrency 1-256, answers
+## 1 KB-8 MB), facade vs floor on lean loopback servers, and altervault-dev's own CPU per call and
+## RSS over 100k calls; table, bench/out/ (markdown, SVG chart), summary line. Figures are
+## reported, not asserted. ALTER_BENCH_QUICK=1 for a short run.
 bench:
-	ALTER_BENCH=1 $(GO) test -run '^(TestBenchTable|TestEmulatorCost)$$' -count=1 -v -timeout 60m ./bench/
+	GO=$(GO) ./bench/run.sh
 
 ## lint: golangci-lint (pinned), generated code excluded
 lint:

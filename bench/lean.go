@@ -103,6 +103,22 @@ func (l *Lean) init() {
 // leanCredential is the credential the lean vault hands out.
 const leanCredential = "lean-credential"
 
+// Target is what a client needs to call a vault and upstream pair: the vault's base URL, the
+// upstream URL a call asks for, the grant, and the keys (the lean vault checks none; altervault-dev
+// checks all). It travels as JSON to the processes of the bench (ALTER_BENCH_LEAN, the driver).
+type Target struct {
+	VaultURL    string    `json:"vault_url"`
+	UpstreamURL string    `json:"upstream_url"`
+	GrantID     uuid.UUID `json:"grant_id"`
+	AppKey      string    `json:"app_key"`
+	AgentKey    string    `json:"agent_key"`
+}
+
+// Target is l as a target for calls with the given keys (the upstream's /items).
+func (l *Lean) Target(appKey, agentKey string) Target {
+	return Target{VaultURL: l.Vault.URL, UpstreamURL: l.Upstream.URL + "/items", GrantID: l.GrantID, AppKey: appKey, AgentKey: agentKey}
+}
+
 // Close stops both servers.
 func (l *Lean) Close() {
 	l.Vault.Close()

@@ -1,0 +1,66 @@
+package bench
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestSummaryLine: the last line of a run has exactly the shape scripts read (issue #15).
+func TestSummaryLine(t *testing.T) {
+	shape := regexp.MustCompile(`^bench: cpu python/facade c1=\S+ c64=\S+; time facade/floor c1=\S+ c64=\S+; cpu facade/floor c1=\S+ c64=\S+$`)
+	got := summaryLine(31.5, 40, 1.0149, 0.98, 1.04, 0)
+	if !shape.MatchString(got) {
+		t.Fatalf("summary line %q has the wrong shape", got)
+	}
+	if want := "bench: cpu python/facade c1=31.50 c64=40.00; time facade/floor c1=1.01 c64=0.98; cpu facade/floor c1=1.04 c64=n/a"; got != want {
+		t.Errorf("summary line\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestTableOutputs: one table, two renderings that carry the same cells; the chart is an SVG
+// with a line per client.
+func TestTableOutputs(t *testing.T) {
+	var rs []cellResult
+	for i, cl := range clients {
+		for _, c := range concurrencies {
+			rs = append(rs, cellResult{cell{cl, c, bodies[0]}, DriverResult{Calls: 100, WallNs: int64(c) * 1e6, CPUNs: int64(i+1) * 3e7,
+				P50Ns: 1e6, P99Ns: 2e6, Conns: 2, MaxRSSBytes: 40 << 20}})
+		}
+	}
+	tb := matrixTable(rs)
+	var txt, md bytes.Buffer
+	tb.text(&txt)
+	tb.markdown(&md)
+	if len(tb.rows) != len(rs) {
+		t.Fatalf("%d rows for %d cells", len(tb.rows), len(rs))
+	}
+	for _, r := range tb.rows {
+		line := strings.Join(r, " | ")
+		if !strings.Contains(md.String(), "| "+line+" |") {
+			t.Errorf("markdown lacks row %q", line)
+		}
+		if !strings.Contains(txt.String(), r[len(r)-1]) {
+			t.Errorf("text lacks %q", r[len(r)-1])
+		}
+	}
+	if !strings.Contains(md.String(), "\n| ---") {
+		t.Error("markdown table without its separator row")
+	}
+	path := filepath.Join(t.TempDir(), "c.svg")
+	if err := writeChart(path, rs); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range append([]string{"<svg", "Throughput", "Client CPU per call"}, clients...) {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("chart lacks %q", want)
+		}
+	}
+}

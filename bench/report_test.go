@@ -1,0 +1,106 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// A table is one part of the bench's output, written both to the terminal (aligned text) and to
+// bench/out/bench.md (a markdown table): one source for both, so they never disagree.
+type table struct {
+	title string
+	head  []string
+	rows  [][]string
+	notes []string // lines printed under the table
+}
+
+func (t *table) add(cells ...string) { t.rows = append(t.rows, cells) }
+
+// text writes t as aligned columns, the first left-aligned and the others right-aligned.
+func (t *table) text(w io.Writer) {
+	width := make([]int, len(t.head))
+	for _, r := range append([][]string{t.head}, t.rows...) {
+		for i, c := range r {
+			width[i] = max(width[i], utf8.RuneCountInString(c))
+		}
+	}
+	fmt.Fprintf(w, "\n%s\n", t.title)
+	for _, r := range append([][]string{t.head}, t.rows...) {
+		var b strings.Builder
+		for i, c := range r {
+			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
+			if i == 0 {
+				b.WriteString(c + pad)
+			} else {
+				b.WriteString("  " + pad + c)
+			}
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+	for _, n := range t.notes {
+		fmt.Fprintln(w, n)
+	}
+}
+
+// markdown writes t as a level-3 section with a table.
+func (t *table) markdown(w io.Writer) {
+	fmt.Fprintf(w, "\n### %s\n\n", t.title)
+	row := func(r []string) { fmt.Fprintf(w, "| %s |\n", strings.Join(r, " | ")) }
+	row(t.head)
+	sep := make([]string, len(t.head))
+	for i := range sep {
+		sep[i] = "---:"
+	}
+	sep[0] = "---"
+	row(sep)
+	for _, r := range t.rows {
+		row(r)
+	}
+	if len(t.notes) > 0 {
+		fmt.Fprintln(w)
+		for _, n := range t.notes {
+			fmt.Fprintf(w, "%s  \n", n)
+		}
+	}
+}
+
+// A sectionFunc adds tables of its own to the bench's output. It runs after the client matrix
+// and before the summary line; its tables go to the terminal and to bench/out/bench.md like the
+// others. env says how the run was started.
+type sectionFunc func(env sectionEnv) ([]*table, error)
+
+// sectionEnv is what a section may use: the altervault-dev binary (start it with startDev, stop
+// it with server.stop, which returns the server's rusage) and whether the run is a quick one.
+type sectionEnv struct {
+	devBinary string
+	quick     bool
+}
+
+// sections are the registered extra sections, in registration order. A file of this package
+// adds one from its init (addSection); emulator_test.go adds altervault-dev's own CPU per call
+// and RSS over 100k calls this way.
+var sections []namedSection
+
+type namedSection struct {
+	name string
+	run  sectionFunc
+}
+
+// addSection registers an extra section of the bench's output.
+func addSection(name string, f sectionFunc) { sections = append(sections, namedSection{name, f}) }
+
+// ratioText prints a ratio with two decimals ("n/a" when it could not be measured).
+func ratioText(v float64) string {
+	if v <= 0 || v != v {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// summaryLine is the run's last line, in the shape scripts read (issue #15).
+func summaryLine(pyFacade1, pyFacade64, time1, time64, cpu1, cpu64 float64) string {
+	return fmt.Sprintf("bench: cpu python/facade c1=%s c64=%s; time facade/floor c1=%s c64=%s; cpu facade/floor c1=%s c64=%s",
+		ratioText(pyFacade1), ratioText(pyFacade64), ratioText(time1), ratioText(time64), ratioText(cpu1), ratioText(cpu64))
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# make bench: builds altervault-dev, makes the official Python SDK's venv (the conformance one,
+# scripts/sdkvenv.sh), and runs TestBenchTable in the bench module. Arguments go to `go test`.
+# ALTER_BENCH_QUICK=1 makes a short run (a developer's check that the harness works).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=../scripts/sdkvenv.sh
+source scripts/sdkvenv.sh
+GO="${GO:-go}"
+export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+
+sdk_venv
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+"$GO" build -o "$tmp/altervault-dev" ./cmd/altervault-dev
+cd bench
+"$GO" build -o "$tmp/benchdriver" ./cmd/benchdriver
+ALTER_BENCH=1 ALTER_BENCH_DEV="$tmp/altervault-dev" ALTER_BENCH_GODRIVER="$tmp/benchdriver" ALTER_BENCH_PYTHON="$SDK_PYTHON" \
+	"$GO" test -run '^TestBenchTable$' -count=1 -v -timeout 0 . "$@"
