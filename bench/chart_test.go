@@ -3,18 +3,20 @@ package bench
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // writeChart draws, side by side, the throughput and the client CPU time per call of each
 // client against the concurrency (1 KB answers, altervault-dev), both axes logarithmic: the
-// clients differ by more than an order of magnitude. It writes an SVG to path.
+// clients differ by more than an order of magnitude. It writes to path in the format its
+// extension names (svg, png).
 func writeChart(path string, rs []cellResult) error {
 	ticks := make([]plot.Tick, len(concurrencies))
 	for i, c := range concurrencies {
@@ -41,7 +43,11 @@ func writeChart(path string, rs []cellResult) error {
 				lines = append(lines, cl, xys)
 			}
 		}
-		return p, plotutil.AddLinePoints(p, lines...)
+		if err := plotutil.AddLinePoints(p, lines...); err != nil {
+			return nil, err
+		}
+		p.Y.Max *= 4 // room above the highest line for the legend (a log axis: a factor)
+		return p, nil
 	}
 	tp, err := panel("Throughput", "calls/s", (*DriverResult).throughput)
 	if err != nil {
@@ -52,7 +58,10 @@ func writeChart(path string, rs []cellResult) error {
 		return err
 	}
 	const w, h = 11 * vg.Inch, 4.5 * vg.Inch
-	img := vgsvg.New(w, h)
+	img, err := draw.NewFormattedCanvas(w, h, strings.TrimPrefix(filepath.Ext(path), "."))
+	if err != nil {
+		return err
+	}
 	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Inch / 2, PadTop: vg.Inch / 8, PadBottom: vg.Inch / 8, PadLeft: vg.Inch / 8, PadRight: vg.Inch / 4}
 	canvases := plot.Align([][]*plot.Plot{{tp, cpu}}, tiles, draw.New(img))
 	tp.Draw(canvases[0][0])

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -62,5 +63,28 @@ func TestTableOutputs(t *testing.T) {
 		if !bytes.Contains(b, []byte(want)) {
 			t.Errorf("chart lacks %q", want)
 		}
+	}
+}
+
+// TestSections: a registered section runs with the run's environment, in registration order,
+// and its tables join the output; its error stops the run with its name.
+func TestSections(t *testing.T) {
+	saved := sections
+	defer func() { sections = saved }()
+	sections = nil
+	var seen []sectionEnv
+	addSection("first", func(env sectionEnv) ([]*table, error) {
+		seen = append(seen, env)
+		return []*table{{title: "one"}, {title: "two"}}, nil
+	})
+	addSection("second", func(sectionEnv) ([]*table, error) { return []*table{{title: "three"}}, nil })
+	env := sectionEnv{devBinary: "/x/altervault-dev", quick: true}
+	ts, err := runSections(env, func(string, ...any) {})
+	if err != nil || len(ts) != 3 || ts[0].title != "one" || ts[2].title != "three" || len(seen) != 1 || seen[0] != env {
+		t.Fatalf("sections: %v, %d tables, env seen %v", err, len(ts), seen)
+	}
+	addSection("broken", func(sectionEnv) ([]*table, error) { return nil, errors.New("no server") })
+	if _, err := runSections(env, func(string, ...any) {}); err == nil || !strings.Contains(err.Error(), "broken") {
+		t.Fatalf("a failing section: %v", err)
 	}
 }

@@ -91,6 +91,20 @@ type namedSection struct {
 // addSection registers an extra section of the bench's output.
 func addSection(name string, f sectionFunc) { sections = append(sections, namedSection{name, f}) }
 
+// runSections runs the registered sections in order; progress names each as it starts.
+func runSections(env sectionEnv, progress func(string, ...any)) ([]*table, error) {
+	var out []*table
+	for _, s := range sections {
+		progress("\nsection: %s", s.name)
+		ts, err := s.run(env)
+		if err != nil {
+			return out, fmt.Errorf("section %s: %w", s.name, err)
+		}
+		out = append(out, ts...)
+	}
+	return out, nil
+}
+
 // ratioText prints a ratio with two decimals ("n/a" when it could not be measured).
 func ratioText(v float64) string {
 	if v <= 0 || v != v {

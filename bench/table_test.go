@@ -94,14 +94,11 @@ func TestBenchTable(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, s := range sections {
-		progress("\nsection: %s", s.name)
-		ts, err := s.run(sectionEnv{devBinary: dev, quick: quick})
-		if err != nil {
-			t.Fatalf("section %s: %v", s.name, err)
-		}
-		emit(ts...)
+	extra, err := runSections(sectionEnv{devBinary: dev, quick: quick}, progress)
+	if err != nil {
+		t.Fatal(err)
 	}
+	emit(extra...)
 
 	summary := summaryLine(pyFacade(1), pyFacade(64), lean.time1, lean.time64, lean.cpu1, lean.cpu64)
 	took := time.Since(started).Round(time.Second)
