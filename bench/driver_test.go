@@ -70,9 +70,9 @@ func TestDrive(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", client, err)
 		}
-		// At least one connection to each server, at most one per worker and server plus one
-		// per concurrent audit post.
-		if r.Calls != calls || r.Conns < 2 || r.Conns > 3*conc {
+		// At least one connection to each server, and kept alive: fewer than one per call (each
+		// call makes three requests; the floor's audit posts, one goroutine each, may overlap).
+		if r.Calls != calls || r.Conns < 2 || r.Conns >= calls {
 			t.Errorf("%s: %d calls, %d connections", client, r.Calls, r.Conns)
 		}
 		if r.P50Ns <= 0 || r.P99Ns < r.P50Ns || r.WallNs < r.P50Ns || r.CPUNs <= 0 || r.Allocs <= 0 || r.Bytes < 1024 {

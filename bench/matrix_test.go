@@ -75,7 +75,7 @@ func (c cell) calls(quick bool) int {
 func runMatrix(dev, goDriver, python string, quick bool, log func(string, ...any)) ([]cellResult, error) {
 	var out []cellResult
 	for _, c := range matrixCells() {
-		srv, err := startDev(dev, c.body)
+		srv, err := startDevServer(dev, c.body)
 		if err != nil {
 			return out, err
 		}

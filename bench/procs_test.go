@@ -108,10 +108,10 @@ func startLean() (*server, error) {
 // devBinary is the altervault-dev binary the table runs on (bench/run.sh builds it).
 func devBinary() string { return os.Getenv("ALTER_BENCH_DEV") }
 
-// startDev starts altervault-dev on a free loopback port, waits for its ready line, and reads
+// startDevServer starts altervault-dev on a free loopback port, waits for its ready line, and reads
 // its exports from GET /_dev/env. Its target is the demo App, its first GitHub grant and the
 // echo upstream's sized answer of body bytes.
-func startDev(bin string, body int) (*server, error) {
+func startDevServer(bin string, body int) (*server, error) {
 	errf, err := os.CreateTemp("", "altervault-dev-*.log")
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSummaryLine: the last line of a run has exactly the shape scripts read (issue #15).
@@ -86,5 +87,23 @@ func TestSections(t *testing.T) {
 	addSection("broken", func(sectionEnv) ([]*table, error) { return nil, errors.New("no server") })
 	if _, err := runSections(env, func(string, ...any) {}); err == nil || !strings.Contains(err.Error(), "broken") {
 		t.Fatalf("a failing section: %v", err)
+	}
+}
+
+// TestOtherReports: bench.md links the markdown reports other tests wrote during this run, not
+// itself, not another file, not a report an earlier run left.
+func TestOtherReports(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"bench.md", "emulator.md", "old.md", "notes.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := processStart.Add(-time.Hour)
+	if err := os.Chtimes(filepath.Join(dir, "old.md"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	if got := otherReports(dir); len(got) != 1 || got[0] != "emulator.md" {
+		t.Fatalf("other reports: %v, want [emulator.md]", got)
 	}
 }

@@ -3,7 +3,10 @@ package bench
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -71,16 +74,19 @@ func (t *table) markdown(w io.Writer) {
 // others. env says how the run was started.
 type sectionFunc func(env sectionEnv) ([]*table, error)
 
-// sectionEnv is what a section may use: the altervault-dev binary (start it with startDev, stop
-// it with server.stop, which returns the server's rusage) and whether the run is a quick one.
+// sectionEnv is what a section may use: the altervault-dev binary (start it with
+// startDevServer, stop it with server.stop, which returns the server's rusage), the client
+// drivers (runDriver), and whether the run is a quick one.
 type sectionEnv struct {
-	devBinary string
-	quick     bool
+	devBinary, goDriver, python string
+	quick                       bool
 }
 
 // sections are the registered extra sections, in registration order. A file of this package
-// adds one from its init (addSection); emulator_test.go adds altervault-dev's own CPU per call
-// and RSS over 100k calls this way.
+// adds one from its init (addSection), for a figure that belongs in the table and bench.md.
+// A test of its own that `make bench` runs beside TestBenchTable (bench/run.sh runs
+// TestEmulatorCost too) joins the output another way: a markdown report it writes to bench/out/
+// during the run is linked from bench.md (otherReports).
 var sections []namedSection
 
 type namedSection struct {
@@ -103,6 +109,28 @@ func runSections(env sectionEnv, progress func(string, ...any)) ([]*table, error
 		out = append(out, ts...)
 	}
 	return out, nil
+}
+
+// processStart is when this test process started: reports in bench/out/ written since are this
+// run's.
+var processStart = time.Now()
+
+// otherReports lists the markdown files in dir, other than bench.md, written by this run (other
+// tests of `make bench`, such as TestEmulatorCost's emulator.md), by name.
+func otherReports(dir string) []string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		info, err := e.Info()
+		if err != nil || e.IsDir() || filepath.Ext(e.Name()) != ".md" || e.Name() == "bench.md" || info.ModTime().Before(processStart) {
+			continue
+		}
+		out = append(out, e.Name())
+	}
+	return out
 }
 
 // ratioText prints a ratio with two decimals ("n/a" when it could not be measured).

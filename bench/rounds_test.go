@@ -14,16 +14,13 @@ import (
 	"time"
 )
 
-type row struct {
-	name string
-	res  testing.BenchmarkResult
-}
-
 // paired is the outcome of rounds of one facade/floor pair.
 type paired struct {
 	facade, floor testing.BenchmarkResult // the rounds with the median ns/op
 	ratios        []float64               // facade/floor ns/op of each round, sorted
 	deltas        []int64                 // facade−floor ns/op of each round, sorted
+	// The median cpu-ns/op of each side's runs: steadier than the one run with the median ns/op.
+	cpuFacade, cpuFloor float64
 }
 
 // ratio returns the q-quantile (0 ≤ q ≤ 1) of the per-round time ratios.
@@ -34,6 +31,16 @@ func medianResult(rs []testing.BenchmarkResult) testing.BenchmarkResult {
 	rs = slices.Clone(rs)
 	slices.SortFunc(rs, func(a, b testing.BenchmarkResult) int { return cmp.Compare(a.NsPerOp(), b.NsPerOp()) })
 	return rs[len(rs)/2]
+}
+
+// medianMetric returns the median of a reported metric over rs.
+func medianMetric(rs []testing.BenchmarkResult, unit string) float64 {
+	vs := make([]float64, len(rs))
+	for i, r := range rs {
+		vs[i] = r.Extra[unit]
+	}
+	slices.Sort(vs)
+	return vs[len(vs)/2]
 }
 
 // interleaved runs `rounds` rounds of the benchmarks named facade and floor, each run a fixed
@@ -84,6 +91,7 @@ func interleaved(rounds int, benchtime, facade, floor string) (p paired, err err
 	slices.Sort(p.ratios)
 	slices.Sort(p.deltas)
 	p.facade, p.floor = medianResult(fa), medianResult(fl)
+	p.cpuFacade, p.cpuFloor = medianMetric(fa, "cpu-ns/op"), medianMetric(fl, "cpu-ns/op")
 	return p, nil
 }
 

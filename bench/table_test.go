@@ -94,7 +94,7 @@ func TestBenchTable(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	extra, err := runSections(sectionEnv{devBinary: dev, quick: quick}, progress)
+	extra, err := runSections(sectionEnv{devBinary: dev, goDriver: goDriver, python: python, quick: quick}, progress)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +108,12 @@ func TestBenchTable(t *testing.T) {
 	fmt.Fprintf(&md, "# alter-go bench\n\n%s. Run took %s.\n\n![throughput and client CPU per call against concurrency](clients.svg)\n", header, took)
 	for _, tb := range tables {
 		tb.markdown(&md)
+	}
+	if others := otherReports("out"); len(others) > 0 {
+		fmt.Fprintf(&md, "\n### Other reports of this run\n\n")
+		for _, name := range others {
+			fmt.Fprintf(&md, "- [%s](%s)\n", name, name)
+		}
 	}
 	fmt.Fprintf(&md, "\n```\n%s\n```\n", summary)
 	fmt.Fprintf(w, "%s\n", summary)
@@ -143,7 +149,7 @@ func leanSection(quick bool) (leanResult, error) {
 		{fmt.Sprintf("Request c%d", concurrency), 6000, "BenchmarkRequest64Facade", "BenchmarkRequest64Floor"},
 		{"Me c1", 6000, "BenchmarkMeFacade", "BenchmarkMeFloor"},
 	}
-	runs := &table{title: fmt.Sprintf("Facade and floor on the lean pair (bench/lean.go, own process): %d A B B A rounds, each run a client process of its own; median run of each side", rounds),
+	runs := &table{title: fmt.Sprintf("Facade and floor on the lean pair (bench/lean.go, own process): %d A B B A rounds, each run a client process of its own; median run of each side (cpu: median of each side's runs)", rounds),
 		head: []string{"call", "side", "ns/op", "client cpu-ns/op", "allocs/op", "B/op"},
 		notes: []string{"The lean servers do the least a server can (no signature checks, no state), so what differs is the client: the",
 			"measure of the SDK's own overhead. Both sides bound each call with the same 30 s deadline (the facade's default WithTimeout)."}}
@@ -157,8 +163,12 @@ func leanSection(quick bool) (leanResult, error) {
 		}
 		a, f := r.facade, r.floor
 		loopbackFloor = append(loopbackFloor, f.NsPerOp())
-		for _, x := range []row{{"facade", a}, {"floor", f}} {
-			runs.add(p.name, x.name, fmt.Sprint(x.res.NsPerOp()), fmt.Sprintf("%.0f", x.res.Extra["cpu-ns/op"]),
+		for _, x := range []struct {
+			side string
+			res  testing.BenchmarkResult
+			cpu  float64
+		}{{"facade", a, r.cpuFacade}, {"floor", f, r.cpuFloor}} {
+			runs.add(p.name, x.side, fmt.Sprint(x.res.NsPerOp()), fmt.Sprintf("%.0f", x.cpu),
 				fmt.Sprint(x.res.AllocsPerOp()), fmt.Sprint(x.res.AllocedBytesPerOp()))
 		}
 		tr := r.ratio(0.5)
@@ -168,7 +178,7 @@ func leanSection(quick bool) (leanResult, error) {
 				within++
 			}
 		}
-		cpu := a.Extra["cpu-ns/op"] / f.Extra["cpu-ns/op"]
+		cpu := r.cpuFacade / r.cpuFloor
 		allocs := float64(a.AllocsPerOp()) / float64(f.AllocsPerOp())
 		ratios.add(p.name, fmt.Sprintf("%.2f %s", tr, mark(tr <= timeBar)), fmt.Sprintf("%.2f–%.2f", r.ratio(0.25), r.ratio(0.75)),
 			fmt.Sprintf("%d/%d", within, len(r.ratios)), fmt.Sprintf("%.2f", cpu), fmt.Sprintf("%.2f %s", allocs, mark(allocs <= allocBar)),
