@@ -130,8 +130,9 @@ var sensitive = map[string]bool{
 	"x-amz-date": true, "x-amz-content-sha256": true, "x-amz-security-token": true,
 }
 
-// Request retrieves a credential for grantID, calls rawURL with it, reads the answer, and posts
-// the audit record in the background. It returns the upstream status.
+// Request retrieves a credential for grantID, calls rawURL with it, reads the answer to its end
+// (streamed, as a caller of the facade reads Response.Body), and posts the audit record in the
+// background. It returns the upstream status.
 func (f *Floor) Request(ctx context.Context, grantID uuid.UUID, method, rawURL string) (int, error) {
 	// The same per-call deadline the facade applies by default (WithTimeout, 30 s): a client
 	// without one is not a floor anyone should ship, and net/http does measurably more work
@@ -160,7 +161,14 @@ func (f *Floor) Request(ctx context.Context, grantID uuid.UUID, method, rawURL s
 	if err != nil {
 		return 0, err
 	}
-	respBody, err := io.ReadAll(resp.Body)
+	// The answer is streamed, as the facade streams it: only what the audit record can hold (and
+	// one byte more, to tell an answer that is too large) is kept, and the size; memory does not
+	// grow with the answer.
+	head, err := io.ReadAll(io.LimitReader(resp.Body, maxCapture+1))
+	var rest int64
+	if err == nil {
+		rest, err = io.Copy(io.Discard, resp.Body)
+	}
 	_ = resp.Body.Close()
 	if err != nil {
 		return 0, err
@@ -183,7 +191,7 @@ func (f *Floor) Request(ctx context.Context, grantID uuid.UUID, method, rawURL s
 	audit, err := json.Marshal(floorAudit{
 		GrantID: tok.GrantID, ProviderID: tok.ProviderID, TokenGeneration: tok.TokenGeneration,
 		Method: method, URL: rawURL, RequestHeaders: reqHeaders, ResponseStatus: resp.StatusCode,
-		ResponseHeaders: respHeaders, ResponseBody: capture(respBody), LatencyMs: latency.Milliseconds(),
+		ResponseHeaders: respHeaders, ResponseBody: capture(head, int64(len(head))+rest), LatencyMs: latency.Milliseconds(),
 	})
 	if err != nil {
 		return 0, err
@@ -196,16 +204,16 @@ func (f *Floor) Request(ctx context.Context, grantID uuid.UUID, method, rawURL s
 	return resp.StatusCode, nil
 }
 
-// capture is a body as the audit record stores it: the text when short and UTF-8, else a size
-// note.
-func capture(b []byte) string {
+// capture is an answer of size bytes whose first bytes are head, as the audit record stores it:
+// the text when short and UTF-8, else a size note.
+func capture(head []byte, size int64) string {
 	switch {
-	case len(b) > maxCapture:
-		return "<response too large: " + strconv.Itoa(len(b)) + " bytes>"
-	case !utf8.Valid(b):
-		return "<binary response: " + strconv.Itoa(len(b)) + " bytes>"
+	case size > maxCapture:
+		return "<response too large: " + strconv.FormatInt(size, 10) + " bytes>"
+	case !utf8.Valid(head):
+		return "<binary response: " + strconv.FormatInt(size, 10) + " bytes>"
 	}
-	return string(b)
+	return string(head)
 }
 
 // floorMe is the whole AgentInfo answer, decoded like the facade decodes it.

@@ -13,7 +13,7 @@ import (
 // vaulttest (which checks the key, both signature forms, the nonce and the contract of every
 // request) it fetches the credential, injects it, calls the upstream and gets its audit row
 // recorded, twice (the second call names the cached actor, so it is signed with V2); and Me
-// answers the agent.
+// answers the agent; a large answer is audited by its size.
 func TestFloorSpeaksTheRealWire(t *testing.T) {
 	s := vaulttest.NewTestServer(t)
 	echo := vaulttest.NewEchoUpstream()
@@ -64,6 +64,23 @@ func TestFloorSpeaksTheRealWire(t *testing.T) {
 	}
 	if up != 2 {
 		t.Errorf("upstream calls: %d, want 2", up)
+	}
+
+	// A large answer is streamed through: its record notes the size, as the facade's does.
+	big := NewFloor(s.URL(), d.AppKey)
+	bigURL := echo.URL() + "/bytes/20000"
+	if st, err := big.Request(context.Background(), d.GrantID, http.MethodGet, bigURL); err != nil || st != http.StatusOK {
+		t.Fatalf("large answer: status %d, %v", st, err)
+	}
+	big.Close()
+	var noted bool
+	for _, row := range s.AuditRows() {
+		if row.URL == bigURL {
+			noted = row.ResponseBody == "<response too large: 20000 bytes>"
+		}
+	}
+	if !noted {
+		t.Errorf("no audit row noting the large answer's size")
 	}
 
 	agent := NewFloor(s.URL(), d.Agent.APIKey)
