@@ -18,7 +18,7 @@
 //     one in pydriver.py;
 //   - extra sections a file of the package registers (addSection);
 //
-// and writes the tables to the terminal and to bench/out/ (bench.md, bench.txt, clients.svg),
-// ending with one summary line. ALTER_BENCH_QUICK=1 makes a short run. A module of its own:
-// its chart library is no requirement of the SDK's module.
+// and writes the tables to the terminal and to bench/out/ (bench.md, bench.txt, clients.svg and
+// clients.png), ending with one summary line. ALTER_BENCH_QUICK=1 makes a short run. A module of
+// its own: its chart library is no requirement of the SDK's module.
 package bench

@@ -11,6 +11,10 @@ export GO="${GO:-go}" # TestEmulatorCost builds altervault-dev with it too
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 
 sdk_venv
+if [[ "${ALTER_BENCH_QUICK:-}" == 1 ]]; then
+	# TestEmulatorCost's own short mode (emulator_test.go), unless asked otherwise.
+	export ALTER_BENCH_EMULATOR_CALLS="${ALTER_BENCH_EMULATOR_CALLS:-20000}"
+fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 "$GO" build -o "$tmp/altervault-dev" ./cmd/altervault-dev

@@ -26,7 +26,7 @@ import (
 //   - the registered sections (addSection), then the summary line.
 //
 // ALTER_BENCH_QUICK=1 makes every part shorter (a developer's check that the harness works).
-// Output: the terminal, and bench/out/ (bench.md, bench.txt, clients.svg).
+// Output: the terminal, and bench/out/ (bench.md, bench.txt, clients.svg and clients.png).
 func TestBenchTable(t *testing.T) {
 	if os.Getenv("ALTER_BENCH") != "1" {
 		t.Skip("set ALTER_BENCH=1 (make bench) to run the benchmark table")
@@ -89,9 +89,10 @@ func TestBenchTable(t *testing.T) {
 		ratios.add(fmt.Sprint(c), ratioText(pyFacade(c))+" "+mark(pyFacade(c) >= 20), ratioText(ff))
 	}
 	emit(ratios)
-	chart := filepath.Join("out", "clients.svg")
-	if err := writeChart(chart, rs); err != nil {
-		t.Fatal(err)
+	for _, chart := range []string{"clients.svg", "clients.png"} { // the PNG for viewers without SVG
+		if err := writeChart(filepath.Join("out", chart), rs); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	extra, err := runSections(sectionEnv{devBinary: dev, goDriver: goDriver, python: python, quick: quick}, progress)
@@ -102,7 +103,7 @@ func TestBenchTable(t *testing.T) {
 
 	summary := summaryLine(pyFacade(1), pyFacade(64), lean.time1, lean.time64, lean.cpu1, lean.cpu64)
 	took := time.Since(started).Round(time.Second)
-	fmt.Fprintf(w, "\nrun took %s; bench/out/bench.md, bench/out/bench.txt, bench/out/clients.svg\n", took)
+	fmt.Fprintf(w, "\nrun took %s; bench/out/bench.md, bench/out/bench.txt, bench/out/clients.svg (and .png)\n", took)
 
 	var md bytes.Buffer
 	fmt.Fprintf(&md, "# alter-go bench\n\n%s. Run took %s.\n\n![throughput and client CPU per call against concurrency](clients.svg)\n", header, took)
