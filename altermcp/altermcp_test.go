@@ -34,6 +34,14 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return buildEnv(t, func(*env) []altermcp.ResourceOption {
+		return []altermcp.ResourceOption{altermcp.WithAuthorizationServers("https://idp.example"), altermcp.WithResourceName("altermcp test")}
+	})
+}
+
+// buildEnv is newEnv with the resource server options rsOpts returns (e.app and e.root set).
+func buildEnv(t *testing.T, rsOpts func(e *env) []altermcp.ResourceOption) *env {
+	t.Helper()
 	e := &env{vault: vaulttest.NewTestServer(t), upstream: vaulttest.NewEchoUpstream()}
 	t.Cleanup(e.upstream.Close)
 	var err error
@@ -48,8 +56,7 @@ func newEnv(t *testing.T) *env {
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(ts.Close)
 	e.root, e.url = ts.URL, ts.URL+"/mcp"
-	e.rs, err = altermcp.NewResourceServer(e.app, e.url, altermcp.WithAuthorizationServers("https://idp.example"),
-		altermcp.WithResourceName("altermcp test"))
+	e.rs, err = altermcp.NewResourceServer(e.app, e.url, rsOpts(e)...)
 	require.NoError(t, err)
 	h = e.rs.Handler(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return e.server }, nil))
 	return e

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -34,6 +35,7 @@ type ResourceServer struct {
 	metaPath  string
 	metaURL   string
 	providers map[string][]string
+	as        *AuthServer
 }
 
 // ResourceOption configures a ResourceServer.
@@ -44,6 +46,14 @@ type ResourceOption func(*ResourceServer)
 // verifies.
 func WithAuthorizationServers(issuers ...string) ResourceOption {
 	return func(rs *ResourceServer) { rs.meta.AuthorizationServers = slices.Clone(issuers) }
+}
+
+// WithAuthServer makes the resource server accept as's access tokens too (mapped to the vault
+// token they stand for, without a vault call), names as as the authorization server unless
+// WithAuthorizationServers does, and has Handler serve as's endpoints: one call wires both
+// halves of alter-sdk's AlterAuthProvider. Other tokens are still verified by the vault.
+func WithAuthServer(as *AuthServer) ResourceOption {
+	return func(rs *ResourceServer) { rs.as = as }
 }
 
 // WithScopesSupported lists the scopes the metadata advertises (scopes_supported).
@@ -71,25 +81,48 @@ func WithProviders(providers map[string][]string) ResourceOption {
 // public URL, e.g. https://mcp.example.com/mcp), whose tokens app verifies. resourceURL must be
 // https, except on a loopback host (local development), and have no query or fragment.
 func NewResourceServer(app *facade.App, resourceURL string, opts ...ResourceOption) (*ResourceServer, error) {
-	if app == nil {
-		return nil, errors.New("altermcp: NewResourceServer needs an App (it verifies the tokens)")
+	origin, path, err := publicURL(app, "NewResourceServer", "the resource URL", resourceURL)
+	if err != nil {
+		return nil, err
 	}
-	u, err := url.Parse(strings.TrimSpace(resourceURL))
-	switch {
-	case err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
-		return nil, errors.New("altermcp: the resource URL must be an absolute URL without query, fragment or user info")
-	case u.Scheme != "https" && (u.Scheme != "http" || !loopback(u.Hostname())):
-		// The URL is published as the resource identifier: cleartext only on the developer's machine.
-		return nil, errors.New("altermcp: the resource URL must use https (http only on localhost, 127.0.0.1 or ::1)")
-	}
-	path := strings.TrimRight(u.EscapedPath(), "/")
 	rs := &ResourceServer{app: app, metaPath: WellKnownPath + path,
-		meta: oauthex.ProtectedResourceMetadata{Resource: u.Scheme + "://" + u.Host + path, BearerMethodsSupported: []string{"header"}}}
-	rs.metaURL = u.Scheme + "://" + u.Host + rs.metaPath
+		meta: oauthex.ProtectedResourceMetadata{Resource: origin + path, BearerMethodsSupported: []string{"header"}}}
+	rs.metaURL = origin + rs.metaPath
 	for _, o := range opts {
 		o(rs)
 	}
+	if rs.as != nil && len(rs.meta.AuthorizationServers) == 0 {
+		rs.meta.AuthorizationServers = []string{rs.as.Issuer()}
+	}
 	return rs, nil
+}
+
+// publicURL checks the App of constructor fn and a URL the server publishes (a resource
+// identifier, an issuer): absolute, without query, fragment or user info, and https except on
+// a loopback host (alter-sdk's _require_https_base_url). It returns the URL's scheme://host and
+// its path without a trailing slash.
+func publicURL(app *facade.App, fn, what, raw string) (origin, path string, err error) {
+	if app == nil {
+		return "", "", fmt.Errorf("altermcp: %s needs an App (it calls the vault)", fn)
+	}
+	u, err := url.Parse(strings.TrimSpace(raw))
+	switch {
+	case err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return "", "", fmt.Errorf("altermcp: %s must be an absolute URL without query, fragment or user info", what)
+	case u.Scheme != "https" && (u.Scheme != "http" || !loopback(u.Hostname())):
+		// Cleartext only on the developer's machine.
+		return "", "", fmt.Errorf("altermcp: %s must use https (http only on localhost, 127.0.0.1 or ::1)", what)
+	}
+	return u.Scheme + "://" + u.Host, strings.TrimRight(u.EscapedPath(), "/"), nil
+}
+
+// jwtExpiry is the exp of a JWT, unverified (the vault verified it); zero if none.
+func jwtExpiry(token string) time.Time {
+	var claims jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(token, &claims); err == nil && claims.ExpiresAt != nil {
+		return claims.ExpiresAt.Time
+	}
+	return time.Time{}
 }
 
 func loopback(host string) bool {
@@ -123,6 +156,9 @@ var errUnverifiable = errors.New("altermcp: the token could not be verified now"
 // its sessions to) and its expiry, and carries the token to the tool handlers.
 func (rs *ResourceServer) Verifier() auth.TokenVerifier {
 	return func(ctx context.Context, token string, _ *http.Request) (*auth.TokenInfo, error) {
+		if rs.as != nil && strings.HasPrefix(token, accessPrefix) {
+			return rs.as.accessToken(token)
+		}
 		sub, valid, err := rs.app.VerifyUserToken(ctx, token)
 		switch {
 		case err != nil:
@@ -133,10 +169,7 @@ func (rs *ResourceServer) Verifier() auth.TokenVerifier {
 		info := &auth.TokenInfo{UserID: sub, Extra: map[string]any{tokenKey: facade.Secret(token)}}
 		// The vault checked the signature; the expiry is read only to let the middleware refuse
 		// the token once it lapses.
-		var claims jwt.RegisteredClaims
-		if _, _, err := jwt.NewParser().ParseUnverified(token, &claims); err == nil && claims.ExpiresAt != nil {
-			info.Expiration = claims.ExpiresAt.Time
-		}
+		info.Expiration = jwtExpiry(token)
 		return info, nil
 	}
 }
@@ -150,12 +183,15 @@ func (rs *ResourceServer) Require(next http.Handler) http.Handler {
 		ResourceMetadataURL: rs.metaURL, AllowMissingExpiration: true})(next)
 }
 
-// Handler serves the metadata at MetadataPath (public, CORS-enabled) and every other request
-// through Require to mcpHandler (e.g. an mcp.StreamableHTTPHandler).
+// Handler serves the metadata at MetadataPath (public, CORS-enabled), with WithAuthServer the
+// authorization server's endpoints, and every other request through Require to mcpHandler (e.g. an mcp.StreamableHTTPHandler).
 func (rs *ResourceServer) Handler(mcpHandler http.Handler) http.Handler {
 	meta := rs.Metadata()
 	mux := http.NewServeMux()
 	mux.Handle(rs.metaPath, auth.ProtectedResourceMetadataHandler(&meta))
+	if rs.as != nil {
+		rs.as.register(mux)
+	}
 	mux.Handle("/", rs.Require(mcpHandler))
 	return mux
 }

@@ -1,0 +1,90 @@
+package altermcp_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/altersdk/alter-go/altermcp"
+	"github.com/altersdk/alter-go/facade"
+	"github.com/altersdk/alter-go/vaulttest"
+)
+
+// Expiries in virtual time, the vault and the server in-process: a code dies five minutes after
+// the sign-in, a sign-in not finished within ten minutes ends the bridge, an access token lives
+// an hour.
+func TestAuthServerExpiry(t *testing.T) {
+	vault := vaulttest.NewTestServer(t)
+	synctest.Test(t, func(t *testing.T) {
+		app, err := facade.NewApp(vault.AppKey(), facade.WithBaseURL(vault.URL()),
+			facade.WithHTTPClient(&http.Client{Transport: inProcess(vault)}))
+		require.NoError(t, err)
+		defer app.Close()
+		as, err := altermcp.NewAuthServer(app, "http://localhost:8080")
+		require.NoError(t, err)
+		f := &oauthFlow{t: t, vault: vault, do: func(r *http.Request) *http.Response {
+			rec := httptest.NewRecorder()
+			r.RequestURI = r.URL.RequestURI()
+			as.ServeHTTP(rec, r)
+			return rec.Result()
+		}}
+		clientID := f.publicClient()
+		verifier, challenge := pkce("abc")
+
+		code := f.code(clientID, challenge)
+		time.Sleep(altermcp.AuthCodeLifetime + time.Second)
+		status, out := f.token(codeForm(clientID, code, verifier))
+		require.Equal(t, [2]any{http.StatusBadRequest, "invalid_grant"}, [2]any{status, out["error"]}, "expired code")
+
+		// A code used within its lifetime works; its access token lapses after an hour.
+		code = f.code(clientID, challenge)
+		time.Sleep(altermcp.AuthCodeLifetime - time.Second)
+		status, tok := f.token(codeForm(clientID, code, verifier))
+		require.Equal(t, http.StatusOK, status, "%v", tok)
+		info, err := as.Verifier()(t.Context(), tok["access_token"].(string), nil)
+		require.NoError(t, err)
+		require.Equal(t, "alice", info.UserID)
+		require.Equal(t, time.Now().Add(altermcp.AccessTokenLifetime), info.Expiration)
+		time.Sleep(altermcp.AccessTokenLifetime + time.Second)
+		_, err = as.Verifier()(t.Context(), tok["access_token"].(string), nil)
+		require.Error(t, err)
+
+		// The bridge of a sign-in nobody finished expires.
+		data := f.bridge(f.authorize(authorizeQuery(clientID, challenge, "s")))
+		time.Sleep(altermcp.BridgeTimeout + time.Second)
+		resp, _ := f.send(http.MethodGet, data["poll_url"]+"?pending="+url.QueryEscape(data["pending"]), nil, "")
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	})
+}
+
+// inProcess sends a request straight to the vault's handler (no network, for virtual time).
+func inProcess(vault *vaulttest.Server) http.RoundTripper {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		rec := httptest.NewRecorder()
+		r.RequestURI = r.URL.RequestURI()
+		vault.ServeHTTP(rec, r)
+		return rec.Result(), nil
+	})
+}
+
+func TestNewAuthServerURL(t *testing.T) {
+	app, err := facade.NewApp(vaulttest.NewTestServer(t).AppKey())
+	require.NoError(t, err)
+	defer app.Close()
+	for _, bad := range []string{"http://mcp.example.com", "mcp", "https://mcp.example.com/?x=1"} {
+		_, err := altermcp.NewAuthServer(app, bad)
+		require.Error(t, err, bad)
+	}
+	_, err = altermcp.NewAuthServer(nil, "https://mcp.example.com")
+	require.Error(t, err)
+	as, err := altermcp.NewAuthServer(app, "https://mcp.example.com/tenant/")
+	require.NoError(t, err)
+	require.Equal(t, "https://mcp.example.com/tenant", as.Issuer())
+	require.Equal(t, "/.well-known/oauth-authorization-server/tenant", as.MetadataPath())
+	require.Equal(t, "https://mcp.example.com/tenant/token", as.Metadata().TokenEndpoint)
+}
