@@ -1,6 +1,7 @@
 package altermcp_test
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,18 +22,7 @@ import (
 func TestAuthServerExpiry(t *testing.T) {
 	vault := vaulttest.NewTestServer(t)
 	synctest.Test(t, func(t *testing.T) {
-		app, err := facade.NewApp(vault.AppKey(), facade.WithBaseURL(vault.URL()),
-			facade.WithHTTPClient(&http.Client{Transport: inProcess(vault)}))
-		require.NoError(t, err)
-		defer app.Close()
-		as, err := altermcp.NewAuthServer(app, "http://localhost:8080")
-		require.NoError(t, err)
-		f := &oauthFlow{t: t, vault: vault, do: func(r *http.Request) *http.Response {
-			rec := httptest.NewRecorder()
-			r.RequestURI = r.URL.RequestURI()
-			as.ServeHTTP(rec, r)
-			return rec.Result()
-		}}
+		as, f := inProcessFlow(t, vault)
 		clientID := f.publicClient()
 		verifier, challenge := pkce("abc")
 
@@ -59,6 +49,50 @@ func TestAuthServerExpiry(t *testing.T) {
 		time.Sleep(altermcp.BridgeTimeout + time.Second)
 		resp, _ := f.send(http.MethodGet, data["poll_url"]+"?pending="+url.QueryEscape(data["pending"]), nil, "")
 		require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	})
+}
+
+// inProcessFlow is an AuthServer on vault with the flow driving it, all in-process (call it in
+// the bubble: the App is closed at the test's end).
+func inProcessFlow(t *testing.T, vault *vaulttest.Server) (*altermcp.AuthServer, *oauthFlow) {
+	app, err := facade.NewApp(vault.AppKey(), facade.WithBaseURL(vault.URL()),
+		facade.WithHTTPClient(&http.Client{Transport: inProcess(vault)}))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = app.Close() })
+	as, err := altermcp.NewAuthServer(app, "http://localhost:8080")
+	require.NoError(t, err)
+	return as, &oauthFlow{t: t, vault: vault, do: func(r *http.Request) *http.Response {
+		rec := httptest.NewRecorder()
+		r.RequestURI = r.URL.RequestURI()
+		as.ServeHTTP(rec, r)
+		return rec.Result()
+	}}
+}
+
+// The stores are bounded: a full one refuses (503 for registration, temporarily_unavailable to
+// the redirect URI for /authorize) until the sweep drops what expired; a client registered a
+// day ago with no token left is forgotten.
+func TestAuthServerCaps(t *testing.T) {
+	vault := vaulttest.NewTestServer(t)
+	synctest.Test(t, func(t *testing.T) {
+		as, f := inProcessFlow(t, vault)
+		altermcp.SetAuthCaps(as, 2, 1, 10)
+		a, b := f.publicClient(), f.publicClient()
+		body := bytes.NewReader([]byte(`{"redirect_uris":["` + callback + `"]}`))
+		resp, _ := f.send(http.MethodPost, "/register", body, "application/json")
+		require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "client store full")
+
+		_, challenge := pkce("abc")
+		f.bridge(f.authorize(authorizeQuery(a, challenge, "s")))
+		u := f.authorize(authorizeQuery(b, challenge, "s"))
+		require.Equal(t, "temporarily_unavailable", u.Query().Get("error"), "pending store full")
+		require.Equal(t, [4]int{2, 1, 0, 0}, altermcp.AuthStoreSizes(as))
+
+		time.Sleep(altermcp.BridgeTimeout + time.Second)
+		require.Equal(t, "/auth-bridge", f.authorize(authorizeQuery(b, challenge, "s")).Path, "the expired sign-in was swept")
+		time.Sleep(altermcp.RefreshTokenLifetime)
+		f.publicClient()
+		require.Equal(t, [4]int{1, 0, 0, 0}, altermcp.AuthStoreSizes(as), "stale clients and the lapsed sign-in swept")
 	})
 }
 

@@ -14,7 +14,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/modelcontextprotocol/go-sdk/oauthex"
 	"github.com/stretchr/testify/require"
 
 	"github.com/altersdk/alter-go/altermcp"
@@ -415,4 +417,47 @@ func TestAuthServerRefreshAndRevoke(t *testing.T) {
 	_, err = e.as.Verifier()(t.Context(), next["access_token"].(string), nil)
 	require.Error(t, err, "the twin access token is revoked")
 	require.Equal(t, http.StatusOK, revoke(url.Values{"token": {"unknown"}, "client_id": {clientID}, "client_secret": {secret}}), "RFC 7009: unknown tokens are 200")
+}
+
+// The go-sdk's own client-side OAuth (auth.AuthorizationCodeHandler on the streamable
+// transport) runs the flow unaided: the 401 names the resource metadata, which names this
+// server; it registers dynamically (a confidential client, client_secret_basic), and its
+// fetcher plays the browser: the bridge page, the sign-in, the poll, the redirect's code.
+func TestGoSDKClientOAuth(t *testing.T) {
+	e := newAuthEnv(t)
+	f := e.flow
+	signIns := 0
+	h, err := auth.NewAuthorizationCodeHandler(&auth.AuthorizationCodeHandlerConfig{
+		DynamicClientRegistrationConfig: &auth.DynamicClientRegistrationConfig{
+			Metadata: &oauthex.ClientRegistrationMetadata{RedirectURIs: []string{callback}, ClientName: "go-sdk"}},
+		AuthorizationCodeFetcher: func(_ context.Context, args *auth.AuthorizationArgs) (*auth.AuthorizationResult, error) {
+			signIns++
+			u, err := url.Parse(args.URL)
+			require.NoError(t, err)
+			require.Equal(t, e.root+"/authorize", u.Scheme+"://"+u.Host+u.Path)
+			data := f.bridge(f.authorize(u.Query()))
+			require.NoError(t, e.vault.CompleteAuthSession(sessionToken(t, data["auth_url"]), "bob"))
+			st, to := f.poll(data)
+			require.Equal(t, "completed", st)
+			back, err := url.Parse(to)
+			require.NoError(t, err)
+			return &auth.AuthorizationResult{Code: back.Query().Get("code"), State: back.Query().Get("state")}, nil
+		},
+	})
+	require.NoError(t, err)
+	c := mcp.NewClient(&mcp.Implementation{Name: "go-sdk-oauth", Version: "v0"}, nil)
+	s, err := c.Connect(t.Context(), &mcp.StreamableClientTransport{Endpoint: e.url, OAuthHandler: h}, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	res := call(t, s, "whoami", map[string]any{})
+	require.False(t, res.IsError, "%+v", res.Content)
+	b, err := json.Marshal(res.StructuredContent)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"sub":"bob","vault_token":true,"opaque":false}`, string(b))
+	require.Equal(t, 1, signIns)
+	ts, err := h.TokenSource(t.Context())
+	require.NoError(t, err)
+	tok, err := ts.Token()
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(tok.AccessToken, "alter_at_"), "the client holds the opaque token, never the vault's")
 }

@@ -30,9 +30,24 @@
 // go-sdk's auth.RequireBearerToken with a verifier that asks the vault (App.VerifyUserToken),
 // and the protected resource metadata (RFC 9728) is served at its well-known URL, which each 401
 // names in WWW-Authenticate. The verified token travels in the go-sdk's auth.TokenInfo to the
-// tool handlers. Authorization servers are the deployment's (WithAuthorizationServers): this
-// package does not issue tokens itself (alter-sdk's AlterAuthProvider is also an authorization
-// server; see the README).
+// tool handlers. The authorization servers it names are the deployment's
+// (WithAuthorizationServers), or this package's own.
+//
+// # Authorization server
+//
+// NewAuthServer is alter-sdk's AlterAuthProvider as an authorization server: an OAuth 2.1
+// server for MCP clients whose sign-in is the vault's. Clients discover it (RFC 8414 metadata)
+// and register dynamically (RFC 7591); /authorize (PKCE S256 required, the redirect URI one the
+// client registered) starts a vault sign-in (App.CreateAuthSession) and sends the browser to a
+// bridge page, which opens the sign-in and polls the server until the person signed in
+// (App.PollAuthSession), then goes to the client's redirect URI with the code and state. /token
+// trades the code (once, within five minutes, with the PKCE verifier) for an opaque access token
+// (an hour) and refresh token (a day, rotated on use), mapped in memory to the person's vault
+// token, which never leaves the process; /revoke drops a pair. WithAuthServer on
+// NewResourceServer wires both halves: the resource server accepts the opaque tokens (the tools
+// get the vault token as before), names the authorization server in its metadata, and its
+// Handler serves the authorization server's endpoints. The state is one process's: several
+// replicas need sticky sessions, and a restart signs everyone out.
 //
 // The package lives in a module of its own so that a program importing only facade never
 // compiles the MCP SDK.
