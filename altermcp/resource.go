@@ -153,7 +153,9 @@ var errUnverifiable = errors.New("altermcp: the token could not be verified now"
 // Verifier is the go-sdk token verifier backed by the vault (App.VerifyUserToken): a token the
 // vault refuses is auth.ErrInvalidToken (401); a vault that cannot be asked is a 500 without
 // detail. The TokenInfo names the token's subject (UserID, which the streamable transport binds
-// its sessions to) and its expiry, and carries the token to the tool handlers.
+// its sessions to) and its expiry, and carries the token to the tool handlers. With
+// WithAuthServer, an access token of that server (alter_at_…) is looked up there instead: the
+// TokenInfo carries the vault token it stands for.
 func (rs *ResourceServer) Verifier() auth.TokenVerifier {
 	return func(ctx context.Context, token string, _ *http.Request) (*auth.TokenInfo, error) {
 		if rs.as != nil && strings.HasPrefix(token, accessPrefix) {

@@ -12,7 +12,7 @@ source scripts/devserver.sh
 GO=${GO:-go}
 EXAMPLES=(quickstart agent-runtime jwt-identity identity-memory headless-connect agents-admin proxy-approval raw-gen testing-your-app user-backend)
 # Examples in nested modules (their dependencies stay out of the SDK's module), as <module dir>:<program>.
-NESTED=(examples/bridges:github-client examples/bridges:aws-s3 examples/bridges:mcp-server examples/bridges:langchain-tool examples/bridges:mcp-client examples/bridges:otel-spans)
+NESTED=(examples/bridges:github-client examples/bridges:aws-s3 examples/bridges:mcp-server examples/bridges:mcp-oauth examples/bridges:langchain-tool examples/bridges:mcp-client examples/bridges:otel-spans)
 declare -A ABOUT=(
 	[quickstart]="an App calls an API with a user's grant; RetryInfo; the vault writes the audit rows"
 	[agent-runtime]="an Agent: Me, one traced run of several tool calls, RevokeDelegation"
@@ -26,6 +26,7 @@ declare -A ABOUT=(
 	[user-backend]="net/http middleware takes the end user's bearer token; grantclient calls with their grant"
 	[github-client]="go-github, unmodified, on a grant through grantclient (examples/bridges module)"
 	[mcp-server]="an MCP server (go-sdk) behind altermcp's bearer check: authorization_required with a Connect URL, then the tool call (examples/bridges module)"
+	[mcp-oauth]="an MCP server that is its own OAuth authorization server (altermcp.AuthServer), signed into by the go-sdk's OAuth client through the vault's sign-in (examples/bridges module)"
 	[aws-s3]="aws-sdk-go-v2's S3 client on an AWS grant through alteraws; SigV4 signed by the SDK (examples/bridges module)"
 	[langchain-tool]="a langchaingo agent's tool through alterlangchain: a missing grant is a message with a Connect URL, then success (examples/bridges module)"
 	[mcp-client]="a go-sdk MCP client with the user's Alter token as bearer through mcpclient; non-public destinations refused at dial time (examples/bridges module)"

@@ -31,6 +31,13 @@ var expect = map[string][]string{
 		`recordApiCall +mcp-server +app +alice +[0-9a-f]{8} +notion .*POST /v1/search -> 200 reason="mcp-server demo"`,
 		`the row's audit context names the tool: tool=search_pages`,
 	},
+	"mcp-oauth": {
+		`browser: /authorize -> 302 to /auth-bridge`,
+		`submitted as dana, it answered "Done\. You can close this window\."`,
+		`browser: the poll says completed; redirect to http://127\.0\.0\.1:9/callback with code and state`,
+		`client: connected; its access token is opaque: true`,
+		`whoami -> \{"sub":"dana"\}`,
+	},
 	"langchain-tool": {
 		`a langchaingo agent with the tool "slack_post" \(provider slack, label "standup-[0-9a-f]{6}"\)`,
 		`agent run 1: the tool answered the model: "Authorization required for slack. Please visit: <connect URL>"`,
