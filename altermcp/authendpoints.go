@@ -168,8 +168,15 @@ func (as *AuthServer) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		redirectURI: redirect, redirectExplicit: explicit, state: state, challenge: q("code_challenge"),
 		scopes: scopes, createdAt: now}
 	as.mu.Lock()
-	as.pending[p.id] = p
+	full = len(as.pending) >= as.maxPending // again: others may have filled it while the vault answered
+	if !full {
+		as.pending[p.id] = p
+	}
 	as.mu.Unlock()
+	if full {
+		fail("temporarily_unavailable", "too many pending authorizations, try again later")
+		return
+	}
 	http.Redirect(w, r, as.basePath+"/auth-bridge?pending="+url.QueryEscape(p.id), http.StatusFound)
 }
 
