@@ -75,15 +75,17 @@ func (c *client) audit(ctx context.Context, in auditInput) {
 			rec.ResponseBody = "<transport error: timeout after " + strconv.FormatInt(in.latency.Milliseconds(), 10) + "ms>"
 		}
 	}
-	body, err := marshalWire(rec) // now: the request and response belong to the caller once Request returns
-	if err != nil {
-		c.log.ErrorContext(ctx, "alter: audit record not encoded", "err", err)
-		return
-	}
-	d := &call{op: "recordApiCall", surface: surfaceShared, body: body, actor: true, ctxHeader: true,
-		perCall: in.context.fields, background: true}
+	// rec holds only what the facade made (header and body copies, the cloned context), so the
+	// encoding is left to the worker: the caller's Read that ends the body returns without it.
 	c.background(ctx, auditTimeout, func(ctx context.Context) {
-		_, err := c.post(ctx, d, nil, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
+		body, err := marshalWire(rec)
+		if err != nil {
+			c.log.ErrorContext(ctx, "alter: audit record not encoded", "err", err)
+			return
+		}
+		d := &call{op: "recordApiCall", surface: surfaceShared, body: body, actor: true, ctxHeader: true,
+			perCall: in.context.fields, background: true}
+		_, err = c.post(ctx, d, nil, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
 			return raw.RecordAPICallWithBody(ctx, contentJSON, body)
 		})
 		if err != nil {
