@@ -273,6 +273,9 @@ func TestTokenAnswerValidation(t *testing.T) {
 		"token_type spaces":      tokenWith(`,"token_type":" Bearer"`),
 		"expires_in float":       tokenWith(`,"expires_in":1.5`),
 		"expires_in negative":    tokenWith(`,"expires_in":-1`),
+		"expires_in exponent":    tokenWith(`,"expires_in":1e3`),
+		"expires_in over int64":  tokenWith(`,"expires_in":9223372036854775808`),
+		"expires_in string":      tokenWith(`,"expires_in":"60"`),
 		"expires_at no offset":   tokenWith(`,"expires_at":"2026-01-01T00:00:00"`),
 		"expires_at minute 60":   tokenWith(`,"expires_at":"2026-01-01T00:00:00+00:60"`),
 		"scopes blank":           tokenWith(`,"scopes":[""]`),
@@ -308,6 +311,8 @@ func TestTokenAnswerValidation(t *testing.T) {
 	good := []string{
 		tokenWith(`,"expires_in":null,"expires_at":"2026-01-01T00:00:00.123456789Z","additional_credentials":null,"additional_injections":null`),
 		tokenWith(`,"retry_info":{"total_attempts":"x"}`),
+		tokenWith(`,"expires_in":9223372036854775807`),
+		tokenWith(`,"expires_in":-0`),
 		tokenWith(`,"injection_format":"AWS4-HMAC-SHA256 Credential={token}","unknown":1`),
 	}
 	for _, ans := range good {

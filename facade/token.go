@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -58,7 +59,7 @@ var (
 // parseCredential validates a token answer. The error names the field, never its value: the
 // answer holds the credential.
 func parseCredential(body []byte) (*credential, error) {
-	m := make(map[string]json.RawMessage, 8)
+	m := make(map[string]json.RawMessage, len(tokenFields)) // never grown: splitTokenObject keeps only these
 	if !splitTokenObject(body, m) {
 		m = nil
 		if err := json.Unmarshal(body, &m); err != nil || m == nil {
@@ -377,8 +378,10 @@ func rawInt(v json.RawMessage) (int64, bool) {
 	if len(v) == 0 || bytes.ContainsAny(v, ".eE\"") || v[0] == 't' || v[0] == 'f' || v[0] == 'n' {
 		return 0, false
 	}
-	var n int64
-	return n, json.Unmarshal(v, &n) == nil
+	// v is one valid JSON number token without a fraction or exponent: an integer ParseInt reads
+	// as json.Unmarshal would (both refuse one beyond int64).
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	return n, err == nil
 }
 
 func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }
