@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -378,10 +377,8 @@ func rawInt(v json.RawMessage) (int64, bool) {
 	if len(v) == 0 || bytes.ContainsAny(v, ".eE\"") || v[0] == 't' || v[0] == 'f' || v[0] == 'n' {
 		return 0, false
 	}
-	// v is one valid JSON number token without a fraction or exponent: an integer ParseInt reads
-	// as json.Unmarshal would (both refuse one beyond int64).
-	n, err := strconv.ParseInt(string(v), 10, 64)
-	return n, err == nil
+	var n int64
+	return n, json.Unmarshal(v, &n) == nil
 }
 
 func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }
