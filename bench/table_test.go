@@ -17,7 +17,7 @@ import (
 //   - the lean pair (lean.go, its own process): the facade against the floor, ALTER_BENCH_ROUNDS
 //     (default 21) A B B A rounds of a fixed number of calls, each run a process of its own; the
 //     time ratio is the median of the per-round ratios, with their 25th–75th percentile range.
-//     This is the measure of the SDK's own overhead (#12's bars): the servers do the least a
+//     This is the measure of the SDK's own overhead (#12's and #15's facade/floor bars): the servers do the least a
 //     server can, so what differs is the client. Then the same calls over in-memory transports,
 //     the connections the servers accepted, and the heap over 100k calls;
 //   - the client matrix (matrix_test.go): the facade, the floor and the official Python SDK on
@@ -155,7 +155,8 @@ func leanSection(quick bool) (leanResult, error) {
 		notes: []string{"The lean servers do the least a server can (no signature checks, no state), so what differs is the client: the",
 			"measure of the SDK's own overhead. Both sides bound each call with the same 30 s deadline (the facade's default WithTimeout)."}}
 	ratios := &table{title: "facade/floor on the lean pair",
-		head: []string{"call", fmt.Sprintf("time (≤ %.2f)", timeBar), "p25–p75", fmt.Sprintf("rounds ≤ %.2f", timeBar), "client cpu", fmt.Sprintf("allocs (≤ %.1f)", allocBar), "B/op"}}
+		head: []string{"call", fmt.Sprintf("time (≤ %.2f · ≤ %.2f)", timeBar, strictTimeBar), "p25–p75", fmt.Sprintf("rounds ≤ %.2f", timeBar),
+			fmt.Sprintf("client cpu (≤ %.2f)", cpuBar), fmt.Sprintf("allocs (≤ %.1f)", allocBar), "B/op"}}
 	var loopbackFloor []int64 // median floor ns/op of each pair, for the in-memory section
 	for i, p := range pairs {
 		r, err := interleaved(rounds, fmt.Sprintf("%dx", p.calls/scale), p.facade, p.floor)
@@ -181,8 +182,8 @@ func leanSection(quick bool) (leanResult, error) {
 		}
 		cpu := r.cpuFacade / r.cpuFloor
 		allocs := float64(a.AllocsPerOp()) / float64(f.AllocsPerOp())
-		ratios.add(p.name, fmt.Sprintf("%.2f %s", tr, mark(tr <= timeBar)), fmt.Sprintf("%.2f–%.2f", r.ratio(0.25), r.ratio(0.75)),
-			fmt.Sprintf("%d/%d", within, len(r.ratios)), fmt.Sprintf("%.2f", cpu), fmt.Sprintf("%.2f %s", allocs, mark(allocs <= allocBar)),
+		ratios.add(p.name, fmt.Sprintf("%.2f %s · %s", tr, mark(tr <= timeBar), mark(tr <= strictTimeBar)), fmt.Sprintf("%.2f–%.2f", r.ratio(0.25), r.ratio(0.75)),
+			fmt.Sprintf("%d/%d", within, len(r.ratios)), fmt.Sprintf("%.2f %s", cpu, mark(cpu <= cpuBar)), fmt.Sprintf("%.2f %s", allocs, mark(allocs <= allocBar)),
 			fmt.Sprintf("%.2f", float64(a.AllocedBytesPerOp())/float64(f.AllocedBytesPerOp())))
 		switch i {
 		case 0:
