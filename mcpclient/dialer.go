@@ -28,12 +28,14 @@ const maxAddresses = 8
 // its default socket dialer checks the address again in net.Dialer's Control hook, at connect
 // time. It is immutable and safe for concurrent use.
 type Dialer struct {
+	hosts    allowedHosts // nil: any host
 	nat64    []netip.Prefix
 	resolver Resolver
 	dial     DialFunc
 }
 
-// NewDialer returns a Dialer configured by opts (WithNAT64Prefixes, WithResolver, WithDialFunc).
+// NewDialer returns a Dialer configured by opts (WithAllowedHosts, WithNAT64Prefixes,
+// WithResolver, WithDialFunc).
 func NewDialer(opts ...Option) (*Dialer, error) {
 	cfg, err := configure(opts)
 	if err != nil {
@@ -42,7 +44,8 @@ func NewDialer(opts ...Option) (*Dialer, error) {
 	return cfg.dialer(), nil
 }
 
-// DialContext connects to address (host:port) if every address of the host is public.
+// DialContext connects to address (host:port) if the host is allowed (WithAllowedHosts) and
+// every address of it is public.
 func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	switch network {
 	case "tcp", "tcp4", "tcp6":
@@ -52,6 +55,9 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	host, port, err := net.SplitHostPort(address)
 	if err != nil {
 		return nil, fmt.Errorf("mcpclient: %w", err)
+	}
+	if !d.hosts.permits(host, port) {
+		return nil, &HostNotAllowedError{Host: address}
 	}
 	ips, err := d.lookup(ctx, host)
 	if err != nil {

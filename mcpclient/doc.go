@@ -14,6 +14,8 @@
 //     [WithNAT64Prefixes]), checked at dial time on the resolved addresses, which are the ones
 //     connected to (no second resolution, so DNS rebinding cannot move the connection), and again
 //     in the socket's Control hook;
+//   - reach only the hosts of [WithAllowedHosts], when it is given (alter-sdk has no such list):
+//     another host is refused before the token is asked for and before any connection;
 //   - use no proxy from the environment (a proxy would choose the destination);
 //   - follow no redirect (a 3xx is the answer), and the Transport refuses a redirected request to
 //     another host even under a client that follows redirects;

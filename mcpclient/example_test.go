@@ -68,3 +68,21 @@ func ExampleBlocked() {
 	// 64:ff9b::a9fe:a9fe true
 	// 2606:4700::1111 false
 }
+
+// The token goes only to the MCP servers you name: a URL to any other host (a misconfigured
+// endpoint, or one a prompt talked an agent into) is refused before the token is asked for.
+func ExampleWithAllowedHosts() {
+	hc, err := mcpclient.New(usertoken.Getter, mcpclient.WithAllowedHosts("mcp.example.com"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := usertoken.NewContext(context.Background(), "the-user-jwt")
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://mcp.attacker.example/mcp", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = hc.Do(req)
+	fmt.Println(errors.Is(err, mcpclient.ErrHostNotAllowed))
+	// Output:
+	// true
+}

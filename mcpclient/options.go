@@ -8,10 +8,11 @@ import (
 	"time"
 )
 
-// Option configures New, NewGuarded and NewDialer.
+// Option configures New, NewTransport, NewGuarded and NewDialer.
 type Option func(*config) error
 
 type config struct {
+	hosts     allowedHosts
 	nat64     []netip.Prefix
 	resolver  Resolver
 	dial      DialFunc
@@ -29,6 +30,30 @@ func WithNAT64Prefixes(prefixes ...string) Option {
 				return err
 			}
 			c.nat64 = append(c.nat64, p)
+		}
+		return nil
+	}
+}
+
+// WithAllowedHosts limits the destinations to the named hosts: a host name or an IP address,
+// matched case-insensitively on any port, or "host:port" for that port only (an IPv6 address in
+// brackets then). A request to another host is refused with ErrHostNotAllowed before its token
+// is asked for, and the Dialer refuses the connection, so NewGuarded's client is held to the list
+// too. The address checks still apply to the hosts on it. Without this option every public host
+// may be reached, as with alter-sdk's interceptor; with it, a prompt-injected or misconfigured
+// MCP URL cannot carry the user's token anywhere else. Options add to one list.
+func WithAllowedHosts(hosts ...string) Option {
+	return func(c *config) error {
+		if len(hosts) == 0 {
+			return errors.New("mcpclient: WithAllowedHosts needs at least one host")
+		}
+		if c.hosts == nil {
+			c.hosts = allowedHosts{}
+		}
+		for _, h := range hosts {
+			if err := c.hosts.add(h); err != nil {
+				return err
+			}
 		}
 		return nil
 	}
@@ -85,7 +110,7 @@ func configure(opts []Option) (*config, error) {
 }
 
 func (c *config) dialer() *Dialer {
-	d := &Dialer{nat64: c.nat64, resolver: c.resolver, dial: c.dial}
+	d := &Dialer{hosts: c.hosts, nat64: c.nat64, resolver: c.resolver, dial: c.dial}
 	if d.dial == nil {
 		d.dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: d.Control}).DialContext
 	}

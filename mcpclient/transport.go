@@ -1,6 +1,7 @@
 package mcpclient
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,6 +27,7 @@ var (
 // client's CheckRedirect. It is safe for concurrent use.
 type Transport struct {
 	token TokenFunc
+	hosts allowedHosts // nil: any host
 	base  http.RoundTripper
 }
 
@@ -38,7 +40,7 @@ func NewTransport(token TokenFunc, opts ...Option) (*Transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Transport{token: token, base: cfg.httpTransport()}, nil
+	return &Transport{token: token, hosts: cfg.hosts, base: cfg.httpTransport()}, nil
 }
 
 // New returns an *http.Client for an MCP client (go-sdk's StreamableClientTransport.HTTPClient,
@@ -70,7 +72,7 @@ func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastRe
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := check(req); err != nil {
+	if err := t.check(req); err != nil {
 		closeBody(req)
 		return nil, err
 	}
@@ -90,12 +92,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(out)
 }
 
-func check(req *http.Request) error {
+func (t *Transport) check(req *http.Request) error {
 	switch {
 	case req.URL == nil || req.URL.Scheme != "https":
 		return ErrNotHTTPS
 	case req.URL.User != nil:
 		return ErrURLCredentials
+	}
+	if port := req.URL.Port(); !t.hosts.permits(req.URL.Hostname(), cmp.Or(port, "443")) {
+		return &HostNotAllowedError{Host: req.URL.Host}
 	}
 	for r := req.Response; r != nil && r.Request != nil; r = r.Request.Response {
 		if r.Request.URL == nil || !strings.EqualFold(r.Request.URL.Host, req.URL.Host) {

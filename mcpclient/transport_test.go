@@ -292,3 +292,65 @@ func TestGrantCredentialThroughAGuardedApp(t *testing.T) {
 	}
 	require.Contains(t, urls, "https://example.com/mcp")
 }
+
+// WithAllowedHosts: only the named hosts are reached (any port, or the one given); another host
+// is refused before the token is asked for and before any connection, by New's Transport and by
+// NewGuarded's dialer alike; entries that are not hosts are refused at construction.
+func TestAllowedHosts(t *testing.T) {
+	m := newMCPServer(t, nil)
+	var asked int
+	var mu sync.Mutex
+	token := func(context.Context) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		asked++
+		return "user-jwt", nil
+	}
+	hc, err := mcpclient.New(token, append(m.options(dns()), mcpclient.WithAllowedHosts("EXAMPLE.com.", "[2606:4700::1111]:8443"))...)
+	require.NoError(t, err)
+	get := func(url string) error {
+		resp, err := hc.Get(url)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		return err
+	}
+	require.NoError(t, get("https://example.com/mcp"))
+	require.NoError(t, get("https://example.com:8443/mcp"), "a name without a port is allowed on any")
+	// an IP literal on its port passes the list and is dialed (the test certificate does not name it)
+	require.NotErrorIs(t, get("https://[2606:4700::1111]:8443/mcp"), mcpclient.ErrHostNotAllowed)
+	require.Equal(t, "[2606:4700::1111]:8443", m.dialed[2])
+	for _, url := range []string{"https://v6public.example.com/mcp", "https://[2606:4700::1111]/mcp", "https://example.com.evil.test/mcp"} {
+		err := get(url)
+		require.ErrorIs(t, err, mcpclient.ErrHostNotAllowed, url)
+		var he *mcpclient.HostNotAllowedError
+		require.ErrorAs(t, err, &he)
+		require.NotContains(t, err.Error(), "user-jwt")
+	}
+	require.Equal(t, 3, asked, "a refused host never gets the token")
+	require.Len(t, m.dialed, 3)
+
+	guarded, err := mcpclient.NewGuarded(append(m.options(dns()), mcpclient.WithAllowedHosts("example.com:443"))...)
+	require.NoError(t, err)
+	resp, err := guarded.Get("https://example.com/mcp")
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	_, err = guarded.Get("https://example.com:8443/mcp")
+	require.ErrorIs(t, err, mcpclient.ErrHostNotAllowed, "the dialer holds NewGuarded to the list, port included")
+	_, err = guarded.Get("https://v6public.example.com/mcp")
+	require.ErrorIs(t, err, mcpclient.ErrHostNotAllowed)
+	require.Len(t, m.dialed, 4, "refused hosts are never dialed")
+
+	// The list narrows, never widens, the address checks.
+	local, err := mcpclient.New(token, append(m.options(dns()), mcpclient.WithAllowedHosts("metadata.example.com"))...)
+	require.NoError(t, err)
+	_, err = local.Get("https://metadata.example.com/")
+	require.ErrorIs(t, err, mcpclient.ErrBlocked)
+
+	for _, bad := range [][]string{{}, {""}, {"https://example.com"}, {"example.com/mcp"}, {"*.example.com"},
+		{"user@example.com"}, {"exämple.com"}, {"example.com:"}, {"example.com:x"}, {"example.com:0"}, {"example.com:65536"},
+		{"example.com:080"}, {"[::1"}, {"example.com", " "}} {
+		_, err := mcpclient.NewGuarded(mcpclient.WithAllowedHosts(bad...))
+		require.Error(t, err, "%q", bad)
+	}
+}
