@@ -29,7 +29,7 @@ declare -A ABOUT=(
 	[mcp-oauth]="an MCP server that is its own OAuth authorization server (altermcp.AuthServer), signed into by the go-sdk's OAuth client through the vault's sign-in (examples/bridges module)"
 	[aws-s3]="aws-sdk-go-v2's S3 client on an AWS grant through alteraws; SigV4 signed by the SDK (examples/bridges module)"
 	[langchain-tool]="a langchaingo agent's tool through alterlangchain: a missing grant is a message with a Connect URL, then success (examples/bridges module)"
-	[mcp-client]="a go-sdk MCP client with the user's Alter token as bearer through mcpclient; non-public destinations refused at dial time (examples/bridges module)"
+	[mcp-client]="a go-sdk MCP client with the user's Alter token as bearer through mcpclient; non-public destinations refused at dial time, other hosts than WithAllowedHosts before the token is asked for (examples/bridges module)"
 	[otel-spans]="an OpenTelemetry tracer provider with Alter as one more batcher (alterotel): traceparent on vault calls, spans through spans emit (examples/bridges module)"
 )
 

@@ -49,6 +49,7 @@ var expect = map[string][]string{
 	"mcp-client": {
 		`client: https://127\.0\.0\.1:\d+/mcp +-> refused before connecting \(127\.0\.0\.1 is not public\)`,
 		`client: https://metadata\.example\.com/mcp +-> refused before connecting \(169\.254\.169\.254 is not public\)`,
+		`client: https://mcp\.attacker\.example/mcp +-> refused before the token is asked for \(not on WithAllowedHosts\)`,
 		`client: tools/call whoami -> "hello alice"`,
 		`client: without a token the server answers 401`,
 	},

@@ -2,10 +2,11 @@
 // server with the end user's Alter token as its bearer, through mcpclient.New, the Go
 // counterpart of alter-sdk's AlterMCPInterceptor; the server verifies the token with the vault.
 // The client connects to public addresses only: the server's own loopback address and a name
-// that resolves to the cloud metadata address are refused before any connection. To reach the
-// local demo server through a public name, the demo resolves example.com to a public address
-// and dials that address to the local server (it says so): the two test hooks of mcpclient
-// (WithResolver, WithDialFunc), not something a program does.
+// that resolves to the cloud metadata address are refused before any connection, and a host
+// outside its WithAllowedHosts list before the token is asked for. To reach the local demo
+// server through a public name, the demo resolves example.com to a public address and dials that
+// address to the local server (it says so): the two test hooks of mcpclient (WithResolver,
+// WithDialFunc), not something a program does.
 //
 //	go run ./mcp-client           # in examples/bridges; nothing set: starts an in-memory vault
 //	make demo                     # against cmd/altervault-dev
@@ -62,7 +63,10 @@ func run(ctx context.Context) error {
 			return (&net.Dialer{}).DialContext(ctx, network, srv.Listener.Addr().String())
 		}),
 	}
-	hc, err := mcpclient.New(usertoken.Getter, hooks...)
+	// The MCP servers this client may reach. A host on the list still has to be public: the
+	// list narrows the address checks, never widens them (127.0.0.1 is on it to show that).
+	allowed := mcpclient.WithAllowedHosts("example.com", "metadata.example.com", "127.0.0.1")
+	hc, err := mcpclient.New(usertoken.Getter, append(hooks, allowed)...)
 	if err != nil {
 		return err
 	}
@@ -83,6 +87,12 @@ func run(ctx context.Context) error {
 		errors.As(err, &be)
 		fmt.Printf("client: %-40s -> refused before connecting (%s is not public)\n", endpoint, be.Addr)
 	}
+
+	const stray = "https://mcp.attacker.example/mcp"
+	if _, err := connect(stray); !errors.Is(err, mcpclient.ErrHostNotAllowed) {
+		return fmt.Errorf("%s: expected mcpclient.ErrHostNotAllowed, got %v", stray, err)
+	}
+	fmt.Printf("client: %-40s -> refused before the token is asked for (not on WithAllowedHosts)\n", stray)
 
 	fmt.Printf("client: https://example.com/mcp: the demo resolves it to %s and dials that to the local server\n", publicAddr)
 	session, err := connect("https://example.com/mcp")
