@@ -3,7 +3,6 @@ package vaulttest
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -238,23 +237,6 @@ func TestNonceMemoryFollowsTheWindow(t *testing.T) {
 		}
 		assert.Equal(t, 30, s.NonceCount(key), "the 100 expired nonces are gone")
 	})
-}
-
-// TestEchoUpstreamKeepsTheNewest: the echo upstream's request log is bounded like the vault's.
-func TestEchoUpstreamKeepsTheNewest(t *testing.T) {
-	up := NewEchoUpstream(WithEchoMaxRequests(3))
-	defer up.Close()
-	for i := range 5 {
-		resp, err := http.Get(fmt.Sprintf("%s/r%d", up.URL(), i))
-		require.NoError(t, err)
-		_ = resp.Body.Close()
-	}
-	var paths []string
-	for _, r := range up.Requests() {
-		paths = append(paths, r.Path)
-	}
-	assert.Equal(t, []string{"/r2", "/r3", "/r4"}, paths)
-	http.DefaultClient.CloseIdleConnections()
 }
 
 // The grant setup of the dev API: a delegable first hop, an onward delegation refused once the

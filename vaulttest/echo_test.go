@@ -2,10 +2,14 @@ package vaulttest
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestEchoSizedAnswer: /bytes/{n} answers exactly n bytes of valid JSON, and refuses sizes it
@@ -38,4 +42,21 @@ func TestEchoSizedAnswer(t *testing.T) {
 			t.Errorf("/bytes/%s: status %d, want 400", bad, st)
 		}
 	}
+}
+
+// TestEchoUpstreamKeepsTheNewest: the echo upstream's request log is bounded like the vault's.
+func TestEchoUpstreamKeepsTheNewest(t *testing.T) {
+	up := NewEchoUpstream(WithEchoMaxRequests(3))
+	defer up.Close()
+	for i := range 5 {
+		resp, err := http.Get(fmt.Sprintf("%s/r%d", up.URL(), i))
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+	}
+	var paths []string
+	for _, r := range up.Requests() {
+		paths = append(paths, r.Path)
+	}
+	assert.Equal(t, []string{"/r2", "/r3", "/r4"}, paths)
+	http.DefaultClient.CloseIdleConnections()
 }
