@@ -1,6 +1,7 @@
 package altermcp
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -153,8 +154,13 @@ func (as *AuthServer) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	as.mu.Lock()
 	as.sweepLocked(now)
 	full := len(as.pending) >= as.maxPending
+	resource, badResource := as.resourceForLocked(r.Form["resource"])
 	as.mu.Unlock()
-	if full {
+	switch {
+	case badResource != "":
+		fail("invalid_target", badResource)
+		return
+	case full:
 		fail("temporarily_unavailable", "too many pending authorizations, try again later")
 		return
 	}
@@ -166,7 +172,7 @@ func (as *AuthServer) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	p := &pendingAuth{id: randomToken(), sessionToken: sess.Token, authURL: sess.URL, clientID: c.ClientID,
 		redirectURI: redirect, redirectExplicit: explicit, state: state, challenge: q("code_challenge"),
-		scopes: scopes, createdAt: now}
+		scopes: scopes, resource: resource, createdAt: now}
 	as.mu.Lock()
 	full = len(as.pending) >= as.maxPending // again: others may have filled it while the vault answered
 	if !full {
@@ -235,9 +241,11 @@ func (as *AuthServer) serveToken(w http.ResponseWriter, r *http.Request) {
 	)
 	switch grant {
 	case "authorization_code":
-		out, errCode, desc = as.exchangeCode(c, r.PostFormValue("code"), r.PostFormValue("redirect_uri"), r.PostFormValue("code_verifier"))
+		out, errCode, desc = as.exchangeCode(r.Context(), c, r.PostFormValue("code"), r.PostFormValue("redirect_uri"),
+			r.PostFormValue("code_verifier"), r.PostForm["resource"])
 	case "refresh_token":
-		out, errCode, desc = as.exchangeRefresh(c, r.PostFormValue("refresh_token"), strings.Fields(r.PostFormValue("scope")))
+		out, errCode, desc = as.exchangeRefresh(r.Context(), c, r.PostFormValue("refresh_token"),
+			strings.Fields(r.PostFormValue("scope")), r.PostForm["resource"])
 	}
 	if errCode != "" {
 		oauthError(w, http.StatusBadRequest, errCode, desc)
@@ -247,69 +255,73 @@ func (as *AuthServer) serveToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (as *AuthServer) exchangeCode(c *client, code, redirect, verifier string) (map[string]any, string, string) {
+func (as *AuthServer) exchangeCode(ctx context.Context, c *client, code, redirect, verifier string, resources []string) (map[string]any, string, string) {
 	now := time.Now()
 	as.mu.Lock()
-	defer as.mu.Unlock()
+	out, errCode, desc, reused := as.exchangeCodeLocked(now, c, code, redirect, verifier, resources)
+	as.mu.Unlock()
+	if reused != nil {
+		as.log.WarnContext(ctx, "altermcp: an authorization code was presented again; what it bought is revoked",
+			"client_id", reused.clientID, "sub", reused.sub)
+	}
+	return out, errCode, desc
+}
+
+// exchangeCodeLocked is the authorization_code grant; reused names the grant a code presented
+// again revoked, for the caller's log.
+func (as *AuthServer) exchangeCodeLocked(now time.Time, c *client, code, redirect, verifier string, resources []string) (out map[string]any, errCode, desc string, reused *grant) {
 	as.sweepLocked(now)
 	p, ok := as.codes[code]
 	switch {
 	case !ok || code == "" || p.clientID != c.ClientID:
-		return nil, "invalid_grant", "unknown authorization code"
-	case p.issued != "":
-		// A code used twice was perhaps stolen: what it bought is revoked (RFC 6749 §4.1.2).
-		as.revokeLocked(p.issued)
+		return nil, "invalid_grant", "unknown authorization code", nil
+	case p.grant != nil:
+		// A code used twice was perhaps stolen: what it bought is revoked (RFC 6749 §4.1.2),
+		// rotated since or not.
+		as.endLocked(p.grant)
 		as.dropPendingLocked(p)
-		return nil, "invalid_grant", "the authorization code was already used"
+		return nil, "invalid_grant", "the authorization code was already used", p.grant
 	case now.After(p.codeExp):
 		as.dropPendingLocked(p)
-		return nil, "invalid_grant", "the authorization code expired"
+		return nil, "invalid_grant", "the authorization code expired", nil
 	}
 	// From here the code is spent, whatever the outcome: one guess at the verifier per code.
 	if (p.redirectExplicit || redirect != "") && redirect != p.redirectURI {
 		as.dropPendingLocked(p)
-		return nil, "invalid_grant", "redirect_uri differs from the authorization request's"
+		return nil, "invalid_grant", "redirect_uri differs from the authorization request's", nil
 	}
 	if !pkceMatches(verifier, p.challenge) {
 		as.dropPendingLocked(p)
-		return nil, "invalid_grant", "the code_verifier does not match the code_challenge"
+		return nil, "invalid_grant", "the code_verifier does not match the code_challenge", nil
 	}
-	if len(as.access) >= as.maxTokens {
-		return nil, "invalid_request", "token store at capacity, try again later"
+	if res, present, ok := requestedResource(resources); present && (!ok || res != p.resource) {
+		as.dropPendingLocked(p)
+		return nil, "invalid_target", "resource differs from the authorization request's", nil
 	}
-	out := as.issueLocked(now, tokenEntry{userToken: p.userToken, sub: p.sub, clientID: c.ClientID, scopes: p.scopes},
-		slices.Contains(c.GrantTypes, "refresh_token"))
-	p.issued = out["access_token"].(string)
-	return out, "", ""
+	if len(as.grants) >= as.maxTokens {
+		return nil, "invalid_request", "token store at capacity, try again later", nil
+	}
+	p.grant = as.newGrantLocked(p)
+	return as.issueLocked(now, p.grant, slices.Contains(c.GrantTypes, "refresh_token")), "", "", nil
 }
 
-func (as *AuthServer) exchangeRefresh(c *client, token string, scopes []string) (map[string]any, string, string) {
+// exchangeRefresh is the refresh_token grant (rotateLocked); the reuse of a rotated refresh
+// token is logged at Warn, naming the client and the person, never a token.
+func (as *AuthServer) exchangeRefresh(ctx context.Context, c *client, token string, scopes, resources []string) (map[string]any, string, string) {
 	now := time.Now()
 	as.mu.Lock()
-	defer as.mu.Unlock()
-	e, ok := as.refresh[token]
-	switch {
-	case !ok || e.clientID != c.ClientID:
-		return nil, "invalid_grant", "unknown refresh token"
-	case now.After(e.expiresAt):
-		as.revokeLocked(token)
-		return nil, "invalid_grant", "the refresh token expired"
-	case !jwtExpiry(e.userToken.Reveal()).IsZero() && now.After(jwtExpiry(e.userToken.Reveal())):
-		as.revokeLocked(token) // the person must sign in again
-		return nil, "invalid_grant", "the sign-in behind the refresh token expired"
-	case slices.ContainsFunc(scopes, func(s string) bool { return !slices.Contains(e.scopes, s) }):
-		return nil, "invalid_scope", "requested scopes exceed those authorized"
+	out, errCode, desc, reused := as.rotateLocked(now, c, token, scopes, resources)
+	as.mu.Unlock()
+	if reused != nil {
+		as.log.WarnContext(ctx, "altermcp: a rotated refresh token was presented again; its authorization is revoked (RFC 9700 §4.14.2)",
+			"client_id", reused.clientID, "presented_by", c.ClientID, "sub", reused.sub)
 	}
-	next := *e
-	if len(scopes) > 0 {
-		next.scopes = scopes
-	}
-	as.revokeLocked(token) // rotation: the old pair goes
-	return as.issueLocked(now, next, true), "", ""
+	return out, errCode, desc
 }
 
 // serveRevoke is token revocation (RFC 7009; alter-sdk's revoke_token): an access or refresh
-// token of the authenticated client is dropped with its twin. Any token, known or not, is 200.
+// token of the authenticated client ends its grant (both current tokens). Any token, known or
+// not, is 200.
 func (as *AuthServer) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	c, ok := as.formClient(w, r)
 	if !ok {
@@ -317,10 +329,12 @@ func (as *AuthServer) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	tok := r.PostFormValue("token")
 	as.mu.Lock()
-	for _, m := range []map[string]*tokenEntry{as.access, as.refresh} {
-		if e, ok := m[tok]; ok && e.clientID == c.ClientID {
-			as.revokeLocked(tok)
-		}
+	g, ok := as.access[tok]
+	if !ok {
+		g, _ = as.refreshGrantLocked(tok) // a spent one too: the client ends its authorization
+	}
+	if g != nil && g.clientID == c.ClientID {
+		as.endLocked(g)
 	}
 	as.mu.Unlock()
 	w.Header().Set("Cache-Control", "no-store")

@@ -2,6 +2,7 @@ package altermcp_test
 
 import (
 	"bytes"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -54,12 +55,12 @@ func TestAuthServerExpiry(t *testing.T) {
 
 // inProcessFlow is an AuthServer on vault with the flow driving it, all in-process (call it in
 // the bubble: the App is closed at the test's end).
-func inProcessFlow(t *testing.T, vault *vaulttest.Server) (*altermcp.AuthServer, *oauthFlow) {
+func inProcessFlow(t *testing.T, vault *vaulttest.Server, opts ...altermcp.AuthOption) (*altermcp.AuthServer, *oauthFlow) {
 	app, err := facade.NewApp(vault.AppKey(), facade.WithBaseURL(vault.URL()),
 		facade.WithHTTPClient(&http.Client{Transport: inProcess(vault)}))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = app.Close() })
-	as, err := altermcp.NewAuthServer(app, "http://localhost:8080")
+	as, err := altermcp.NewAuthServer(app, "http://localhost:8080", opts...)
 	require.NoError(t, err)
 	return as, &oauthFlow{t: t, vault: vault, do: func(r *http.Request) *http.Response {
 		rec := httptest.NewRecorder()
@@ -86,14 +87,63 @@ func TestAuthServerCaps(t *testing.T) {
 		f.bridge(f.authorize(authorizeQuery(a, challenge, "s")))
 		u := f.authorize(authorizeQuery(b, challenge, "s"))
 		require.Equal(t, "temporarily_unavailable", u.Query().Get("error"), "pending store full")
-		require.Equal(t, [4]int{2, 1, 0, 0}, altermcp.AuthStoreSizes(as))
+		require.Equal(t, [5]int{2, 1, 0, 0, 0}, altermcp.AuthStoreSizes(as))
 
 		time.Sleep(altermcp.BridgeTimeout + time.Second)
 		require.Equal(t, "/auth-bridge", f.authorize(authorizeQuery(b, challenge, "s")).Path, "the expired sign-in was swept")
 		time.Sleep(altermcp.RefreshTokenLifetime)
 		f.publicClient()
-		require.Equal(t, [4]int{1, 0, 0, 0}, altermcp.AuthStoreSizes(as), "stale clients and the lapsed sign-in swept")
+		require.Equal(t, [5]int{1, 0, 0, 0, 0}, altermcp.AuthStoreSizes(as), "stale clients and the lapsed sign-in swept")
 	})
+}
+
+// A grant outlives its access token: a day after its last rotation it is swept with everything
+// it knows. However often it rotates, the server keeps one access and one refresh token for it
+// (a spent refresh token is recognised by its generation, not stored), and the first of 300
+// spent tokens still revokes it.
+func TestAuthServerGrantLifetime(t *testing.T) {
+	vault := vaulttest.NewTestServer(t)
+	synctest.Test(t, func(t *testing.T) {
+		logs := &syncBuffer{}
+		as, f := inProcessFlow(t, vault, altermcp.WithAuthLogger(slog.New(slog.NewTextHandler(logs, nil))))
+		clientID := f.publicClient()
+		first := f.pair(clientID)
+
+		time.Sleep(altermcp.AccessTokenLifetime + time.Minute)
+		f.publicClient() // a request that sweeps
+		require.Equal(t, [3]int{1, 0, 1}, storeTokens(as), "the access token expired, the refresh token lives")
+		_, err := as.Verifier()(t.Context(), first["access_token"].(string), nil)
+		require.Error(t, err)
+		status, tok := f.refresh(clientID, first["refresh_token"].(string))
+		require.Equal(t, http.StatusOK, status, "refreshed after the access token's hour: %v", tok)
+
+		for range 300 {
+			status, tok = f.refresh(clientID, tok["refresh_token"].(string))
+			require.Equal(t, http.StatusOK, status, "%v", tok)
+		}
+		require.Equal(t, [3]int{1, 1, 1}, storeTokens(as), "nothing kept per rotation")
+		_, err = as.Verifier()(t.Context(), tok["access_token"].(string), nil)
+		require.NoError(t, err)
+		status, out := f.refresh(clientID, first["refresh_token"].(string))
+		require.Equal(t, [2]any{http.StatusBadRequest, "invalid_grant"}, [2]any{status, out["error"]})
+		require.Equal(t, [3]int{0, 0, 0}, storeTokens(as), "the first refresh token, 301 rotations back, revoked the grant")
+		require.Contains(t, logs.String(), "a rotated refresh token was presented again")
+
+		// An unused grant is swept a day after its last refresh token was issued.
+		f.pair(clientID)
+		time.Sleep(altermcp.AccessTokenLifetime + time.Minute)
+		f.publicClient()
+		require.Equal(t, [3]int{1, 0, 1}, storeTokens(as))
+		time.Sleep(altermcp.RefreshTokenLifetime - altermcp.AccessTokenLifetime)
+		f.publicClient()
+		require.Equal(t, [3]int{0, 0, 0}, storeTokens(as), "swept")
+	})
+}
+
+// storeTokens is how many grants, access and refresh tokens as holds.
+func storeTokens(as *altermcp.AuthServer) [3]int {
+	s := altermcp.AuthStoreSizes(as)
+	return [3]int(s[2:])
 }
 
 // inProcess sends a request straight to the vault's handler (no network, for virtual time).

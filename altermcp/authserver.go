@@ -1,22 +1,18 @@
 package altermcp
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
 	"github.com/altersdk/alter-go/facade"
@@ -39,7 +35,7 @@ const (
 const (
 	maxClients      = 10_000
 	maxPendingAuths = 10_000
-	maxTokenPairs   = 100_000
+	maxTokenPairs   = 100_000 // live grants, each holding at most one access and one refresh token
 )
 
 // Prefixes of the opaque tokens, alter-sdk's: the resource server tells them from vault JWTs.
@@ -69,16 +65,19 @@ type AuthServer struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 
+	macKey []byte // signs the refresh tokens' grant and generation
+
 	// caps, variables only for tests
 	maxClients, maxPending, maxTokens int
 
 	mu        sync.Mutex
 	lastSweep time.Time
+	resources []string // the canonical URIs of the resource servers joined (WithAuthServer)
 	clients   map[string]*client
 	pending   map[string]*pendingAuth // by the bridge's pending id
 	codes     map[string]*pendingAuth // by the authorization code, once the sign-in completed
-	access    map[string]*tokenEntry
-	refresh   map[string]*tokenEntry
+	grants    map[string]*grant       // by id: every live authorization, at most maxTokens
+	access    map[string]*grant       // by current access token
 }
 
 // AuthOption configures an AuthServer.
@@ -113,6 +112,7 @@ type pendingAuth struct {
 	redirectExplicit          bool
 	state, challenge          string
 	scopes                    []string
+	resource                  string // canonical; "" when bound to none
 	createdAt                 time.Time
 
 	// once the person signed in
@@ -120,17 +120,7 @@ type pendingAuth struct {
 	sub       string
 	code      string
 	codeExp   time.Time
-	issued    string // the access token the code was exchanged for ("" before)
-}
-
-// tokenEntry is an opaque access or refresh token: the vault token it stands for, and its twin.
-type tokenEntry struct {
-	userToken facade.Secret
-	sub       string
-	clientID  string
-	scopes    []string
-	expiresAt time.Time
-	twin      string // the access token of a refresh token, and the other way round
+	grant     *grant // what the code was exchanged for (nil before)
 }
 
 // NewAuthServer returns the authorization server whose issuer is baseURL (e.g.
@@ -141,10 +131,11 @@ func NewAuthServer(app *facade.App, baseURL string, opts ...AuthOption) (*AuthSe
 	if err != nil {
 		return nil, err
 	}
-	as := &AuthServer{app: app, issuer: origin + path, basePath: path, log: slog.Default(),
+	as := &AuthServer{app: app, issuer: origin + path, basePath: path, log: slog.Default(), macKey: randomBytes(sha256.Size),
 		maxClients: maxClients, maxPending: maxPendingAuths, maxTokens: maxTokenPairs,
 		clients: map[string]*client{}, pending: map[string]*pendingAuth{}, codes: map[string]*pendingAuth{},
-		access: map[string]*tokenEntry{}, refresh: map[string]*tokenEntry{}}
+		grants: map[string]*grant{}, access: map[string]*grant{}}
+
 	for _, o := range opts {
 		o(as)
 	}
@@ -216,10 +207,12 @@ func (as *AuthServer) serveMetadata(w http.ResponseWriter, _ *http.Request) {
 }
 
 // randomToken is 32 bytes from crypto/rand, base64url: 256 bits, as secrets.token_urlsafe(32).
-func randomToken() string {
-	b := make([]byte, 32)
+func randomToken() string { return base64.RawURLEncoding.EncodeToString(randomBytes(32)) }
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
 	_, _ = rand.Read(b) // never fails (crypto/rand)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return b
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -240,7 +233,7 @@ const maxFormBytes = 64 << 10
 // sweepLocked drops what expired (alter-sdk's _sweep_expired), at most every sweepEvery unless
 // a store is full.
 func (as *AuthServer) sweepLocked(now time.Time) {
-	full := len(as.clients) >= as.maxClients || len(as.pending) >= as.maxPending || len(as.access) >= as.maxTokens
+	full := len(as.clients) >= as.maxClients || len(as.pending) >= as.maxPending || len(as.grants) >= as.maxTokens
 	if !full && now.Sub(as.lastSweep) < sweepEvery {
 		return
 	}
@@ -251,24 +244,16 @@ func (as *AuthServer) sweepLocked(now time.Time) {
 			delete(as.pending, id)
 		}
 	}
-	for tok, e := range as.access {
-		if now.After(e.expiresAt) {
-			as.revokeLocked(tok)
-		}
-	}
-	for tok, e := range as.refresh {
-		if now.After(e.expiresAt) {
-			as.revokeLocked(tok)
+	// A grant goes once neither of its tokens lives; what it knows of its spent refresh tokens
+	// (their generation) goes with it.
+	active := map[string]bool{}
+	for _, g := range as.grants {
+		as.expireLocked(now, g)
+		if as.grants[g.id] == g {
+			active[g.clientID] = true
 		}
 	}
 	// A client registered over a day ago and holding no token is forgotten.
-	active := map[string]bool{}
-	for _, e := range as.refresh {
-		active[e.clientID] = true
-	}
-	for _, e := range as.access {
-		active[e.clientID] = true
-	}
 	for id, c := range as.clients {
 		if now.Sub(c.registeredAt) > RefreshTokenLifetime && !active[id] {
 			delete(as.clients, id)
@@ -288,70 +273,6 @@ func (as *AuthServer) dropPendingLocked(p *pendingAuth) {
 	delete(as.pending, p.id)
 	if p.code != "" {
 		delete(as.codes, p.code)
-	}
-}
-
-// revokeLocked drops an access or refresh token and its twin (alter-sdk's _revoke_internal).
-func (as *AuthServer) revokeLocked(token string) {
-	for _, m := range []map[string]*tokenEntry{as.access, as.refresh} {
-		if e, ok := m[token]; ok {
-			delete(as.access, e.twin)
-			delete(as.refresh, e.twin)
-			delete(m, token)
-		}
-	}
-}
-
-// issueLocked makes a new access token (and a refresh token if withRefresh) for the vault
-// token, answered as RFC 6749 §5.1 does.
-func (as *AuthServer) issueLocked(now time.Time, src tokenEntry, withRefresh bool) map[string]any {
-	at := accessPrefix + randomToken()
-	acc := src
-	acc.expiresAt = now.Add(AccessTokenLifetime)
-	acc.twin = ""
-	out := map[string]any{"access_token": at, "token_type": "Bearer", "expires_in": int(AccessTokenLifetime / time.Second)}
-	if withRefresh {
-		rt := refreshPrefix + randomToken()
-		ref := src
-		ref.expiresAt, ref.twin, acc.twin = now.Add(RefreshTokenLifetime), at, rt
-		as.refresh[rt] = &ref
-		out["refresh_token"] = rt
-	}
-	as.access[at] = &acc
-	if len(src.scopes) > 0 {
-		out["scope"] = strings.Join(src.scopes, " ")
-	}
-	return out
-}
-
-// accessToken maps an opaque access token to the vault token it stands for (alter-sdk's
-// load_access_token): a TokenInfo carrying the vault token as Verifier's does, or
-// auth.ErrInvalidToken.
-func (as *AuthServer) accessToken(token string) (*auth.TokenInfo, error) {
-	now := time.Now()
-	as.mu.Lock()
-	defer as.mu.Unlock()
-	e, ok := as.access[token]
-	switch {
-	case !ok:
-		return nil, fmt.Errorf("%w: unknown or revoked access token", auth.ErrInvalidToken)
-	case now.After(e.expiresAt):
-		as.revokeLocked(token)
-		return nil, fmt.Errorf("%w: the access token expired", auth.ErrInvalidToken)
-	}
-	exp := e.expiresAt
-	if vexp := jwtExpiry(e.userToken.Reveal()); !vexp.IsZero() && vexp.Before(exp) {
-		exp = vexp // the vault token is worth nothing after its own expiry
-	}
-	return &auth.TokenInfo{UserID: e.sub, Scopes: slices.Clone(e.scopes), Expiration: exp,
-		Extra: map[string]any{tokenKey: e.userToken}}, nil
-}
-
-// Verifier is the go-sdk token verifier of the server's access tokens (no vault call: the
-// server holds the mapping). ResourceServer's verifier uses it with WithAuthServer.
-func (as *AuthServer) Verifier() auth.TokenVerifier {
-	return func(_ context.Context, token string, _ *http.Request) (*auth.TokenInfo, error) {
-		return as.accessToken(token)
 	}
 }
 

@@ -121,7 +121,13 @@ func sessionToken(t *testing.T, authURL string) string {
 // code runs register → authorize → bridge → sign-in → poll and returns the code.
 func (f *oauthFlow) code(clientID, challenge string) string {
 	f.t.Helper()
-	data := f.bridge(f.authorize(authorizeQuery(clientID, challenge, "xyz")))
+	return f.codeFor(authorizeQuery(clientID, challenge, "xyz"))
+}
+
+// codeFor is code with the /authorize query q.
+func (f *oauthFlow) codeFor(q url.Values) string {
+	f.t.Helper()
+	data := f.bridge(f.authorize(q))
 	require.NoError(f.t, f.vault.CompleteAuthSession(sessionToken(f.t, data["auth_url"]), "alice"))
 	st, to := f.poll(data)
 	require.Equal(f.t, "completed", st)
@@ -151,12 +157,12 @@ type authEnv struct {
 	flow *oauthFlow
 }
 
-func newAuthEnv(t *testing.T) *authEnv {
+func newAuthEnv(t *testing.T, opts ...altermcp.AuthOption) *authEnv {
 	t.Helper()
 	var as *altermcp.AuthServer
 	e := buildEnv(t, func(e *env) []altermcp.ResourceOption {
 		var err error
-		as, err = altermcp.NewAuthServer(e.app, e.root)
+		as, err = altermcp.NewAuthServer(e.app, e.root, opts...)
 		require.NoError(t, err)
 		return []altermcp.ResourceOption{altermcp.WithAuthServer(as)}
 	})
@@ -292,10 +298,23 @@ func TestAuthServerCodeChecks(t *testing.T) {
 		require.Equal(t, http.StatusOK, status)
 		status, out := f.token(codeForm(clientID, code, verifier))
 		require.Equal(t, [2]any{http.StatusBadRequest, "invalid_grant"}, [2]any{status, out["error"]})
-		_, err := e.as.Verifier()(t.Context(), tok["access_token"].(string), nil)
+		_, err := e.rs.Verifier()(t.Context(), tok["access_token"].(string), nil)
 		require.Error(t, err, "the first exchange's access token is revoked")
 		status, _ = f.token(url.Values{"grant_type": {"refresh_token"}, "client_id": {clientID}, "refresh_token": {tok["refresh_token"].(string)}})
 		require.Equal(t, http.StatusBadRequest, status, "and its refresh token")
+	})
+	t.Run("reused code revokes the pairs rotated from it", func(t *testing.T) {
+		code := f.code(clientID, challenge)
+		status, tok := f.token(codeForm(clientID, code, verifier))
+		require.Equal(t, http.StatusOK, status)
+		status, next := f.token(url.Values{"grant_type": {"refresh_token"}, "client_id": {clientID}, "refresh_token": {tok["refresh_token"].(string)}})
+		require.Equal(t, http.StatusOK, status, "%v", next)
+		_, err := e.rs.Verifier()(t.Context(), next["access_token"].(string), nil)
+		require.NoError(t, err)
+		status, _ = f.token(codeForm(clientID, code, verifier))
+		require.Equal(t, http.StatusBadRequest, status)
+		_, err = e.rs.Verifier()(t.Context(), next["access_token"].(string), nil)
+		require.Error(t, err, "the rotated access token is revoked too")
 	})
 	t.Run("wrong redirect_uri", func(t *testing.T) {
 		form := codeForm(clientID, f.code(clientID, challenge), verifier)
@@ -394,10 +413,9 @@ func TestAuthServerRefreshAndRevoke(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, "%v", next)
 	require.NotEqual(t, tok["access_token"], next["access_token"])
 	require.NotEqual(t, tok["refresh_token"], next["refresh_token"])
-	// Rotation: the old pair is gone, the new one works.
-	status, _ = refresh(tok["refresh_token"].(string), nil)
-	require.Equal(t, http.StatusBadRequest, status, "a rotated refresh token is spent")
-	_, err := e.as.Verifier()(t.Context(), tok["access_token"].(string), nil)
+	// Rotation: the old access token is gone, the new pair works (presenting the old refresh
+	// token again would revoke it: TestRefreshTokenReuse).
+	_, err := e.rs.Verifier()(t.Context(), tok["access_token"].(string), nil)
 	require.Error(t, err)
 	require.Equal(t, "alice", e.whoami(t, next["access_token"].(string)).Sub)
 
@@ -414,7 +432,7 @@ func TestAuthServerRefreshAndRevoke(t *testing.T) {
 	resp := f.do(req)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	_, err = e.as.Verifier()(t.Context(), next["access_token"].(string), nil)
+	_, err = e.rs.Verifier()(t.Context(), next["access_token"].(string), nil)
 	require.Error(t, err, "the twin access token is revoked")
 	require.Equal(t, http.StatusOK, revoke(url.Values{"token": {"unknown"}, "client_id": {clientID}, "client_secret": {secret}}), "RFC 7009: unknown tokens are 200")
 }

@@ -36,6 +36,7 @@ type ResourceServer struct {
 	metaURL   string
 	providers map[string][]string
 	as        *AuthServer
+	canonical string // of the resource, as the AuthServer's tokens are bound to it
 }
 
 // ResourceOption configures a ResourceServer.
@@ -51,7 +52,10 @@ func WithAuthorizationServers(issuers ...string) ResourceOption {
 // WithAuthServer makes the resource server accept as's access tokens too (mapped to the vault
 // token they stand for, without a vault call), names as as the authorization server unless
 // WithAuthorizationServers does, and has Handler serve as's endpoints: one call wires both
-// halves of alter-sdk's AlterAuthProvider. Other tokens are still verified by the vault.
+// halves of alter-sdk's AlterAuthProvider. Other tokens are still verified by the vault. It
+// joins the resource to as: as issues tokens for it (RFC 8707 resource indicators), and the
+// resource server accepts only those of as's tokens bound to it. One AuthServer may serve
+// several resource servers.
 func WithAuthServer(as *AuthServer) ResourceOption {
 	return func(rs *ResourceServer) { rs.as = as }
 }
@@ -91,8 +95,12 @@ func NewResourceServer(app *facade.App, resourceURL string, opts ...ResourceOpti
 	for _, o := range opts {
 		o(rs)
 	}
-	if rs.as != nil && len(rs.meta.AuthorizationServers) == 0 {
-		rs.meta.AuthorizationServers = []string{rs.as.Issuer()}
+	if rs.as != nil {
+		if len(rs.meta.AuthorizationServers) == 0 {
+			rs.meta.AuthorizationServers = []string{rs.as.Issuer()}
+		}
+		rs.canonical, _ = canonicalResource(rs.meta.Resource) // publicURL checked it
+		rs.as.join(rs.meta.Resource)
 	}
 	return rs, nil
 }
@@ -155,11 +163,12 @@ var errUnverifiable = errors.New("altermcp: the token could not be verified now"
 // detail. The TokenInfo names the token's subject (UserID, which the streamable transport binds
 // its sessions to) and its expiry, and carries the token to the tool handlers. With
 // WithAuthServer, an access token of that server (alter_at_…) is looked up there instead: the
-// TokenInfo carries the vault token it stands for.
+// TokenInfo carries the vault token it stands for, and a token issued for another resource is
+// auth.ErrInvalidToken.
 func (rs *ResourceServer) Verifier() auth.TokenVerifier {
 	return func(ctx context.Context, token string, _ *http.Request) (*auth.TokenInfo, error) {
 		if rs.as != nil && strings.HasPrefix(token, accessPrefix) {
-			return rs.as.accessToken(token)
+			return rs.as.accessToken(token, rs.canonical)
 		}
 		sub, valid, err := rs.app.VerifyUserToken(ctx, token)
 		switch {
