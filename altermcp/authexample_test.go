@@ -48,7 +48,8 @@ func ExampleNewAuthServer() {
 	handler = rs.Handler(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil))
 	fmt.Println("authorization server:", strings.Replace(rs.Metadata().AuthorizationServers[0], ts.URL, "<server>", 1))
 
-	// The client registers and sends the person's browser to /authorize with PKCE.
+	// The client registers and sends the person's browser to /authorize with PKCE, naming the
+	// MCP endpoint (the metadata's resource) the token is for.
 	var reg struct {
 		ClientID string `json:"client_id"`
 	}
@@ -57,7 +58,7 @@ func ExampleNewAuthServer() {
 	sum := sha256.Sum256([]byte(verifier))
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noRedirect.Get(ts.URL + "/authorize?" + url.Values{"response_type": {"code"}, "client_id": {reg.ClientID},
-		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}, "state": {"s1"}}.Encode())
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}, "state": {"s1"}, "resource": {rs.Metadata().Resource}}.Encode())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package altermcp_test
 
 import (
 	"bytes"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -104,8 +103,8 @@ func TestAuthServerCaps(t *testing.T) {
 func TestAuthServerGrantLifetime(t *testing.T) {
 	vault := vaulttest.NewTestServer(t)
 	synctest.Test(t, func(t *testing.T) {
-		logs := &syncBuffer{}
-		as, f := inProcessFlow(t, vault, altermcp.WithAuthLogger(slog.New(slog.NewTextHandler(logs, nil))))
+		logger, logs := fileLog(t)
+		as, f := inProcessFlow(t, vault, altermcp.WithAuthLogger(logger))
 		clientID := f.publicClient()
 		first := f.pair(clientID)
 
@@ -127,7 +126,7 @@ func TestAuthServerGrantLifetime(t *testing.T) {
 		status, out := f.refresh(clientID, first["refresh_token"].(string))
 		require.Equal(t, [2]any{http.StatusBadRequest, "invalid_grant"}, [2]any{status, out["error"]})
 		require.Equal(t, [3]int{0, 0, 0}, storeTokens(as), "the first refresh token, 301 rotations back, revoked the grant")
-		require.Contains(t, logs.String(), "a rotated refresh token was presented again")
+		require.Contains(t, logs(), "a rotated refresh token was presented again")
 
 		// An unused grant is swept a day after its last refresh token was issued.
 		f.pair(clientID)

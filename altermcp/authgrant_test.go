@@ -1,13 +1,13 @@
 package altermcp_test
 
 import (
-	"bytes"
 	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -15,22 +15,23 @@ import (
 	"github.com/altersdk/alter-go/altermcp"
 )
 
-// syncBuffer is a log destination the server's handlers and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// fileLog is a logger writing to a file of the test (an *os.File is safe for the server's
+// handlers to share) and what it holds so far.
+func fileLog(t *testing.T) (*slog.Logger, func() string) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "log"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = f.Close() })
+	return slog.New(slog.NewTextHandler(f, nil)), func() string {
+		b, err := os.ReadFile(f.Name())
+		require.NoError(t, err)
+		return string(b)
+	}
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// authClient is newAuthEnv with a public client registered.
+func authClient(t *testing.T, opts ...altermcp.AuthOption) (*authEnv, *oauthFlow, string) {
+	e := newAuthEnv(t, opts...)
+	return e, e.flow, e.flow.publicClient()
 }
 
 // pair runs the flow for clientID and returns the tokens /token answered.
@@ -87,10 +88,8 @@ func TestRefreshTokenReuse(t *testing.T) {
 			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			logs := &syncBuffer{}
-			e := newAuthEnv(t, altermcp.WithAuthLogger(slog.New(slog.NewTextHandler(logs, nil))))
-			f := e.flow
-			owner := f.publicClient()
+			logger, logs := fileLog(t)
+			e, f, owner := authClient(t, altermcp.WithAuthLogger(logger))
 			tok := f.pair(owner)
 			tokens := []string{tok["access_token"].(string), tok["refresh_token"].(string)}
 			refreshes := []string{tok["refresh_token"].(string)}
@@ -108,7 +107,7 @@ func TestRefreshTokenReuse(t *testing.T) {
 			_, accessErr := e.rs.Verifier()(t.Context(), tok["access_token"].(string), nil)
 			if !tc.revoked {
 				require.NoError(t, accessErr, "the grant lives on")
-				require.NotContains(t, logs.String(), "presented again")
+				require.NotContains(t, logs(), "presented again")
 				status, _ = f.refresh(owner, tok["refresh_token"].(string))
 				require.Equal(t, http.StatusOK, status, "its current refresh token works")
 				return
@@ -119,7 +118,7 @@ func TestRefreshTokenReuse(t *testing.T) {
 			sizes := altermcp.AuthStoreSizes(e.as)
 			require.Equal(t, [3]int{}, [3]int(sizes[2:]), "nothing of the grant is left (grants, access, refresh)")
 
-			line := logs.String()
+			line := logs()
 			require.Contains(t, line, "level=WARN")
 			require.Contains(t, line, "a rotated refresh token was presented again")
 			require.Contains(t, line, "client_id="+owner)
@@ -133,9 +132,7 @@ func TestRefreshTokenReuse(t *testing.T) {
 
 // Revoking a spent refresh token ends the grant as revoking the current one does.
 func TestRevokeSpentRefreshToken(t *testing.T) {
-	e := newAuthEnv(t)
-	f := e.flow
-	clientID := f.publicClient()
+	e, f, clientID := authClient(t)
 	first := f.pair(clientID)
 	status, next := f.refresh(clientID, first["refresh_token"].(string))
 	require.Equal(t, http.StatusOK, status)

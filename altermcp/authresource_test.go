@@ -25,9 +25,7 @@ func withResource(q url.Values, resources ...string) url.Values {
 // (RFC 8707 §2), compared in canonical form; any other is invalid_target, sent back to the
 // client with its state before a sign-in starts.
 func TestResourceAtAuthorize(t *testing.T) {
-	e := newAuthEnv(t)
-	f := e.flow
-	clientID := f.publicClient()
+	e, f, clientID := authClient(t)
 	_, challenge := pkce("abc")
 	for _, tc := range []struct {
 		name      string
@@ -64,9 +62,7 @@ func TestResourceAtAuthorize(t *testing.T) {
 // The token a code buys is bound to the code's resource: /token may repeat it or omit it, not
 // name another (the code is then spent). A refresh may not change it either.
 func TestResourceAtToken(t *testing.T) {
-	e := newAuthEnv(t)
-	f := e.flow
-	clientID := f.publicClient()
+	e, f, clientID := authClient(t)
 	verifier, challenge := pkce("abc")
 	for _, tc := range []struct {
 		name             string
@@ -160,8 +156,11 @@ func TestTokenForAnotherResource(t *testing.T) {
 	}
 
 	// Over HTTP: the MCP endpoint answers 401 to the other resource's token.
-	_, err = mcp.NewClient(&mcp.Implementation{Name: "x", Version: "v0"}, nil).Connect(t.Context(),
+	s, err := mcp.NewClient(&mcp.Implementation{Name: "x", Version: "v0"}, nil).Connect(t.Context(),
 		&mcp.StreamableClientTransport{Endpoint: e.url, HTTPClient: asUser(forOther)}, nil)
+	if err == nil {
+		_ = s.Close()
+	}
 	require.ErrorContains(t, err, "Unauthorized")
 	require.Equal(t, "alice", e.whoami(t, forMCP).Sub)
 

@@ -53,7 +53,15 @@ const sweepEvery = time.Minute
 // (RFC 7591), /authorize starts a vault sign-in (App.CreateAuthSession) and shows a bridge
 // page that opens it and polls until the person signed in, and /token trades the code (PKCE
 // S256) for opaque access and refresh tokens mapped, in memory, to the person's vault token.
-// The vault token never leaves the process. It is an http.Handler serving every path
+// The vault token never leaves the process.
+//
+// Refresh tokens rotate, and a rotated one presented again revokes the authorization it came
+// from (both current tokens; OAuth 2.1 §4.3.1), logged at Warn without any token. There is no
+// grace period: a client must not refresh twice with one token (x/oauth2, the go-sdk's client,
+// serializes its refreshes). Tokens are bound to a resource (RFC 8707): the resource servers
+// joined with WithAuthServer (the package documentation gives the rules, an omitted one too).
+//
+// It is an http.Handler serving every path
 // (metadata, /register, /authorize, /token, /revoke, /auth-bridge, /auth-bridge/poll) at its
 // full path: mount it at the host root (ResourceServer.Handler does, with WithAuthServer).
 // It is safe for concurrent use; its state lives in one process.

@@ -440,7 +440,8 @@ func TestAuthServerRefreshAndRevoke(t *testing.T) {
 // The go-sdk's own client-side OAuth (auth.AuthorizationCodeHandler on the streamable
 // transport) runs the flow unaided: the 401 names the resource metadata, which names this
 // server; it registers dynamically (a confidential client, client_secret_basic), and its
-// fetcher plays the browser: the bridge page, the sign-in, the poll, the redirect's code.
+// fetcher plays the browser: the bridge page, the sign-in, the poll, the redirect's code. It
+// sends the metadata's resource on /authorize and /token, so its token is bound to /mcp.
 func TestGoSDKClientOAuth(t *testing.T) {
 	e := newAuthEnv(t)
 	f := e.flow
@@ -453,6 +454,7 @@ func TestGoSDKClientOAuth(t *testing.T) {
 			u, err := url.Parse(args.URL)
 			require.NoError(t, err)
 			require.Equal(t, e.root+"/authorize", u.Scheme+"://"+u.Host+u.Path)
+			require.Equal(t, e.url, u.Query().Get("resource"), "the go-sdk names the resource (RFC 8707), as MCP requires")
 			data := f.bridge(f.authorize(u.Query()))
 			require.NoError(t, e.vault.CompleteAuthSession(sessionToken(t, data["auth_url"]), "bob"))
 			st, to := f.poll(data)

@@ -43,11 +43,23 @@
 // (App.PollAuthSession), then goes to the client's redirect URI with the code and state. /token
 // trades the code (once, within five minutes, with the PKCE verifier) for an opaque access token
 // (an hour) and refresh token (a day, rotated on use), mapped in memory to the person's vault
-// token, which never leaves the process; /revoke drops a pair. WithAuthServer on
+// token, which never leaves the process; /revoke ends the authorization. WithAuthServer on
 // NewResourceServer wires both halves: the resource server accepts the opaque tokens (the tools
 // get the vault token as before), names the authorization server in its metadata, and its
 // Handler serves the authorization server's endpoints. The state is one process's: several
 // replicas need sticky sessions, and a restart signs everyone out.
+//
+// Two rules go beyond alter-sdk's AlterAuthProvider. A rotated refresh token (or a code)
+// presented again is taken as stolen: the authorization it came from is revoked, the current
+// access and refresh tokens with it, so the thief and the owner both lose it and the person
+// signs in again (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2); the server logs it at Warn, naming the
+// client and the person, never a token. And tokens are bound to a resource (RFC 8707, as MCP's
+// authorization spec requires): the resource a client names on /authorize and /token must be
+// the URL of a resource server joined with WithAuthServer (its RFC 9728 resource), else
+// invalid_target; /token may not change the code's resource, nor a refresh the authorization's,
+// and a ResourceServer refuses an access token issued for another. A client that names no
+// resource gets the server's only one (with several joined it is refused), so clients older
+// than the requirement keep working and their tokens are still bound.
 //
 // The package lives in a module of its own so that a program importing only facade never
 // compiles the MCP SDK.
