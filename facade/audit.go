@@ -77,14 +77,16 @@ func (c *client) audit(ctx context.Context, in auditInput) {
 	}
 	// rec holds only what the facade made (header and body copies, the cloned context), so the
 	// encoding is left to the worker: the caller's Read that ends the body returns without it.
+	// The worker keeps rec and the context, not in (the request and response).
+	fields := in.context.fields
 	c.background(ctx, auditTimeout, func(ctx context.Context) {
-		body, err := marshalWire(rec)
+		body, err := marshalWire(&rec)
 		if err != nil {
 			c.log.ErrorContext(ctx, "alter: audit record not encoded", "err", err)
 			return
 		}
 		d := &call{op: "recordApiCall", surface: surfaceShared, body: body, actor: true, ctxHeader: true,
-			perCall: in.context.fields, background: true}
+			perCall: fields, background: true}
 		_, err = c.post(ctx, d, nil, func(ctx context.Context, raw gen.ClientInterface, body io.Reader) (*http.Response, error) {
 			return raw.RecordAPICallWithBody(ctx, contentJSON, body)
 		})
