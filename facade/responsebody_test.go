@@ -1,9 +1,9 @@
 package facade
 
 import (
+	"bytes"
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -49,7 +49,7 @@ func TestRequestStreamsTheBody(t *testing.T) {
 
 		const chunk, chunks = 64 << 10, 128 // 8 MiB, never held whole
 		go func() {
-			buf := []byte(strings.Repeat("x", chunk))
+			buf := bytes.Repeat([]byte("x"), chunk)
 			for range chunks {
 				_, _ = prov.w.Write(buf)
 			}
