@@ -122,12 +122,13 @@ func run(ctx context.Context) error {
 	if err := app.Close(); err != nil { // drains the audit posts
 		return err
 	}
-	if err := demoenv.PrintAudit(ctx, runID); err != nil {
+	rows, err := demoenv.AuditRows(ctx, runID)
+	if err != nil {
 		return err
 	}
-	rows, err := demoenv.AuditRows(ctx, runID)
-	if err != nil || len(rows) == 0 {
-		return fmt.Errorf("no audit row for run %s (%v)", runID, err)
+	demoenv.PrintRows(runID, rows)
+	if len(rows) == 0 {
+		return fmt.Errorf("no audit row for run %s", runID)
 	}
 	fmt.Printf("  the row's audit context: tool=%s framework=%s run_id=%s\n", rows[0].Context["tool"], rows[0].Context["framework"], rows[0].RunID)
 	return nil

@@ -140,12 +140,13 @@ func run(ctx context.Context) error {
 	if err := app.Close(); err != nil { // drains the audit posts
 		return err
 	}
-	if err := demoenv.PrintAudit(ctx, runID); err != nil {
+	rows, err := demoenv.AuditRows(ctx, runID)
+	if err != nil {
 		return err
 	}
-	rows, err := demoenv.AuditRows(ctx, runID)
-	if err != nil || len(rows) == 0 {
-		return errors.Join(errors.New("no audit row for the tool call"), err)
+	demoenv.PrintRows(runID, rows)
+	if len(rows) == 0 {
+		return errors.New("no audit row for the tool call")
 	}
 	fmt.Printf("the row's audit context names the tool: tool=%s\n", rows[0].Context["tool"])
 	return nil

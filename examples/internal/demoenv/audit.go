@@ -81,6 +81,13 @@ func PrintAudit(ctx context.Context, runID string) error {
 	if err != nil {
 		return err
 	}
+	PrintRows(runID, rows)
+	return nil
+}
+
+// PrintRows prints rows, the audit rows of runID read by AuditRows, as PrintAudit does: for an
+// example that also checks them.
+func PrintRows(runID string, rows []vaulttest.AuditRow) {
 	fmt.Printf("\naudit log of run %s (%d rows, read from the dev vault's GET /_dev/audit):\n", runID, len(rows))
 	table := [][]string{{"OPERATION", "CALLER", "PRINCIPAL", "USER", "GRANT", "PROVIDER", "THREAD/TOOL CALL", "DETAIL"}}
 	for _, r := range rows {
@@ -104,7 +111,6 @@ func PrintAudit(ctx context.Context, runID string) error {
 			dash(r.ProviderID), dash(trace), detail(r)})
 	}
 	printTable(table)
-	return nil
 }
 
 // printTable prints rows with aligned columns, two spaces apart, indented by two.
